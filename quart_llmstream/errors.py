@@ -1,0 +1,16 @@
+"""Error codes and the messages clients see: exception text leaves the server only on request."""
+
+from __future__ import annotations
+
+__all__ = ["SAFE_MESSAGES", "public_message"]
+
+# What a client is told for each error code unless ``expose_errors`` is set.
+SAFE_MESSAGES = {
+    "internal_error": "The answer could not be completed.",
+    "timeout": "The answer took too long and was stopped.",
+}
+
+
+def public_message(code: str, exc: BaseException, expose_errors: bool) -> str:
+    """The exception's text when ``expose_errors`` is set, else the fixed message of ``code``."""
+    return f"{type(exc).__name__}: {exc}" if expose_errors else SAFE_MESSAGES[code]

@@ -1,0 +1,84 @@
+"""Options of a chat blueprint: their defaults in one place, read once and validated at registration.
+
+Each option ``<option>`` is read from ``app.config["LLMSTREAM_<OPTION>"]``; a keyword argument of
+:func:`quart_llmstream.create_blueprint` with the same name in lower case overrides it. A bad value
+fails ``register_blueprint`` (so the app's start) with an error naming the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, field_validator
+
+__all__ = ["CONFIG_PREFIX", "ConfigError", "Settings", "check_option_names", "load_settings"]
+
+CONFIG_PREFIX = "LLMSTREAM_"
+
+
+class ConfigError(ValueError):
+    """An option of quart_llmstream has a bad value or an unknown name."""
+
+
+class Settings(BaseModel):
+    """The validated options of one registered blueprint (see the README's configuration table)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    route: str = "/chat"
+    """Path of the chat route, below the blueprint's ``url_prefix``."""
+    expose_errors: bool = False
+    """Send exception text to the client. Off: a fixed safe message per error code."""
+    max_duration: PositiveFloat | None = None
+    """Seconds a stream may last before it ends with a ``timeout`` error frame. None: no cap."""
+    max_question_chars: int = Field(default=32_000, ge=1)
+    """Longest question accepted, in characters."""
+    max_history: int = Field(default=100, ge=0)
+    """Most chat-history messages accepted."""
+
+    @field_validator("route")
+    @classmethod
+    def _route_is_a_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+
+def check_option_names(options: Mapping[str, Any]) -> None:
+    """Refuse keyword options that do not exist, at ``create_blueprint`` time."""
+    unknown = sorted(set(options) - set(Settings.model_fields))
+    if unknown:
+        known = ", ".join(Settings.model_fields)
+        raise ConfigError(f"unknown quart_llmstream option(s) {', '.join(unknown)}; known: {known}")
+
+
+def load_settings(config: Mapping[str, Any], overrides: Mapping[str, Any]) -> Settings:
+    """Merge ``LLMSTREAM_*`` config keys with keyword overrides and validate them."""
+    unknown = sorted(
+        key
+        for key in config
+        if key.startswith(CONFIG_PREFIX) and key[len(CONFIG_PREFIX) :].lower() not in Settings.model_fields
+    )
+    if unknown:
+        raise ConfigError(f"unknown quart_llmstream config key(s): {', '.join(unknown)}")
+    values = {
+        name: config[_config_key(name)] for name in Settings.model_fields if _config_key(name) in config
+    }
+    values.update(overrides)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_describe(str(error['loc'][0]), overrides)}: {error['msg']} (got {error['input']!r})"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"invalid quart_llmstream option: {problems}") from None
+
+
+def _config_key(name: str) -> str:
+    return CONFIG_PREFIX + name.upper()
+
+
+def _describe(name: str, overrides: Mapping[str, Any]) -> str:
+    return f"keyword argument {name}" if name in overrides else _config_key(name)

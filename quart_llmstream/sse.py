@@ -1,0 +1,64 @@
+"""Server-Sent Events encoding, by the rules of the WHATWG HTML standard.
+
+Every frame this library sends goes through :func:`encode_event` or :func:`encode_comment`,
+so the rules are kept in one place: LF line ends, one ``data: `` line per line of the
+payload, a blank line after every event, and fields that can never inject a line.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["encode_comment", "encode_event"]
+
+# The standard's line breaks: CRLF, CR and LF, and nothing else (not str.splitlines()).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def encode_event(
+    data: str,
+    *,
+    event: str | None = None,
+    id: str | None = None,
+    retry: int | None = None,
+) -> bytes:
+    """One complete event, ending with a blank line.
+
+    ``event`` and ``id`` values that would inject a line are refused with ``ValueError``
+    rather than silently changed: they come from code, not from the model.
+    """
+    head = ""
+    if event is not None:
+        _check_field("event", event)
+        head += f"event: {event}\n"
+    if id is not None:
+        _check_field("id", id)
+        if "\0" in id:
+            raise ValueError("an SSE id must not contain NUL")
+        head += f"id: {id}\n"
+    if retry is not None:
+        if type(retry) is not int or retry < 0:
+            raise ValueError(f"SSE retry must be a non-negative int of milliseconds, not {retry!r}")
+        head += f"retry: {retry}\n"
+    if "\n" in data or "\r" in data:
+        data = "\ndata: ".join(_LINE_BREAK.split(data))
+    return _utf8(f"{head}data: {data}\n\n")
+
+
+def encode_comment(text: str = "") -> bytes:
+    """A comment block: it dispatches nothing, so it serves as a keep-alive ping."""
+    lines = _LINE_BREAK.split(text)
+    return _utf8("".join(f": {line}\n" if line else ":\n" for line in lines) + "\n")
+
+
+def _check_field(name: str, value: str) -> None:
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"an SSE {name} must not contain CR or LF: {value!r}")
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate has no UTF-8 form: send U+FFFD, as a browser would show it.
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()

@@ -1,0 +1,53 @@
+"""Fixtures: a real Hypercorn server on loopback, and a client that reads its streams."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart
+
+from sse_parser import ParsedStream, parse
+
+
+@asynccontextmanager
+async def running(app: Quart, **config: Any) -> AsyncIterator[str]:
+    """Serve ``app`` with Hypercorn on a free loopback port; yield its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    hypercorn_config = Config()
+    hypercorn_config.bind = [f"fd://{sock.detach()}"]
+    hypercorn_config.graceful_timeout = config.pop("graceful_timeout", 1.0)
+    hypercorn_config.accesslog = None
+    for key, value in config.items():
+        setattr(hypercorn_config, key, value)
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, hypercorn_config, shutdown_trigger=stop.wait))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 10)
+
+
+@pytest.fixture
+def server() -> Callable[..., Any]:
+    """``async with server(app) as url`` serves the app on loopback for the block."""
+    return running
+
+
+async def post_stream(url: str, body: Any = None, **kwargs: Any) -> tuple[httpx.Response, ParsedStream]:
+    """POST a chat request over real TCP and read the whole streamed body as a browser would."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        async with client.stream("POST", url, json=body, **kwargs) as response:
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+    return response, parse(raw)

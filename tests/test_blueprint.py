@@ -1,0 +1,78 @@
+"""The public API: routes from config, several blueprints per app, sync and async factories."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from quart import Quart
+
+from conftest import post_stream
+from fakes import ScriptedChatModel, answering
+from quart_llmstream import ChatRequest, create_blueprint
+
+PROMPT = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_history"), ("human", "{question}")])
+
+
+def tokens(messages: list[str]) -> str:
+    assert messages[-1] == "[DONE]"
+    return "".join(json.loads(m)["token"] for m in messages[:-1])
+
+
+async def test_two_blueprints_in_one_app_each_with_its_factory_and_settings(server: Any) -> None:
+    app = Quart(__name__)
+    app.config["LLMSTREAM_ROUTE"] = "/ask"
+    app.register_blueprint(
+        create_blueprint(lambda _: answering("one"), name="first"), url_prefix="/a"
+    )
+    app.register_blueprint(
+        create_blueprint(lambda _: answering("two"), name="second", route="/talk"),
+        url_prefix="/b",
+    )
+    async with server(app) as url:
+        _, first = await post_stream(f"{url}/a/ask", {"question": "q"})
+        _, second = await post_stream(f"{url}/b/talk", {"question": "q"})
+        _, missing = await post_stream(f"{url}/b/ask", {"question": "q"})
+    assert tokens(first.messages) == "one"
+    assert tokens(second.messages) == "two"
+    assert missing.events == []
+
+
+async def test_sync_and_async_factories_see_the_request_and_history_reaches_the_model(server: Any) -> None:
+    model = ScriptedChatModel(responses=[["fine"]])
+    seen: list[tuple[str, str]] = []
+
+    def sync_factory(chat_request: ChatRequest) -> Any:
+        seen.append(("sync", chat_request.headers["X-User"]))
+        return PROMPT | model
+
+    async def async_factory(chat_request: ChatRequest) -> Any:
+        seen.append(("async", chat_request.headers["X-User"]))
+        return PROMPT | model
+
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(sync_factory, name="sync"), url_prefix="/sync")
+    app.register_blueprint(create_blueprint(async_factory, name="async"), url_prefix="/async")
+    body = {"question": "how are you?", "chat_history": [["user", "hello"], ["assistant", "hi there"]]}
+    async with server(app) as url:
+        for prefix in ("sync", "async"):
+            _, stream = await post_stream(f"{url}/{prefix}/chat", body, headers={"X-User": f"u-{prefix}"})
+            assert tokens(stream.messages) == "fine"
+    assert seen == [("sync", "u-sync"), ("async", "u-async")]
+    for call in model.probe.calls:
+        assert [(m.type, m.content) for m in call] == [("human", "hello"), ("ai", "hi there"), ("human", "how are you?")]
+
+
+async def test_a_failing_factory_is_a_500_json_error_not_a_stream() -> None:
+    def factory(_: ChatRequest) -> Any:
+        raise RuntimeError("secret key sk-123 invalid")
+
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(factory))
+    response = await app.test_client().post("/chat", json={"question": "q"})
+    assert response.status_code == 500
+    answer = await response.get_json()
+    assert answer["error"] == "internal_error"
+    assert "sk-123" not in answer["detail"]
+

@@ -1,0 +1,105 @@
+"""Every bad request gets a 4xx JSON answer that says what is wrong, before any streaming."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable
+from quart import Quart
+
+from fakes import answering
+from quart_llmstream import ChatRequest, create_blueprint
+
+
+def make_app(**options: Any) -> tuple[Quart, list[ChatRequest]]:
+    seen: list[ChatRequest] = []
+
+    def factory(chat_request: ChatRequest) -> Runnable[Any, Any]:
+        seen.append(chat_request)
+        return answering("ok")
+
+    app = Quart(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    app.register_blueprint(create_blueprint(factory, **{"max_question_chars": 50, "max_history": 2, **options}))
+    return app, seen
+
+
+BAD_BODIES = [
+    ("not json", b"{nope", 400, "invalid_json", "not valid JSON"),
+    ("not utf-8", b'{"question": "\xff"}', 400, "invalid_json", "not valid JSON"),
+    ("not an object", b'["question"]', 400, "invalid_request", "JSON object"),
+    ("null", b"null", 400, "invalid_request", "JSON object"),
+    ("missing question", b'{"chat_history": []}', 400, "invalid_request", "question: Field required"),
+    ("empty question", b'{"question": ""}', 400, "invalid_request", "question: Value error, must not be empty"),
+    ("blank question", b'{"question": "  \\n"}', 400, "invalid_request", "must not be empty"),
+    ("number question", b'{"question": 42}', 400, "invalid_request", "question: Input should be a valid string"),
+    ("history not a list", b'{"question": "q", "chat_history": "hi"}', 400, "invalid_request", "chat_history"),
+    ("unknown role", b'{"question": "q", "chat_history": [{"role": "robot", "content": "x"}]}', 400,
+     "invalid_request", "chat_history.0.role"),
+    ("non-string content", b'{"question": "q", "chat_history": [{"role": "user", "content": 5}]}', 400,
+     "invalid_request", "chat_history.0.content"),
+    ("bad pair", b'{"question": "q", "chat_history": [["user"]]}', 400, "invalid_request", "[role, content]"),
+    ("question too long", json.dumps({"question": "x" * 51}).encode(), 400, "invalid_request", "at most 50 characters"),
+    ("history too long", json.dumps({"question": "q", "chat_history": [["user", "a"]] * 3}).encode(), 400,
+     "invalid_request", "at most 2 messages"),
+    ("body too large", json.dumps({"question": "q" * 5000}).encode(), 413, "payload_too_large", "4096 bytes"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "error", "detail"), [b[1:] for b in BAD_BODIES], ids=[b[0] for b in BAD_BODIES])
+async def test_bad_body_gets_a_4xx_json_error(body: bytes, status: int, error: str, detail: str) -> None:
+    app, seen = make_app()
+    response = await app.test_client().post("/chat", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    answer = await response.get_json()
+    assert answer["error"] == error
+    assert detail in answer["detail"]
+    assert seen == []  # the factory never ran
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_wrong_content_type_gets_415(content_type: str | None) -> None:
+    app, _ = make_app()
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await app.test_client().post("/chat", data=b'{"question": "q"}', headers=headers)
+    assert response.status_code == 415
+    assert (await response.get_json())["error"] == "unsupported_media_type"
+
+
+async def test_only_post_is_allowed() -> None:
+    app, _ = make_app()
+    assert (await app.test_client().get("/chat")).status_code == 405
+
+
+async def test_history_in_both_shapes_becomes_messages() -> None:
+    app, seen = make_app(max_history=10)
+    body = {
+        "question": "and now?",
+        "chat_history": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "hi"},
+            ["assistant", "hello"],
+            ["human", "again"],
+            {"role": "ai", "content": "yes", "id": "ignored extra key"},
+        ],
+        "session": "s-1",
+    }
+    response = await app.test_client().post("/chat", json=body, headers={"X-Tenant": "acme"})
+    assert response.status_code == 200
+    assert (await response.get_data()).endswith(b'data: {"token":"ok"}\n\ndata: [DONE]\n\n')
+    [chat_request] = seen
+    assert chat_request.question == "and now?"
+    assert [(type(m), m.content) for m in chat_request.chat_history] == [
+        (SystemMessage, "be brief"),
+        (HumanMessage, "hi"),
+        (AIMessage, "hello"),
+        (HumanMessage, "again"),
+        (AIMessage, "yes"),
+    ]
+    assert chat_request.body["session"] == "s-1"
+    assert chat_request.headers["X-Tenant"] == "acme"
+    assert chat_request.runnable_input() == {"question": "and now?", "chat_history": chat_request.chat_history}

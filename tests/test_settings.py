@@ -1,0 +1,70 @@
+"""Options come from app.config, are overridden by keyword arguments, and are checked at registration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.runnables import Runnable
+from quart import Quart
+
+from fakes import answering
+from quart_llmstream import ConfigError, Settings, create_blueprint
+from quart_llmstream.settings import load_settings
+
+
+def factory(_: object) -> Runnable[Any, Any]:
+    return answering("x")
+
+
+def test_defaults() -> None:
+    settings = load_settings({}, {})
+    assert settings == Settings()
+    assert (settings.route, settings.expose_errors, settings.max_duration) == ("/chat", False, None)
+
+
+def test_config_keys_are_read_and_keywords_override_them() -> None:
+    config = {"LLMSTREAM_MAX_HISTORY": 7, "LLMSTREAM_EXPOSE_ERRORS": True, "OTHER": 1}
+    settings = load_settings(config, {"max_history": 3})
+    assert settings.max_history == 3
+    assert settings.expose_errors is True
+
+
+def test_string_values_from_the_environment_are_coerced() -> None:
+    settings = load_settings({"LLMSTREAM_MAX_DURATION": "2.5", "LLMSTREAM_EXPOSE_ERRORS": "true"}, {})
+    assert (settings.max_duration, settings.expose_errors) == (2.5, True)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("LLMSTREAM_MAX_HISTORY", -1),
+        ("LLMSTREAM_MAX_QUESTION_CHARS", 0),
+        ("LLMSTREAM_MAX_DURATION", -3),
+        ("LLMSTREAM_EXPOSE_ERRORS", "maybe"),
+        ("LLMSTREAM_ROUTE", "chat"),
+    ],
+)
+def test_a_bad_config_value_fails_registration_naming_the_key(key: str, value: object) -> None:
+    app = Quart(__name__)
+    app.config[key] = value
+    with pytest.raises(ConfigError, match=key):
+        app.register_blueprint(create_blueprint(factory))
+
+
+def test_a_bad_keyword_value_names_the_keyword() -> None:
+    app = Quart(__name__)
+    with pytest.raises(ConfigError, match="keyword argument max_history"):
+        app.register_blueprint(create_blueprint(factory, max_history="many"))
+
+
+def test_unknown_keyword_fails_at_once() -> None:
+    with pytest.raises(ConfigError, match="max_histroy"):
+        create_blueprint(factory, max_histroy=3)
+
+
+def test_unknown_config_key_fails_registration() -> None:
+    app = Quart(__name__)
+    app.config["LLMSTREAM_MAX_HISTROY"] = 3
+    with pytest.raises(ConfigError, match="LLMSTREAM_MAX_HISTROY"):
+        app.register_blueprint(create_blueprint(factory))

@@ -1,0 +1,155 @@
+"""Streaming through a real Hypercorn server on loopback: tokens, errors, timeouts, disconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.messages import AIMessageChunk
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from quart import Quart
+
+from conftest import post_stream
+from fakes import ScriptedChatModel, words
+from quart_llmstream import create_blueprint
+from sse_parser import parse
+
+PROMPT = ChatPromptTemplate.from_messages([("human", "{question}")])
+ANSWER = words("The quick brown fox jumps over the lazy dog.")
+
+
+def make_app(model: ScriptedChatModel, *, parser: bool = True, **options: Any) -> Quart:
+    app = Quart(__name__)
+    chain = PROMPT | model | StrOutputParser() if parser else PROMPT | model
+    app.register_blueprint(create_blueprint(lambda _: chain, **options))
+    return app
+
+
+def tokens(messages: list[str]) -> list[str]:
+    """The tokens of a native stream, checking it ends with [DONE] and holds nothing else."""
+    assert messages[-1] == "[DONE]"
+    return [json.loads(m)["token"] for m in messages[:-1]]
+
+
+@pytest.mark.parametrize("parser", [True, False], ids=["prompt|model|parser", "prompt|model"])
+async def test_tokens_arrive_once_in_order_and_end_with_done(server: Any, parser: bool) -> None:
+    app = make_app(ScriptedChatModel(responses=[ANSWER], delay=0.001), parser=parser)
+    async with server(app) as url:
+        response, stream = await post_stream(f"{url}/chat", {"question": "fox?"})
+    assert response.status_code == 200
+    assert tokens(stream.messages) == ANSWER
+    assert stream.incomplete == ""
+
+
+async def test_content_block_chunks_yield_only_their_text(server: Any) -> None:
+    chunks: list[Any] = [
+        [{"type": "reasoning", "reasoning": "let me think"}],
+        [{"type": "text", "text": "Hel"}],
+        [{"type": "text", "text": "lo"}, {"type": "image_url", "image_url": {"url": "x"}}],
+        AIMessageChunk(content="", tool_call_chunks=[{"name": "f", "args": "{}", "id": "1", "index": 0}]),
+        [{"type": "text", "text": ""}],
+        [{"type": "text", "text": "!"}],
+    ]
+    async with server(make_app(ScriptedChatModel(responses=[chunks]), parser=False)) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "hi"})
+    assert tokens(stream.messages) == ["Hel", "lo", "!"]
+
+
+TRICKY = ["line\nbreak", "cr\rhere", "crlf\r\n", " leading", "data: inside", "ünïcødé 中文 🚀", "\u2028sep", "lone \ud800 surrogate", "", "event: x"]
+
+
+async def test_tricky_tokens_survive_the_wire(server: Any) -> None:
+    async with server(make_app(ScriptedChatModel(responses=[TRICKY]), parser=False)) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "hi"})
+    assert tokens(stream.messages) == [t for t in TRICKY if t]
+    assert [e.event for e in stream.events] == ["message"] * len(stream.events)
+
+
+async def test_a_stream_longer_than_response_timeout_completes(server: Any) -> None:
+    app = make_app(ScriptedChatModel(responses=[["a", "b", "c", "d", "e"]], delay=0.3))
+    app.config["RESPONSE_TIMEOUT"] = 0.5
+    async with server(app) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "slow"})
+    assert tokens(stream.messages) == ["a", "b", "c", "d", "e"]
+
+
+async def test_max_duration_ends_with_a_timeout_frame_and_cancels_the_run(server: Any) -> None:
+    model = ScriptedChatModel(responses=[["a"] * 50], delay=0.05)
+    async with server(make_app(model, max_duration=0.3)) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "long"})
+    assert stream.messages[-1] == "[DONE]"
+    assert json.loads(stream.messages[-2])["code"] == "timeout"
+    assert model.probe.cancelled_at is not None
+    assert model.probe.finished == 0
+
+
+async def test_client_disconnect_after_three_tokens_cancels_the_model_run(server: Any) -> None:
+    model = ScriptedChatModel(responses=[["t"] * 200], delay=0.02)
+    async with server(make_app(model)) as url:
+        async with httpx.AsyncClient() as client:
+            async with client.stream("POST", f"{url}/chat", json={"question": "q"}) as response:
+                seen = b""
+                async for chunk in response.aiter_raw():
+                    seen += chunk
+                    if len(parse(seen).messages) >= 3:
+                        break
+        left_at = time.monotonic()
+        for _ in range(100):
+            if model.probe.cancelled_at is not None:
+                break
+            await asyncio.sleep(0.01)
+    assert model.probe.cancelled_at is not None, "the model run was not cancelled"
+    assert model.probe.cancelled_at - left_at < 1.0
+    assert model.probe.finished == 0
+    assert model.probe.chunks_sent < 200
+
+
+async def test_mid_stream_exception_ends_cleanly_without_its_message(server: Any, caplog: Any) -> None:
+    failing = ScriptedChatModel(responses=[["a", "b", "c", "d"]], fail_at=2)
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda r: PROMPT | failing, name="fails"), url_prefix="/fails")
+    app.register_blueprint(
+        create_blueprint(lambda r: PROMPT | ScriptedChatModel(responses=[["ok"]]), name="works"), url_prefix="/works"
+    )
+    with caplog.at_level(logging.ERROR, logger="quart_llmstream"):
+        async with server(app) as url:
+            # httpx raises RemoteProtocolError on a truncated chunked body: reading to the end proves it whole.
+            response, stream = await post_stream(f"{url}/fails/chat", {"question": "q"})
+            _, after = await post_stream(f"{url}/works/chat", {"question": "q"})
+    assert response.status_code == 200
+    assert stream.messages[:2] == ['{"token":"a"}', '{"token":"b"}']
+    error = json.loads(stream.messages[2])
+    assert error["code"] == "internal_error"
+    assert "hunter2" not in error["error"] and "RuntimeError" not in error["error"]
+    assert stream.messages[3:] == ["[DONE]"]
+    assert stream.incomplete == ""
+    assert "hunter2" in caplog.text  # the traceback goes to the log
+    assert tokens(after.messages) == ["ok"]
+
+
+async def test_expose_errors_sends_the_exception_text(server: Any) -> None:
+    model = ScriptedChatModel(responses=[["a", "b"]], fail_at=1, error="boom 42")
+    async with server(make_app(model, expose_errors=True)) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "q"})
+    assert json.loads(stream.messages[-2]) == {"error": "RuntimeError: boom 42", "code": "internal_error"}
+
+
+async def test_frames_are_sent_one_by_one_as_the_model_streams() -> None:
+    """Chunk-level: each token reaches the client as its own body chunk, before the next exists."""
+    model = ScriptedChatModel(responses=[["a", "b", "c"]], delay=0.05)
+    app = make_app(model)
+    async with app.test_app():
+        async with app.test_client().request("/chat", method="POST", headers={"Content-Type": "application/json"}) as connection:
+            await connection.send(json.dumps({"question": "q"}).encode())
+            await connection.send_complete()
+            chunks = []
+            while (chunk := await connection.receive()) != b"":
+                chunks.append((chunk, model.probe.chunks_sent))
+    assert [c for c, _ in chunks] == [b'data: {"token":"a"}\n\n', b'data: {"token":"b"}\n\n', b'data: {"token":"c"}\n\n', b"data: [DONE]\n\n"]
+    assert [sent for _, sent in chunks[:3]] == [1, 2, 3]
