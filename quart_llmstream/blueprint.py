@@ -17,7 +17,7 @@ from quart.blueprints import BlueprintSetupState
 
 from .chat_request import ChatRequest, RequestError, read_chat_request
 from .event_source import astream_events
-from .selection import make_selector
+from .selection import Selection
 from .settings import Settings, check_option_names, load_settings
 from .errors import public_message
 from .stream import sse_response, stream_frames
@@ -50,7 +50,6 @@ def create_blueprint(runnable_factory: RunnableFactory, *, name: str = "llmstrea
 
 
 def _chat_view(runnable_factory: RunnableFactory, settings: Settings) -> Callable[[], Awaitable[Response]]:
-    select = make_selector()
     wire = NativeFormat()
 
     async def chat() -> Response:
@@ -60,7 +59,7 @@ def _chat_view(runnable_factory: RunnableFactory, settings: Settings) -> Callabl
         except RequestError as exc:
             return _json_error(exc)
         events = astream_events(runnable, chat_request)
-        return sse_response(stream_frames(events, select, wire, settings))
+        return sse_response(stream_frames(events, Selection(), wire, settings))
 
     return chat
 

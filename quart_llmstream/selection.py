@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["Selected", "Selector", "StreamEvent", "TOKEN", "make_selector"]
+__all__ = ["Selected", "Selection", "StreamEvent", "TOKEN"]
 
 TOKEN = "token"
 
@@ -28,25 +28,39 @@ class StreamEvent(NamedTuple):
 
 
 Selected = tuple[StreamEvent, ...]
-Selector = Callable[[Mapping[str, Any]], Selected]
-"""Maps one v2 event to the stream events it stands for: none, one, or several."""
-
 _NOTHING: Selected = ()
 
 
-def _chat_model_token(event: Mapping[str, Any]) -> Selected:
-    text = event["data"]["chunk"].text
-    return (StreamEvent(TOKEN, str(text)),) if text else _NOTHING
+class Selection:
+    """The selection state of one stream: built per request, fed every v2 event of its run.
 
+    It also keeps what the end of the stream reports: the whole text and the number of tokens sent.
+    """
 
-def make_selector() -> Selector:
-    """Build, once per blueprint, the function the per-event loop calls."""
-    handlers: dict[str, Selector] = {
-        "on_chat_model_stream": _chat_model_token,
-    }
+    __slots__ = ("_handlers", "_text", "tokens")
 
-    def select(event: Mapping[str, Any]) -> Selected:
-        handler = handlers.get(event["event"])
+    def __init__(self) -> None:
+        self._text: list[str] = []
+        self.tokens = 0
+        self._handlers: dict[str, Callable[[Mapping[str, Any]], Selected]] = {
+            "on_chat_model_stream": self._chat_model_stream,
+        }
+
+    def select(self, event: Mapping[str, Any]) -> Selected:
+        """The stream events one v2 event stands for: none, one or several."""
+        handler = self._handlers.get(event["event"])
         return _NOTHING if handler is None else handler(event)
 
-    return select
+    @property
+    def text(self) -> str:
+        """The text of all tokens selected so far."""
+        return "".join(self._text)
+
+    def _chat_model_stream(self, event: Mapping[str, Any]) -> Selected:
+        text = event["data"]["chunk"].text
+        if not text:
+            return _NOTHING
+        text = str(text)
+        self._text.append(text)
+        self.tokens += 1
+        return (StreamEvent(TOKEN, text),)

@@ -22,7 +22,7 @@ from typing import Any
 from quart import Response
 
 from .errors import public_message
-from .selection import Selector
+from .selection import Selection
 from .settings import Settings
 from .wire_format import WireFormat
 
@@ -40,11 +40,11 @@ _QUEUE_FRAMES = 64  # frames held for a slow reader before the run waits for it
 
 
 async def stream_frames(
-    events: AsyncIterator[Mapping[str, Any]], select: Selector, wire: WireFormat, settings: Settings
+    events: AsyncIterator[Mapping[str, Any]], selection: Selection, wire: WireFormat, settings: Settings
 ) -> AsyncIterator[bytes]:
     """The response body: encoded frames, ending with the final frame unless the client left."""
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(_QUEUE_FRAMES)
-    producer = asyncio.create_task(_produce(events, select, wire, settings, queue))
+    producer = asyncio.create_task(_produce(events, selection, wire, settings, queue))
     try:
         while (frame := await queue.get()) is not None:
             yield frame
@@ -57,7 +57,7 @@ async def stream_frames(
 
 async def _produce(
     events: AsyncIterator[Mapping[str, Any]],
-    select: Selector,
+    selection: Selection,
     wire: WireFormat,
     settings: Settings,
     queue: asyncio.Queue[bytes | None],
@@ -65,6 +65,7 @@ async def _produce(
     deadline = asyncio.timeout(settings.max_duration)
     try:
         async with deadline, aclosing(events):
+            select = selection.select
             async for event in events:
                 for item in select(event):
                     await queue.put(wire.event(item))
