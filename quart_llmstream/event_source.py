@@ -17,7 +17,14 @@ __all__ = ["astream_events"]
 
 
 def astream_events(
-    runnable: Runnable[Any, Any], chat_request: ChatRequest, config: RunnableConfig | None = None
+    runnable: Runnable[Any, Any],
+    chat_request: ChatRequest,
+    config: RunnableConfig | None = None,
+    **filters: Any,
 ) -> AsyncIterator[dict[str, Any]]:
-    """The run's v2 events. Close the iterator (``aclosing``) to cancel the run."""
-    return runnable.astream_events(chat_request.runnable_input(), config, version="v2")
+    """The run's v2 events. Close the iterator (``aclosing``) to cancel the run.
+
+    ``filters`` are ``astream_events``' own ``include_names``/``include_types``/``include_tags`` and
+    ``exclude_*`` arguments.
+    """
+    return runnable.astream_events(chat_request.runnable_input(), config, version="v2", **filters)

@@ -34,14 +34,16 @@ _NOTHING: Selected = ()
 class Selection:
     """The selection state of one stream: built per request, fed every v2 event of its run.
 
-    It also keeps what the end of the stream reports: the whole text and the number of tokens sent.
+    It also keeps what the end of the stream reports: the whole text, the number of tokens sent and
+    the token usage the models reported.
     """
 
-    __slots__ = ("_handlers", "_text", "tokens")
+    __slots__ = ("_handlers", "_text", "tokens", "usage")
 
     def __init__(self) -> None:
         self._text: list[str] = []
         self.tokens = 0
+        self.usage: dict[str, int] | None = None
         self._handlers: dict[str, Callable[[Mapping[str, Any]], Selected]] = {
             "on_chat_model_stream": self._chat_model_stream,
         }
@@ -50,6 +52,11 @@ class Selection:
         """The stream events one v2 event stands for: none, one or several."""
         handler = self._handlers.get(event["event"])
         return _NOTHING if handler is None else handler(event)
+
+    def finish(self, status: str) -> Selected:
+        """The stream events that close a stream ended by the server with ``status``
+        (``completed``, ``error`` or ``timeout``), before the wire format's final frame."""
+        return _NOTHING
 
     @property
     def text(self) -> str:

@@ -63,6 +63,7 @@ async def _produce(
     queue: asyncio.Queue[bytes | None],
 ) -> None:
     deadline = asyncio.timeout(settings.max_duration)
+    status = "completed"
     try:
         async with deadline, aclosing(events):
             select = selection.select
@@ -70,7 +71,10 @@ async def _produce(
                 for item in select(event):
                     await queue.put(wire.event(item))
     except Exception as exc:
+        status = "timeout" if deadline.expired() else "error"
         await queue.put(_error_frame(exc, deadline.expired(), wire, settings))
+    for item in selection.finish(status):
+        await queue.put(wire.event(item))
     await queue.put(wire.done())
     await queue.put(None)
 
