@@ -1,7 +1,9 @@
 """The chat blueprint: validate the request, build the runnable, and answer with its event stream.
 
-Everything that can fail for a reason the client should hear about (a bad body, a factory that
-raises) fails here, before the response starts, as a JSON error with a 4xx or 500 status.
+Everything that can fail for a reason the client should hear about (a bad body, a factory or a
+``run_config`` hook that raises) fails here, before the response starts, as a JSON error with a 4xx
+or 500 status. What can be prepared once (the selector, the filters, the wire format, tracing) is
+prepared at registration.
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import uuid4
 
 from langchain_core.runnables import Runnable
 from quart import Blueprint, Response, jsonify, request
 from quart.blueprints import BlueprintSetupState
 
 from .chat_request import ChatRequest, RequestError, read_chat_request
-from .event_source import astream_events
-from .selection import Selection
-from .settings import Settings, check_option_names, load_settings
 from .errors import public_message
+from .event_source import astream_events
+from .filters import narrow, server_filters
+from .langfuse_tracing import LangfuseTracing, langfuse_for
+from .run_config import build_run_config
+from .selection import Selector
+from .settings import Settings, check_option_names, load_settings
 from .stream import sse_response, stream_frames
 from .wire_format import NativeFormat
 
@@ -43,37 +49,61 @@ def create_blueprint(runnable_factory: RunnableFactory, *, name: str = "llmstrea
     @blueprint.record
     def register(state: BlueprintSetupState) -> None:
         settings = load_settings(state.app.config, options)
-        view = _chat_view(runnable_factory, settings)
+        tracing = langfuse_for(state.app, settings.langfuse)
+        view = _chat_view(runnable_factory, settings, tracing)
         state.add_url_rule(settings.route, endpoint="chat", view_func=view, methods=["POST"])
 
     return blueprint
 
 
-def _chat_view(runnable_factory: RunnableFactory, settings: Settings) -> Callable[[], Awaitable[Response]]:
+def _chat_view(
+    runnable_factory: RunnableFactory, settings: Settings, tracing: LangfuseTracing | None
+) -> Callable[[], Awaitable[Response]]:
+    selector = Selector(
+        settings.events,
+        event_hook=settings.event_hook,
+        max_payload_chars=settings.max_payload_chars,
+        expose_errors=settings.expose_errors,
+    )
+    filters = server_filters(settings)
     wire = NativeFormat()
 
     async def chat() -> Response:
+        run_id = uuid4()
         try:
             chat_request = await read_chat_request(request, settings)
-            runnable = await _build_runnable(runnable_factory, chat_request, settings)
+            chosen, run_filters = selector, filters
+            if settings.client_filters:
+                kinds, run_filters = narrow(chat_request.body, selector.events, filters)
+                chosen = selector if kinds == selector.events else selector.narrowed(kinds)
+            runnable, config = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing)
         except RequestError as exc:
             return _json_error(exc)
-        events = astream_events(runnable, chat_request)
-        return sse_response(stream_frames(events, Selection(), wire, settings))
+        events = astream_events(runnable, chat_request, config, **run_filters)
+        return sse_response(stream_frames(events, chosen(str(run_id)), wire, settings))
 
     return chat
 
 
-async def _build_runnable(factory: RunnableFactory, chat_request: ChatRequest, settings: Settings) -> Runnable[Any, Any]:
+async def _prepare_run(
+    factory: RunnableFactory,
+    chat_request: ChatRequest,
+    run_id: Any,
+    settings: Settings,
+    tracing: LangfuseTracing | None,
+) -> tuple[Runnable[Any, Any], Any]:
+    """The user's code that runs before streaming: the factory and the ``run_config`` hook."""
     try:
         runnable = factory(chat_request)
         if inspect.isawaitable(runnable):
             runnable = await runnable
+        callbacks = (*settings.callbacks, tracing.handler()) if tracing else settings.callbacks
+        config = await build_run_config(chat_request, run_id, callbacks, settings.run_config)
     except Exception as exc:
-        log.exception("the runnable factory failed")
+        log.exception("preparing the run failed (runnable factory or run_config hook)")
         detail = public_message("internal_error", exc, settings.expose_errors)
         raise RequestError(500, "internal_error", detail) from None
-    return runnable
+    return runnable, config
 
 
 def _json_error(exc: RequestError) -> Response:

@@ -8,6 +8,7 @@ __all__ = ["SAFE_MESSAGES", "public_message"]
 SAFE_MESSAGES = {
     "internal_error": "The answer could not be completed.",
     "timeout": "The answer took too long and was stopped.",
+    "tool_error": "The tool failed.",
 }
 
 

@@ -7,10 +7,12 @@ fails ``register_blueprint`` (so the app's start) with an error naming the key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, field_validator
+from langchain_core.callbacks import BaseCallbackHandler
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, ValidationError, field_validator
+
 
 __all__ = ["CONFIG_PREFIX", "ConfigError", "Settings", "check_option_names", "load_settings"]
 
@@ -21,10 +23,19 @@ class ConfigError(ValueError):
     """An option of quart_llmstream has a bad value or an unknown name."""
 
 
+def _split_commas(value: Any) -> Any:
+    """Lists may come from the environment as ``"a,b"``."""
+    return tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else value
+
+
+Names = Annotated[tuple[str, ...] | None, BeforeValidator(_split_commas)]
+EventKind = Literal["token", "reasoning", "tool", "custom", "start", "end"]
+
+
 class Settings(BaseModel):
     """The validated options of one registered blueprint (see the README's configuration table)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     route: str = "/chat"
     """Path of the chat route, below the blueprint's ``url_prefix``."""
@@ -36,6 +47,27 @@ class Settings(BaseModel):
     """Longest question accepted, in characters."""
     max_history: int = Field(default=100, ge=0)
     """Most chat-history messages accepted."""
+    events: Annotated[tuple[EventKind, ...], BeforeValidator(_split_commas)] = ("token",)
+    """Kinds of event sent: token, reasoning, tool, custom, start, end."""
+    include_names: Names = None
+    include_types: Names = None
+    include_tags: Names = None
+    exclude_names: Names = None
+    exclude_types: Names = None
+    exclude_tags: Names = None
+    """``astream_events`` filters by run name, run type and tag."""
+    event_hook: Callable[..., Any] | None = None
+    """Sees each selected event; returns it, a rewritten one, or None to drop it."""
+    client_filters: bool = False
+    """Let the request body narrow ``events`` and the include/exclude filters."""
+    max_payload_chars: int = Field(default=8192, ge=64)
+    """Cap on the JSON of one tool input/output or custom event payload."""
+    callbacks: tuple[BaseCallbackHandler, ...] = ()
+    """LangChain callback handlers attached to every run."""
+    run_config: Callable[..., Any] | None = None
+    """``run_config(chat_request)`` (sync or async) returns extra RunnableConfig for the request's run."""
+    langfuse: bool | None = None
+    """Trace runs with Langfuse: None follows the keys' presence, False turns it off."""
 
     @field_validator("route")
     @classmethod

@@ -64,6 +64,8 @@ async def _produce(
 ) -> None:
     deadline = asyncio.timeout(settings.max_duration)
     status = "completed"
+    for item in selection.start():
+        await queue.put(wire.event(item))
     try:
         async with deadline, aclosing(events):
             select = selection.select

@@ -7,17 +7,13 @@ Vercel AI SDK, AG-UI) means adding a class here, not another generator.
 
 from __future__ import annotations
 
-import json
 from typing import Protocol
 
+from .payloads import to_json
 from .selection import TOKEN, StreamEvent
 from .sse import encode_event
 
-__all__ = ["NativeFormat", "WireFormat", "to_json"]
-
-# Compact, one line, ASCII only: a lone surrogate from a model becomes a \\ud800 escape that
-# JSON.parse restores, instead of a UnicodeEncodeError; CR, LF and U+2028 can never break a frame.
-to_json = json.JSONEncoder(separators=(",", ":")).encode
+__all__ = ["NativeFormat", "WireFormat"]
 
 
 class WireFormat(Protocol):

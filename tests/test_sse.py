@@ -9,7 +9,8 @@ from quart import Quart
 
 from quart_llmstream import create_blueprint
 from quart_llmstream.sse import encode_comment, encode_event
-from quart_llmstream.wire_format import NativeFormat, to_json
+from quart_llmstream.payloads import to_json
+from quart_llmstream.wire_format import NativeFormat
 from quart_llmstream.selection import StreamEvent
 from sse_parser import parse
 

@@ -1,0 +1,97 @@
+"""Langfuse tracing (the ``langfuse`` extra): one client per app, a fresh callback handler per run.
+
+It turns on when ``LANGFUSE_PUBLIC_KEY`` and ``LANGFUSE_SECRET_KEY`` are set, in app config or the
+environment (``LANGFUSE_BASE_URL`` picks the server), unless the ``langfuse`` option is False. With no
+keys it stays off with one log line: Langfuse itself would warn on every construction. Its exporter
+sends spans from a thread; at shutdown the app flushes it in another thread, so a Langfuse host that is
+down delays the exit a bounded time and never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+from quart import Quart
+
+from .settings import ConfigError
+
+__all__ = ["LangfuseTracing", "langfuse_for"]
+
+log = logging.getLogger("quart_llmstream")
+
+_EXTENSION = "quart_llmstream.langfuse"
+_FLUSH_SECONDS = 5.0
+
+
+class LangfuseTracing:
+    """The app's Langfuse client; :meth:`handler` makes the callback handler of one run."""
+
+    def __init__(self, public_key: str, secret_key: str, base_url: str | None) -> None:
+        from langfuse import Langfuse
+        from langfuse.langchain import CallbackHandler
+
+        self.client = Langfuse(public_key=public_key, secret_key=secret_key, base_url=base_url)
+        self._public_key = public_key
+        self._handler_class = CallbackHandler
+
+    def handler(self) -> BaseCallbackHandler:
+        return self._handler_class(public_key=self._public_key)  # type: ignore[no-any-return]
+
+    async def flush(self, timeout: float = _FLUSH_SECONDS) -> None:
+        """Export what is buffered, off the event loop, waiting at most ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def run() -> None:
+            try:
+                self.client.flush()
+            except Exception:
+                log.exception("Langfuse flush failed")
+            finally:
+                with contextlib.suppress(RuntimeError):  # the loop may be closed by now
+                    loop.call_soon_threadsafe(_settle, done)
+
+        threading.Thread(target=run, name="langfuse-flush", daemon=True).start()
+        await asyncio.wait([done], timeout=timeout)
+
+
+def langfuse_for(app: Quart, enabled: bool | None) -> LangfuseTracing | None:
+    """The app's tracing, made on the first registration that wants it; None when it is off."""
+    if enabled is False:
+        return None
+    if _EXTENSION in app.extensions:
+        return app.extensions[_EXTENSION]  # type: ignore[no-any-return]
+    keys = {name: _setting(app, name) for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY")}
+    missing = [name for name, value in keys.items() if not value]
+    tracing = None
+    if missing and enabled:
+        raise ConfigError(f"LLMSTREAM_LANGFUSE is True but {', '.join(missing)} is not set")
+    if missing:
+        log.info("Langfuse tracing is off: %s not set", ", ".join(missing))
+    else:
+        try:
+            tracing = LangfuseTracing(
+                keys["LANGFUSE_PUBLIC_KEY"],
+                keys["LANGFUSE_SECRET_KEY"],
+                _setting(app, "LANGFUSE_BASE_URL") or _setting(app, "LANGFUSE_HOST"),
+            )
+        except ImportError:
+            raise ConfigError("Langfuse keys are set but langfuse is missing: pip install 'quart-llmstream[langfuse]'")
+        app.after_serving(tracing.flush)
+    app.extensions[_EXTENSION] = tracing
+    return tracing
+
+
+def _setting(app: Quart, name: str) -> Any:
+    return app.config.get(name) or os.environ.get(name)
+
+
+def _settle(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
