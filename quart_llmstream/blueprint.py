@@ -11,11 +11,11 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 from langchain_core.runnables import Runnable
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Quart, Response, jsonify, request
 from quart.blueprints import BlueprintSetupState
 
 from .chat_request import ChatRequest, RequestError, read_chat_request
@@ -49,7 +49,7 @@ def create_blueprint(runnable_factory: RunnableFactory, *, name: str = "llmstrea
     @blueprint.record
     def register(state: BlueprintSetupState) -> None:
         settings = load_settings(state.app.config, options)
-        tracing = langfuse_for(state.app, settings.langfuse)
+        tracing = langfuse_for(cast(Quart, state.app), settings.langfuse)
         view = _chat_view(runnable_factory, settings, tracing)
         state.add_url_rule(settings.route, endpoint="chat", view_func=view, methods=["POST"])
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, StrictStr, ValidationError, ValidationInfo, field_validator, model_validator
@@ -76,7 +76,7 @@ class _ChatBody(BaseModel):
     def _question_fits(cls, value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
-        limit = info.context["settings"].max_question_chars
+        limit = _settings(info).max_question_chars
         if len(value) > limit:
             raise ValueError(f"must be at most {limit} characters, got {len(value)}")
         return value
@@ -84,7 +84,7 @@ class _ChatBody(BaseModel):
     @field_validator("chat_history", mode="before")
     @classmethod
     def _history_fits(cls, value: Any, info: ValidationInfo) -> Any:
-        limit = info.context["settings"].max_history
+        limit = _settings(info).max_history
         if isinstance(value, list) and len(value) > limit:
             raise ValueError(f"must hold at most {limit} messages, got {len(value)}")
         return value
@@ -112,7 +112,9 @@ async def read_chat_request(request: Request, settings: Settings) -> ChatRequest
     return ChatRequest(parsed.question, history, body, Headers(request.headers))
 
 
+def _settings(info: ValidationInfo) -> Settings:
+    return cast(Settings, cast(dict[str, Any], info.context)["settings"])
+
+
 def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
-    )
+    return "; ".join(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors())

@@ -31,7 +31,9 @@ def narrow(
     if asked is None:
         return events, filters
     if not isinstance(asked, dict) or set(asked) - {"events", *FILTER_NAMES}:
-        raise RequestError(400, "invalid_request", f"stream: an object with keys among events, {', '.join(FILTER_NAMES)}")
+        raise RequestError(
+            400, "invalid_request", f"stream: an object with keys among events, {', '.join(FILTER_NAMES)}"
+        )
     for key, value in asked.items():
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise RequestError(400, "invalid_request", f"stream.{key}: must be a list of strings")

@@ -41,7 +41,7 @@ class LangfuseTracing:
         self._handler_class = CallbackHandler
 
     def handler(self) -> BaseCallbackHandler:
-        return self._handler_class(public_key=self._public_key)  # type: ignore[no-any-return]
+        return self._handler_class(public_key=self._public_key)
 
     async def flush(self, timeout: float = _FLUSH_SECONDS) -> None:
         """Export what is buffered, off the event loop, waiting at most ``timeout`` seconds."""
@@ -81,8 +81,9 @@ def langfuse_for(app: Quart, enabled: bool | None) -> LangfuseTracing | None:
                 keys["LANGFUSE_SECRET_KEY"],
                 _setting(app, "LANGFUSE_BASE_URL") or _setting(app, "LANGFUSE_HOST"),
             )
-        except ImportError:
-            raise ConfigError("Langfuse keys are set but langfuse is missing: pip install 'quart-llmstream[langfuse]'")
+        except ImportError as exc:
+            message = "Langfuse keys are set but langfuse is missing: pip install 'quart-llmstream[langfuse]'"
+            raise ConfigError(message) from exc
         app.after_serving(tracing.flush)
     app.extensions[_EXTENSION] = tracing
     return tracing

@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessageChunk
 from .errors import public_message
 from .payloads import jsonable
 
-__all__ = ["EVENT_KINDS", "EventHook", "Selected", "Selection", "Selector", "StreamEvent", "TOKEN"]
+__all__ = ["EVENT_KINDS", "TOKEN", "EventHook", "Selected", "Selection", "Selector", "StreamEvent"]
 
 TOKEN = "token"
 EVENT_KINDS = ("token", "reasoning", "tool", "custom", "start", "end")

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from langchain_core.callbacks import BaseCallbackHandler
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, ValidationError, field_validator
 
-
 __all__ = ["CONFIG_PREFIX", "ConfigError", "Settings", "check_option_names", "load_settings"]
 
 CONFIG_PREFIX = "LLMSTREAM_"
@@ -94,9 +93,7 @@ def load_settings(config: Mapping[str, Any], overrides: Mapping[str, Any]) -> Se
     )
     if unknown:
         raise ConfigError(f"unknown quart_llmstream config key(s): {', '.join(unknown)}")
-    values = {
-        name: config[_config_key(name)] for name in Settings.model_fields if _config_key(name) in config
-    }
+    values = {name: config[_config_key(name)] for name in Settings.model_fields if _config_key(name) in config}
     values.update(overrides)
     try:
         return Settings(**values)

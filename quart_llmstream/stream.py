@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any
 
 from quart import Response
 
 from .errors import public_message
+from .event_source import EventStream
 from .selection import Selection
 from .settings import Settings
 from .wire_format import WireFormat
@@ -40,7 +40,7 @@ _QUEUE_FRAMES = 64  # frames held for a slow reader before the run waits for it
 
 
 async def stream_frames(
-    events: AsyncIterator[Mapping[str, Any]], selection: Selection, wire: WireFormat, settings: Settings
+    events: EventStream, selection: Selection, wire: WireFormat, settings: Settings
 ) -> AsyncIterator[bytes]:
     """The response body: encoded frames, ending with the final frame unless the client left."""
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(_QUEUE_FRAMES)
@@ -56,7 +56,7 @@ async def stream_frames(
 
 
 async def _produce(
-    events: AsyncIterator[Mapping[str, Any]],
+    events: EventStream,
     selection: Selection,
     wire: WireFormat,
     settings: Settings,

@@ -46,4 +46,3 @@ class NativeFormat:
 
     def done(self) -> bytes:
         return self._DONE
-

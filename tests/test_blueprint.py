@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from conftest import post_stream
+from fakes import ScriptedChatModel, answering
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from quart import Quart
 
-from conftest import post_stream
-from fakes import ScriptedChatModel, answering
 from quart_llmstream import ChatRequest, create_blueprint
 
 PROMPT = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_history"), ("human", "{question}")])
@@ -23,9 +23,7 @@ def tokens(messages: list[str]) -> str:
 async def test_two_blueprints_in_one_app_each_with_its_factory_and_settings(server: Any) -> None:
     app = Quart(__name__)
     app.config["LLMSTREAM_ROUTE"] = "/ask"
-    app.register_blueprint(
-        create_blueprint(lambda _: answering("one"), name="first"), url_prefix="/a"
-    )
+    app.register_blueprint(create_blueprint(lambda _: answering("one"), name="first"), url_prefix="/a")
     app.register_blueprint(
         create_blueprint(lambda _: answering("two"), name="second", route="/talk"),
         url_prefix="/b",
@@ -61,7 +59,11 @@ async def test_sync_and_async_factories_see_the_request_and_history_reaches_the_
             assert tokens(stream.messages) == "fine"
     assert seen == [("sync", "u-sync"), ("async", "u-async")]
     for call in model.probe.calls:
-        assert [(m.type, m.content) for m in call] == [("human", "hello"), ("ai", "hi there"), ("human", "how are you?")]
+        assert [(m.type, m.content) for m in call] == [
+            ("human", "hello"),
+            ("ai", "hi there"),
+            ("human", "how are you?"),
+        ]
 
 
 async def test_a_failing_factory_is_a_500_json_error_not_a_stream() -> None:
@@ -75,4 +77,3 @@ async def test_a_failing_factory_is_a_500_json_error_not_a_stream() -> None:
     answer = await response.get_json()
     assert answer["error"] == "internal_error"
     assert "sk-123" not in answer["detail"]
-

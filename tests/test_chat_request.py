@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from fakes import answering
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 from quart import Quart
 
-from fakes import answering
 from quart_llmstream import ChatRequest, create_blueprint
 
 
@@ -37,19 +37,36 @@ BAD_BODIES = [
     ("blank question", b'{"question": "  \\n"}', 400, "invalid_request", "must not be empty"),
     ("number question", b'{"question": 42}', 400, "invalid_request", "question: Input should be a valid string"),
     ("history not a list", b'{"question": "q", "chat_history": "hi"}', 400, "invalid_request", "chat_history"),
-    ("unknown role", b'{"question": "q", "chat_history": [{"role": "robot", "content": "x"}]}', 400,
-     "invalid_request", "chat_history.0.role"),
-    ("non-string content", b'{"question": "q", "chat_history": [{"role": "user", "content": 5}]}', 400,
-     "invalid_request", "chat_history.0.content"),
+    (
+        "unknown role",
+        b'{"question": "q", "chat_history": [{"role": "robot", "content": "x"}]}',
+        400,
+        "invalid_request",
+        "chat_history.0.role",
+    ),
+    (
+        "non-string content",
+        b'{"question": "q", "chat_history": [{"role": "user", "content": 5}]}',
+        400,
+        "invalid_request",
+        "chat_history.0.content",
+    ),
     ("bad pair", b'{"question": "q", "chat_history": [["user"]]}', 400, "invalid_request", "[role, content]"),
     ("question too long", json.dumps({"question": "x" * 51}).encode(), 400, "invalid_request", "at most 50 characters"),
-    ("history too long", json.dumps({"question": "q", "chat_history": [["user", "a"]] * 3}).encode(), 400,
-     "invalid_request", "at most 2 messages"),
+    (
+        "history too long",
+        json.dumps({"question": "q", "chat_history": [["user", "a"]] * 3}).encode(),
+        400,
+        "invalid_request",
+        "at most 2 messages",
+    ),
     ("body too large", json.dumps({"question": "q" * 5000}).encode(), 413, "payload_too_large", "4096 bytes"),
 ]
 
 
-@pytest.mark.parametrize(("body", "status", "error", "detail"), [b[1:] for b in BAD_BODIES], ids=[b[0] for b in BAD_BODIES])
+@pytest.mark.parametrize(
+    ("body", "status", "error", "detail"), [b[1:] for b in BAD_BODIES], ids=[b[0] for b in BAD_BODIES]
+)
 async def test_bad_body_gets_a_4xx_json_error(body: bytes, status: int, error: str, detail: str) -> None:
     app, seen = make_app()
     response = await app.test_client().post("/chat", data=body, headers={"Content-Type": "application/json"})

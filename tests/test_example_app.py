@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from conftest import post_stream
+
 from example_app import create_app
 
 

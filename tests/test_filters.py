@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from conftest import post_stream
+from fakes import QUESTION_PROMPT, ScriptedChatModel
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 from quart import Quart
 
-from conftest import post_stream
-from fakes import QUESTION_PROMPT, ScriptedChatModel
 from quart_llmstream import create_blueprint
 from quart_llmstream.selection import StreamEvent
 

@@ -11,10 +11,10 @@ import time
 import uuid
 from typing import Any
 
+from conftest import post_stream
+from fakes import answering
 from quart import Quart, request
 
-from conftest import post_stream, running
-from fakes import answering
 from quart_llmstream import ChatRequest, create_blueprint
 from quart_llmstream.langfuse_tracing import LangfuseTracing
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from conftest import post_stream
+from fakes import answering
 from langchain_core.callbacks import AsyncCallbackHandler
 from quart import Quart
 
-from conftest import post_stream
-from fakes import answering
 from quart_llmstream import ChatRequest, create_blueprint
 
 
@@ -23,7 +23,9 @@ class Recorder(AsyncCallbackHandler):
     async def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
         self.starts.append({"tags": kwargs.get("tags"), "metadata": kwargs.get("metadata")})
 
-    async def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: UUID, parent_run_id: Any = None, **kwargs: Any) -> None:
+    async def on_chain_start(
+        self, serialized: Any, inputs: Any, *, run_id: UUID, parent_run_id: Any = None, **kwargs: Any
+    ) -> None:
         if parent_run_id is None:
             self.roots.append(run_id)
 
@@ -49,7 +51,9 @@ async def test_static_callbacks_and_a_per_request_config_hook(server: Any) -> No
     )
     async with server(app) as url:
         for user in ("ann", "bob"):
-            _, stream = await post_stream(f"{url}/chat", {"question": "q", "session": f"s-{user}"}, headers={"X-User": user})
+            _, stream = await post_stream(
+                f"{url}/chat", {"question": "q", "session": f"s-{user}"}, headers={"X-User": user}
+            )
             assert stream.messages == ['{"token":"hi"}', "[DONE]"]
             assert stream.events[0].event == "start"
     assert [s["metadata"]["langfuse_user_id"] for s in shared.starts] == ["ann", "bob"]

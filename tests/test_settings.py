@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fakes import answering
 from langchain_core.runnables import Runnable
 from quart import Quart
 
-from fakes import answering
 from quart_llmstream import ConfigError, Settings, create_blueprint
 from quart_llmstream.settings import load_settings
 

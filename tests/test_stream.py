@@ -10,15 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import post_stream
+from fakes import ScriptedChatModel, words
 from langchain_core.messages import AIMessageChunk
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from quart import Quart
-
-from conftest import post_stream
-from fakes import ScriptedChatModel, words
-from quart_llmstream import create_blueprint
 from sse_parser import parse
+
+from quart_llmstream import create_blueprint
 
 PROMPT = ChatPromptTemplate.from_messages([("human", "{question}")])
 ANSWER = words("The quick brown fox jumps over the lazy dog.")
@@ -61,7 +61,18 @@ async def test_content_block_chunks_yield_only_their_text(server: Any) -> None:
     assert tokens(stream.messages) == ["Hel", "lo", "!"]
 
 
-TRICKY = ["line\nbreak", "cr\rhere", "crlf\r\n", " leading", "data: inside", "ünïcødé 中文 🚀", "\u2028sep", "lone \ud800 surrogate", "", "event: x"]
+TRICKY = [
+    "line\nbreak",
+    "cr\rhere",
+    "crlf\r\n",
+    " leading",
+    "data: inside",
+    "ünïcødé 中文 🚀",
+    "\u2028sep",
+    "lone \ud800 surrogate",
+    "",
+    "event: x",
+]
 
 
 async def test_tricky_tokens_survive_the_wire(server: Any) -> None:
@@ -145,11 +156,18 @@ async def test_frames_are_sent_one_by_one_as_the_model_streams() -> None:
     model = ScriptedChatModel(responses=[["a", "b", "c"]], delay=0.05)
     app = make_app(model)
     async with app.test_app():
-        async with app.test_client().request("/chat", method="POST", headers={"Content-Type": "application/json"}) as connection:
+        async with app.test_client().request(
+            "/chat", method="POST", headers={"Content-Type": "application/json"}
+        ) as connection:
             await connection.send(json.dumps({"question": "q"}).encode())
             await connection.send_complete()
             chunks = []
             while (chunk := await connection.receive()) != b"":
                 chunks.append((chunk, model.probe.chunks_sent))
-    assert [c for c, _ in chunks] == [b'data: {"token":"a"}\n\n', b'data: {"token":"b"}\n\n', b'data: {"token":"c"}\n\n', b"data: [DONE]\n\n"]
+    assert [c for c, _ in chunks] == [
+        b'data: {"token":"a"}\n\n',
+        b'data: {"token":"b"}\n\n',
+        b'data: {"token":"c"}\n\n',
+        b"data: [DONE]\n\n",
+    ]
     assert [sent for _, sent in chunks[:3]] == [1, 2, 3]
