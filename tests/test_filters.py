@@ -115,3 +115,30 @@ async def test_client_can_narrow_the_kinds_of_event(server: Any) -> None:
         _, narrow = await post_stream(f"{url}/chat", {"question": "q", "stream": {"events": ["token"]}})
     assert [e.event for e in full.events] == ["custom", "message", "message"]
     assert [e.event for e in narrow.events] == ["message", "message"]
+
+
+async def test_final_answer_by_langgraph_node(server: Any) -> None:
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    router = ScriptedChatModel(responses=[["route: ", "weather"]])
+    answerer = ScriptedChatModel(responses=[["Sunny", " today"]])
+
+    async def route(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await router.ainvoke(state["messages"])]}
+
+    async def answer(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await answerer.ainvoke(state["messages"])]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("route", route)
+    graph.add_node("answer", answer)
+    graph.add_edge(START, "route")
+    graph.add_edge("route", "answer")
+    graph.add_edge("answer", END)
+    runnable = QUESTION_PROMPT | (lambda prompt: {"messages": prompt.to_messages()}) | graph.compile()
+
+    def only_answer_node(event: StreamEvent, source: Any) -> StreamEvent | None:
+        return event if source["metadata"].get("langgraph_node") == "answer" else None
+
+    assert await tokens_of(server, runnable) == ["route: ", "weather", "Sunny", " today"]
+    assert await tokens_of(server, runnable, event_hook=only_answer_node) == ["Sunny", " today"]
