@@ -26,7 +26,8 @@ from .langfuse_tracing import LangfuseTracing, langfuse_for
 from .run_config import build_run_config
 from .selection import Selector
 from .settings import Settings, check_option_names, load_settings
-from .stream import sse_response, stream_frames
+from .registry import StreamRegistry, registry_for
+from .stream import Stream, sse_response
 from .wire_format import NativeFormat
 
 __all__ = ["RunnableFactory", "create_blueprint"]
@@ -49,15 +50,18 @@ def create_blueprint(runnable_factory: RunnableFactory, *, name: str = "llmstrea
     @blueprint.record
     def register(state: BlueprintSetupState) -> None:
         settings = load_settings(state.app.config, options)
-        tracing = langfuse_for(cast(Quart, state.app), settings.langfuse)
-        view = _chat_view(runnable_factory, settings, tracing)
+        app = cast(Quart, state.app)
+        view = _chat_view(runnable_factory, settings, langfuse_for(app, settings.langfuse), registry_for(app))
         state.add_url_rule(settings.route, endpoint="chat", view_func=view, methods=["POST"])
 
     return blueprint
 
 
 def _chat_view(
-    runnable_factory: RunnableFactory, settings: Settings, tracing: LangfuseTracing | None
+    runnable_factory: RunnableFactory,
+    settings: Settings,
+    tracing: LangfuseTracing | None,
+    registry: StreamRegistry,
 ) -> Callable[[], Awaitable[Response]]:
     selector = Selector(
         settings.events,
@@ -71,6 +75,7 @@ def _chat_view(
     async def chat() -> Response:
         run_id = uuid4()
         try:
+            _check_capacity(registry, settings)
             chat_request = await read_chat_request(request, settings)
             chosen, run_filters = selector, filters
             if settings.client_filters:
@@ -80,7 +85,9 @@ def _chat_view(
         except RequestError as exc:
             return _json_error(exc)
         events = astream_events(runnable, chat_request, config, **run_filters)
-        return sse_response(stream_frames(events, chosen(str(run_id)), wire, settings))
+        stream = Stream(events, chosen(str(run_id)), wire, settings, chat_request)
+        registry.add(stream)
+        return sse_response(stream.body())
 
     return chat
 
@@ -106,7 +113,17 @@ async def _prepare_run(
     return runnable, config
 
 
+def _check_capacity(registry: StreamRegistry, settings: Settings) -> None:
+    """Refuse a stream the process cannot take, before reading the request."""
+    if registry.draining:
+        raise RequestError(503, "shutting_down", public_message("shutting_down"), retry_after=settings.retry_after)
+    if settings.max_streams is not None and len(registry) >= settings.max_streams:
+        raise RequestError(503, "overloaded", public_message("overloaded"), retry_after=settings.retry_after)
+
+
 def _json_error(exc: RequestError) -> Response:
     response = jsonify(error=exc.error, detail=exc.detail)
     response.status_code = exc.status
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response

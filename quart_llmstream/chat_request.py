@@ -46,11 +46,12 @@ class ChatRequest:
 class RequestError(Exception):
     """A request refused before streaming: its status, a stable error code and a readable detail."""
 
-    def __init__(self, status: int, error: str, detail: str) -> None:
+    def __init__(self, status: int, error: str, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.error = error
         self.detail = detail
+        self.retry_after = retry_after
 
 
 class _HistoryItem(BaseModel):

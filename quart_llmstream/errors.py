@@ -9,9 +9,12 @@ SAFE_MESSAGES = {
     "internal_error": "The answer could not be completed.",
     "timeout": "The answer took too long and was stopped.",
     "tool_error": "The tool failed.",
+    "shutdown": "The server is restarting; please ask again.",
+    "overloaded": "The server is busy; please retry shortly.",
+    "shutting_down": "The server is shutting down; please retry shortly.",
 }
 
 
-def public_message(code: str, exc: BaseException, expose_errors: bool) -> str:
+def public_message(code: str, exc: BaseException | None = None, expose_errors: bool = False) -> str:
     """The exception's text when ``expose_errors`` is set, else the fixed message of ``code``."""
-    return f"{type(exc).__name__}: {exc}" if expose_errors else SAFE_MESSAGES[code]
+    return f"{type(exc).__name__}: {exc}" if expose_errors and exc is not None else SAFE_MESSAGES[code]

@@ -67,6 +67,22 @@ class Settings(BaseModel):
     """``run_config(chat_request)`` (sync or async) returns extra RunnableConfig for the request's run."""
     langfuse: bool | None = None
     """Trace runs with Langfuse: None follows the keys' presence, False turns it off."""
+    on_start: Callable[..., Any] | None = None
+    """``on_start(chat_request)``, sync or async, when a stream starts."""
+    on_end: Callable[..., Any] | None = None
+    """``on_end(chat_request, result)``, sync or async, exactly once when a stream's run ends."""
+    heartbeat: float = Field(default=15.0, ge=0)
+    """Seconds of silence after which an SSE comment is sent; 0: none."""
+    idle_timeout: PositiveFloat | None = None
+    """Seconds without an event from the runnable before the run is stopped with ``timeout``."""
+    send_timeout: PositiveFloat | None = 30.0
+    """Seconds a client may leave the stream unread, with the buffer full, before it is dropped."""
+    max_streams: int | None = Field(default=None, ge=1)
+    """Concurrent streams per app; the next request gets 503 with ``Retry-After``."""
+    retry_after: int = Field(default=5, ge=0)
+    """Seconds in the ``Retry-After`` header of a 503."""
+    on_disconnect: Literal["cancel", "continue"] = "cancel"
+    """When the client leaves: cancel the run, or let it finish in the background."""
 
     @field_validator("route")
     @classmethod

@@ -152,7 +152,8 @@ async def test_expose_errors_sends_the_exception_text(server: Any) -> None:
 
 
 async def test_frames_are_sent_one_by_one_as_the_model_streams() -> None:
-    """Chunk-level: each token reaches the client as its own body chunk, before the next exists."""
+    """Chunk-level: a comment flushes the headers at once, then each token reaches the client as its
+    own body chunk, before the next exists."""
     model = ScriptedChatModel(responses=[["a", "b", "c"]], delay=0.05)
     app = make_app(model)
     async with app.test_app():
@@ -165,9 +166,10 @@ async def test_frames_are_sent_one_by_one_as_the_model_streams() -> None:
             while (chunk := await connection.receive()) != b"":
                 chunks.append((chunk, model.probe.chunks_sent))
     assert [c for c, _ in chunks] == [
+        b": stream open\n\n",
         b'data: {"token":"a"}\n\n',
         b'data: {"token":"b"}\n\n',
         b'data: {"token":"c"}\n\n',
         b"data: [DONE]\n\n",
     ]
-    assert [sent for _, sent in chunks[:3]] == [1, 2, 3]
+    assert [sent for _, sent in chunks[:4]] == [0, 1, 2, 3]
