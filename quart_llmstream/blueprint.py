@@ -23,10 +23,10 @@ from .errors import public_message
 from .event_source import astream_events
 from .filters import narrow, server_filters
 from .langfuse_tracing import LangfuseTracing, langfuse_for
+from .registry import StreamRegistry, registry_for
 from .run_config import build_run_config
 from .selection import Selector
 from .settings import Settings, check_option_names, load_settings
-from .registry import StreamRegistry, registry_for
 from .stream import Stream, sse_response
 from .wire_format import NativeFormat
 

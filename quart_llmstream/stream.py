@@ -72,7 +72,7 @@ class Stream:
         loop = asyncio.get_running_loop()
         self._started = loop.time()
         self._producer = loop.create_task(self._produce())
-        self.done: asyncio.Future[None] = self._producer  # type: ignore[assignment]
+        self.done: asyncio.Future[None] = self._producer
         self._watchdog = _Watchdog(self, settings, loop)
 
     def stop(self, reason: str) -> None:
@@ -124,7 +124,8 @@ class Stream:
         except Exception as exc:
             status = "error"
             log.error("stream failed", exc_info=exc)
-            await self._put(wire.error("internal_error", public_message("internal_error", exc, self._settings.expose_errors)))
+            message = public_message("internal_error", exc, self._settings.expose_errors)
+            await self._put(wire.error("internal_error", message))
         for item in selection.finish(status):
             await self._put(wire.event(item))
         await self._put(wire.done())
