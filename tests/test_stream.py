@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -173,3 +174,95 @@ async def test_frames_are_sent_one_by_one_as_the_model_streams() -> None:
         b"data: [DONE]\n\n",
     ]
     assert [sent for _, sent in chunks[:4]] == [0, 1, 2, 3]
+
+
+async def read_until(body: AsyncIterator[bytes], messages: int) -> bytes:
+    """Read a streamed body until it holds ``messages`` unnamed messages; the rest stays unread."""
+    seen = b""
+    async for chunk in body:
+        seen += chunk
+        if len(parse(seen).messages) >= messages:
+            break
+    return seen
+
+
+async def test_heartbeats_while_the_runnable_is_silent_and_none_while_tokens_flow(server: Any) -> None:
+    silent = ScriptedChatModel(responses=[["late"]], delay=1.0)
+    flowing = ScriptedChatModel(responses=[["t"] * 40], delay=0.02)
+    async with server(make_app(silent, heartbeat=0.2)) as url:
+        _, quiet = await post_stream(f"{url}/chat", {"question": "q"})
+    async with server(make_app(flowing, heartbeat=0.2)) as url:
+        _, busy = await post_stream(f"{url}/chat", {"question": "q"})
+    assert quiet.comments[0] == "stream open"
+    assert quiet.comments.count("ping") >= 3
+    assert tokens(quiet.messages) == ["late"]
+    assert busy.comments == ["stream open"]
+    assert tokens(busy.messages) == ["t"] * 40
+
+
+async def test_a_hung_runnable_ends_with_a_timeout_frame_and_a_cancelled_run(server: Any) -> None:
+    hung = ScriptedChatModel(responses=[["never"]], delay=60)
+    async with server(make_app(hung, idle_timeout=0.3, heartbeat=0.05)) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "q"})
+    assert stream.messages[-1] == "[DONE]"
+    assert json.loads(stream.messages[-2])["code"] == "timeout"
+    assert hung.probe.cancelled_at is not None
+    assert stream.comments.count("ping") >= 3  # heartbeats never reset the idle clock
+
+
+async def test_a_client_that_never_reads_is_dropped_and_its_run_cancelled(server: Any) -> None:
+    big = "x" * 65536
+    model = ScriptedChatModel(responses=[[big] * 400], delay=0.001)
+    async with server(make_app(model, send_timeout=0.5)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        body = b'{"question": "q"}'
+        writer.write(
+            b"POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        for _ in range(300):  # never read; wait for the server to give up
+            if model.probe.cancelled_at is not None:
+                break
+            await asyncio.sleep(0.02)
+        writer.close()
+    assert model.probe.cancelled_at is not None, "the run of a client that never reads was not cancelled"
+    assert model.probe.chunks_sent < 400  # the run waited for the reader: memory stayed bounded
+
+
+async def test_on_disconnect_continue_finishes_the_run_and_reports_the_whole_text(server: Any) -> None:
+    ended: list[Any] = []
+    model = ScriptedChatModel(responses=[["w"] * 30], delay=0.01)
+    app = make_app(model, on_disconnect="continue", on_end=lambda request, result: ended.append(result))
+    async with server(app) as url:
+        async with httpx.AsyncClient() as client:
+            async with client.stream("POST", f"{url}/chat", json={"question": "q"}) as response:
+                await read_until(response.aiter_raw(), 3)
+        for _ in range(300):
+            if ended:
+                break
+            await asyncio.sleep(0.01)
+    assert model.probe.finished == 1 and model.probe.cancelled_at is None
+    [result] = ended
+    assert (result.status, result.text) == ("completed", "w" * 30)
+
+
+async def test_max_streams_refuses_the_next_with_503_and_retry_after(server: Any) -> None:
+    model = ScriptedChatModel(responses=[["a", "b", "c", "d"]], delay=0.2)
+    async with server(make_app(model, max_streams=2, retry_after=7)) as url:
+        async with httpx.AsyncClient(timeout=10) as client:
+            async with (
+                client.stream("POST", f"{url}/chat", json={"question": "1"}) as first,
+                client.stream("POST", f"{url}/chat", json={"question": "2"}) as second,
+            ):
+                bodies = [first.aiter_raw(), second.aiter_raw()]
+                started = [await read_until(body, 1) for body in bodies]
+                third = await client.post(f"{url}/chat", json={"question": "3"})
+                rest = [b"".join([chunk async for chunk in body]) for body in bodies]
+    assert third.status_code == 503
+    assert third.headers["Retry-After"] == "7"
+    assert third.json()["error"] == "overloaded"
+    for head, tail in zip(started, rest, strict=True):
+        assert tokens(parse(head + tail).messages) == ["a", "b", "c", "d"]

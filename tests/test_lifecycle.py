@@ -1,0 +1,104 @@
+"""Lifecycle hooks: on_start, and on_end exactly once per stream with its text and status."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from langchain_core.messages import AIMessageChunk
+from quart import Quart
+
+from conftest import post_stream
+from fakes import QUESTION_PROMPT, ScriptedChatModel
+from quart_llmstream import ChatRequest, StreamResult, create_blueprint
+from sse_parser import parse
+
+
+class Hooks:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.ended: list[tuple[str, StreamResult]] = []
+        self.all_ended = asyncio.Event()
+
+    async def on_start(self, chat_request: ChatRequest) -> None:
+        self.started.append(chat_request.question)
+
+    def on_end(self, chat_request: ChatRequest, result: StreamResult) -> None:  # a sync hook works too
+        self.ended.append((chat_request.question, result))
+        self.all_ended.set()
+
+
+def app_with(model: ScriptedChatModel, hooks: Hooks, **options: Any) -> Quart:
+    app = Quart(__name__)
+    app.register_blueprint(
+        create_blueprint(lambda _: QUESTION_PROMPT | model, on_start=hooks.on_start, on_end=hooks.on_end, **options)
+    )
+    return app
+
+
+async def wait_for(condition: Any, seconds: float = 3.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+async def test_completed_stream_reports_text_tokens_usage_and_duration(server: Any) -> None:
+    hooks = Hooks()
+    usage = {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}
+    model = ScriptedChatModel(responses=[["Hello", AIMessageChunk(content=" world", usage_metadata=usage)]])
+    async with server(app_with(model, hooks, events="token,end")) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "hi"})
+        await wait_for(lambda: hooks.ended)
+    assert stream.messages[-1] == "[DONE]"
+    assert hooks.started == ["hi"]
+    [(question, result)] = hooks.ended
+    assert (question, result.status, result.text, result.tokens, result.usage) == ("hi", "completed", "Hello world", 2, usage)
+    assert result.duration > 0 and len(result.run_id) == 36
+
+
+async def test_failed_stream_reports_error_with_the_text_so_far(server: Any) -> None:
+    hooks = Hooks()
+    async with server(app_with(ScriptedChatModel(responses=[["a", "b", "c"]], fail_at=2), hooks)) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "fail"})
+        await wait_for(lambda: hooks.ended)
+    assert stream.messages[-1] == "[DONE]"
+    assert [(r.status, r.text) for _, r in hooks.ended] == [("error", "ab")]
+
+
+async def test_disconnected_stream_reports_cancelled_once(server: Any) -> None:
+    hooks = Hooks()
+    model = ScriptedChatModel(responses=[["t"] * 500], delay=0.01)
+    async with server(app_with(model, hooks)) as url:
+        async with httpx.AsyncClient() as client:
+            async with client.stream("POST", f"{url}/chat", json={"question": "leave"}) as response:
+                seen = b""
+                async for chunk in response.aiter_raw():
+                    seen += chunk
+                    if len(parse(seen).messages) >= 3:
+                        break
+        await wait_for(lambda: hooks.ended)
+        await asyncio.sleep(0.2)  # nothing more arrives
+    [(_, result)] = hooks.ended
+    assert result.status == "cancelled"
+    assert result.text.startswith("ttt") and result.tokens < 500
+    assert model.probe.cancelled_at is not None
+
+
+async def test_a_raising_hook_is_logged_and_never_breaks_the_stream(server: Any, caplog: Any) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("hook bug")
+
+    app = Quart(__name__)
+    app.register_blueprint(
+        create_blueprint(
+            lambda _: QUESTION_PROMPT | ScriptedChatModel(responses=[["fine"]]), on_start=broken, on_end=broken
+        )
+    )
+    async with server(app) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "q"})
+    assert stream.messages == ['{"token":"fine"}', "[DONE]"]
+    failures = [r for r in caplog.records if r.getMessage() == "the broken hook failed"]
+    assert len(failures) == 2 and all("hook bug" in str(r.exc_info[1]) for r in failures)
