@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -24,6 +25,7 @@ __all__ = ["StreamRegistry", "drain", "registry_for"]
 log = logging.getLogger("quart_llmstream")
 
 _EXTENSION = "quart_llmstream.streams"
+_DRAIN_SECONDS = 2.0  # how long a signal waits for open streams to end before it takes its course
 
 
 class OpenStream(Protocol):
@@ -59,25 +61,38 @@ class StreamRegistry:
             await asyncio.wait([stream.done for stream in open_streams], timeout=timeout)
 
     async def chain_signals(self) -> None:
-        """Drain on SIGTERM/SIGINT, then let the handler that was there (the server's) run."""
+        """Drain on SIGTERM/SIGINT, then let what was there before run.
+
+        A Python-level handler (asyncio's, which Hypercorn serving in-process uses, or another) is
+        called after ours. A SIGTERM left at its default (a Hypercorn worker process, which learns of
+        shutdown from its parent; the signal reaches it when sent to the process group) still ends the
+        process, once the streams have ended. An ignored signal stays ignored.
+        """
         if threading.current_thread() is not threading.main_thread():
             return
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous = signal.getsignal(signum)
-            if callable(previous):  # a Python-level handler (asyncio's or the server's) to keep
+            if callable(previous) or (signum == signal.SIGTERM and previous == signal.SIG_DFL):
                 signal.signal(signum, self._handler(loop, previous))
 
-    def _handler(self, loop: asyncio.AbstractEventLoop, previous: Callable[..., Any]) -> Callable[..., Any]:
-        def start_drain() -> None:
+    def _handler(self, loop: asyncio.AbstractEventLoop, previous: Any) -> Callable[..., Any]:
+        def start_drain(resend: int | None) -> None:
             if self._drain_task is None:
-                self._drain_task = loop.create_task(self.drain())
+                self._drain_task = loop.create_task(self._drain_then_resend(resend))
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
-            loop.call_soon_threadsafe(start_drain)
-            previous(signum, frame)
+            loop.call_soon_threadsafe(start_drain, None if callable(previous) else signum)
+            if callable(previous):
+                previous(signum, frame)
 
         return on_signal
+
+    async def _drain_then_resend(self, signum: int | None) -> None:
+        await self.drain(timeout=_DRAIN_SECONDS)
+        if signum is not None:  # the default action was to end the process: do it now
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
 
 
 def registry_for(app: Quart) -> StreamRegistry:

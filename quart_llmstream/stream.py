@@ -219,4 +219,3 @@ def sse_response(frames: AsyncIterator[bytes]) -> Response:
     response = Response(frames, headers=SSE_HEADERS)
     response.timeout = None
     return response
-

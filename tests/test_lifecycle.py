@@ -55,7 +55,13 @@ async def test_completed_stream_reports_text_tokens_usage_and_duration(server: A
     assert stream.messages[-1] == "[DONE]"
     assert hooks.started == ["hi"]
     [(question, result)] = hooks.ended
-    assert (question, result.status, result.text, result.tokens, result.usage) == ("hi", "completed", "Hello world", 2, usage)
+    assert (question, result.status, result.text, result.tokens, result.usage) == (
+        "hi",
+        "completed",
+        "Hello world",
+        2,
+        usage,
+    )
     assert result.duration > 0 and len(result.run_id) == 36
 
 

@@ -1,0 +1,112 @@
+"""Shutdown: every open stream ends with a `shutdown` error frame and its final frame, in time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from quart import Quart
+
+from conftest import post_stream
+from fakes import answering
+from quart_llmstream import create_blueprint, drain
+from sse_parser import parse
+
+TESTS = Path(__file__).parent
+
+
+def assert_ended_by_shutdown(body: bytes) -> None:
+    messages = parse(body).messages
+    assert messages[0] == '{"token":"tick"}'
+    assert json.loads(messages[-2])["code"] == "shutdown"
+    assert messages[-1] == "[DONE]"
+    assert parse(body).incomplete == ""
+
+
+async def stream_until_first_token(client: httpx.AsyncClient, url: str) -> tuple[Any, bytes]:
+    """Open a stream and read its first token; return the stream's iterator and what was read."""
+    request = client.build_request("POST", url, json={"question": "q"})
+    response = await client.send(request, stream=True)
+    body = response.aiter_raw()
+    seen = b""
+    async for chunk in body:
+        seen += chunk
+        if parse(seen).messages:
+            break
+    return (response, body), seen
+
+
+@pytest.mark.parametrize(
+    ("workers", "to_group"),
+    [("0", False), ("1", True)],
+    ids=["in-process: SIGTERM to hypercorn", "worker process: SIGTERM to the process group"],
+)
+async def test_sigterm_ends_every_open_stream_cleanly_within_the_graceful_timeout(workers: str, to_group: bool) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "hypercorn", "slow_app:app", "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        [*command, "--graceful-timeout", "3", "--workers", workers],
+        cwd=TESTS,
+        env={**os.environ, "PYTHONPATH": str(TESTS)},
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/chat"
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            for _ in range(200):  # wait for the server to listen
+                try:
+                    await client.get(f"http://127.0.0.1:{port}/")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            opened = [await stream_until_first_token(client, url) for _ in range(3)]
+            if to_group:
+                os.killpg(server.pid, signal.SIGTERM)
+            else:
+                server.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            for (response, body), seen in opened:
+                rest = b"".join([chunk async for chunk in body])
+                await response.aclose()
+                assert_ended_by_shutdown(seen + rest)
+        await asyncio.to_thread(server.wait, 10)
+        assert time.monotonic() - signalled < 3, "the server did not exit within its graceful timeout"
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+async def test_drain_ends_open_streams_for_a_server_started_from_code(server: Any) -> None:
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: answering(*["tick"] * 1000, delay=0.05)))
+    async with server(app) as url, httpx.AsyncClient(timeout=10) as client:
+        (response, body), seen = await stream_until_first_token(client, f"{url}/chat")
+        await drain(app, timeout=2)
+        rest = b"".join([chunk async for chunk in body])
+        await response.aclose()
+        assert_ended_by_shutdown(seen + rest)
+        refused = await client.post(f"{url}/chat", json={"question": "q"})
+        assert refused.status_code == 503
+        assert refused.json()["error"] == "shutting_down"
+        assert "Retry-After" in refused.headers
+
+
+async def test_streams_that_ended_leave_the_registry(server: Any) -> None:
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: answering("a"), max_streams=1))
+    async with server(app) as url:
+        for _ in range(3):  # with a cap of one, each request only works if the last one left
+            response, stream = await post_stream(f"{url}/chat", {"question": "q"})
+            assert response.status_code == 200 and stream.messages[-1] == "[DONE]"
