@@ -13,6 +13,7 @@ import pytest
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
+
 from sse_parser import ParsedStream, parse
 
 

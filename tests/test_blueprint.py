@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import post_stream
-from fakes import ScriptedChatModel, answering
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from quart import Quart
 
 from quart_llmstream import ChatRequest, create_blueprint
+
+from conftest import post_stream
+from fakes import ScriptedChatModel, answering
 
 PROMPT = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_history"), ("human", "{question}")])
 

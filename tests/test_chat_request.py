@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from fakes import answering
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 from quart import Quart
 
 from quart_llmstream import ChatRequest, create_blueprint
+
+from fakes import answering
 
 
 def make_app(**options: Any) -> tuple[Quart, list[ChatRequest]]:

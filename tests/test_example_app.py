@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import post_stream
-
 from example_app import create_app
+
+from conftest import post_stream
 
 
 async def test_the_example_app_streams_from_its_offline_demo_model(server: Any) -> None:

@@ -6,14 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from conftest import post_stream
-from fakes import QUESTION_PROMPT, ScriptedChatModel
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 from quart import Quart
 
 from quart_llmstream import create_blueprint
 from quart_llmstream.selection import StreamEvent
+
+from conftest import post_stream
+from fakes import QUESTION_PROMPT, ScriptedChatModel
 
 REFINE = ChatPromptTemplate.from_messages([("human", "Improve: {draft}")])
 

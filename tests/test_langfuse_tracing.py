@@ -11,12 +11,13 @@ import time
 import uuid
 from typing import Any
 
-from conftest import post_stream
-from fakes import answering
 from quart import Quart, request
 
 from quart_llmstream import ChatRequest, create_blueprint
 from quart_llmstream.langfuse_tracing import LangfuseTracing
+
+from conftest import post_stream
+from fakes import answering
 
 
 def traced_app(base_url: str) -> Quart:

@@ -9,9 +9,10 @@ import httpx
 from langchain_core.messages import AIMessageChunk
 from quart import Quart
 
+from quart_llmstream import ChatRequest, StreamResult, create_blueprint
+
 from conftest import post_stream
 from fakes import QUESTION_PROMPT, ScriptedChatModel
-from quart_llmstream import ChatRequest, StreamResult, create_blueprint
 from sse_parser import parse
 
 

@@ -17,9 +17,10 @@ import httpx
 import pytest
 from quart import Quart
 
+from quart_llmstream import create_blueprint, drain
+
 from conftest import post_stream
 from fakes import answering
-from quart_llmstream import create_blueprint, drain
 from sse_parser import parse
 
 TESTS = Path(__file__).parent

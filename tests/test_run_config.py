@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from conftest import post_stream
-from fakes import answering
 from langchain_core.callbacks import AsyncCallbackHandler
 from quart import Quart
 
 from quart_llmstream import ChatRequest, create_blueprint
+
+from conftest import post_stream
+from fakes import answering
 
 
 class Recorder(AsyncCallbackHandler):

@@ -6,17 +6,18 @@ import contextlib
 import json
 from typing import Any
 
-from conftest import post_stream
-from fakes import QUESTION_PROMPT, ScriptedChatModel, words
 from langchain_core.callbacks.manager import adispatch_custom_event
 from langchain_core.messages import AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableLambda, chain
 from langchain_core.tools import tool
 from quart import Quart
-from sse_parser import ParsedStream
 
 from quart_llmstream import create_blueprint
 from quart_llmstream.payloads import jsonable
+
+from conftest import post_stream
+from fakes import QUESTION_PROMPT, ScriptedChatModel, words
+from sse_parser import ParsedStream
 
 
 class Forecast:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fakes import answering
 from langchain_core.runnables import Runnable
 from quart import Quart
 
 from quart_llmstream import ConfigError, Settings, create_blueprint
 from quart_llmstream.settings import load_settings
+
+from fakes import answering
 
 
 def factory(_: object) -> Runnable[Any, Any]:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes import answering
 from quart import Quart
-from sse_parser import parse
 
 from quart_llmstream import create_blueprint
 from quart_llmstream.payloads import to_json
 from quart_llmstream.selection import StreamEvent
 from quart_llmstream.sse import encode_comment, encode_event
 from quart_llmstream.wire_format import NativeFormat
+
+from fakes import answering
+from sse_parser import parse
 
 
 async def test_rule_1_response_is_200_event_stream_utf8_without_bom() -> None:

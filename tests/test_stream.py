@@ -11,15 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import post_stream
-from fakes import ScriptedChatModel, words
 from langchain_core.messages import AIMessageChunk
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from quart import Quart
-from sse_parser import parse
 
 from quart_llmstream import create_blueprint
+
+from conftest import post_stream
+from fakes import ScriptedChatModel, words
+from sse_parser import parse
 
 PROMPT = ChatPromptTemplate.from_messages([("human", "{question}")])
 ANSWER = words("The quick brown fox jumps over the lazy dog.")
@@ -215,7 +216,7 @@ async def test_a_client_that_never_reads_is_dropped_and_its_run_cancelled(server
     model = ScriptedChatModel(responses=[[big] * 400], delay=0.001)
     async with server(make_app(model, send_timeout=0.5)) as url:
         host, port = url.removeprefix("http://").split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
+        _, writer = await asyncio.open_connection(host, int(port))
         body = b'{"question": "q"}'
         writer.write(
             b"POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
