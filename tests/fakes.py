@@ -70,7 +70,7 @@ class ScriptedChatModel(BaseChatModel):
                 self.probe.chunks_sent += 1
                 yield ChatGenerationChunk(message=message)
             self.probe.finished += 1
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorExit):  # cancelled while waiting, or closed at a yield
             self.probe.cancelled_at = time.monotonic()
             raise
 
