@@ -51,19 +51,12 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
     max_leaves=12,
 )
+roles = json_values | st.sampled_from(["user", "ai", "system"])
+pairs = st.lists(json_values, max_size=3)
+history_items = st.fixed_dictionaries({}, optional={"role": roles, "content": json_values}) | pairs
 bodies = json_values | st.fixed_dictionaries(
     {},
-    optional={
-        "question": json_values,
-        "chat_history": json_values
-        | st.lists(
-            st.fixed_dictionaries(
-                {}, optional={"role": json_values | st.sampled_from(["user", "ai", "system"]), "content": json_values}
-            )
-            | st.lists(json_values, max_size=3),
-            max_size=3,
-        ),
-    },
+    optional={"question": json_values, "chat_history": json_values | st.lists(history_items, max_size=3)},
 )
 
 app = Quart(__name__)
