@@ -1,42 +1,43 @@
-"""Example app: a streaming chat endpoint at ``POST /api/chat`` on an offline demo model.
+"""Example app: a chat page at ``/`` and a streaming chat endpoint at ``POST /api/chat``.
 
-Serve it with ``hypercorn example_app:app``.
+``hypercorn example_app:app`` serves it. With no configuration it runs on an offline demo model;
+``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` (and ``OPENAI_MODEL``) switch to ``ChatOpenAI``; Langfuse turns
+on from its keys. ``LLMSTREAM_*`` environment variables set the blueprint's options.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import Runnable
-from quart import Quart
+from quart import Quart, Response
 
 from quart_llmstream import ChatRequest, create_blueprint
 
-from .demo_model import DemoChatModel
+from .agent import chat_model, tool_agent
 
-PROMPT = ChatPromptTemplate.from_messages(
-    [
-        ("system", "You are a helpful assistant."),
-        MessagesPlaceholder("chat_history"),
-        ("human", "{question}"),
-    ]
-)
-
-
-def build_chain(chat_request: ChatRequest) -> Runnable[Any, Any]:
-    """The runnable factory: one chain per request (a real app may pick a model per user here)."""
-    return PROMPT | DemoChatModel() | StrOutputParser()
+_ENVIRONMENT = ("LLMSTREAM_", "OPENAI_", "LANGFUSE_", "DEMO_")
+_DEFAULTS = {"LLMSTREAM_EVENTS": "token,tool,start,end", "LLMSTREAM_MAX_STREAMS": 100}
 
 
 def create_app(config: dict[str, Any] | None = None) -> Quart:
-    app = Quart(__name__)
-    # LLMSTREAM_* environment variables become config keys of the same name (validated at registration).
-    app.config.update({key: value for key, value in os.environ.items() if key.startswith("LLMSTREAM_")})
+    """The app factory: defaults, then the environment, then ``config``."""
+    app = Quart(__name__, static_folder=str(Path(__file__).parent / "static"), static_url_path="/static")
+    app.config.update(_DEFAULTS)
+    app.config.update({k: v for k, v in os.environ.items() if k.startswith(_ENVIRONMENT)})
     app.config.update(config or {})
-    app.register_blueprint(create_blueprint(build_chain), url_prefix="/api")
+    runnable = tool_agent(chat_model(app.config))
+
+    def build_runnable(chat_request: ChatRequest) -> Any:
+        return runnable  # a real app may pick a model or tools per user here
+
+    app.register_blueprint(create_blueprint(build_runnable), url_prefix="/api")
+
+    @app.get("/")
+    async def chat_page() -> Response:
+        return await app.send_static_file("index.html")
+
     return app
 
 

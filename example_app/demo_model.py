@@ -1,19 +1,29 @@
-"""An offline demo chat model: deterministic, no network, streaming word by word at a model's pace."""
+"""The offline demo model: deterministic, no network, no key, streaming word by word at a model's pace.
+
+It answers from the question and the history, and calls the demo weather tool when asked about the
+weather, so every kind of event the blueprint streams shows up in the example.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+import re
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+_CITY = re.compile(r"weather\s+(?:in|at|for)\s+([A-Za-z][A-Za-z .'-]*)", re.IGNORECASE)
 
 
 class DemoChatModel(BaseChatModel):
-    """A stand-in for a real model so the example runs with no key: it echoes the question back."""
+    """A stand-in for a real model so the example runs anywhere. Its answers say it is a demo."""
 
     seconds_per_token: float = 0.05
 
@@ -21,14 +31,31 @@ class DemoChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "demo"
 
-    @staticmethod
-    def _answer(messages: list[BaseMessage]) -> str:
-        question = messages[-1].text if messages else ""
-        earlier = sum(1 for m in messages[:-1] if m.type == "human")
-        return (
-            f"(demo model) You asked: {question.strip()} "
-            f"This is message {earlier + 1} of our conversation. "
-            "Set OPENAI_API_KEY or OPENAI_BASE_URL to talk to a real model."
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
+        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
+
+    def _script(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> list[AIMessageChunk]:
+        last = messages[-1] if messages else None
+        if isinstance(last, ToolMessage):
+            return _words(f"(demo model) The demo weather tool says: {last.text}.")
+        question = last.text.strip() if last is not None else ""
+        match = _CITY.search(question)
+        if match and tools and any(t["function"]["name"] == "get_weather" for t in tools):
+            arguments = json.dumps({"city": match.group(1).strip(" .")})
+            half = len(arguments) // 2
+            return [
+                AIMessageChunk(
+                    content="",
+                    tool_call_chunks=[{"name": "get_weather", "args": arguments[:half], "id": "call_demo", "index": 0}],
+                ),
+                AIMessageChunk(content="", tool_call_chunks=[{"name": None, "args": arguments[half:], "index": 0}]),
+            ]
+        asked = [m.text for m in messages[:-1] if m.type == "human"]
+        earlier = f" Earlier you asked: {asked[-1]}" if asked else ""
+        return _words(
+            f"(demo model) You asked: {question} This is message {len(asked) + 1} of our conversation.{earlier} "
+            "Ask about the weather in a city to see a tool call. Set OPENAI_API_KEY or OPENAI_BASE_URL "
+            "to talk to a real model."
         )
 
     async def _astream(
@@ -38,9 +65,9 @@ class DemoChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        for index, word in enumerate(self._answer(messages).split(" ")):
+        for chunk in self._script(messages, kwargs.get("tools")):
             await asyncio.sleep(self.seconds_per_token)
-            yield ChatGenerationChunk(message=AIMessageChunk(content=word if index == 0 else " " + word))
+            yield ChatGenerationChunk(message=chunk)
 
     def _generate(
         self,
@@ -49,4 +76,11 @@ class DemoChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self._answer(messages)))])
+        message = AIMessageChunk(content="")
+        for chunk in self._script(messages, kwargs.get("tools")):
+            message += chunk
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(**message.model_dump(exclude={"type"})))])
+
+
+def _words(text: str) -> list[AIMessageChunk]:
+    return [AIMessageChunk(content=word if i == 0 else " " + word) for i, word in enumerate(text.split(" "))]

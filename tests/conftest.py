@@ -39,6 +39,14 @@ async def running(app: Quart, **config: Any) -> AsyncIterator[str]:
         await asyncio.wait_for(server, 10)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    """Mark a failed test's node, so fixtures can keep evidence (the browser test's screenshot)."""
+    outcome = yield
+    if outcome.get_result().failed:
+        item.failed = True
+
+
 @pytest.fixture
 def server() -> Callable[..., Any]:
     """``async with server(app) as url`` serves the app on loopback for the block."""

@@ -1,0 +1,127 @@
+"""The example's chat page in headless Chromium (Debian's package), driven by Playwright.
+
+A failing test leaves a screenshot, whose path it prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, async_playwright
+
+from example_app import create_app
+from quart_llmstream import ChatRequest, StreamResult
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def page(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = await browser.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+        page.dialogs = dialogs  # type: ignore[attr-defined]
+        try:
+            yield page
+        finally:
+            if getattr(request.node, "failed", False):
+                shot = tmp_path / f"{request.node.name}.png"
+                await page.screenshot(path=str(shot), full_page=True)
+                print(f"screenshot of the failure: {shot}")
+            await browser.close()
+
+
+@asynccontextmanager
+async def example(server: Any, seconds_per_token: float = 0.03) -> AsyncIterator[tuple[str, list[StreamResult]]]:
+    ended: list[StreamResult] = []
+
+    def on_end(chat_request: ChatRequest, result: StreamResult) -> None:
+        ended.append(result)
+
+    app = create_app({"DEMO_SECONDS_PER_TOKEN": seconds_per_token, "LLMSTREAM_ON_END": on_end})
+    async with server(app) as url:
+        yield url, ended
+
+
+async def ask(page: Page, question: str) -> None:
+    await page.fill("#question", question)
+    await page.click("#send")
+
+
+async def last_answer(page: Page) -> str:
+    return await page.locator(".assistant .answer").last.text_content() or ""
+
+
+async def test_answers_render_incrementally_and_follow_ups_use_the_history(page: Page, server: Any) -> None:
+    async with example(server) as (url, ended):
+        await page.goto(url)
+        await ask(page, "What is SSE?")
+        lengths = set()
+        while await page.text_content("#status") != "done":
+            lengths.add(len(await last_answer(page)))
+            await asyncio.sleep(0.01)
+        answer = await last_answer(page)
+        assert answer.startswith("(demo model) You asked: What is SSE? This is message 1 of our conversation.")
+        assert answer == ended[-1].text  # what the server sent is what the page shows
+        intermediate = {n for n in lengths if 0 < n < len(answer)}
+        assert len(intermediate) >= 5, f"the answer did not grow token by token: {sorted(lengths)}"
+
+        await ask(page, "And what did I ask before?")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        follow_up = await last_answer(page)
+        assert "This is message 2 of our conversation. Earlier you asked: What is SSE?" in follow_up
+
+
+async def test_stop_aborts_the_request_and_the_server_cancels_the_run(page: Page, server: Any) -> None:
+    async with example(server, seconds_per_token=0.1) as (url, ended):
+        await page.goto(url)
+        await ask(page, "Tell me a long story")
+        await page.wait_for_function("document.querySelector('.assistant .answer')?.textContent.length > 20")
+        await page.click("#stop")
+        await page.wait_for_function("document.getElementById('status').textContent === 'stopped'")
+        for _ in range(200):
+            if ended:
+                break
+            await asyncio.sleep(0.01)
+        assert [result.status for result in ended] == ["cancelled"]
+        assert 20 < len(ended[0].text) < 200
+
+
+async def test_model_output_is_shown_as_text_never_as_html(page: Page, server: Any) -> None:
+    payload = "<img src=x onerror=alert(1)>"
+    async with example(server) as (url, _):
+        await page.goto(url)
+        await ask(page, payload)
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        assert payload in await last_answer(page)
+        assert await page.locator("#log img").count() == 0
+        assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+async def test_tool_calls_and_results_are_shown(page: Page, server: Any) -> None:
+    async with example(server) as (url, _):
+        await page.goto(url)
+        await ask(page, "What is the weather in Paris?")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        tools = await page.locator(".assistant .tool").all_text_contents()
+        assert tools == ['🔧 get_weather({"city": "Paris"}', "→ sunny and 21 degrees in Paris (demo data)"]
+        assert (
+            await last_answer(page)
+            == "(demo model) The demo weather tool says: sunny and 21 degrees in Paris (demo data)."
+        )
