@@ -1,19 +1,68 @@
-"""The example app serves a streaming chat on its offline demo model, with no key and no network."""
+"""The example app, served the way the README says, streams from its offline demo model."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
-from example_app import create_app
+import httpx
 
 from conftest import post_stream
+from example_app import create_app
+from sse_parser import parse
+
+ROOT = Path(__file__).parent.parent
 
 
-async def test_the_example_app_streams_from_its_offline_demo_model(server: Any) -> None:
+def readme_serve_command() -> list[str]:
+    """The hypercorn part of the README's run command (the first code block)."""
+    block = (ROOT / "README.md").read_text().split("```bash", 1)[1].split("```", 1)[0]
+    [line] = [line for line in block.splitlines() if "hypercorn example_app:app" in line]
+    serve = line.split("&&")[-1].strip()
+    return shlex.split(serve)
+
+
+async def test_the_readme_run_command_serves_the_demo_without_keys_or_network() -> None:
+    command = readme_serve_command()
+    assert command[0].endswith("hypercorn") and "example_app:app" in command
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = [re.sub(r":5000$", f":{port}", arg) for arg in command[1:]]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGFUSE_"))}
+    server = subprocess.Popen([sys.executable, "-m", "hypercorn", *args], cwd=ROOT, env=env)
+    try:
+        async with httpx.AsyncClient(timeout=20) as client:
+            for _ in range(200):
+                try:
+                    page = await client.get(f"http://127.0.0.1:{port}/")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            assert page.status_code == 200 and "<script" in page.text
+            response = await client.post(f"http://127.0.0.1:{port}/api/chat", json={"question": "hello"})
+        stream = parse(response.content)
+        assert stream.messages[-1] == "[DONE]"
+        text = "".join(json.loads(m)["token"] for m in stream.messages[:-1])
+        assert text.startswith("(demo model) You asked: hello")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+async def test_the_demo_model_streams_at_a_pace_and_answers_from_the_question(server: Any) -> None:
     async with server(create_app()) as url:
         _, stream = await post_stream(f"{url}/api/chat", {"question": "What is SSE?"})
     assert stream.messages[-1] == "[DONE]"
     tokens = [json.loads(m)["token"] for m in stream.messages[:-1]]
     assert len(tokens) > 10
     assert "".join(tokens).startswith("(demo model) You asked: What is SSE?")
+    assert [e.event for e in stream.events][0] == "start" and [e.event for e in stream.events][-2] == "end"
