@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 
-from conftest import post_stream
 from example_app import create_app
+
+from conftest import post_stream
 from sse_parser import parse
 
 ROOT = Path(__file__).parent.parent
@@ -65,4 +66,5 @@ async def test_the_demo_model_streams_at_a_pace_and_answers_from_the_question(se
     tokens = [json.loads(m)["token"] for m in stream.messages[:-1]]
     assert len(tokens) > 10
     assert "".join(tokens).startswith("(demo model) You asked: What is SSE?")
-    assert [e.event for e in stream.events][0] == "start" and [e.event for e in stream.events][-2] == "end"
+    names = [e.event for e in stream.events]
+    assert names[0] == "start" and names[-2] == "end"
