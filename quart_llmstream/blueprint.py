@@ -20,7 +20,7 @@ from quart.blueprints import BlueprintSetupState
 
 from .chat_request import ChatRequest, RequestError, read_chat_request
 from .errors import public_message
-from .event_source import astream_events
+from .event_source import EVENT_SOURCES
 from .filters import narrow, server_filters
 from .langfuse_tracing import LangfuseTracing, langfuse_for
 from .registry import StreamRegistry, registry_for
@@ -71,6 +71,7 @@ def _chat_view(
     )
     filters = server_filters(settings)
     wire = NativeFormat()
+    event_source = EVENT_SOURCES[settings.event_source]
 
     async def chat() -> Response:
         run_id = uuid4()
@@ -84,7 +85,7 @@ def _chat_view(
             runnable, config = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing)
         except RequestError as exc:
             return _json_error(exc)
-        events = astream_events(runnable, chat_request, config, **run_filters)
+        events = event_source(runnable, chat_request, config, **run_filters)
         stream = Stream(events, chosen(str(run_id)), wire, settings, chat_request)
         registry.add(stream)
         return sse_response(stream.body())

@@ -83,6 +83,8 @@ class Settings(BaseModel):
     """Seconds in the ``Retry-After`` header of a 503."""
     on_disconnect: Literal["cancel", "continue"] = "cancel"
     """When the client leaves: cancel the run, or let it finish in the background."""
+    event_source: Literal["astream_events", "callbacks"] = "astream_events"
+    """Where events come from: ``astream_events`` (sees every step) or the lean ``callbacks`` source."""
 
     @field_validator("route")
     @classmethod

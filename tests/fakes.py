@@ -13,7 +13,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, chain
+from langchain_core.tools import tool
 from pydantic import Field
 
 Chunk = str | list[Any] | AIMessageChunk
@@ -98,3 +99,45 @@ QUESTION_PROMPT = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_hi
 def answering(*tokens: str, **model_fields: Any) -> Runnable[Any, Any]:
     """A ``prompt | model`` pipeline that streams ``tokens`` for any question."""
     return QUESTION_PROMPT | ScriptedChatModel(responses=[list(tokens)], **model_fields)
+
+
+class Forecast:
+    """Not JSON, not pydantic: a tool result the serialiser has never seen."""
+
+    def __init__(self, city: str) -> None:
+        self.city = city
+
+    def __repr__(self) -> str:
+        return f"Forecast({self.city!r}: sunny)"
+
+
+@tool(response_format="content_and_artifact")
+def get_weather(city: str) -> tuple[str, Forecast]:
+    """Look up the weather of a city."""
+    return f"sunny in {city}", Forecast(city)
+
+
+TOOL_CALL = [
+    AIMessageChunk(
+        content="", tool_call_chunks=[{"name": "get_weather", "args": '{"city": ', "id": "call_1", "index": 0}]
+    ),
+    AIMessageChunk(content="", tool_call_chunks=[{"name": None, "args": '"Paris"}', "id": None, "index": 0}]),
+]
+FINAL = words("It is sunny in Paris.")
+
+
+def tool_agent(model: ScriptedChatModel) -> Any:
+    """A minimal tool-calling loop: the model asks for a tool, the tool runs, the model answers."""
+
+    @chain
+    async def agent(inputs: dict[str, Any]) -> BaseMessage:
+        messages = (await QUESTION_PROMPT.ainvoke(inputs)).to_messages()
+        while True:
+            reply = await model.ainvoke(messages)
+            if not reply.tool_calls:
+                return reply
+            messages.append(reply)
+            for call in reply.tool_calls:
+                messages.append(await get_weather.ainvoke(call))
+
+    return agent

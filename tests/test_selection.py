@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from langchain_core.callbacks.manager import adispatch_custom_event
-from langchain_core.messages import AIMessageChunk, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessageChunk, ToolMessage
 from langchain_core.runnables import RunnableLambda, chain
 from langchain_core.tools import tool
 from quart import Quart
@@ -16,50 +16,8 @@ from quart_llmstream import create_blueprint
 from quart_llmstream.payloads import jsonable
 
 from conftest import post_stream
-from fakes import QUESTION_PROMPT, ScriptedChatModel, words
+from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, Forecast, ScriptedChatModel, tool_agent
 from sse_parser import ParsedStream
-
-
-class Forecast:
-    """Not JSON, not pydantic: a tool result the serialiser has never seen."""
-
-    def __init__(self, city: str) -> None:
-        self.city = city
-
-    def __repr__(self) -> str:
-        return f"Forecast({self.city!r}: sunny)"
-
-
-@tool(response_format="content_and_artifact")
-def get_weather(city: str) -> tuple[str, Forecast]:
-    """Look up the weather of a city."""
-    return f"sunny in {city}", Forecast(city)
-
-
-TOOL_CALL = [
-    AIMessageChunk(
-        content="", tool_call_chunks=[{"name": "get_weather", "args": '{"city": ', "id": "call_1", "index": 0}]
-    ),
-    AIMessageChunk(content="", tool_call_chunks=[{"name": None, "args": '"Paris"}', "id": None, "index": 0}]),
-]
-FINAL = words("It is sunny in Paris.")
-
-
-def tool_agent(model: ScriptedChatModel) -> Any:
-    """A minimal tool-calling loop: the model asks for a tool, the tool runs, the model answers."""
-
-    @chain
-    async def agent(inputs: dict[str, Any]) -> BaseMessage:
-        messages = (await QUESTION_PROMPT.ainvoke(inputs)).to_messages()
-        while True:
-            reply = await model.ainvoke(messages)
-            if not reply.tool_calls:
-                return reply
-            messages.append(reply)
-            for call in reply.tool_calls:
-                messages.append(await get_weather.ainvoke(call))
-
-    return agent
 
 
 def app_for(runnable: Any, **options: Any) -> Quart:
