@@ -118,7 +118,11 @@ class Stream:
                 raise
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             status = _STOP_STATUS[self._stop_reason]
-            log.warning("stream stopped: %s", self._stop_reason)
+            log.log(
+                logging.INFO if self._stop_reason == "shutdown" else logging.WARNING,
+                "stream stopped: %s",
+                self._stop_reason,
+            )
             code = _STOP_CODE[self._stop_reason]
             await self._put(wire.error(code, public_message(code)))
         except Exception as exc:

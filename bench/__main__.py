@@ -1,0 +1,253 @@
+"""Run the benchmark: ``.venv/bin/python -m bench [--quick]``.
+
+Each server runs in its own process pinned to CPU 0; this process, the load generator, runs on
+CPU 1. Server CPU comes from ``/proc/<pid>/stat``. The table is printed and written as JSON to
+``bench/results/latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench import load
+from bench.apps import pipeline
+
+SERVER_CPU, LOAD_CPU = 0, 1
+TICKS = os.sysconf("SC_CLK_TCK")
+RESULTS = Path(__file__).parent / "results"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def resident_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+@contextlib.contextmanager
+def server(app: str) -> Iterator[tuple[int, int]]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    root = Path(__file__).parent.parent
+    process = subprocess.Popen([sys.executable, "-m", "bench.server", app, str(port), str(SERVER_CPU)], cwd=root)
+    try:
+        for _ in range(400):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                break
+            time.sleep(0.025)
+        yield process.pid, port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def cpu_per_token(app: str, streams: int, tokens: int) -> dict[str, float]:
+    """Scenario (a) and (f): sequential streams, no delay."""
+    with server(app) as (pid, port):
+        await load.streams(port, 2, tokens, 0.0)  # warm up
+        before = cpu_seconds(pid)
+        runs = [await load.stream(port, tokens, 0.0) for _ in range(streams)]
+        used = cpu_seconds(pid) - before
+    count = sum(len(r.arrivals) for r in runs)
+    return {"cpu_us_per_token": used / count * 1e6, "bytes_per_token": sum(r.body_bytes for r in runs) / count}
+
+
+async def in_process_cpu_per_token(streams: int, tokens: int) -> float:
+    """Scenario (a): iterating astream_events in this process, no HTTP at all."""
+    os.sched_setaffinity(0, {SERVER_CPU})
+
+    async def run() -> int:
+        count = 0
+        for _ in range(streams):
+            chain = pipeline(tokens, 0.0)
+            async for event in chain.astream_events({"question": "q", "chat_history": []}, version="v2"):
+                count += event["event"] == "on_chat_model_stream"
+        return count
+
+    await run()  # warm up
+    before = time.process_time()
+    count = await run()
+    used = time.process_time() - before
+    os.sched_setaffinity(0, {LOAD_CPU})
+    return used / count * 1e6
+
+
+async def concurrent(port: int, pid: int, count: int, tokens: int, delay: float) -> dict[str, float]:
+    """Scenario (b), and one step of (c): concurrent paced streams."""
+    before, load_before = cpu_seconds(pid), time.process_time()
+    runs = await load.streams(port, count, tokens, delay)
+    used, load_used = cpu_seconds(pid) - before, time.process_time() - load_before
+    gaps = [gap for r in runs for gap in r.gaps]
+    received = sum(len(r.arrivals) for r in runs)
+    return {
+        "streams": count,
+        "complete": sum(len(r.arrivals) == tokens for r in runs),
+        "p50_gap_ms": percentile(gaps, 50) * 1e3,
+        "p99_gap_ms": percentile(gaps, 99) * 1e3,
+        "p50_duration_s": percentile([r.ended - r.started for r in runs], 50),
+        "cpu_us_per_token": used / max(received, 1) * 1e6,
+        "load_cpu_us_per_token": load_used / max(received, 1) * 1e6,
+    }
+
+
+async def sweep(app: str, steps: list[int], tokens: int, delay: float) -> dict[str, Any]:
+    """Scenario (c): the most concurrent streams one core holds with a p99 gap under 100 ms."""
+    held, trail = 0, []
+    with server(app) as (pid, port):
+        await load.streams(port, 2, 10, 0.0)
+        for count in steps:
+            step = await concurrent(port, pid, count, tokens, delay)
+            trail.append((count, round(step["p99_gap_ms"], 1)))
+            if step["p99_gap_ms"] > 100 or step["complete"] < count:
+                break
+            held = count
+    return {"max_streams": held, "trail": trail}
+
+
+async def idle_memory(app: str, count: int) -> float:
+    """Scenario (d): resident memory per open, idle stream."""
+    with server(app) as (pid, port):
+        await load.streams(port, 5, 10, 0.0)
+        await asyncio.sleep(0.5)
+        before = resident_kib(pid)
+        runs = [load.StreamRun() for _ in range(count)]
+        opened = [asyncio.create_task(load.stream(port, 2, 3600.0, run=run)) for run in runs]
+        for _ in range(600):  # until every stream has its first token
+            await asyncio.sleep(0.05)
+            if all(run.arrivals for run in runs):
+                break
+        await asyncio.sleep(1.0)
+        grown = resident_kib(pid) - before
+        for task in opened:
+            task.cancel()
+        await asyncio.gather(*opened, return_exceptions=True)
+    return grown / count
+
+
+async def cancel_latency(app: str, times: int) -> dict[str, float]:
+    """Scenario (e): from a client's disconnect to the run's cancellation."""
+    latencies = []
+    with server(app) as (_, port):
+        for _ in range(times):
+            seen = len((await load.get_json(port, "/cancelled"))["times"])  # type: ignore[index]
+            run = await load.stream(port, 1000, 0.005, leave_after=3)
+            for _ in range(200):
+                cancelled = (await load.get_json(port, "/cancelled"))["times"]  # type: ignore[index]
+                if len(cancelled) > seen:
+                    latencies.append(cancelled[-1] - run.ended)
+                    break
+                await asyncio.sleep(0.005)
+    return {"p50_ms": percentile(latencies, 50) * 1e3, "p99_ms": percentile(latencies, 99) * 1e3, "n": len(latencies)}
+
+
+async def main(quick: bool) -> dict[str, Any]:
+    os.sched_setaffinity(0, {LOAD_CPU})
+    scale = 0.5 if quick else 1.0
+    results: dict[str, Any] = {"machine": f"{os.cpu_count()} CPUs", "quick": quick}
+    a_streams = int(20 * scale)
+    results["a"] = {app: await cpu_per_token(app, a_streams, 200) for app in ("hand", "default", "lean")}
+    results["a"]["in_process_astream_events"] = {"cpu_us_per_token": await in_process_cpu_per_token(a_streams, 200)}
+    results["b"] = {}
+    for app in ("hand", "default", "lean"):
+        with server(app) as (pid, port):
+            await load.streams(port, 2, 10, 0.0)
+            results["b"][app] = await concurrent(port, pid, 50, 100, 0.02)
+    steps = [50, 100, 150, 200, 250, 300, 400, 500]
+    results["c"] = {app: await sweep(app, steps, int(60 * scale) or 30, 0.02) for app in ("default", "lean")}
+    results["d"] = {app: {"kib_per_stream": await idle_memory(app, int(1000 * scale))} for app in ("default", "lean")}
+    results["e"] = {app: await cancel_latency(app, int(40 * scale)) for app in ("default", "lean")}
+    return results
+
+
+def table(r: dict[str, Any]) -> str:
+    hand = r["a"]["hand"]["cpu_us_per_token"]
+    rows = [
+        ("(a) CPU µs/token, 1 stream x 200 tokens", "hand-written Quart", f"{hand:.0f}", ""),
+        ("", "in-process astream_events", f"{r['a']['in_process_astream_events']['cpu_us_per_token']:.0f}", ""),
+    ]
+    for app, target in (("default", 1.05), ("lean", 0.3)):
+        value = r["a"][app]["cpu_us_per_token"]
+        rows.append(("", f"library {app}", f"{value:.0f} ({value / hand:.2f}x)", f"<= {target}x hand"))
+    for app in ("hand", "default", "lean"):
+        b = r["b"][app]
+        rows.append(
+            (
+                "(b) 50 streams x 100 tok @ 50/s" if app == "hand" else "",
+                f"{app}",
+                f"p50 {b['p50_gap_ms']:.1f} / p99 {b['p99_gap_ms']:.1f} ms gap; {b['p50_duration_s']:.2f} s; "
+                f"{b['cpu_us_per_token']:.0f} µs/tok (load {b['load_cpu_us_per_token']:.0f})",
+                "p99 <= 30 ms (lean)" if app == "lean" else "",
+            )
+        )
+    for app in ("default", "lean"):
+        rows.append(
+            (
+                "(c) streams/core, p99 gap <= 100 ms" if app == "default" else "",
+                app,
+                f"{r['c'][app]['max_streams']}  {r['c'][app]['trail']}",
+                ">= 150 (lean)" if app == "lean" else "",
+            )
+        )
+    for app in ("default", "lean"):
+        rows.append(
+            (
+                "(d) RSS per idle stream" if app == "default" else "",
+                app,
+                f"{r['d'][app]['kib_per_stream']:.1f} KiB",
+                "<= 64 KB",
+            )
+        )
+    for app in ("default", "lean"):
+        e = r["e"][app]
+        rows.append(
+            (
+                "(e) disconnect -> run cancelled" if app == "default" else "",
+                app,
+                f"p50 {e['p50_ms']:.1f} / p99 {e['p99_ms']:.1f} ms (n={e['n']})",
+                "p99 <= 50 ms",
+            )
+        )
+    for app in ("default", "lean"):
+        rows.append(
+            (
+                "(f) bytes on the wire per token" if app == "default" else "",
+                app,
+                f"{r['a'][app]['bytes_per_token']:.1f}",
+                "<= 40",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="half the work, for a quick look")
+    args = parser.parse_args()
+    outcome = asyncio.run(main(args.quick))
+    print(table(outcome))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(outcome, indent=2))
+    print(f"\nwritten to {RESULTS / 'latest.json'}")

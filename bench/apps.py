@@ -1,0 +1,124 @@
+"""The servers under test, all on the same paced fake model and the seed-like pipeline
+``prompt | model | StrOutputParser``: the library (default and lean source) and the hand-written
+Quart endpoint users write today."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables import Runnable
+from quart import Quart, Response, request
+
+from quart_llmstream import create_blueprint
+
+PROMPT = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_history"), ("human", "{question}")])
+WORDS = [" the", " stream", " of", " tokens", " goes", " on", " and"]
+CANCELLED: list[float] = []  # monotonic times at which runs were cancelled (scenario e)
+
+
+class PacedChatModel(BaseChatModel):
+    """Streams natively (async): token i is due at start + i * delay."""
+
+    tokens: int = 200
+    delay: float = 0.0
+
+    @property
+    def _llm_type(self) -> str:
+        return "paced"
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            for i in range(self.tokens):
+                if self.delay:
+                    await asyncio.sleep(max(0.0, start + i * self.delay - loop.time()))
+                yield ChatGenerationChunk(message=AIMessageChunk(content=WORDS[i % len(WORDS)]))
+        except (asyncio.CancelledError, GeneratorExit):
+            CANCELLED.append(time.monotonic())
+            raise
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(WORDS[i % len(WORDS)] for i in range(self.tokens))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def pipeline(tokens: int, delay: float) -> Runnable[Any, Any]:
+    return PROMPT | PacedChatModel(tokens=tokens, delay=delay) | StrOutputParser()
+
+
+def _plan(body: dict[str, Any]) -> tuple[int, float]:
+    return int(body.get("tokens", 200)), float(body.get("delay", 0.0))
+
+
+def library_app(source: str) -> Quart:
+    app = Quart(__name__)
+    app.register_blueprint(
+        create_blueprint(lambda chat_request: pipeline(*_plan(chat_request.body)), event_source=source)
+    )
+    _add_probe(app)
+    return app
+
+
+def hand_written_app() -> Quart:
+    """The seed pattern, done right enough to compare: tokens from on_chat_model_stream only."""
+    app = Quart(__name__)
+
+    @app.post("/chat")
+    async def chat() -> Response:
+        body = await request.get_json()
+        chain = pipeline(*_plan(body))
+        inputs = {"question": body["question"], "chat_history": []}
+
+        async def generate() -> AsyncIterator[str]:
+            try:
+                async for event in chain.astream_events(inputs, version="v2"):
+                    if event["event"] == "on_chat_model_stream":
+                        content = event["data"]["chunk"].content
+                        if content:
+                            yield f"data: {json.dumps({'token': content})}\n\n"
+            except Exception:
+                yield f"data: {json.dumps({'error': 'failed'})}\n\n"
+            yield "data: [DONE]\n\n"
+
+        response = Response(generate(), content_type="text/event-stream")
+        response.timeout = None
+        return response
+
+    _add_probe(app)
+    return app
+
+
+def _add_probe(app: Quart) -> None:
+    @app.get("/cancelled")
+    async def cancelled() -> Any:
+        return {"times": CANCELLED}
+
+
+APPS = {
+    "default": lambda: library_app("astream_events"),
+    "lean": lambda: library_app("callbacks"),
+    "hand": hand_written_app,
+}

@@ -1,0 +1,75 @@
+"""A load generator light enough not to be the bottleneck: raw asyncio streams, no HTTP library."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+_TOKEN = b'data: {"token"'
+_DONE = b"data: [DONE]"
+
+
+@dataclass
+class StreamRun:
+    arrivals: list[float] = field(default_factory=list)
+    started: float = 0.0
+    ended: float = 0.0
+    body_bytes: int = 0
+
+    @property
+    def gaps(self) -> list[float]:
+        return [b - a for a, b in zip(self.arrivals, self.arrivals[1:], strict=False)]
+
+
+async def stream(
+    port: int, tokens: int, delay: float, *, leave_after: int | None = None, run: StreamRun | None = None
+) -> StreamRun:
+    """POST one chat request and read its stream, noting when each token frame arrives (in ``run``,
+    which the caller may watch while the stream goes on)."""
+    run = run or StreamRun()
+    run.started = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    body = json.dumps({"question": "q", "tokens": tokens, "delay": delay}).encode()
+    head = (
+        f"POST /chat HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    writer.write(head.encode() + body)
+    headers_done, tail = False, b""
+    try:
+        while chunk := await reader.read(65536):
+            now = time.monotonic()
+            if not headers_done:
+                split = chunk.find(b"\r\n\r\n")
+                if split < 0:
+                    continue
+                chunk, headers_done = chunk[split + 4 :], True
+            run.body_bytes += len(chunk)
+            window = tail + chunk
+            run.arrivals.extend([now] * (window.count(_TOKEN) - tail.count(_TOKEN)))
+            if _DONE in window:
+                break
+            tail = window[-32:]
+            if leave_after is not None and len(run.arrivals) >= leave_after:
+                break
+    finally:
+        run.ended = time.monotonic()
+        writer.transport.abort()  # leave at once, as a closed browser tab does
+    return run
+
+
+async def streams(port: int, count: int, tokens: int, delay: float) -> list[StreamRun]:
+    return await asyncio.gather(*(stream(port, tokens, delay) for _ in range(count)))
+
+
+async def get_json(port: int, path: str) -> object:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+    data = await reader.read()
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    if b"chunked" in head.lower():
+        size, _, rest = body.partition(b"\r\n")
+        body = rest[: int(size, 16)]
+    return json.loads(body)
