@@ -24,6 +24,7 @@ from bench import load
 from bench.apps import pipeline
 
 SERVER_CPU, LOAD_CPU = 0, 1
+SPREAD = 1.0  # seconds over which concurrent streams start
 TICKS = os.sysconf("SC_CLK_TCK")
 RESULTS = Path(__file__).parent / "results"
 
@@ -97,7 +98,7 @@ async def in_process_cpu_per_token(streams: int, tokens: int) -> float:
 async def concurrent(port: int, pid: int, count: int, tokens: int, delay: float) -> dict[str, float]:
     """Scenario (b), and one step of (c): concurrent paced streams."""
     before, load_before = cpu_seconds(pid), time.process_time()
-    runs = await load.streams(port, count, tokens, delay)
+    runs = await load.streams(port, count, tokens, delay, spread=SPREAD)
     used, load_used = cpu_seconds(pid) - before, time.process_time() - load_before
     gaps = [gap for r in runs for gap in r.gaps]
     received = sum(len(r.arrivals) for r in runs)

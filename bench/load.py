@@ -59,8 +59,15 @@ async def stream(
     return run
 
 
-async def streams(port: int, count: int, tokens: int, delay: float) -> list[StreamRun]:
-    return await asyncio.gather(*(stream(port, tokens, delay) for _ in range(count)))
+async def streams(port: int, count: int, tokens: int, delay: float, spread: float = 0.0) -> list[StreamRun]:
+    """``count`` concurrent streams, their starts spread evenly over ``spread`` seconds (as real
+    clients arrive) rather than all in the same millisecond."""
+
+    async def later(index: int) -> StreamRun:
+        await asyncio.sleep(spread * index / count)
+        return await stream(port, tokens, delay)
+
+    return await asyncio.gather(*(later(i) for i in range(count)))
 
 
 async def get_json(port: int, path: str) -> object:

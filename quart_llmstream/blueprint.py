@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, cast
 from uuid import uuid4
 
@@ -85,8 +86,8 @@ def _chat_view(
             runnable, config = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing)
         except RequestError as exc:
             return _json_error(exc)
-        events = event_source(runnable, chat_request, config, **run_filters)
-        stream = Stream(events, chosen(str(run_id)), wire, settings, chat_request)
+        run = partial(event_source, runnable, chat_request, config, **run_filters)
+        stream = Stream(run, chosen(str(run_id)), wire, settings, chat_request)
         registry.add(stream)
         return sse_response(stream.body())
 

@@ -16,9 +16,7 @@ streaming handler to LangChain, as ``astream_events``' own tracer is.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import suppress
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -29,53 +27,29 @@ from langchain_core.runnables.config import ensure_config
 from langchain_core.runnables.utils import _RootEventFilter
 
 from .chat_request import ChatRequest
-from .event_source import EventStream
+from .event_source import Emit
 
 __all__ = ["callback_events"]
 
 T = TypeVar("T")
-_QUEUE_EVENTS = 64  # events held before the run waits for the stream
-
-
-class _End:
-    """The last item of the queue: the run ended, with this error or none."""
-
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
 
 
 async def callback_events(
     runnable: Runnable[Any, Any],
     chat_request: ChatRequest,
-    config: RunnableConfig | None = None,
+    config: RunnableConfig | None,
+    emit: Emit,
     **filters: Any,
-) -> EventStream:
-    """The run's events, as ``astream_events`` would give those kinds. Closing it cancels the run."""
-    queue: asyncio.Queue[Any] = asyncio.Queue(_QUEUE_EVENTS)
-    collector = _Collector(queue, _RootEventFilter(**filters) if filters else None)
+) -> None:
+    """Run with ``ainvoke`` in this task, emitting the events ``astream_events`` would give of these kinds.
+
+    The callbacks run inline in the run, so each event reaches ``emit`` with no queue and no task in
+    between, and a slow reader slows the run.
+    """
+    collector = _Collector(emit, _RootEventFilter(**filters) if filters else None)
     config = ensure_config(config)
     config["callbacks"] = _with_handler(config.get("callbacks"), collector)
-    run = asyncio.create_task(_invoke(runnable, chat_request.runnable_input(), config, queue))
-    try:
-        while not isinstance(event := await queue.get(), _End):
-            yield event
-        if event.error is not None:
-            raise event.error
-    finally:
-        if not run.done():
-            run.cancel()
-            with suppress(asyncio.CancelledError):
-                await run
-
-
-async def _invoke(runnable: Runnable[Any, Any], value: Any, config: RunnableConfig, queue: asyncio.Queue[Any]) -> None:
-    """Run to the end and say so on the queue; a cancelled run says nothing: nobody is reading."""
-    error = None
-    try:
-        await runnable.ainvoke(value, config)
-    except Exception as exc:
-        error = exc
-    await queue.put(_End(error))
+    await runnable.ainvoke(chat_request.runnable_input(), config)
 
 
 def _with_handler(callbacks: Any, handler: AsyncCallbackHandler) -> Any:
@@ -89,16 +63,15 @@ def _with_handler(callbacks: Any, handler: AsyncCallbackHandler) -> Any:
 
 
 class _Collector(AsyncCallbackHandler):
-    """Turns callbacks into v2-shaped events on a bounded queue (so a slow reader slows the run)."""
+    """Turns callbacks into v2-shaped events and emits them."""
 
     run_inline = True  # keep callbacks in order, and spare a gather per token
     raise_error = True  # a bug here must fail the run visibly, not vanish into LangChain's log
 
-    def __init__(self, queue: asyncio.Queue[Any], event_filter: _RootEventFilter | None) -> None:
-        self._queue = queue
+    def __init__(self, emit: Emit, event_filter: _RootEventFilter | None) -> None:
+        self._emit = emit
         self._filter = event_filter
-        self._parents: dict[UUID, UUID | None] = {}
-        self._runs: dict[UUID, tuple[str, str, list[str], dict[str, Any]]] = {}  # name, type, tags, metadata
+        self._runs: dict[UUID, tuple[str, dict[str, Any]]] = {}  # run type, and the fields its events share
 
     # The two methods that make LangChain stream chat models inside ``ainvoke``.
     def tap_output_aiter(self, run_id: UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
@@ -121,32 +94,20 @@ class _Collector(AsyncCallbackHandler):
         name: str | None = None,
         **_: Any,
     ) -> None:
-        name = name or _name(serialized)
-        self._parents[run_id] = parent_run_id
-        self._runs[run_id] = (name, run_type, tags or [], metadata or {})
+        parent = self._runs.get(parent_run_id) if parent_run_id else None
+        parent_ids = [*parent[1]["parent_ids"], parent[1]["run_id"]] if parent else []
+        # What every event of this run shares, made once per run rather than once per token.
+        shared = {"name": name or _name(serialized), "run_id": str(run_id), "parent_ids": parent_ids}
+        self._runs[run_id] = (run_type, shared | {"tags": tags or [], "metadata": metadata or {}})
         await self._send(event, run_id, data)
 
     async def _send(self, event: str, run_id: UUID, data: Any, name: str | None = None) -> None:
-        run_name, run_type, tags, metadata = self._runs.get(run_id, ("", "chain", [], {}))
-        v2 = {
-            "event": event,
-            "name": name or run_name,
-            "run_id": str(run_id),
-            "parent_ids": self._parent_ids(run_id),
-            "tags": tags,
-            "metadata": metadata,
-            "data": data,
-        }
+        run_type, shared = self._runs.get(run_id) or ("chain", _unknown_run(run_id))
+        v2 = {"event": event, **shared, "data": data}
+        if name is not None:
+            v2["name"] = name
         if self._filter is None or self._filter.include_event(v2, run_type):  # type: ignore[arg-type]
-            await self._queue.put(v2)
-
-    def _parent_ids(self, run_id: UUID) -> list[str]:
-        ids = []
-        parent = self._parents.get(run_id)
-        while parent is not None:
-            ids.append(str(parent))
-            parent = self._parents.get(parent)
-        return ids[::-1]
+            await self._emit(v2)
 
     async def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, **kwargs: Any) -> None:
         await self._start("on_chat_model_start", "chat_model", serialized, {"input": {"messages": messages}}, **kwargs)
@@ -183,6 +144,10 @@ class _Collector(AsyncCallbackHandler):
         self, name: str, data: Any, *, run_id: UUID, tags: list[str] | None = None, metadata: Any = None, **kwargs: Any
     ) -> None:
         await self._send("on_custom_event", run_id, data, name=name)
+
+
+def _unknown_run(run_id: UUID) -> dict[str, Any]:
+    return {"name": "", "run_id": str(run_id), "parent_ids": [], "tags": [], "metadata": {}}
 
 
 def _name(serialized: dict[str, Any] | None) -> str:

@@ -1,10 +1,10 @@
 """The streaming loop and its response: v2 events in, SSE frames out, and always a clean end.
 
-A run is consumed by a producer task that selects events and encodes frames into a small bounded
-queue; the response body only takes frames from that queue. Keeping the run in its own task means
-that nothing the body does (waiting, being cancelled by a disconnect) can cut the run by accident,
-and that a deadline can stop the run while the body is blocked in a send. The queue bounds memory
-when a client reads slowly: the run waits for it.
+A run goes on in a producer task, where its event source emits each event: it is selected, encoded
+and put in a small bounded queue; the response body only takes frames from that queue. Keeping the
+run in its own task means that nothing the body does (waiting, being cancelled by a disconnect) can
+cut the run by accident, and that a deadline can stop the run while the body is blocked in a send.
+The queue bounds memory when a client reads slowly: the run waits for it.
 
 Every stream the server ends, ends with the wire format's final frame; an exception becomes a typed
 error frame first, with its traceback in the log and its text on the wire only when
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 from quart import Response
 
 from .chat_request import ChatRequest
 from .errors import public_message
-from .event_source import EventStream
+from .event_source import Emit
 from .lifecycle import Status, StreamResult, call_hook
 from .selection import Selection
 from .settings import Settings
@@ -52,14 +52,15 @@ class Stream:
 
     def __init__(
         self,
-        events: EventStream,
+        run: Callable[[Emit], Awaitable[None]],
         selection: Selection,
         wire: WireFormat,
         settings: Settings,
         chat_request: ChatRequest,
     ) -> None:
-        self._events = events
+        self._run = run
         self._selection = selection
+        self._select = selection.select
         self._wire = wire
         self._settings = settings
         self._chat_request = chat_request
@@ -105,12 +106,7 @@ class Stream:
         try:
             for item in selection.start():
                 await self._put(wire.event(item))
-            async with aclosing(self._events) as events:
-                select = selection.select
-                async for event in events:
-                    self._events_seen += 1
-                    for item in select(event):
-                        await self._put(wire.event(item))
+            await self._run(self._emit)
         except asyncio.CancelledError:
             if self._stop_reason is None or self._stop_reason == "send_timeout":
                 status = "cancelled" if self._stop_reason is None else "timeout"
@@ -135,6 +131,12 @@ class Stream:
         await self._put(wire.done())
         await self._put(None)
         await self._end(status)
+
+    async def _emit(self, event: Mapping[str, Any]) -> None:
+        """The per-event path: select, encode, queue (waiting while the reader is slow)."""
+        self._events_seen += 1
+        for item in self._select(event):
+            await self._put(self._wire.event(item))
 
     async def _put(self, frame: bytes | None) -> None:
         if not self._detached:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
-from contextlib import aclosing
 from typing import Any
 
 import pytest
@@ -84,10 +84,12 @@ def essentials(event: dict[str, Any]) -> tuple[Any, ...] | None:
 async def collect(source: Callable[..., Any], runnable: Runnable[Any, Any], **filters: Any) -> list[tuple[Any, ...]]:
     request = ChatRequest("What is a stream?", [], {}, Headers())
     out = []
-    async with aclosing(source(runnable, request, None, **filters)) as events:
-        async for event in events:
-            if (kept := essentials(event)) is not None:
-                out.append(kept)
+
+    async def emit(event: dict[str, Any]) -> None:
+        if (kept := essentials(event)) is not None:
+            out.append(kept)
+
+    await source(runnable, request, None, emit, **filters)
     return out
 
 
@@ -143,22 +145,30 @@ async def test_filters_select_the_same_events_on_both_sources(filters: dict[str,
     assert await collect(callback_events, pipeline(), **filters) == await collect(astream_events, pipeline(), **filters)
 
 
-async def test_the_lean_source_streams_without_streaming_true_and_cancels_on_close() -> None:
+async def test_the_lean_source_streams_without_streaming_true_and_is_cancelled_with_its_task() -> None:
     model = ScriptedChatModel(responses=[["a"] * 100], delay=0.01)
     assert "streaming" not in model.model_fields_set
-    request = ChatRequest("q", [], {}, Headers())
+    three_tokens = asyncio.Event()
     seen = 0
-    async with aclosing(callback_events(QUESTION_PROMPT | model, request)) as events:
-        async for event in events:
-            seen += event["event"] == "on_chat_model_stream"
-            if seen == 3:
-                break
+
+    async def emit(event: dict[str, Any]) -> None:
+        nonlocal seen
+        seen += event["event"] == "on_chat_model_stream"
+        if seen == 3:
+            three_tokens.set()
+
+    run = asyncio.create_task(callback_events(QUESTION_PROMPT | model, ChatRequest("q", [], {}, Headers()), None, emit))
+    await three_tokens.wait()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
     assert model.probe.cancelled_at is not None and model.probe.finished == 0
 
 
 async def test_the_lean_source_raises_the_run_error() -> None:
-    request = ChatRequest("q", [], {}, Headers())
-    events = callback_events(QUESTION_PROMPT | ScriptedChatModel(responses=[["a", "b"]], fail_at=1), request)
+    async def emit(event: dict[str, Any]) -> None:
+        pass
+
+    pipeline = QUESTION_PROMPT | ScriptedChatModel(responses=[["a", "b"]], fail_at=1)
     with pytest.raises(RuntimeError, match="hunter2"):
-        async for _ in events:
-            pass
+        await callback_events(pipeline, ChatRequest("q", [], {}, Headers()), None, emit)
