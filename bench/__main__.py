@@ -176,7 +176,7 @@ async def main(quick: bool) -> dict[str, Any]:
             await load.streams(port, 2, 10, 0.0)
             results["b"][app] = await concurrent(port, pid, 50, 100, 0.02)
     steps = [50, 100, 150, 200, 250, 300, 400, 500]
-    results["c"] = {app: await sweep(app, steps, int(60 * scale) or 30, 0.02) for app in ("default", "lean")}
+    results["c"] = {app: await sweep(app, steps, int(100 * scale), 0.02) for app in ("default", "lean")}
     results["d"] = {app: {"kib_per_stream": await idle_memory(app, int(1000 * scale))} for app in ("default", "lean")}
     results["e"] = {app: await cancel_latency(app, int(40 * scale)) for app in ("default", "lean")}
     return results
