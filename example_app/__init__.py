@@ -7,6 +7,7 @@ on from its keys. ``LLMSTREAM_*`` environment variables set the blueprint's opti
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,12 @@ def create_app(config: dict[str, Any] | None = None) -> Quart:
     @app.get("/")
     async def chat_page() -> Response:
         return await app.send_static_file("index.html")
+
+    @app.before_serving
+    async def freeze_startup_objects() -> None:
+        """Keep LangChain's and pydantic's long-lived objects out of full collections (see README)."""
+        gc.collect()
+        gc.freeze()
 
     return app
 
