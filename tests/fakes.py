@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks.manager import adispatch_custom_event
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import Runnable, chain
+from langchain_core.runnables import Runnable, RunnableLambda, chain
 from langchain_core.tools import tool
 from pydantic import Field
 
@@ -141,3 +142,26 @@ def tool_agent(model: ScriptedChatModel) -> Any:
                 messages.append(await get_weather.ainvoke(call))
 
     return agent
+
+
+def model_graph(**steps: tuple[BaseChatModel, str | None]) -> Runnable[Any, Any]:
+    """``QUESTION_PROMPT``, then a LangGraph graph whose nodes, in order, each call one model on the
+    messages so far (after dispatching the custom event ``progress`` with ``{"step": node}`` when named)."""
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    graph = StateGraph(MessagesState)
+    previous = START
+    for name, (model, progress) in steps.items():
+
+        async def node(
+            state: MessagesState, name: str = name, model: BaseChatModel = model, progress: str | None = progress
+        ) -> Any:
+            if progress:
+                await adispatch_custom_event(progress, {"step": name})
+            return {"messages": [await model.ainvoke(state["messages"])]}
+
+        graph.add_node(name, node)
+        graph.add_edge(previous, name)
+        previous = name
+    graph.add_edge(previous, END)
+    return QUESTION_PROMPT | RunnableLambda(lambda prompt: {"messages": prompt.to_messages()}) | graph.compile()

@@ -17,6 +17,8 @@ from playwright.async_api import Page, async_playwright
 from example_app import create_app
 from quart_llmstream import ChatRequest, StreamResult
 
+from conftest import eventually
+
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
     "--no-sandbox",
@@ -95,10 +97,7 @@ async def test_stop_aborts_the_request_and_the_server_cancels_the_run(page: Page
         await page.wait_for_function("document.querySelector('.assistant .answer')?.textContent.length > 20")
         await page.click("#stop")
         await page.wait_for_function("document.getElementById('status').textContent === 'stopped'")
-        for _ in range(200):
-            if ended:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: ended)
         assert [result.status for result in ended] == ["cancelled"]
         assert 20 < len(ended[0].text) < 200
 

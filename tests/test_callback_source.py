@@ -8,11 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from langchain_core.callbacks.manager import adispatch_custom_event
 from langchain_core.messages import ToolMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
-from langgraph.graph import END, START, MessagesState, StateGraph
 from quart import Quart
 from werkzeug.datastructures import Headers
 
@@ -21,7 +19,7 @@ from quart_llmstream.callback_source import callback_events
 from quart_llmstream.event_source import astream_events
 
 from conftest import post_stream
-from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, ScriptedChatModel, tool_agent, words
+from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, ScriptedChatModel, model_graph, tool_agent, words
 
 ANSWER = words("Streams are sequences of events.")
 
@@ -39,24 +37,10 @@ def tool_loop() -> Runnable[Any, Any]:
 
 
 def langgraph_graph() -> Runnable[Any, Any]:
-    planner = ScriptedChatModel(responses=[words("Plan: answer briefly.")])
-    writer = ScriptedChatModel(responses=[ANSWER])
-
-    async def plan(state: MessagesState) -> dict[str, Any]:
-        await adispatch_custom_event("progress", {"step": "plan"})
-        return {"messages": [await planner.ainvoke(state["messages"])]}
-
-    async def write(state: MessagesState) -> dict[str, Any]:
-        await adispatch_custom_event("progress", {"step": "write"})
-        return {"messages": [await writer.ainvoke(state["messages"])]}
-
-    graph = StateGraph(MessagesState)
-    graph.add_node("plan", plan)
-    graph.add_node("write", write)
-    graph.add_edge(START, "plan")
-    graph.add_edge("plan", "write")
-    graph.add_edge("write", END)
-    return QUESTION_PROMPT | RunnableLambda(lambda p: {"messages": p.to_messages()}) | graph.compile()
+    return model_graph(
+        plan=(ScriptedChatModel(responses=[words("Plan: answer briefly.")]), "progress"),
+        write=(ScriptedChatModel(responses=[ANSWER]), "progress"),
+    )
 
 
 PIPELINES = [parser_pipeline, model_pipeline, tool_loop, langgraph_graph]

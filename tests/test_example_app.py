@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +15,7 @@ import httpx
 
 from example_app import create_app
 
-from conftest import post_stream
+from conftest import free_port, listening, post_stream
 from sse_parser import parse
 
 ROOT = Path(__file__).parent.parent
@@ -34,20 +32,14 @@ def readme_serve_command() -> list[str]:
 async def test_the_readme_run_command_serves_the_demo_without_keys_or_network() -> None:
     command = readme_serve_command()
     assert command[0].endswith("hypercorn") and "example_app:app" in command
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     args = [re.sub(r":5000$", f":{port}", arg) for arg in command[1:]]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGFUSE_"))}
     server = subprocess.Popen([sys.executable, "-m", "hypercorn", *args], cwd=ROOT, env=env)
     try:
+        await listening(port, seconds=20)
         async with httpx.AsyncClient(timeout=20) as client:
-            for _ in range(200):
-                try:
-                    page = await client.get(f"http://127.0.0.1:{port}/")
-                    break
-                except httpx.ConnectError:
-                    await asyncio.sleep(0.05)
+            page = await client.get(f"http://127.0.0.1:{port}/")
             assert page.status_code == 200 and "<script" in page.text
             response = await client.post(f"http://127.0.0.1:{port}/api/chat", json={"question": "hello"})
         stream = parse(response.content)

@@ -14,7 +14,7 @@ from quart_llmstream import create_blueprint
 from quart_llmstream.selection import StreamEvent
 
 from conftest import post_stream
-from fakes import QUESTION_PROMPT, ScriptedChatModel
+from fakes import QUESTION_PROMPT, ScriptedChatModel, model_graph
 
 REFINE = ChatPromptTemplate.from_messages([("human", "Improve: {draft}")])
 
@@ -119,24 +119,10 @@ async def test_client_can_narrow_the_kinds_of_event(server: Any) -> None:
 
 
 async def test_final_answer_by_langgraph_node(server: Any) -> None:
-    from langgraph.graph import END, START, MessagesState, StateGraph
-
-    router = ScriptedChatModel(responses=[["route: ", "weather"]])
-    answerer = ScriptedChatModel(responses=[["Sunny", " today"]])
-
-    async def route(state: MessagesState) -> dict[str, Any]:
-        return {"messages": [await router.ainvoke(state["messages"])]}
-
-    async def answer(state: MessagesState) -> dict[str, Any]:
-        return {"messages": [await answerer.ainvoke(state["messages"])]}
-
-    graph = StateGraph(MessagesState)
-    graph.add_node("route", route)
-    graph.add_node("answer", answer)
-    graph.add_edge(START, "route")
-    graph.add_edge("route", "answer")
-    graph.add_edge("answer", END)
-    runnable = QUESTION_PROMPT | (lambda prompt: {"messages": prompt.to_messages()}) | graph.compile()
+    runnable = model_graph(
+        route=(ScriptedChatModel(responses=[["route: ", "weather"]]), None),
+        answer=(ScriptedChatModel(responses=[["Sunny", " today"]]), None),
+    )
 
     def only_answer_node(event: StreamEvent, source: Any) -> StreamEvent | None:
         return event if source["metadata"].get("langgraph_node") == "answer" else None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
-import socket
 import time
 import uuid
 from typing import Any
@@ -16,7 +15,7 @@ from quart import Quart, request
 from quart_llmstream import ChatRequest, create_blueprint
 from quart_llmstream.langfuse_tracing import LangfuseTracing
 
-from conftest import post_stream
+from conftest import free_port, post_stream
 from fakes import answering
 
 
@@ -65,9 +64,7 @@ async def test_traces_reach_the_langfuse_endpoint_with_user_and_session(server: 
 
 
 async def test_a_down_langfuse_host_neither_breaks_streaming_nor_blocks_shutdown(server: Any) -> None:
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     app = traced_app(dead)
     longest_gap = 0.0
 

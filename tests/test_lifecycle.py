@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 from langchain_core.messages import AIMessageChunk
 from quart import Quart
 
 from quart_llmstream import ChatRequest, StreamResult, create_blueprint
 
-from conftest import post_stream
+from conftest import eventually, leave_after, post_stream
 from fakes import QUESTION_PROMPT, ScriptedChatModel
-from sse_parser import parse
 
 
 class Hooks:
@@ -38,21 +36,13 @@ def app_with(model: ScriptedChatModel, hooks: Hooks, **options: Any) -> Quart:
     return app
 
 
-async def wait_for(condition: Any, seconds: float = 3.0) -> None:
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
-
-
 async def test_completed_stream_reports_text_tokens_usage_and_duration(server: Any) -> None:
     hooks = Hooks()
     usage = {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}
     model = ScriptedChatModel(responses=[["Hello", AIMessageChunk(content=" world", usage_metadata=usage)]])
     async with server(app_with(model, hooks, events="token,end")) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "hi"})
-        await wait_for(lambda: hooks.ended)
+        await eventually(lambda: hooks.ended)
     assert stream.messages[-1] == "[DONE]"
     assert hooks.started == ["hi"]
     [(question, result)] = hooks.ended
@@ -70,7 +60,7 @@ async def test_failed_stream_reports_error_with_the_text_so_far(server: Any) -> 
     hooks = Hooks()
     async with server(app_with(ScriptedChatModel(responses=[["a", "b", "c"]], fail_at=2), hooks)) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "fail"})
-        await wait_for(lambda: hooks.ended)
+        await eventually(lambda: hooks.ended)
     assert stream.messages[-1] == "[DONE]"
     assert [(r.status, r.text) for _, r in hooks.ended] == [("error", "ab")]
 
@@ -79,14 +69,8 @@ async def test_disconnected_stream_reports_cancelled_once(server: Any) -> None:
     hooks = Hooks()
     model = ScriptedChatModel(responses=[["t"] * 500], delay=0.01)
     async with server(app_with(model, hooks)) as url:
-        async with httpx.AsyncClient() as client:
-            async with client.stream("POST", f"{url}/chat", json={"question": "leave"}) as response:
-                seen = b""
-                async for chunk in response.aiter_raw():
-                    seen += chunk
-                    if len(parse(seen).messages) >= 3:
-                        break
-        await wait_for(lambda: hooks.ended)
+        await leave_after(f"{url}/chat", 3, {"question": "leave"})
+        await eventually(lambda: hooks.ended)
         await asyncio.sleep(0.2)  # nothing more arrives
     [(_, result)] = hooks.ended
     assert result.status == "cancelled"

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from quart import Quart
 
 from quart_llmstream import create_blueprint, drain
 
-from conftest import post_stream
+from conftest import free_port, listening, post_stream, read_until
 from fakes import answering
 from sse_parser import parse
 
@@ -39,12 +38,7 @@ async def stream_until_first_token(client: httpx.AsyncClient, url: str) -> tuple
     request = client.build_request("POST", url, json={"question": "q"})
     response = await client.send(request, stream=True)
     body = response.aiter_raw()
-    seen = b""
-    async for chunk in body:
-        seen += chunk
-        if parse(seen).messages:
-            break
-    return (response, body), seen
+    return (response, body), await read_until(body, 1)
 
 
 @pytest.mark.parametrize(
@@ -53,9 +47,7 @@ async def stream_until_first_token(client: httpx.AsyncClient, url: str) -> tuple
     ids=["in-process: SIGTERM to hypercorn", "worker process: SIGTERM to the process group"],
 )
 async def test_sigterm_ends_every_open_stream_cleanly_within_the_graceful_timeout(workers: str, to_group: bool) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "hypercorn", "slow_app:app", "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
         [*command, "--graceful-timeout", "3", "--workers", workers],
@@ -65,13 +57,8 @@ async def test_sigterm_ends_every_open_stream_cleanly_within_the_graceful_timeou
     )
     url = f"http://127.0.0.1:{port}/chat"
     try:
+        await listening(port)
         async with httpx.AsyncClient(timeout=10) as client:
-            for _ in range(200):  # wait for the server to listen
-                try:
-                    await client.get(f"http://127.0.0.1:{port}/")
-                    break
-                except httpx.ConnectError:
-                    await asyncio.sleep(0.05)
             opened = [await stream_until_first_token(client, url) for _ in range(3)]
             if to_group:
                 os.killpg(server.pid, signal.SIGTERM)

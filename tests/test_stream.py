@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,7 +16,7 @@ from quart import Quart
 
 from quart_llmstream import create_blueprint
 
-from conftest import post_stream
+from conftest import eventually, leave_after, post_stream, read_until
 from fakes import ScriptedChatModel, words
 from sse_parser import parse
 
@@ -105,19 +103,8 @@ async def test_max_duration_ends_with_a_timeout_frame_and_cancels_the_run(server
 async def test_client_disconnect_after_three_tokens_cancels_the_model_run(server: Any) -> None:
     model = ScriptedChatModel(responses=[["t"] * 200], delay=0.02)
     async with server(make_app(model)) as url:
-        async with httpx.AsyncClient() as client:
-            async with client.stream("POST", f"{url}/chat", json={"question": "q"}) as response:
-                seen = b""
-                async for chunk in response.aiter_raw():
-                    seen += chunk
-                    if len(parse(seen).messages) >= 3:
-                        break
-        left_at = time.monotonic()
-        for _ in range(100):
-            if model.probe.cancelled_at is not None:
-                break
-            await asyncio.sleep(0.01)
-    assert model.probe.cancelled_at is not None, "the model run was not cancelled"
+        left_at = await leave_after(f"{url}/chat", 3)
+        await eventually(lambda: model.probe.cancelled_at is not None, seconds=1.5)
     assert model.probe.cancelled_at - left_at < 1.0
     assert model.probe.finished == 0
     assert model.probe.chunks_sent < 200
@@ -177,16 +164,6 @@ async def test_frames_are_sent_one_by_one_as_the_model_streams() -> None:
     assert [sent for _, sent in chunks[:4]] == [0, 1, 2, 3]
 
 
-async def read_until(body: AsyncIterator[bytes], messages: int) -> bytes:
-    """Read a streamed body until it holds ``messages`` unnamed messages; the rest stays unread."""
-    seen = b""
-    async for chunk in body:
-        seen += chunk
-        if len(parse(seen).messages) >= messages:
-            break
-    return seen
-
-
 async def test_heartbeats_while_the_runnable_is_silent_and_none_while_tokens_flow(server: Any) -> None:
     silent = ScriptedChatModel(responses=[["late"]], delay=1.0)
     flowing = ScriptedChatModel(responses=[["t"] * 40], delay=0.02)
@@ -238,13 +215,8 @@ async def test_on_disconnect_continue_finishes_the_run_and_reports_the_whole_tex
     model = ScriptedChatModel(responses=[["w"] * 30], delay=0.01)
     app = make_app(model, on_disconnect="continue", on_end=lambda request, result: ended.append(result))
     async with server(app) as url:
-        async with httpx.AsyncClient() as client:
-            async with client.stream("POST", f"{url}/chat", json={"question": "q"}) as response:
-                await read_until(response.aiter_raw(), 3)
-        for _ in range(300):
-            if ended:
-                break
-            await asyncio.sleep(0.01)
+        await leave_after(f"{url}/chat", 3)
+        await eventually(lambda: ended)
     assert model.probe.finished == 1 and model.probe.cancelled_at is None
     [result] = ended
     assert (result.status, result.text) == ("completed", "w" * 30)
