@@ -183,62 +183,62 @@ async def main(quick: bool) -> dict[str, Any]:
 
 
 def table(r: dict[str, Any]) -> str:
+    """One row per scenario and server: scenario, server, figure, target."""
     hand = r["a"]["hand"]["cpu_us_per_token"]
-    rows = [
-        ("(a) CPU µs/token, 1 stream x 200 tokens", "hand-written Quart", f"{hand:.0f}", ""),
-        ("", "in-process astream_events", f"{r['a']['in_process_astream_events']['cpu_us_per_token']:.0f}", ""),
+
+    def gaps(b: dict[str, float]) -> str:
+        return (
+            f"p50 {b['p50_gap_ms']:.1f} / p99 {b['p99_gap_ms']:.1f} ms gap; {b['p50_duration_s']:.2f} s; "
+            f"{b['cpu_us_per_token']:.0f} µs/tok (load {b['load_cpu_us_per_token']:.0f})"
+        )
+
+    scenarios: list[tuple[str, list[tuple[str, str, str]]]] = [
+        (
+            "(a) CPU µs/token, 1 stream x 200 tokens",
+            [
+                ("hand-written Quart", f"{hand:.0f}", ""),
+                ("in-process astream_events", f"{r['a']['in_process_astream_events']['cpu_us_per_token']:.0f}", ""),
+                *[
+                    (
+                        f"library {app}",
+                        f"{(v := r['a'][app]['cpu_us_per_token']):.0f} ({v / hand:.2f}x)",
+                        f"<= {t}x hand",
+                    )
+                    for app, t in (("default", 1.05), ("lean", 0.3))
+                ],
+            ],
+        ),
+        (
+            "(b) 50 streams x 100 tok @ 50/s",
+            [
+                (app, gaps(r["b"][app]), "p99 <= 30 ms (lean)" if app == "lean" else "")
+                for app in ("hand", "default", "lean")
+            ],
+        ),
+        (
+            "(c) streams/core, p99 gap <= 100 ms",
+            [
+                (app, f"{r['c'][app]['max_streams']}  {r['c'][app]['trail']}", ">= 150 (lean)" if app == "lean" else "")
+                for app in ("default", "lean")
+            ],
+        ),
+        (
+            "(d) RSS per idle stream",
+            [(app, f"{r['d'][app]['kib_per_stream']:.1f} KiB", "<= 64 KB") for app in ("default", "lean")],
+        ),
+        (
+            "(e) disconnect -> run cancelled",
+            [
+                (app, f"p50 {e['p50_ms']:.1f} / p99 {e['p99_ms']:.1f} ms (n={e['n']})", "p99 <= 50 ms")
+                for app, e in ((app, r["e"][app]) for app in ("default", "lean"))
+            ],
+        ),
+        (
+            "(f) bytes on the wire per token",
+            [(app, f"{r['a'][app]['bytes_per_token']:.1f}", "<= 40") for app in ("default", "lean")],
+        ),
     ]
-    for app, target in (("default", 1.05), ("lean", 0.3)):
-        value = r["a"][app]["cpu_us_per_token"]
-        rows.append(("", f"library {app}", f"{value:.0f} ({value / hand:.2f}x)", f"<= {target}x hand"))
-    for app in ("hand", "default", "lean"):
-        b = r["b"][app]
-        rows.append(
-            (
-                "(b) 50 streams x 100 tok @ 50/s" if app == "hand" else "",
-                f"{app}",
-                f"p50 {b['p50_gap_ms']:.1f} / p99 {b['p99_gap_ms']:.1f} ms gap; {b['p50_duration_s']:.2f} s; "
-                f"{b['cpu_us_per_token']:.0f} µs/tok (load {b['load_cpu_us_per_token']:.0f})",
-                "p99 <= 30 ms (lean)" if app == "lean" else "",
-            )
-        )
-    for app in ("default", "lean"):
-        rows.append(
-            (
-                "(c) streams/core, p99 gap <= 100 ms" if app == "default" else "",
-                app,
-                f"{r['c'][app]['max_streams']}  {r['c'][app]['trail']}",
-                ">= 150 (lean)" if app == "lean" else "",
-            )
-        )
-    for app in ("default", "lean"):
-        rows.append(
-            (
-                "(d) RSS per idle stream" if app == "default" else "",
-                app,
-                f"{r['d'][app]['kib_per_stream']:.1f} KiB",
-                "<= 64 KB",
-            )
-        )
-    for app in ("default", "lean"):
-        e = r["e"][app]
-        rows.append(
-            (
-                "(e) disconnect -> run cancelled" if app == "default" else "",
-                app,
-                f"p50 {e['p50_ms']:.1f} / p99 {e['p99_ms']:.1f} ms (n={e['n']})",
-                "p99 <= 50 ms",
-            )
-        )
-    for app in ("default", "lean"):
-        rows.append(
-            (
-                "(f) bytes on the wire per token" if app == "default" else "",
-                app,
-                f"{r['a'][app]['bytes_per_token']:.1f}",
-                "<= 40",
-            )
-        )
+    rows = [(label if i == 0 else "", *row) for label, lines in scenarios for i, row in enumerate(lines)]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return "\n".join(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
 
