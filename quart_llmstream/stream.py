@@ -43,7 +43,12 @@ SSE_HEADERS = {
 _QUEUE_FRAMES = 64  # frames held for a slow reader before the run waits for it
 _OPEN = encode_comment("stream open")  # sent at once: flushes headers through proxies
 _PING = encode_comment("ping")
-_STOP_STATUS: dict[str, Status] = {"timeout": "timeout", "idle": "timeout", "shutdown": "cancelled"}
+_STOP_STATUS: dict[str, Status] = {
+    "timeout": "timeout",
+    "idle": "timeout",
+    "send_timeout": "timeout",
+    "shutdown": "cancelled",
+}
 _STOP_CODE = {"timeout": "timeout", "idle": "timeout", "shutdown": "shutdown"}
 
 
@@ -101,36 +106,41 @@ class Stream:
 
     async def _produce(self) -> None:
         selection, wire = self._selection, self._wire
-        status: Status = "completed"
-        await call_hook(self._settings.on_start, self._chat_request)
+        status: Status | None = None
         try:
-            for item in selection.start():
+            await call_hook(self._settings.on_start, self._chat_request)
+            status = await self._outcome()
+            for item in selection.finish(status):
+                await self._put(wire.event(item))
+            await self._put(wire.done())
+            await self._put(None)
+        finally:
+            if status is None:  # cancelled before the run ended: the client left, or was dropped
+                status = _STOP_STATUS.get(self._stop_reason or "", "cancelled")
+            await self._end(status)
+
+    async def _outcome(self) -> Status:
+        """Run to the end; say what ended the run, after its error frame if it did not complete."""
+        wire = self._wire
+        try:
+            for item in self._selection.start():
                 await self._put(wire.event(item))
             await self._run(self._emit)
+            return "completed"
         except asyncio.CancelledError:
-            if self._stop_reason is None or self._stop_reason == "send_timeout":
-                status = "cancelled" if self._stop_reason is None else "timeout"
-                await self._end(status)
+            reason = self._stop_reason
+            if reason is None or reason == "send_timeout":  # nobody to tell
                 raise
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
-            status = _STOP_STATUS[self._stop_reason]
-            log.log(
-                logging.INFO if self._stop_reason == "shutdown" else logging.WARNING,
-                "stream stopped: %s",
-                self._stop_reason,
-            )
-            code = _STOP_CODE[self._stop_reason]
+            log.log(logging.INFO if reason == "shutdown" else logging.WARNING, "stream stopped: %s", reason)
+            code = _STOP_CODE[reason]
             await self._put(wire.error(code, public_message(code)))
+            return _STOP_STATUS[reason]
         except Exception as exc:
-            status = "error"
             log.error("stream failed", exc_info=exc)
             message = public_message("internal_error", exc, self._settings.expose_errors)
             await self._put(wire.error("internal_error", message))
-        for item in selection.finish(status):
-            await self._put(wire.event(item))
-        await self._put(wire.done())
-        await self._put(None)
-        await self._end(status)
+            return "error"
 
     async def _emit(self, event: Mapping[str, Any]) -> None:
         """The per-event path: select, encode, queue (waiting while the reader is slow)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 from langchain_core.messages import AIMessageChunk
 from quart import Quart
 
@@ -93,3 +94,28 @@ async def test_a_raising_hook_is_logged_and_never_breaks_the_stream(server: Any,
     assert stream.messages == ['{"token":"fine"}', "[DONE]"]
     failures = [r for r in caplog.records if r.getMessage() == "the broken hook failed"]
     assert len(failures) == 2 and all("hook bug" in str(r.exc_info[1]) for r in failures)
+
+
+async def test_on_end_is_called_once_even_when_the_client_leaves_during_on_start(server: Any) -> None:
+    ended: list[StreamResult] = []
+    on_start_running = asyncio.Event()
+
+    async def slow_start(chat_request: ChatRequest) -> None:
+        on_start_running.set()
+        await asyncio.sleep(10)
+
+    app = Quart(__name__)
+    app.register_blueprint(
+        create_blueprint(
+            lambda _: QUESTION_PROMPT | ScriptedChatModel(responses=[["never"]]),
+            on_start=slow_start,
+            on_end=lambda request, result: ended.append(result),
+        )
+    )
+    async with server(app) as url, httpx.AsyncClient() as client:
+        async with client.stream("POST", f"{url}/chat", json={"question": "q"}) as response:
+            assert response.status_code == 200
+            await on_start_running.wait()
+        await eventually(lambda: ended)
+        await asyncio.sleep(0.1)
+    assert [(r.status, r.text) for r in ended] == [("cancelled", "")]
