@@ -123,3 +123,12 @@ async def test_rule_15_no_hop_by_hop_headers_and_no_buffering() -> None:
         assert header not in response.headers
     assert response.headers["X-Accel-Buffering"] == "no"
     assert response.headers["Cache-Control"] == "no-cache"
+
+
+async def test_rule_17_the_native_stream_carries_no_id_or_retry_lines() -> None:
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: answering("a", "b"), events="token,start,end"))
+    response = await app.test_client().post("/chat", json={"question": "hi"})
+    lines = (await response.get_data()).split(b"\n")
+    assert not [line for line in lines if line.startswith((b"id:", b"retry:"))]
+    assert b"data: [DONE]" in lines
