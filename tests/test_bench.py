@@ -1,0 +1,22 @@
+"""The benchmark's documented command runs and prints its table (its figures live in the README)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_benchmark_command_runs_and_writes_its_results() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for scenario in ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)"):
+        assert scenario in done.stdout
+    results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+    assert results["b"]["lean"]["complete"] == 50  # every stream of the load got all its tokens
+    assert results["e"]["lean"]["n"] > 0 and results["e"]["default"]["n"] > 0  # cancellations were seen
