@@ -77,13 +77,14 @@ def _chat_view(
     async def chat() -> Response:
         run_id = uuid4()
         try:
-            _check_capacity(registry, settings)
+            _check_capacity(registry, settings)  # early, before reading the body
             chat_request = await read_chat_request(request, settings)
             chosen, run_filters = selector, filters
             if settings.client_filters:
                 kinds, run_filters = narrow(chat_request.body, selector.events, filters)
                 chosen = selector if kinds == selector.events else selector.narrowed(kinds)
             runnable, config = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing)
+            _check_capacity(registry, settings)  # again: other requests took slots meanwhile; no await from here on
         except RequestError as exc:
             return _json_error(exc)
         run = partial(event_source, runnable, chat_request, config, **run_filters)

@@ -239,3 +239,17 @@ async def test_max_streams_refuses_the_next_with_503_and_retry_after(server: Any
     assert third.json()["error"] == "overloaded"
     for head, tail in zip(started, rest, strict=True):
         assert tokens(parse(head + tail).messages) == ["a", "b", "c", "d"]
+
+
+async def test_max_streams_holds_when_requests_arrive_together(server: Any) -> None:
+    """Requests that pass the cap while their bodies are read and factories run are counted again."""
+
+    async def slow_factory(_: Any) -> Any:
+        await asyncio.sleep(0.2)  # every request is inside the view at once
+        return PROMPT | ScriptedChatModel(responses=[["a", "b"]], delay=0.2)
+
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(slow_factory, max_streams=2))
+    async with server(app) as url, httpx.AsyncClient(timeout=10) as client:
+        responses = await asyncio.gather(*(client.post(f"{url}/chat", json={"question": "q"}) for _ in range(5)))
+    assert sorted(r.status_code for r in responses) == [200, 200, 503, 503, 503]
