@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,13 +47,30 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
+ROOT = Path(__file__).parent.parent
+BASELINES: dict[str, Path] = {}  # "@<rev>" -> a folder holding that revision's quart_llmstream
+
+
+def baseline(rev: str) -> str:
+    """Extract ``quart_llmstream`` as it was at git revision ``rev``; servers named ``<app>@<rev>`` run it."""
+    folder = Path(tempfile.mkdtemp(prefix="llmstream-baseline-"))
+    archive = subprocess.run(["git", "archive", rev, "quart_llmstream"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    BASELINES[f"@{rev}"] = folder
+    return f"@{rev}"
+
+
 @contextlib.contextmanager
 def server(app: str) -> Iterator[tuple[int, int]]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    root = Path(__file__).parent.parent
-    process = subprocess.Popen([sys.executable, "-m", "bench.server", app, str(port), str(SERVER_CPU)], cwd=root)
+    name, at, rev = app.partition("@")
+    env = dict(os.environ)
+    if at:  # the same app on an earlier revision of the package, imported first
+        env["PYTHONPATH"] = os.pathsep.join([str(BASELINES[at + rev]), str(ROOT)])
+    command = [sys.executable, "-m", "bench.server", name, str(port), str(SERVER_CPU)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         for _ in range(400):
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
@@ -163,11 +181,29 @@ async def cancel_latency(app: str, times: int) -> dict[str, float]:
     return {"p50_ms": percentile(latencies, 50) * 1e3, "p99_ms": percentile(latencies, 99) * 1e3, "n": len(latencies)}
 
 
-async def main(quick: bool) -> dict[str, Any]:
+async def side_by_side(apps: list[str], streams: int, rounds: int = 3) -> dict[str, dict[str, float]]:
+    """Scenario (g): CPU per token of servers measured in turns, best of ``rounds`` each, so that a
+    change of machine load hits them alike."""
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(rounds):
+        for app in apps:
+            figures = await cpu_per_token(app, streams, 200)
+            if app not in best or figures["cpu_us_per_token"] < best[app]["cpu_us_per_token"]:
+                best[app] = figures
+    return best
+
+
+async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
     os.sched_setaffinity(0, {LOAD_CPU})
     scale = 0.5 if quick else 1.0
     results: dict[str, Any] = {"machine": f"{os.cpu_count()} CPUs", "quick": quick}
     a_streams = int(20 * scale)
+    if rev is not None:
+        at = baseline(rev)
+        apps = [app for name in ("default", "lean") for app in (name, name + at)]
+        results["g"] = {"rev": rev, **await side_by_side(apps, a_streams)}
+    if "a" not in scenarios:
+        return results
     results["a"] = {app: await cpu_per_token(app, a_streams, 200) for app in ("hand", "default", "lean")}
     results["a"]["in_process_astream_events"] = {"cpu_us_per_token": await in_process_cpu_per_token(a_streams, 200)}
     results["b"] = {}
@@ -184,6 +220,27 @@ async def main(quick: bool) -> dict[str, Any]:
 
 def table(r: dict[str, Any]) -> str:
     """One row per scenario and server: scenario, server, figure, target."""
+    scenarios = _side_by_side_rows(r["g"]) if "g" in r else []
+    if "a" in r:
+        scenarios += _rows(r)
+    rows = [(label if i == 0 else "", *row) for label, lines in scenarios for i, row in enumerate(lines)]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
+
+
+Rows = list[tuple[str, list[tuple[str, str, str]]]]
+
+
+def _side_by_side_rows(g: dict[str, Any]) -> Rows:
+    rev = g["rev"]
+    lines = []
+    for app in ("default", "lean"):
+        now, before = g[app]["cpu_us_per_token"], g[f"{app}@{rev}"]["cpu_us_per_token"]
+        lines.append((f"library {app}", f"{now:.0f} vs {before:.0f} at {rev} ({now / before:.2f}x)", "<= 1.05x"))
+    return [(f"(g) CPU µs/token, this tree vs {rev}, side by side", lines)]
+
+
+def _rows(r: dict[str, Any]) -> Rows:
     hand = r["a"]["hand"]["cpu_us_per_token"]
 
     def gaps(b: dict[str, float]) -> str:
@@ -192,7 +249,7 @@ def table(r: dict[str, Any]) -> str:
             f"{b['cpu_us_per_token']:.0f} µs/tok (load {b['load_cpu_us_per_token']:.0f})"
         )
 
-    scenarios: list[tuple[str, list[tuple[str, str, str]]]] = [
+    return [
         (
             "(a) CPU µs/token, 1 stream x 200 tokens",
             [
@@ -238,16 +295,15 @@ def table(r: dict[str, Any]) -> str:
             [(app, f"{r['a'][app]['bytes_per_token']:.1f}", "<= 40") for app in ("default", "lean")],
         ),
     ]
-    rows = [(label if i == 0 else "", *row) for label, lines in scenarios for i, row in enumerate(lines)]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="half the work, for a quick look")
+    parser.add_argument("--baseline", metavar="REV", help="also measure CPU/token against git revision REV")
+    parser.add_argument("--only-baseline", action="store_true", help="with --baseline: run only that comparison")
     args = parser.parse_args()
-    outcome = asyncio.run(main(args.quick))
+    outcome = asyncio.run(main(args.quick, "" if args.only_baseline else "a", args.baseline))
     print(table(outcome))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(outcome, indent=2))

@@ -1,15 +1,19 @@
 """Stream any LangChain Runnable from a Quart app as Server-Sent Events."""
 
-from .blueprint import RunnableFactory, create_blueprint
 from .chat_request import ChatRequest
+from .errors import ConfigError, RequestError
+from .events import StreamEvent
+from .extension import LLMStream, drain
 from .lifecycle import StreamResult
-from .registry import drain
-from .selection import StreamEvent
-from .settings import ConfigError, Settings
+from .routes import RunnableFactory, create_blueprint
+from .settings import Options, Settings
 
 __all__ = [
     "ChatRequest",
     "ConfigError",
+    "LLMStream",
+    "Options",
+    "RequestError",
     "RunnableFactory",
     "Settings",
     "StreamEvent",

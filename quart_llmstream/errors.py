@@ -1,8 +1,8 @@
-"""Error codes and the messages clients see: exception text leaves the server only on request."""
+"""The library's errors and the messages clients see: exception text leaves the server only on request."""
 
 from __future__ import annotations
 
-__all__ = ["SAFE_MESSAGES", "public_message"]
+__all__ = ["SAFE_MESSAGES", "ConfigError", "RequestError", "public_message"]
 
 # What a client is told for each error code unless ``expose_errors`` is set.
 SAFE_MESSAGES = {
@@ -10,9 +10,25 @@ SAFE_MESSAGES = {
     "timeout": "The answer took too long and was stopped.",
     "tool_error": "The tool failed.",
     "shutdown": "The server is restarting; please ask again.",
+    "cancelled": "The answer was stopped.",
     "overloaded": "The server is busy; please retry shortly.",
     "shutting_down": "The server is shutting down; please retry shortly.",
 }
+
+
+class ConfigError(ValueError):
+    """An option of quart_llmstream has a bad value or an unknown name."""
+
+
+class RequestError(Exception):
+    """A request refused before streaming: its status, a stable error code and a readable detail."""
+
+    def __init__(self, status: int, error: str, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.retry_after = retry_after
 
 
 def public_message(code: str, exc: BaseException | None = None, expose_errors: bool = False) -> str:

@@ -7,19 +7,17 @@ fails ``register_blueprint`` (so the app's start) with an error naming the key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.callbacks import BaseCallbackHandler
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, ValidationError, field_validator
 
-__all__ = ["CONFIG_PREFIX", "ConfigError", "Settings", "check_option_names", "load_settings"]
+from .errors import ConfigError
+
+__all__ = ["CONFIG_PREFIX", "ConfigError", "Options", "Settings", "check_option_names", "load_settings"]
 
 CONFIG_PREFIX = "LLMSTREAM_"
-
-
-class ConfigError(ValueError):
-    """An option of quart_llmstream has a bad value or an unknown name."""
 
 
 def _split_commas(value: Any) -> Any:
@@ -85,6 +83,8 @@ class Settings(BaseModel):
     """When the client leaves: cancel the run, or let it finish in the background."""
     event_source: Literal["astream_events", "callbacks"] = "astream_events"
     """Where events come from: ``astream_events`` (sees every step) or the lean ``callbacks`` source."""
+    protocol: Literal["native"] = "native"
+    """The wire protocol the route speaks (its request body, frames and headers)."""
 
     @field_validator("route")
     @classmethod
@@ -92,6 +92,42 @@ class Settings(BaseModel):
         if not value.startswith("/"):
             raise ValueError("must start with '/'")
         return value
+
+
+class Options(TypedDict, total=False):
+    """The keyword options of :func:`~quart_llmstream.create_blueprint`, typed for editors and type checkers.
+
+    Each overrides its ``LLMSTREAM_*`` key; :class:`Settings` documents them and validates the values.
+    """
+
+    route: str
+    expose_errors: bool
+    max_duration: float | None
+    max_question_chars: int
+    max_history: int
+    events: str | Sequence[EventKind]
+    include_names: str | Sequence[str] | None
+    include_types: str | Sequence[str] | None
+    include_tags: str | Sequence[str] | None
+    exclude_names: str | Sequence[str] | None
+    exclude_types: str | Sequence[str] | None
+    exclude_tags: str | Sequence[str] | None
+    event_hook: Callable[..., Any] | None
+    client_filters: bool
+    max_payload_chars: int
+    callbacks: Sequence[BaseCallbackHandler]
+    run_config: Callable[..., Any] | None
+    langfuse: bool | None
+    on_start: Callable[..., Any] | None
+    on_end: Callable[..., Any] | None
+    heartbeat: float
+    idle_timeout: float | None
+    send_timeout: float | None
+    max_streams: int | None
+    retry_after: int
+    on_disconnect: Literal["cancel", "continue"]
+    event_source: Literal["astream_events", "callbacks"]
+    protocol: Literal["native"]
 
 
 def check_option_names(options: Mapping[str, Any]) -> None:

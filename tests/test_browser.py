@@ -17,7 +17,7 @@ from playwright.async_api import Page, async_playwright
 from example_app import create_app
 from quart_llmstream import ChatRequest, StreamResult
 
-from conftest import eventually
+from helpers import eventually
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

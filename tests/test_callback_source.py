@@ -15,11 +15,10 @@ from quart import Quart
 from werkzeug.datastructures import Headers
 
 from quart_llmstream import ChatRequest, create_blueprint
-from quart_llmstream.callback_source import callback_events
-from quart_llmstream.event_source import astream_events
+from quart_llmstream.sources import astream_events, callback_events
 
-from conftest import post_stream
 from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, ScriptedChatModel, model_graph, tool_agent, words
+from helpers import post_stream
 
 ANSWER = words("Streams are sequences of events.")
 
@@ -73,7 +72,7 @@ async def collect(source: Callable[..., Any], runnable: Runnable[Any, Any], **fi
         if (kept := essentials(event)) is not None:
             out.append(kept)
 
-    await source(runnable, request, None, emit, **filters)
+    await source(runnable, request.runnable_input(), None, emit, **filters)
     return out
 
 
@@ -141,7 +140,9 @@ async def test_the_lean_source_streams_without_streaming_true_and_is_cancelled_w
         if seen == 3:
             three_tokens.set()
 
-    run = asyncio.create_task(callback_events(QUESTION_PROMPT | model, ChatRequest("q", [], {}, Headers()), None, emit))
+    run = asyncio.create_task(
+        callback_events(QUESTION_PROMPT | model, {"question": "q", "chat_history": []}, None, emit)
+    )
     await three_tokens.wait()
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -155,4 +156,4 @@ async def test_the_lean_source_raises_the_run_error() -> None:
 
     pipeline = QUESTION_PROMPT | ScriptedChatModel(responses=[["a", "b"]], fail_at=1)
     with pytest.raises(RuntimeError, match="hunter2"):
-        await callback_events(pipeline, ChatRequest("q", [], {}, Headers()), None, emit)
+        await callback_events(pipeline, {"question": "q", "chat_history": []}, None, emit)

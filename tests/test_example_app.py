@@ -15,7 +15,7 @@ import httpx
 
 from example_app import create_app
 
-from conftest import free_port, listening, post_stream
+from helpers import free_port, listening, post_stream
 from sse_parser import parse
 
 ROOT = Path(__file__).parent.parent

@@ -10,11 +10,10 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 from quart import Quart
 
-from quart_llmstream import create_blueprint
-from quart_llmstream.selection import StreamEvent
+from quart_llmstream import StreamEvent, create_blueprint
 
-from conftest import post_stream
 from fakes import QUESTION_PROMPT, ScriptedChatModel, model_graph
+from helpers import post_stream
 
 REFINE = ChatPromptTemplate.from_messages([("human", "Improve: {draft}")])
 

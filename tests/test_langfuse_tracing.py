@@ -13,10 +13,10 @@ from typing import Any
 from quart import Quart, request
 
 from quart_llmstream import ChatRequest, create_blueprint
-from quart_llmstream.langfuse_tracing import LangfuseTracing
+from quart_llmstream.tracing import LangfuseTracing
 
-from conftest import free_port, post_stream
 from fakes import answering
+from helpers import free_port, post_stream
 
 
 def traced_app(base_url: str) -> Quart:
@@ -51,7 +51,7 @@ async def test_traces_reach_the_langfuse_endpoint_with_user_and_session(server: 
 
     async with server(collector) as collector_url:
         app = traced_app(collector_url)
-        assert isinstance(app.extensions["quart_llmstream.langfuse"], LangfuseTracing)
+        assert isinstance(app.extensions["llmstream"].langfuse, LangfuseTracing)
         async with server(app) as url:
             _, stream = await post_stream(
                 f"{url}/chat", {"question": "q", "session_id": "session-7"}, headers={"X-User": "user-42"}
@@ -101,7 +101,7 @@ async def test_without_keys_tracing_stays_off_with_one_log_line(caplog: Any, ser
             for prefix in ("one", "two", "one"):
                 _, stream = await post_stream(f"{url}/{prefix}/chat", {"question": "q"})
                 assert stream.messages[-1] == "[DONE]"
-    assert app.extensions["quart_llmstream.langfuse"] is None
+    assert app.extensions["llmstream"].langfuse is None
     off = [r for r in caplog.records if "Langfuse tracing is off" in r.getMessage()]
     assert len(off) == 1 and off[0].levelno == logging.INFO
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "langfuse" in r.name.lower()]
@@ -111,4 +111,4 @@ def test_langfuse_option_false_forces_it_off() -> None:
     app = Quart(__name__)
     app.config.update(LANGFUSE_PUBLIC_KEY="pk", LANGFUSE_SECRET_KEY="sk", LLMSTREAM_LANGFUSE=False)
     app.register_blueprint(create_blueprint(lambda _: answering("a")))
-    assert "quart_llmstream.langfuse" not in app.extensions
+    assert app.extensions["llmstream"].langfuse is None

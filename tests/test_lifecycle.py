@@ -11,8 +11,8 @@ from quart import Quart
 
 from quart_llmstream import ChatRequest, StreamResult, create_blueprint
 
-from conftest import eventually, leave_after, post_stream
 from fakes import QUESTION_PROMPT, ScriptedChatModel
+from helpers import eventually, leave_after, post_stream
 
 
 class Hooks:

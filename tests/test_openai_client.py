@@ -9,7 +9,7 @@ from fake_openai import FakeOpenAI
 
 from example_app import create_app
 
-from conftest import eventually, leave_after, post_stream
+from helpers import eventually, leave_after, post_stream
 
 
 async def test_tokens_flow_from_an_openai_compatible_server(server: Any) -> None:

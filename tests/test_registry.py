@@ -18,8 +18,8 @@ from quart import Quart
 
 from quart_llmstream import create_blueprint, drain
 
-from conftest import free_port, listening, post_stream, read_until
 from fakes import answering
+from helpers import free_port, listening, post_stream, read_until
 from sse_parser import parse
 
 TESTS = Path(__file__).parent

@@ -10,8 +10,8 @@ from quart import Quart
 
 from quart_llmstream import ChatRequest, create_blueprint
 
-from conftest import post_stream
 from fakes import answering
+from helpers import post_stream
 
 
 class Recorder(AsyncCallbackHandler):

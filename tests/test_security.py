@@ -12,8 +12,8 @@ from quart_cors import cors
 
 from quart_llmstream import ChatRequest, StreamEvent, create_blueprint
 
-from conftest import post_stream
 from fakes import QUESTION_PROMPT, ScriptedChatModel, answering
+from helpers import post_stream
 
 
 def protected_app(calls: list[ChatRequest]) -> Quart:

@@ -15,8 +15,8 @@ from quart import Quart
 from quart_llmstream import create_blueprint
 from quart_llmstream.payloads import jsonable
 
-from conftest import post_stream
 from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, Forecast, ScriptedChatModel, tool_agent
+from helpers import post_stream
 from sse_parser import ParsedStream
 
 

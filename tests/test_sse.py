@@ -8,10 +8,10 @@ import pytest
 from quart import Quart
 
 from quart_llmstream import create_blueprint
+from quart_llmstream.events import TextDelta
 from quart_llmstream.payloads import to_json
-from quart_llmstream.selection import StreamEvent
+from quart_llmstream.protocols.native import NativeProtocol
 from quart_llmstream.sse import encode_comment, encode_event
-from quart_llmstream.wire_format import NativeFormat
 
 from fakes import answering
 from sse_parser import parse
@@ -105,7 +105,7 @@ def test_rule_11_empty_id_resets_the_last_event_id() -> None:
 
 def test_rule_13_json_is_compact_one_line_and_survives_a_lone_surrogate() -> None:
     assert to_json({"token": "a b", "n": [1, 2]}) == '{"token":"a b","n":[1,2]}'
-    frame = NativeFormat().event(StreamEvent("token", "bad \ud800 good\nnext"))
+    frame = NativeProtocol().encoder("s", frozenset()).encode(TextDelta("bad \ud800 good\nnext"))
     assert frame.count(b"\n") == 2  # one data line, one blank line
     assert json.loads(parse(frame).events[0].data) == {"token": "bad \ud800 good\nnext"}
 

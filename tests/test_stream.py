@@ -16,8 +16,8 @@ from quart import Quart
 
 from quart_llmstream import create_blueprint
 
-from conftest import eventually, leave_after, post_stream, read_until
 from fakes import ScriptedChatModel, words
+from helpers import eventually, leave_after, post_stream, read_until
 from sse_parser import parse
 
 PROMPT = ChatPromptTemplate.from_messages([("human", "{question}")])

@@ -26,8 +26,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import ensure_config
 from langchain_core.runnables.utils import _RootEventFilter
 
-from .chat_request import ChatRequest
-from .event_source import Emit
+from .base import Emit
 
 __all__ = ["callback_events"]
 
@@ -36,7 +35,7 @@ T = TypeVar("T")
 
 async def callback_events(
     runnable: Runnable[Any, Any],
-    chat_request: ChatRequest,
+    inputs: Any,
     config: RunnableConfig | None,
     emit: Emit,
     **filters: Any,
@@ -49,7 +48,7 @@ async def callback_events(
     collector = _Collector(emit, _RootEventFilter(**filters) if filters else None)
     config = ensure_config(config)
     config["callbacks"] = _with_handler(config.get("callbacks"), collector)
-    await runnable.ainvoke(chat_request.runnable_input(), config)
+    await runnable.ainvoke(inputs, config)
 
 
 def _with_handler(callbacks: Any, handler: AsyncCallbackHandler) -> Any:

@@ -14,18 +14,18 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
-from quart import Quart
 
-from .settings import ConfigError
+from .errors import ConfigError
 
-__all__ = ["LangfuseTracing", "langfuse_for"]
+__all__ = ["LangfuseTracing", "langfuse_from_config", "missing_keys"]
 
 log = logging.getLogger("quart_llmstream")
 
-_EXTENSION = "quart_llmstream.langfuse"
+_KEYS = ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY")
 _FLUSH_SECONDS = 5.0
 
 
@@ -61,36 +61,30 @@ class LangfuseTracing:
         await asyncio.wait([done], timeout=timeout)
 
 
-def langfuse_for(app: Quart, enabled: bool | None) -> LangfuseTracing | None:
-    """The app's tracing, made on the first registration that wants it; None when it is off."""
-    if enabled is False:
-        return None
-    if _EXTENSION in app.extensions:
-        return app.extensions[_EXTENSION]  # type: ignore[no-any-return]
-    keys = {name: _setting(app, name) for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY")}
+def langfuse_from_config(config: Mapping[str, Any]) -> LangfuseTracing | None:
+    """Tracing from the keys in ``config`` or the environment; None (with a log line) when they are missing."""
+    keys = {name: _setting(config, name) for name in _KEYS}
     missing = [name for name, value in keys.items() if not value]
-    tracing = None
-    if missing and enabled:
-        raise ConfigError(f"LLMSTREAM_LANGFUSE is True but {', '.join(missing)} is not set")
     if missing:
         log.info("Langfuse tracing is off: %s not set", ", ".join(missing))
-    else:
-        try:
-            tracing = LangfuseTracing(
-                keys["LANGFUSE_PUBLIC_KEY"],
-                keys["LANGFUSE_SECRET_KEY"],
-                _setting(app, "LANGFUSE_BASE_URL") or _setting(app, "LANGFUSE_HOST"),
-            )
-        except ImportError as exc:
-            message = "Langfuse keys are set but langfuse is missing: pip install 'quart-llmstream[langfuse]'"
-            raise ConfigError(message) from exc
-        app.after_serving(tracing.flush)
-    app.extensions[_EXTENSION] = tracing
-    return tracing
+        return None
+    try:
+        return LangfuseTracing(
+            keys["LANGFUSE_PUBLIC_KEY"],
+            keys["LANGFUSE_SECRET_KEY"],
+            _setting(config, "LANGFUSE_BASE_URL") or _setting(config, "LANGFUSE_HOST"),
+        )
+    except ImportError as exc:
+        message = "Langfuse keys are set but langfuse is missing: pip install 'quart-llmstream[langfuse]'"
+        raise ConfigError(message) from exc
 
 
-def _setting(app: Quart, name: str) -> Any:
-    return app.config.get(name) or os.environ.get(name)
+def missing_keys(config: Mapping[str, Any]) -> list[str]:
+    return [name for name in _KEYS if not _setting(config, name)]
+
+
+def _setting(config: Mapping[str, Any], name: str) -> Any:
+    return config.get(name) or os.environ.get(name)
 
 
 def _settle(done: asyncio.Future[None]) -> None:

@@ -1,8 +1,9 @@
-"""The chat blueprint: validate the request, build the runnable, and answer with its event stream.
+"""The chat blueprint: read the request through the protocol, build the runnable, start the run, answer
+with a response that follows the run's log.
 
 Everything that can fail for a reason the client should hear about (a bad body, a factory or a
 ``run_config`` hook that raises) fails here, before the response starts, as a JSON error with a 4xx
-or 500 status. What can be prepared once (the selector, the filters, the wire format, tracing) is
+or 500 status. What can be prepared once (the mapper, the filters, the protocol, the source) is
 prepared at registration.
 """
 
@@ -12,24 +13,27 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, cast
+from typing import Any, Unpack, cast
 from uuid import uuid4
 
 from langchain_core.runnables import Runnable
 from quart import Blueprint, Quart, Response, jsonify, request
 from quart.blueprints import BlueprintSetupState
+from werkzeug.datastructures import Headers
 
-from .chat_request import ChatRequest, RequestError, read_chat_request
-from .errors import public_message
-from .event_source import EVENT_SOURCES
-from .filters import narrow, server_filters
-from .langfuse_tracing import LangfuseTracing, langfuse_for
-from .registry import StreamRegistry, registry_for
+from .chat_request import ChatRequest, read_json_body
+from .errors import RequestError, public_message
+from .extension import LLMStream
+from .logs import MemoryLog
+from .mapping import Mapper
+from .protocols import PROTOCOLS, Protocol
+from .response import event_stream, sse_response
+from .run import Run, StopReason
 from .run_config import build_run_config
-from .selection import Selector
-from .settings import Settings, check_option_names, load_settings
-from .stream import Stream, sse_response
-from .wire_format import NativeFormat
+from .settings import Options, Settings, check_option_names, load_settings
+from .sources import EVENT_SOURCES, Emit
+from .sources.filters import narrow, server_filters
+from .tracing import LangfuseTracing
 
 __all__ = ["RunnableFactory", "create_blueprint"]
 
@@ -38,8 +42,12 @@ log = logging.getLogger("quart_llmstream")
 RunnableFactory = Callable[[ChatRequest], "Runnable[Any, Any] | Awaitable[Runnable[Any, Any]]"]
 """Builds the runnable for one request; may be sync or async."""
 
+_BUFFERED_EVENTS = 64  # events held for a slow reader before the run waits for it
 
-def create_blueprint(runnable_factory: RunnableFactory, *, name: str = "llmstream", **options: Any) -> Blueprint:
+
+def create_blueprint(
+    runnable_factory: RunnableFactory, *, name: str = "llmstream", **options: Unpack[Options]
+) -> Blueprint:
     """A blueprint with one streaming chat route (``POST`` at the ``route`` option, ``/chat`` by default).
 
     ``options`` override the app's ``LLMSTREAM_*`` config keys (see :class:`~.settings.Settings`).
@@ -50,9 +58,10 @@ def create_blueprint(runnable_factory: RunnableFactory, *, name: str = "llmstrea
 
     @blueprint.record
     def register(state: BlueprintSetupState) -> None:
-        settings = load_settings(state.app.config, options)
         app = cast(Quart, state.app)
-        view = _chat_view(runnable_factory, settings, langfuse_for(app, settings.langfuse), registry_for(app))
+        settings = load_settings(app.config, options)
+        extension = LLMStream.of(app)
+        view = _chat_view(runnable_factory, settings, extension, extension.tracing(settings.langfuse))
         state.add_url_rule(settings.route, endpoint="chat", view_func=view, methods=["POST"])
 
     return blueprint
@@ -61,36 +70,47 @@ def create_blueprint(runnable_factory: RunnableFactory, *, name: str = "llmstrea
 def _chat_view(
     runnable_factory: RunnableFactory,
     settings: Settings,
+    extension: LLMStream,
     tracing: LangfuseTracing | None,
-    registry: StreamRegistry,
 ) -> Callable[[], Awaitable[Response]]:
-    selector = Selector(
+    mapper = Mapper(
         settings.events,
         event_hook=settings.event_hook,
         max_payload_chars=settings.max_payload_chars,
         expose_errors=settings.expose_errors,
     )
     filters = server_filters(settings)
-    wire = NativeFormat()
+    protocol = PROTOCOLS[settings.protocol]
     event_source = EVENT_SOURCES[settings.event_source]
 
     async def chat() -> Response:
         run_id = uuid4()
         try:
-            _check_capacity(registry, settings)  # early, before reading the body
-            chat_request = await read_chat_request(request, settings)
-            chosen, run_filters = selector, filters
+            _check_capacity(extension, settings)  # early, before reading the body
+            body = await read_json_body(request)
+            chat_request = protocol.read(body, Headers(request.headers), settings)
+            chosen, run_filters = mapper, filters
             if settings.client_filters:
-                kinds, run_filters = narrow(chat_request.body, selector.events, filters)
-                chosen = selector if kinds == selector.events else selector.narrowed(kinds)
+                kinds, run_filters = narrow(chat_request.body, mapper.events, filters)
+                chosen = mapper if kinds == mapper.events else mapper.narrowed(kinds)
             runnable, config = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing)
-            _check_capacity(registry, settings)  # again: other requests took slots meanwhile; no await from here on
+            _check_capacity(extension, settings)  # again: other requests took slots meanwhile; no await from here on
         except RequestError as exc:
-            return _json_error(exc)
-        run = partial(event_source, runnable, chat_request, config, **run_filters)
-        stream = Stream(run, chosen(str(run_id)), wire, settings, chat_request)
-        registry.add(stream)
-        return sse_response(stream.body())
+            return _json_error(protocol, exc)
+        inputs = chat_request.runnable_input()
+
+        def source(emit: Emit) -> Awaitable[None]:
+            return event_source(runnable, inputs, config, emit, **run_filters)
+
+        stream_log = MemoryLog(_BUFFERED_EVENTS)
+        reader = stream_log.reader()
+        run = Run(source, chosen(str(run_id)), stream_log, settings, chat_request)
+        extension.add(run)
+        encoder = protocol.encoder(str(run_id), chosen.events)
+        body_frames = event_stream(
+            reader, encoder, settings, left=run.client_left, drop=partial(run.stop, StopReason.SEND_TIMEOUT)
+        )
+        return sse_response(body_frames, protocol.headers)
 
     return chat
 
@@ -116,16 +136,16 @@ async def _prepare_run(
     return runnable, config
 
 
-def _check_capacity(registry: StreamRegistry, settings: Settings) -> None:
+def _check_capacity(extension: LLMStream, settings: Settings) -> None:
     """Refuse a stream the process cannot take, before reading the request."""
-    if registry.draining:
+    if extension.draining:
         raise RequestError(503, "shutting_down", public_message("shutting_down"), retry_after=settings.retry_after)
-    if settings.max_streams is not None and len(registry) >= settings.max_streams:
+    if settings.max_streams is not None and len(extension) >= settings.max_streams:
         raise RequestError(503, "overloaded", public_message("overloaded"), retry_after=settings.retry_after)
 
 
-def _json_error(exc: RequestError) -> Response:
-    response = jsonify(error=exc.error, detail=exc.detail)
+def _json_error(protocol: Protocol, exc: RequestError) -> Response:
+    response = jsonify(protocol.error_body(exc))
     response.status_code = exc.status
     if exc.retry_after is not None:
         response.headers["Retry-After"] = str(exc.retry_after)

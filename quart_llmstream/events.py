@@ -1,0 +1,230 @@
+"""The stream's own vocabulary: small immutable events, the same for every protocol.
+
+The mapping (:mod:`.mapping`) makes them from LangChain's v2 events, the run appends them to the
+stream's log, and each protocol's encoder writes them as its frames. Every payload is plain JSON data
+already, so an event can be encoded, stored (in Redis) or compared without touching LangChain objects.
+
+Each event has a ``kind``, the name the ``events`` option and the native format give it, and a ``data``
+view, its native payload. ``StreamEvent(kind, data)`` is that pair as the event hook sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, NamedTuple
+
+__all__ = [
+    "BLOCK_BOUNDARIES",
+    "EVENT_TYPES",
+    "Custom",
+    "Event",
+    "ReasoningDelta",
+    "ReasoningEnd",
+    "ReasoningStart",
+    "RunEnded",
+    "RunStarted",
+    "StreamEvent",
+    "TextDelta",
+    "TextEnd",
+    "TextStart",
+    "ToolCallArgs",
+    "ToolCallStarted",
+    "ToolEnded",
+    "ToolFailed",
+    "ToolStarted",
+    "from_stream_event",
+]
+
+
+class StreamEvent(NamedTuple):
+    """An event as the event hook sees it: its kind (``token``, ``tool_call``, ...) and its JSON payload."""
+
+    kind: str
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event; ``data`` is the payload of the native format: by default its fields."""
+
+    kind: ClassVar[str]
+
+    @property
+    def data(self) -> Any:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def stream_event(self) -> StreamEvent:
+        return StreamEvent(self.kind, self.data)
+
+    @classmethod
+    def from_data(cls, data: Any) -> Event:
+        """The event whose native payload is ``data`` (what an event hook returned)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"the event hook returned a {cls.kind!r} event whose data is not an object")
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted(Event):
+    kind = "start"
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta(Event):
+    """A piece of the answer's text (never empty)."""
+
+    kind = "token"
+    text: str
+
+    @property
+    def data(self) -> Any:
+        return self.text
+
+    @classmethod
+    def from_data(cls, data: Any) -> Event:
+        return cls(str(data))
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta(Event):
+    kind = "reasoning"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextStart(Event):
+    """A block of text begins: the first text after the run start, a tool call or reasoning."""
+
+    kind = "text_start"
+
+
+@dataclass(frozen=True, slots=True)
+class TextEnd(Event):
+    kind = "text_end"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningStart(Event):
+    kind = "reasoning_start"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningEnd(Event):
+    kind = "reasoning_end"
+
+
+BLOCK_BOUNDARIES = (TextStart, TextEnd, ReasoningStart, ReasoningEnd)
+"""Added by the mapping around runs of deltas; the native format sends nothing for them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStarted(Event):
+    """A model began a tool call; ``index`` correlates its argument chunks within one model run."""
+
+    kind = "tool_call"
+    index: int
+    id: str | None
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallArgs(Event):
+    """A piece of a tool call's JSON arguments, as the model streams them."""
+
+    kind = "tool_args"
+    index: int
+    id: str | None
+    delta: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStarted(Event):
+    kind = "tool_start"
+    run_id: str
+    name: str
+    input: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ToolEnded(Event):
+    kind = "tool_end"
+    run_id: str
+    name: str
+    output: Any
+    call_id: str | None = None
+
+    @property
+    def data(self) -> Any:
+        data = {"run_id": self.run_id, "name": self.name, "output": self.output}
+        return data if self.call_id is None else data | {"call_id": self.call_id}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFailed(Event):
+    kind = "tool_error"
+    run_id: str
+    name: str
+    error: str
+    call_id: str | None = None
+
+    @property
+    def data(self) -> Any:
+        data = {"run_id": self.run_id, "name": self.name, "error": self.error}
+        return data if self.call_id is None else data | {"call_id": self.call_id}
+
+
+@dataclass(frozen=True, slots=True)
+class Custom(Event):
+    """``adispatch_custom_event(name, data)`` in the runnable."""
+
+    kind = "custom"
+    name: str
+    value: Any
+
+    @property
+    def data(self) -> Any:
+        return {"name": self.name, "data": self.value}
+
+    @classmethod
+    def from_data(cls, data: Any) -> Event:
+        if not isinstance(data, dict):
+            raise ValueError("the event hook returned a 'custom' event whose data is not an object")
+        return cls(str(data.get("name", "")), data.get("data"))
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded(Event):
+    """The last event of every stream: how the run ended, and what a client learns of it.
+
+    ``status`` is ``completed``, ``error``, ``timeout`` or ``cancelled``; ``error`` is the code of the
+    error frame a protocol sends first (None when completed) and ``message`` its public text.
+    """
+
+    kind = "end"
+    status: str
+    finish_reason: str
+    usage: dict[str, int] | None = None
+    error: str | None = None
+    message: str | None = None
+
+    @property
+    def data(self) -> Any:
+        return {"finish_reason": self.finish_reason, "usage": self.usage}
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    *(RunStarted, TextDelta, ReasoningDelta, ToolCallStarted, ToolCallArgs, ToolStarted, ToolEnded, ToolFailed),
+    *(Custom, RunEnded, *BLOCK_BOUNDARIES),
+)
+"""Every type of event, for encoders that dispatch on the type."""
+_KINDS = {cls.kind: cls for cls in EVENT_TYPES if cls not in BLOCK_BOUNDARIES and cls is not RunEnded}
+
+
+def from_stream_event(item: StreamEvent) -> Event:
+    """The typed event for what an event hook returned; ``ValueError`` for a kind or payload that has none."""
+    cls = _KINDS.get(item.kind)
+    if cls is None:
+        raise ValueError(f"the event hook returned an unknown kind of event: {item.kind!r}")
+    return cls.from_data(item.data)

@@ -1,0 +1,174 @@
+"""The extension object: what belongs to the app rather than to one blueprint.
+
+It owns the registry of open runs (the ``max_streams`` cap, the end of every stream at shutdown),
+Langfuse tracing (one client per app) and the signal handlers, and it lives in
+``app.extensions["llmstream"]``. ``create_blueprint`` makes one on first registration when the app has
+none, so ``LLMStream(app)`` is needed only to set it up explicitly.
+
+At shutdown Hypercorn stops accepting, waits ``graceful_timeout`` for open connections and then cancels
+them, and the app's ``after_serving`` only runs after that: too late for a clean end. So while the app
+serves, the extension chains a handler in front of the process's SIGTERM and SIGINT handlers (the
+server's own still run, unchanged): on the signal every open stream gets a ``shutdown`` error frame and
+its final frame, at once. When the app stops serving, the previous handlers are put back. Servers
+started from code call :func:`drain` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Protocol
+
+from quart import Quart
+
+from .errors import ConfigError
+from .run import StopReason
+from .tracing import LangfuseTracing, langfuse_from_config, missing_keys
+
+__all__ = ["LLMStream", "drain"]
+
+log = logging.getLogger("quart_llmstream")
+
+_EXTENSION = "llmstream"
+_DRAIN_SECONDS = 2.0  # how long a signal waits for open streams to end before it takes its course
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class OpenRun(Protocol):
+    done: asyncio.Future[None]
+
+    def stop(self, reason: StopReason) -> None: ...
+
+
+class LLMStream:
+    """``LLMStream(app)`` or ``LLMStream()`` then ``init_app(app)``, in the Quart extension style."""
+
+    def __init__(self, app: Quart | None = None) -> None:
+        self.runs: set[OpenRun] = set()
+        self.draining = False
+        self._config: Any = {}
+        self._tracing: LangfuseTracing | None = None
+        self._tracing_checked = False
+        self._previous_handlers: dict[int, Any] = {}
+        self._drain_task: asyncio.Task[None] | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Quart) -> None:
+        app.extensions[_EXTENSION] = self
+        self._config = app.config
+        app.before_serving(self._chain_signals)
+        app.after_serving(self._after_serving)
+
+    @classmethod
+    def of(cls, app: Quart) -> LLMStream:
+        """The app's extension, made on first use."""
+        extension = app.extensions.get(_EXTENSION)
+        return extension if isinstance(extension, LLMStream) else cls(app)
+
+    # The registry of open runs.
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def add(self, run: OpenRun) -> None:
+        self.runs.add(run)
+        run.done.add_done_callback(lambda _: self.runs.discard(run))
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """End every open stream with a ``shutdown`` error frame and refuse new ones (503)."""
+        self.draining = True
+        open_runs = list(self.runs)
+        if open_runs:
+            log.info("shutting down: ending %d open stream(s)", len(open_runs))
+        for run in open_runs:
+            run.stop(StopReason.SHUTDOWN)
+        if open_runs:
+            await asyncio.wait([run.done for run in open_runs], timeout=timeout)
+
+    # Tracing.
+
+    def tracing(self, enabled: bool | None) -> LangfuseTracing | None:
+        """The app's Langfuse tracing for a blueprint whose ``langfuse`` option is ``enabled``.
+
+        ``True`` without keys is a :class:`ConfigError` for every blueprint that asks, whatever was
+        registered before; the client is made once, by the first blueprint that can have it.
+        """
+        if enabled is False:
+            return None
+        if enabled and (missing := missing_keys(self._config)):
+            raise ConfigError(f"LLMSTREAM_LANGFUSE is True but {', '.join(missing)} is not set")
+        if not self._tracing_checked:
+            self._tracing = langfuse_from_config(self._config)
+            self._tracing_checked = True
+        return self._tracing
+
+    @property
+    def langfuse(self) -> LangfuseTracing | None:
+        """The app's Langfuse tracing, once a blueprint made it."""
+        return self._tracing
+
+    # Serving: signals in, drain and flush out.
+
+    async def _chain_signals(self) -> None:
+        """Drain on SIGTERM/SIGINT, then let what was there before run.
+
+        A Python-level handler (asyncio's, which Hypercorn serving in-process uses, or another) is
+        called after ours. A SIGTERM left at its default (a Hypercorn worker process, which learns of
+        shutdown from its parent; the signal reaches it when sent to the process group) still ends the
+        process, once the streams have ended. An ignored signal stays ignored.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for signum in _SIGNALS:
+            previous = signal.getsignal(signum)
+            if callable(previous) or (signum == signal.SIGTERM and previous == signal.SIG_DFL):
+                self._previous_handlers[signum] = previous
+                signal.signal(signum, self._handler(loop, previous))
+
+    async def _after_serving(self) -> None:
+        self._restore_signals()
+        await self.drain()
+        if self._tracing is not None:
+            await self._tracing.flush()
+
+    def _restore_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum, previous in self._previous_handlers.items():
+            signal.signal(signum, previous)
+        self._previous_handlers.clear()
+
+    def _handler(self, loop: asyncio.AbstractEventLoop, previous: Any) -> Callable[..., Any]:
+        def start_drain(resend: int | None) -> None:
+            if self._drain_task is None:
+                self._drain_task = loop.create_task(self._drain_then_resend(resend))
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(start_drain, None if callable(previous) else signum)
+            if callable(previous):
+                previous(signum, frame)
+
+        return on_signal
+
+    async def _drain_then_resend(self, signum: int | None) -> None:
+        await self.drain(timeout=_DRAIN_SECONDS)
+        if signum is not None:  # the default action was to end the process: do it now
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+
+async def drain(app: Quart, timeout: float | None = None) -> None:
+    """End every open stream of ``app`` cleanly (a ``shutdown`` error frame, then the final frame).
+
+    Call it before stopping a server started from code; signals do it for a server run from the
+    command line.
+    """
+    await LLMStream.of(app).drain(timeout)

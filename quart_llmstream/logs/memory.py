@@ -1,0 +1,131 @@
+"""A stream log in this process's memory, with bounded back-pressure.
+
+Without ``keep`` it holds only what some reader has not read yet: a reader that falls ``bound`` events
+behind makes the run wait for it, so a slow client bounds memory instead of growing it, and events go
+as soon as every reader has them. With ``keep`` it holds the whole stream, for readers that join later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+from ..events import Event
+from .base import Entries, LogReader, StreamLog
+
+__all__ = ["MemoryLog"]
+
+
+class MemoryLog(StreamLog):
+    def __init__(self, bound: int = 64, *, keep: bool = False) -> None:
+        self.bound = bound
+        self._keep = keep
+        self._events: list[Event] = []
+        self._first = 1  # the number of self._events[0]
+        self._last = 0  # the number of the last event appended
+        self._readers: list[_MemoryReader] = []
+        self._space: asyncio.Future[None] | None = None  # the run, waiting for a slow reader
+        self.closed = False
+        self.on_stop: Callable[[object], None] | None = None
+
+    async def append(self, event: Event) -> None:
+        self._events.append(event)
+        self._last += 1
+        for reader in self._readers:
+            if reader.waiter is not None:
+                reader.wake()
+        while self._readers and self._last - self._slowest() >= self.bound:
+            self._space = asyncio.get_running_loop().create_future()
+            await self._space
+
+    def close(self, final: Iterable[Event]) -> None:
+        for event in final:
+            self._events.append(event)
+            self._last += 1
+        self.closed = True
+        for reader in self._readers:
+            reader.wake()
+
+    def reader(self, after: int = 0) -> LogReader:
+        if after < self._first - 1 and not self._keep:
+            raise ValueError(f"events after {after} are no longer held")
+        reader = _MemoryReader(self, after)
+        self._readers.append(reader)
+        return reader
+
+    def request_stop(self, reason: object) -> None:
+        if self.on_stop is not None and not self.closed:
+            self.on_stop(reason)
+
+    def _slowest(self) -> int:
+        readers = self._readers
+        return readers[0].position if len(readers) == 1 else min(reader.position for reader in readers)
+
+    def _read(self, reader: _MemoryReader) -> Entries:
+        start = reader.position + 1
+        events = self._events[start - self._first :]
+        reader.position = self._last
+        if not self._keep:
+            self._trim()
+        return list(enumerate(events, start))
+
+    def _trim(self) -> None:
+        """Drop what every reader has read, and let the run go on if it waited."""
+        slowest = self._slowest() if self._readers else self._last
+        if slowest >= self._first:
+            del self._events[: slowest - self._first + 1]
+            self._first = slowest + 1
+        self._make_space()
+
+    def _make_space(self) -> None:
+        space = self._space
+        if space is not None and not space.done() and (not self._readers or self._last - self._slowest() < self.bound):
+            space.set_result(None)
+            self._space = None
+
+    def _leave(self, reader: _MemoryReader) -> None:
+        self._readers.remove(reader)
+        if not self._keep:
+            self._trim()
+        self._make_space()
+
+
+class _MemoryReader(LogReader):
+    __slots__ = ("_log", "ended", "position", "waiter")
+
+    def __init__(self, log: MemoryLog, after: int) -> None:
+        self._log = log
+        self.position = after
+        self.ended = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    async def read(self) -> Entries:
+        log = self._log
+        if self.position >= log._last and not log.closed:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        entries = log._read(self)
+        if log.closed:
+            self.ended = True
+        return entries
+
+    def wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    interrupt = wake
+
+    @property
+    def behind(self) -> int:
+        return self._log._last - self.position
+
+    @property
+    def holds_up_run(self) -> bool:
+        return self._log._last - self.position >= self._log.bound
+
+    def close(self) -> None:
+        if self in self._log._readers:
+            self._log._leave(self)

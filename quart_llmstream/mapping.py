@@ -1,0 +1,252 @@
+"""Mapping: from LangChain's v2 events to the stream's typed events (:mod:`.events`).
+
+A v2 event is a dict with ``event``, ``name``, ``run_id``, ``parent_ids``, ``tags``, ``metadata`` and
+``data``. Only some matter to a chat client; which kinds are kept is the ``events`` option: ``token``
+(default), ``reasoning``, ``tool``, ``custom``, ``start`` and ``end``.
+
+Tokens come only from ``on_chat_model_stream``: the enclosing chain's ``on_chain_stream`` carries the
+same chunks again when a pipeline ends at a model, which is how hand-written loops send every token
+twice. The text is ``AIMessageChunk.text``, which joins the text blocks of content-block chunks and is
+empty for reasoning and tool-call chunks; empty text is never sent.
+
+The mapping also marks where blocks of text and of reasoning begin and end (protocols such as the AI
+SDK's and AG-UI open and close them), and feeds the stream's :class:`~.tally.Tally`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from langchain_core.messages import AIMessageChunk
+
+from .errors import public_message
+from .events import (
+    Custom,
+    Event,
+    ReasoningDelta,
+    ReasoningEnd,
+    ReasoningStart,
+    RunEnded,
+    RunStarted,
+    StreamEvent,
+    TextDelta,
+    TextEnd,
+    TextStart,
+    ToolCallArgs,
+    ToolCallStarted,
+    ToolEnded,
+    ToolFailed,
+    ToolStarted,
+    from_stream_event,
+)
+from .payloads import jsonable
+from .tally import Tally
+
+__all__ = ["EVENT_KINDS", "EventHook", "Mapper", "StreamMapper"]
+
+EVENT_KINDS = ("token", "reasoning", "tool", "custom", "start", "end")
+
+Events = tuple[Event, ...]
+V2Event = Mapping[str, Any]
+EventHook = Callable[[StreamEvent, V2Event], "StreamEvent | None"]
+"""Sees each mapped event with the v2 event it came from; returns it, a rewritten one, or None to drop it."""
+
+_NOTHING: Events = ()
+_Handler = Callable[["StreamMapper", V2Event], Events]
+_OPENS = {TextDelta: TextStart, ReasoningDelta: ReasoningStart}
+_CLOSES = {TextDelta: TextEnd, ReasoningDelta: ReasoningEnd}
+
+
+class Mapper:
+    """What one blueprint maps: built once at registration, it makes a :class:`StreamMapper` per stream."""
+
+    def __init__(
+        self,
+        events: Collection[str] = ("token",),
+        *,
+        event_hook: EventHook | None = None,
+        max_payload_chars: int = 8192,
+        expose_errors: bool = False,
+    ) -> None:
+        self.events = frozenset(events)
+        self.event_hook = event_hook
+        self.max_payload_chars = max_payload_chars
+        self.expose_errors = expose_errors
+        chunk_kinds = self.events & {"token", "reasoning", "tool"}
+        handlers: dict[str, _Handler] = {"on_chat_model_end": StreamMapper._model_end}
+        if chunk_kinds == {"token"}:
+            handlers["on_chat_model_stream"] = StreamMapper._token
+        elif chunk_kinds:
+            handlers["on_chat_model_stream"] = StreamMapper._chunk
+        if "tool" in self.events:
+            handlers |= {
+                "on_tool_start": StreamMapper._tool_start,
+                "on_tool_end": StreamMapper._tool_end,
+                "on_tool_error": StreamMapper._tool_error,
+            }
+        if "custom" in self.events:
+            handlers["on_custom_event"] = StreamMapper._custom
+        self.handlers = handlers
+
+    def narrowed(self, events: Collection[str]) -> Mapper:
+        """The same mapper with fewer kinds of event (a client's choice, when allowed)."""
+        return Mapper(
+            self.events & set(events),
+            event_hook=self.event_hook,
+            max_payload_chars=self.max_payload_chars,
+            expose_errors=self.expose_errors,
+        )
+
+    def __call__(self, run_id: str) -> StreamMapper:
+        return StreamMapper(self, run_id)
+
+
+class StreamMapper:
+    """The mapping state of one stream, fed every v2 event of its run.
+
+    It correlates the chunks of tool calls, which name the call only in their first chunk, and knows
+    which block (text or reasoning) is open.
+    """
+
+    __slots__ = ("_handlers", "_hook", "_mapper", "_open", "_tool_ids", "run_id", "tally")
+
+    def __init__(self, mapper: Mapper, run_id: str) -> None:
+        self._mapper = mapper
+        self._handlers = mapper.handlers
+        self._hook = mapper.event_hook
+        self.run_id = run_id
+        self.tally = Tally()
+        self._tool_ids: dict[tuple[str, int], str | None] = {}
+        self._open: type[Event] | None = None  # TextDelta or ReasoningDelta while such a block is open
+
+    def map(self, event: V2Event) -> Events:
+        """The stream events one v2 event stands for: none, one or several."""
+        handler = self._handlers.get(event["event"])
+        if handler is None:
+            return _NOTHING
+        mapped = handler(self, event)
+        if self._hook is not None and mapped:
+            mapped = self._hooked(mapped, event)
+        if len(mapped) == 1 and type(mapped[0]) is self._open:  # the open block goes on: the per-token case
+            if self._open is TextDelta:
+                self.tally.add_text(mapped[0].text)  # type: ignore[attr-defined]
+            return mapped
+        return self._in_blocks(mapped) if mapped else _NOTHING
+
+    def start(self) -> Events:
+        """The events that open a stream, before the run's first event."""
+        return (RunStarted(self.run_id),)
+
+    def end(self, status: str, error: str | None = None, message: str | None = None) -> Events:
+        """The events that close a stream ended with ``status``: a closing boundary, then :class:`RunEnded`."""
+        tally = self.tally
+        reason = (tally.finish_reason or "stop") if status == "completed" else status
+        ended = RunEnded(status, reason, tally.usage, error, message)
+        if self._open is None:
+            return (ended,)
+        closing = _CLOSES[self._open]()
+        self._open = None
+        return (closing, ended)
+
+    def _hooked(self, mapped: Events, source: V2Event) -> Events:
+        hook = self._hook
+        assert hook is not None
+        out = []
+        for event in mapped:
+            item = event.stream_event()
+            result = hook(item, source)
+            if result is not None:
+                out.append(event if result == item else from_stream_event(result))
+        return tuple(out)
+
+    def _in_blocks(self, mapped: Events) -> Events:
+        """``mapped`` with the boundaries of the blocks it opens and closes; text goes to the tally."""
+        out: list[Event] = []
+        for event in mapped:
+            kind = type(event)
+            if kind is TextDelta:
+                self.tally.add_text(event.text)  # type: ignore[attr-defined]
+            if kind is not self._open and kind is not Custom:
+                if self._open is not None:
+                    out.append(_CLOSES[self._open]())
+                    self._open = None
+                if kind in _OPENS:
+                    out.append(_OPENS[kind]())
+                    self._open = kind
+            out.append(event)
+        return tuple(out)
+
+    @property
+    def events(self) -> frozenset[str]:
+        return self._mapper.events
+
+    # Handlers, one per kind of v2 event; the Mapper picks those its options need.
+
+    def _token(self, event: V2Event) -> Events:
+        text = event["data"]["chunk"].text
+        return (TextDelta(str(text)),) if text else _NOTHING
+
+    def _chunk(self, event: V2Event) -> Events:
+        chunk: AIMessageChunk = event["data"]["chunk"]
+        events = self._mapper.events
+        out: list[Event] = []
+        if "reasoning" in events:
+            out.extend(ReasoningDelta(text) for text in _reasoning(chunk) if text)
+        if "tool" in events:
+            for call in chunk.tool_call_chunks:
+                out.extend(self._tool_call_chunk(event["run_id"], call))
+        if "token" in events and (text := chunk.text):
+            out.append(TextDelta(str(text)))
+        return tuple(out)
+
+    def _tool_call_chunk(self, run_id: str, call: Mapping[str, Any]) -> list[Event]:
+        index = call.get("index") or 0
+        key = (run_id, index)
+        out: list[Event] = []
+        if key not in self._tool_ids:
+            self._tool_ids[key] = call.get("id")
+            out.append(ToolCallStarted(index, call.get("id"), call.get("name") or ""))
+        if args := call.get("args"):
+            out.append(ToolCallArgs(index, self._tool_ids[key], args))
+        return out
+
+    def _model_end(self, event: V2Event) -> Events:
+        self.tally.model_ended(event["data"].get("output"))
+        return _NOTHING
+
+    def _tool_start(self, event: V2Event) -> Events:
+        return (ToolStarted(event["run_id"], event["name"], self._payload(event["data"].get("input"))),)
+
+    def _tool_end(self, event: V2Event) -> Events:
+        output = event["data"].get("output")
+        call_id = getattr(output, "tool_call_id", None) or None
+        return (ToolEnded(event["run_id"], event["name"], self._payload(output), call_id),)
+
+    def _tool_error(self, event: V2Event) -> Events:
+        error = event["data"].get("error")
+        message = public_message("tool_error", error, self._mapper.expose_errors) if error else ""
+        call_id = event["data"].get("tool_call_id") or None
+        return (ToolFailed(event["run_id"], event["name"], message, call_id),)
+
+    def _custom(self, event: V2Event) -> Events:
+        return (Custom(event["name"], self._payload(event["data"])),)
+
+    def _payload(self, value: Any) -> Any:
+        return jsonable(value, self._mapper.max_payload_chars)
+
+
+def _reasoning(chunk: AIMessageChunk) -> list[str]:
+    """Reasoning text of a chunk, in the shapes providers send it."""
+    texts = []
+    if isinstance(chunk.content, list):
+        for block in chunk.content:
+            if isinstance(block, dict):
+                if block.get("type") == "reasoning":
+                    texts.append(block.get("reasoning") or "")
+                    texts.extend(part.get("text") or "" for part in block.get("summary") or ())  # OpenAI Responses
+                elif block.get("type") == "thinking":  # Anthropic
+                    texts.append(block.get("thinking") or "")
+    if reasoning := chunk.additional_kwargs.get("reasoning_content"):  # DeepSeek, Qwen, vLLM
+        texts.append(str(reasoning))
+    return texts

@@ -1,0 +1,62 @@
+"""What a protocol is: how its request body becomes a :class:`ChatRequest`, and how events become its frames.
+
+A protocol owns its request model, its response headers, and a per-stream encoder opened for each
+response (a stateful one numbers messages and opens and closes blocks). The run, the log and the response
+know nothing of any protocol, so adding one means adding a module here and a line in ``PROTOCOLS``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from werkzeug.datastructures import Headers
+
+from ..chat_request import ChatRequest
+from ..errors import RequestError
+from ..events import Event
+from ..settings import Settings
+
+__all__ = ["SSE_HEADERS", "Encoder", "Protocol"]
+
+SSE_HEADERS: Mapping[str, str] = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",  # stops nginx buffering the stream
+}
+
+
+class Encoder(ABC):
+    """The frames of one response. ``encode`` returns whole encoded frames, or ``b""`` for none.
+
+    ``encoders`` maps each event type to the method that writes it, so the per-event path is one
+    lookup; :class:`~quart_llmstream.events.RunEnded` writes the protocol's error frame (when the run
+    failed) and its final frame.
+    """
+
+    encoders: dict[type[Event], Callable[[Any], bytes]]
+
+    def opening(self) -> bytes:
+        """Frames sent before the first event; none by default."""
+        return b""
+
+    def encode(self, event: Event) -> bytes:
+        return self.encoders[type(event)](event)
+
+
+class Protocol(ABC):
+    name: ClassVar[str]
+    headers: ClassVar[Mapping[str, str]] = SSE_HEADERS
+
+    @abstractmethod
+    def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
+        """The chat request of a JSON body, or :class:`~quart_llmstream.errors.RequestError`."""
+
+    @abstractmethod
+    def encoder(self, stream_id: str, events: frozenset[str]) -> Encoder:
+        """A fresh encoder for one response of stream ``stream_id``; ``events`` are the kinds selected."""
+
+    def error_body(self, exc: RequestError) -> dict[str, Any]:
+        """The JSON of a refusal before streaming."""
+        return {"error": exc.error, "detail": exc.detail}

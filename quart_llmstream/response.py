@@ -1,0 +1,117 @@
+"""The response: read a stream's log from a position, encode each event through the protocol, send it.
+
+The response owns what limits the reader: heartbeats while nothing is sent, and the send timeout for a
+client that stopped reading. It ends after the final event, or when its client leaves; either way it
+tells the caller through ``left`` (the run decides whether to go on). A response that is not the run
+can follow a run that started elsewhere, from any position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+
+from quart import Response
+
+from .logs import LogReader
+from .protocols import Encoder
+from .settings import Settings
+from .sse import encode_comment
+
+__all__ = ["event_stream", "sse_response"]
+
+log = logging.getLogger("quart_llmstream")
+
+_OPEN = encode_comment("stream open")  # sent at once: flushes headers through proxies
+_PING = encode_comment("ping")
+
+
+async def event_stream(
+    reader: LogReader,
+    encoder: Encoder,
+    settings: Settings,
+    *,
+    left: Callable[[], Awaitable[None]],
+    drop: Callable[[], None],
+) -> AsyncIterator[bytes]:
+    """The body of a response: frames until the final one, or until the client leaves.
+
+    ``left`` is awaited when the body ends before the final event (the client is gone); ``drop`` is
+    called when the client stopped reading for ``send_timeout`` and is cut off.
+    """
+    watch = _ReaderWatch(reader, settings, asyncio.current_task(), drop)
+    encode = encoder.encode
+    try:
+        yield _OPEN + encoder.opening()
+        while not reader.ended:
+            entries = await reader.read()
+            if not entries:  # woken for a heartbeat
+                watch.pinged()
+                yield _PING
+            for _, event in entries:
+                if frame := encode(event):
+                    yield frame
+    finally:  # no yield in here: the client may be gone
+        watch.cancel()
+        reader.close()
+        if not reader.ended:
+            await left()
+
+
+def sse_response(frames: AsyncIterator[bytes], headers: Mapping[str, str]) -> Response:
+    """A streaming response that ``RESPONSE_TIMEOUT`` cannot cut: the stream ends by its own rules."""
+    response = Response(frames, headers=dict(headers))
+    response.timeout = None
+    return response
+
+
+class _ReaderWatch:
+    """One timer per response for heartbeats and a stuck reader, comparing the reader's position between
+    ticks, so the per-event path pays nothing for it."""
+
+    def __init__(
+        self,
+        reader: LogReader,
+        settings: Settings,
+        body: asyncio.Task[object] | None,
+        drop: Callable[[], None],
+    ) -> None:
+        self._reader = reader
+        self._heartbeat = settings.heartbeat
+        self._send_timeout = settings.send_timeout
+        self._body = body
+        self._drop = drop
+        self._loop = asyncio.get_running_loop()
+        periods = [p for p in (self._heartbeat, self._send_timeout) if p]
+        self._tick = max(min(periods) / 4, 0.01) if periods else None
+        self._position, self._moved_at = reader.position, self._loop.time()
+        self._handle: asyncio.TimerHandle | None = None
+        self._schedule()
+
+    def pinged(self) -> None:
+        self._moved_at = self._loop.time()
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _schedule(self) -> None:
+        if self._tick is not None:
+            self._handle = self._loop.call_later(self._tick, self._check)
+
+    def _check(self) -> None:
+        reader, now = self._reader, self._loop.time()
+        if reader.position != self._position:
+            self._position, self._moved_at = reader.position, now
+        quiet = now - self._moved_at
+        if self._send_timeout and reader.holds_up_run and quiet >= self._send_timeout:
+            log.warning("dropping a client that read nothing for %ss", self._send_timeout)
+            self._drop()
+            if self._body is not None:
+                self._body.cancel()
+            return
+        if self._heartbeat and quiet >= self._heartbeat and reader.behind == 0:
+            reader.interrupt()
+        self._schedule()

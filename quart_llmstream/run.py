@@ -1,0 +1,176 @@
+"""The run: a producer task that drives the event source and appends the mapped events to the stream's log.
+
+The run owns what limits the run: its deadline (``max_duration``), the runnable's silence
+(``idle_timeout``), a stop requested by the server (shutdown, a dropped reader) and the lifecycle
+hooks. It knows nothing of HTTP: responses read its log (:mod:`.response`). Running it in its own task
+means nothing a response does (waiting, being cancelled by a disconnect) can cut the run by accident.
+
+Every run ends with its log closed by :class:`~quart_llmstream.events.RunEnded`: an exception or a stop
+becomes a typed, redacted error on it, with the traceback in the log and the exception's text on the
+wire only when ``expose_errors`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from .chat_request import ChatRequest
+from .errors import public_message
+from .lifecycle import Status, StreamResult, call_hook
+from .logs import StreamLog
+from .mapping import StreamMapper
+from .settings import Settings
+from .sources import Emit
+
+__all__ = ["Run", "StopReason"]
+
+log = logging.getLogger("quart_llmstream")
+
+
+class StopReason(enum.Enum):
+    """Why the server stopped a run: the status ``on_end`` sees and the error code clients get."""
+
+    TIMEOUT = ("max_duration", "timeout", "timeout")
+    IDLE = ("idle_timeout", "timeout", "timeout")
+    SEND_TIMEOUT = ("send_timeout", "timeout", None)  # the reader was dropped: nobody to tell
+    SHUTDOWN = ("shutdown", "cancelled", "shutdown")
+    CANCEL = ("cancel", "cancelled", "cancelled")  # asked for by a client
+
+    def __init__(self, label: str, status: Status, code: str | None) -> None:
+        self.label = label
+        self.status: Status = status
+        self.code = code
+
+
+class Run:
+    """One stream's run: a producer task, the watch over its limits, and its end."""
+
+    def __init__(
+        self,
+        source: Callable[[Emit], Awaitable[None]],
+        mapper: StreamMapper,
+        stream_log: StreamLog,
+        settings: Settings,
+        chat_request: ChatRequest,
+    ) -> None:
+        self._source = source
+        self._mapper = mapper
+        self._map = mapper.map
+        self.log = stream_log
+        self._settings = settings
+        self._chat_request = chat_request
+        self._stop_reason: StopReason | None = None
+        self.events_seen = 0  # the watchdog compares it between ticks
+        stream_log.on_stop = self.stop  # type: ignore[assignment]
+        loop = asyncio.get_running_loop()
+        self._started = loop.time()
+        self._task = loop.create_task(self._produce())
+        self.done: asyncio.Future[None] = self._task
+        self._watchdog = _Watchdog(self, settings, loop)
+
+    def stop(self, reason: StopReason) -> None:
+        """End the run now; readers get the error frame of ``reason`` (if any) and the final frame."""
+        if self._stop_reason is None and not self._task.done():
+            self._stop_reason = reason
+            self._task.cancel()
+
+    async def client_left(self) -> None:
+        """The response's client left: cancel the run (and wait for its end), unless it may go on."""
+        if not self._task.done() and self._settings.on_disconnect == "cancel":
+            self._task.cancel()
+            await asyncio.wait([self._task])
+
+    async def _produce(self) -> None:
+        ended: tuple[Status, str | None, str | None] | None = None
+        try:
+            await call_hook(self._settings.on_start, self._chat_request)
+            ended = await self._outcome()
+        finally:
+            if ended is None:  # cancelled with nobody to tell: the client left, or was dropped
+                reason = self._stop_reason
+                ended = (reason.status, None, None) if reason else ("cancelled", None, None)
+            self.log.close(self._mapper.end(*ended))
+            await self._end(ended[0])
+
+    async def _outcome(self) -> tuple[Status, str | None, str | None]:
+        """Run to the end; say how it ended: status, error code and public message."""
+        append = self.log.append
+        try:
+            for event in self._mapper.start():
+                await append(event)
+            await self._source(self._emit)
+            return "completed", None, None
+        except asyncio.CancelledError:
+            reason = self._stop_reason
+            if reason is None or reason.code is None:  # nobody to tell
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            log.log(
+                logging.INFO if reason is StopReason.SHUTDOWN else logging.WARNING, "stream stopped: %s", reason.label
+            )
+            return reason.status, reason.code, public_message(reason.code)
+        except Exception as exc:
+            log.error("stream failed", exc_info=exc)
+            return "error", "internal_error", public_message("internal_error", exc, self._settings.expose_errors)
+
+    async def _emit(self, event: Mapping[str, Any]) -> None:
+        """The per-event path: map, append (waiting while a reader is slow)."""
+        self.events_seen += 1
+        for item in self._map(event):
+            await self.log.append(item)
+
+    async def _end(self, status: Status) -> None:
+        self._watchdog.cancel()
+        tally = self._mapper.tally
+        result = StreamResult(
+            status=status,
+            text=tally.text,
+            tokens=tally.tokens,
+            usage=tally.usage,
+            duration=asyncio.get_running_loop().time() - self._started,
+            run_id=self._mapper.run_id,
+        )
+        await call_hook(self._settings.on_end, self._chat_request, result)
+
+
+class _Watchdog:
+    """One timer per run for its deadline and the runnable's silence; none when neither is set.
+
+    It compares a counter between ticks instead of re-arming a timer for every token.
+    """
+
+    def __init__(self, run: Run, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
+        self._run = run
+        self._idle = settings.idle_timeout
+        self._loop = loop
+        now = loop.time()
+        self._deadline = now + settings.max_duration if settings.max_duration else None
+        self._seen, self._seen_at = -1, now
+        self._handle: asyncio.TimerHandle | None = None
+        self._schedule()
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _schedule(self) -> None:
+        delays = [max(self._idle / 4, 0.01)] if self._idle else []
+        if self._deadline is not None:
+            delays.append(max(self._deadline - self._loop.time(), 0))
+        if delays:
+            self._handle = self._loop.call_later(min(delays), self._check)
+
+    def _check(self) -> None:
+        run, now = self._run, self._loop.time()
+        if run.events_seen != self._seen:
+            self._seen, self._seen_at = run.events_seen, now
+        if self._deadline is not None and now >= self._deadline:
+            run.stop(StopReason.TIMEOUT)
+        elif self._idle and now - self._seen_at >= self._idle:
+            run.stop(StopReason.IDLE)
+        self._schedule()

@@ -1,0 +1,47 @@
+"""What a stream's end reports: its whole text, tokens sent, usage and the last model's finish reason.
+
+The mapping feeds it; ``on_end`` (through :class:`~.lifecycle.StreamResult`) and the final event read it.
+It is kept whatever the ``events`` option selects, so ``on_end`` and every protocol's finish frame
+know the usage and finish reason even when the native ``end`` event is not sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Tally"]
+
+_USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
+
+
+class Tally:
+    __slots__ = ("_text", "finish_reason", "tokens", "usage")
+
+    def __init__(self) -> None:
+        self._text: list[str] = []
+        self.tokens = 0
+        self.usage: dict[str, int] | None = None
+        self.finish_reason: str | None = None
+
+    def add_text(self, text: str) -> None:
+        self._text.append(text)
+        self.tokens += 1
+
+    def model_ended(self, output: Any) -> None:
+        """A chat model's run ended with ``output`` (an ``AIMessage``, or None when it failed)."""
+        usage = getattr(output, "usage_metadata", None)
+        if usage:
+            total = self.usage or {}
+            for key in _USAGE_KEYS:
+                total[key] = total.get(key, 0) + int(usage.get(key) or 0)
+            self.usage = total
+        if getattr(output, "tool_calls", None):
+            self.finish_reason = "tool_calls"
+        elif output is not None:
+            metadata = getattr(output, "response_metadata", {}) or {}
+            self.finish_reason = metadata.get("finish_reason") or metadata.get("stop_reason") or "stop"
+
+    @property
+    def text(self) -> str:
+        """The text of all tokens sent so far."""
+        return "".join(self._text)

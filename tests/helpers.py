@@ -1,0 +1,94 @@
+"""Test helpers: a real Hypercorn server on loopback, a client that reads its streams, and waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart
+
+from sse_parser import ParsedStream, parse
+
+
+@asynccontextmanager
+async def running(app: Quart, **config: Any) -> AsyncIterator[str]:
+    """Serve ``app`` with Hypercorn on a free loopback port; yield its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    hypercorn_config = Config()
+    hypercorn_config.bind = [f"fd://{sock.detach()}"]
+    hypercorn_config.graceful_timeout = config.pop("graceful_timeout", 1.0)
+    hypercorn_config.accesslog = None
+    for key, value in config.items():
+        setattr(hypercorn_config, key, value)
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, hypercorn_config, shutdown_trigger=stop.wait))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 10)
+
+
+async def post_stream(url: str, body: Any = None, **kwargs: Any) -> tuple[httpx.Response, ParsedStream]:
+    """POST a chat request over real TCP and read the whole streamed body as a browser would."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        async with client.stream("POST", url, json=body, **kwargs) as response:
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+    return response, parse(raw)
+
+
+async def read_until(body: AsyncIterator[bytes], messages: int) -> bytes:
+    """Read a streamed body until it holds ``messages`` unnamed messages; the rest stays unread."""
+    seen = b""
+    async for chunk in body:
+        seen += chunk
+        if len(parse(seen).messages) >= messages:
+            break
+    return seen
+
+
+async def leave_after(url: str, messages: int, body: Any = None) -> float:
+    """POST a chat request, read ``messages`` messages, then disconnect; return when the client left."""
+    async with httpx.AsyncClient() as client:
+        async with client.stream("POST", url, json=body or {"question": "q"}) as response:
+            await read_until(response.aiter_raw(), messages)
+    return time.monotonic()
+
+
+async def eventually(condition: Callable[[], Any], seconds: float = 3.0) -> None:
+    """Wait until ``condition()`` holds, or fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {seconds}s: {condition}")
+        await asyncio.sleep(0.005)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def listening(port: int, seconds: float = 10.0) -> None:
+    """Wait until a server (a subprocess) accepts connections on ``port``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
