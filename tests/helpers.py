@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -92,3 +93,21 @@ async def listening(port: int, seconds: float = 10.0) -> None:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.05)
+
+
+def chat_app(runnable: Any, **options: Any) -> Quart:
+    """An app with one chat blueprint serving ``runnable`` (or a factory: any callable that is not a runnable)."""
+    from langchain_core.runnables import Runnable
+
+    from quart_llmstream import create_blueprint
+
+    factory = (lambda _: runnable) if isinstance(runnable, Runnable) else runnable
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(factory, **options))
+    return app
+
+
+def tokens(messages: list[str]) -> list[str]:
+    """The tokens of a native stream, checking it ends with [DONE] and holds nothing else."""
+    assert messages[-1] == "[DONE]"
+    return [json.loads(m)["token"] for m in messages[:-1]]

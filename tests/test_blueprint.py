@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
@@ -11,14 +10,13 @@ from quart import Quart
 from quart_llmstream import ChatRequest, create_blueprint
 
 from fakes import ScriptedChatModel, answering
-from helpers import post_stream
+from helpers import post_stream, tokens
 
 PROMPT = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_history"), ("human", "{question}")])
 
 
-def tokens(messages: list[str]) -> str:
-    assert messages[-1] == "[DONE]"
-    return "".join(json.loads(m)["token"] for m in messages[:-1])
+def text(messages: list[str]) -> str:
+    return "".join(tokens(messages))
 
 
 async def test_two_blueprints_in_one_app_each_with_its_factory_and_settings(server: Any) -> None:
@@ -33,8 +31,8 @@ async def test_two_blueprints_in_one_app_each_with_its_factory_and_settings(serv
         _, first = await post_stream(f"{url}/a/ask", {"question": "q"})
         _, second = await post_stream(f"{url}/b/talk", {"question": "q"})
         _, missing = await post_stream(f"{url}/b/ask", {"question": "q"})
-    assert tokens(first.messages) == "one"
-    assert tokens(second.messages) == "two"
+    assert text(first.messages) == "one"
+    assert text(second.messages) == "two"
     assert missing.events == []
 
 
@@ -57,7 +55,7 @@ async def test_sync_and_async_factories_see_the_request_and_history_reaches_the_
     async with server(app) as url:
         for prefix in ("sync", "async"):
             _, stream = await post_stream(f"{url}/{prefix}/chat", body, headers={"X-User": f"u-{prefix}"})
-            assert tokens(stream.messages) == "fine"
+            assert text(stream.messages) == "fine"
     assert seen == [("sync", "u-sync"), ("async", "u-async")]
     for call in model.probe.calls:
         assert [(m.type, m.content) for m in call] == [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -15,7 +14,7 @@ import httpx
 
 from example_app import create_app
 
-from helpers import free_port, listening, post_stream
+from helpers import free_port, listening, post_stream, tokens
 from sse_parser import parse
 
 ROOT = Path(__file__).parent.parent
@@ -44,7 +43,7 @@ async def test_the_readme_run_command_serves_the_demo_without_keys_or_network() 
             response = await client.post(f"http://127.0.0.1:{port}/api/chat", json={"question": "hello"})
         stream = parse(response.content)
         assert stream.messages[-1] == "[DONE]"
-        text = "".join(json.loads(m)["token"] for m in stream.messages[:-1])
+        text = "".join(tokens(stream.messages))
         assert text.startswith("(demo model) You asked: hello")
     finally:
         server.terminate()
@@ -55,8 +54,8 @@ async def test_the_demo_model_streams_at_a_pace_and_answers_from_the_question(se
     async with server(create_app()) as url:
         _, stream = await post_stream(f"{url}/api/chat", {"question": "What is SSE?"})
     assert stream.messages[-1] == "[DONE]"
-    tokens = [json.loads(m)["token"] for m in stream.messages[:-1]]
-    assert len(tokens) > 10
-    assert "".join(tokens).startswith("(demo model) You asked: What is SSE?")
+    pieces = tokens(stream.messages)
+    assert len(pieces) > 10
+    assert "".join(pieces).startswith("(demo model) You asked: What is SSE?")
     names = [e.event for e in stream.events]
     assert names[0] == "start" and names[-2] == "end"

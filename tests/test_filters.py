@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from quart import Quart
 from quart_llmstream import StreamEvent, create_blueprint
 
 from fakes import QUESTION_PROMPT, ScriptedChatModel, model_graph
-from helpers import post_stream
+from helpers import chat_app, post_stream, tokens
 
 REFINE = ChatPromptTemplate.from_messages([("human", "Improve: {draft}")])
 
@@ -26,13 +25,10 @@ def two_models(**final_config: Any) -> Runnable[Any, Any]:
 
 
 async def tokens_of(server: Any, runnable: Runnable[Any, Any], body: Any = None, **options: Any) -> list[str]:
-    app = Quart(__name__)
-    app.register_blueprint(create_blueprint(lambda _: runnable, **options))
-    async with server(app) as url:
+    async with server(chat_app(runnable, **options)) as url:
         response, stream = await post_stream(f"{url}/chat", body or {"question": "q"})
     assert response.status_code == 200
-    assert stream.messages[-1] == "[DONE]"
-    return [json.loads(m)["token"] for m in stream.messages[:-1]]
+    return tokens(stream.messages)
 
 
 async def test_without_filters_every_model_streams(server: Any) -> None:

@@ -9,7 +9,7 @@ from fake_openai import FakeOpenAI
 
 from example_app import create_app
 
-from helpers import eventually, leave_after, post_stream
+from helpers import eventually, leave_after, post_stream, tokens
 
 
 async def test_tokens_flow_from_an_openai_compatible_server(server: Any) -> None:
@@ -19,7 +19,7 @@ async def test_tokens_flow_from_an_openai_compatible_server(server: Any) -> None
         async with server(app) as url:
             _, stream = await post_stream(f"{url}/api/chat", {"question": "Hi", "chat_history": [["user", "before"]]})
     assert stream.messages[-1] == "[DONE]"
-    assert "".join(json.loads(m)["token"] for m in stream.messages[:-1]) == "Hello from the fake model."
+    assert "".join(tokens(stream.messages)) == "Hello from the fake model."
     [sent] = upstream.requests
     assert sent["model"] == "fake-model"
     assert [m["content"] for m in sent["messages"]][1:] == ["before", "Hi"]
@@ -50,7 +50,7 @@ async def test_a_tool_call_streams_as_tool_events(server: Any) -> None:
     assert named[3][0] == "tool_start" and named[3][1]["input"] == {"city": "Paris"}
     assert named[4][0] == "tool_end" and named[4][1]["output"] == "sunny and 21 degrees in Paris (demo data)"
     assert stream.messages[-1] == "[DONE]"
-    assert "".join(json.loads(m)["token"] for m in stream.messages[:-1]) == "It is sunny."
+    assert "".join(tokens(stream.messages)) == "It is sunny."
     assert upstream.requests[1]["messages"][-1] == {
         "role": "tool",
         "tool_call_id": "call_1",

@@ -1,4 +1,4 @@
-"""The SSE encoder keeps each rule of the WHATWG standard (shared/sse-rules.md); one test per rule."""
+"""The SSE encoder keeps each rule of the WHATWG HTML standard's "Server-sent events"; one test per rule."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from quart import Quart
 from quart_llmstream import create_blueprint
 
 from fakes import ScriptedChatModel, words
-from helpers import eventually, leave_after, post_stream, read_until
+from helpers import chat_app, eventually, leave_after, post_stream, read_until, tokens
 from sse_parser import parse
 
 PROMPT = ChatPromptTemplate.from_messages([("human", "{question}")])
@@ -25,16 +25,7 @@ ANSWER = words("The quick brown fox jumps over the lazy dog.")
 
 
 def make_app(model: ScriptedChatModel, *, parser: bool = True, **options: Any) -> Quart:
-    app = Quart(__name__)
-    chain = PROMPT | model | StrOutputParser() if parser else PROMPT | model
-    app.register_blueprint(create_blueprint(lambda _: chain, **options))
-    return app
-
-
-def tokens(messages: list[str]) -> list[str]:
-    """The tokens of a native stream, checking it ends with [DONE] and holds nothing else."""
-    assert messages[-1] == "[DONE]"
-    return [json.loads(m)["token"] for m in messages[:-1]]
+    return chat_app(PROMPT | model | StrOutputParser() if parser else PROMPT | model, **options)
 
 
 @pytest.mark.parametrize("parser", [True, False], ids=["prompt|model|parser", "prompt|model"])

@@ -1,4 +1,5 @@
-"""Shutdown: every open stream ends with a `shutdown` error frame and its final frame, in time."""
+"""The extension: shutdown ends every open stream cleanly and in time, signal handlers are restored after
+serving, and tracing is checked for every blueprint."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from quart import Quart
 
-from quart_llmstream import create_blueprint, drain
+from quart_llmstream import ConfigError, LLMStream, create_blueprint, drain
 
 from fakes import answering
 from helpers import free_port, listening, post_stream, read_until
@@ -98,3 +99,62 @@ async def test_streams_that_ended_leave_the_registry(server: Any) -> None:
         for _ in range(3):  # with a cap of one, each request only works if the last one left
             response, stream = await post_stream(f"{url}/chat", {"question": "q"})
             assert response.status_code == 200 and stream.messages[-1] == "[DONE]"
+
+
+SERVE_TWO_APPS_THEN_CTRL_C = """
+import asyncio, os, signal, time
+from quart import Quart
+from quart_llmstream import LLMStream, create_blueprint
+
+original = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+for explicit in (False, True):
+    app = Quart(__name__)
+    if explicit:
+        LLMStream(app)
+    app.register_blueprint(create_blueprint(lambda _: None))
+
+    async def serve_once(app=app):
+        await app.startup()
+        assert signal.getsignal(signal.SIGINT) is not original[signal.SIGINT], "no handler while serving"
+        await app.shutdown()
+
+    asyncio.run(serve_once())
+    assert {s: signal.getsignal(s) for s in original} == original, "handlers not restored"
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
+"""
+
+
+def test_ctrl_c_after_serving_is_a_plain_keyboard_interrupt_and_handlers_are_restored() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_TWO_APPS_THEN_CTRL_C], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "KeyboardInterrupt"
+    assert "Event loop is closed" not in done.stderr
+
+
+@pytest.mark.parametrize("first", [None, False, True], ids=["after a keyless default", "after off", "alone"])
+def test_langfuse_true_without_keys_fails_at_registration_whatever_came_before(
+    first: bool | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    app = Quart(__name__)
+    if first is not True:
+        app.register_blueprint(create_blueprint(lambda _: answering("a"), name="first", langfuse=first))
+    with pytest.raises(ConfigError, match="LANGFUSE_PUBLIC_KEY"):
+        app.register_blueprint(create_blueprint(lambda _: answering("b"), name="traced", langfuse=True))
+
+
+def test_the_extension_lives_in_app_extensions_and_is_shared_by_blueprints() -> None:
+    app = Quart(__name__)
+    extension = LLMStream()
+    extension.init_app(app)
+    app.register_blueprint(create_blueprint(lambda _: answering("a"), name="one"), url_prefix="/one")
+    app.register_blueprint(create_blueprint(lambda _: answering("b"), name="two"), url_prefix="/two")
+    assert app.extensions["llmstream"] is extension
+    assert LLMStream.of(app) is extension
