@@ -46,9 +46,15 @@ def encode_event(
 
 
 def encode_comment(text: str = "") -> bytes:
-    """A comment block: it dispatches nothing, so it serves as a keep-alive ping."""
+    """Comment lines with no blank line after them: a keep-alive that dispatches nothing in any parser.
+
+    Under the standard a comment block followed by a blank line dispatches nothing either, but some
+    widely used clients (``@microsoft/fetch-event-source``; the OpenAI SDK once it saw an ``id``) turn
+    every blank line into an empty message. A comment line between two events joins the next event's
+    lines, harmlessly.
+    """
     lines = _LINE_BREAK.split(text)
-    return _utf8("".join(f": {line}\n" if line else ":\n" for line in lines) + "\n")
+    return _utf8("".join(f": {line}\n" if line else ":\n" for line in lines))
 
 
 def _check_field(name: str, value: str) -> None:

@@ -32,11 +32,12 @@ def test_any_text_round_trips_as_data(text: str) -> None:
 def test_any_sequence_of_events_and_comments_parses_back(frames: list[tuple[str, str | None, str | None]]) -> None:
     body = encode_comment("open")
     for data, event, id_ in frames:
-        body += encode_event(data, event=event, id=id_) + encode_comment(data)
-    parsed = parse(body)
+        body += encode_comment(data) + encode_event(data, event=event, id=id_)
+    parsed = parse(body + encode_event("[DONE]"))
     assert parsed.incomplete == ""
     assert [(e.data, e.event) for e in parsed.events] == [
-        (d.replace("\r\n", "\n").replace("\r", "\n"), e or "message") for d, e, _ in frames
+        *((d.replace("\r\n", "\n").replace("\r", "\n"), e or "message") for d, e, _ in frames),
+        ("[DONE]", "message"),
     ]
 
 

@@ -36,7 +36,7 @@ def test_rule_2_lf_line_ends_only() -> None:
 
 
 def test_rule_3_every_event_ends_with_a_blank_line() -> None:
-    for frame in (encode_event("x"), encode_event("", event="y"), encode_event("a\n"), encode_comment("p")):
+    for frame in (encode_event("x"), encode_event("", event="y"), encode_event("a\n")):
         assert frame.endswith(b"\n\n")
         assert parse(frame).incomplete == ""
 
@@ -89,6 +89,11 @@ def test_rule_9_falsy_values_are_written() -> None:
     frame = encode_event("x", id="0", retry=0)
     assert b"id: 0\n" in frame and b"retry: 0\n" in frame
     assert parse(frame).events[0].id == "0"
+
+
+def test_rule_10_a_comment_is_single_lines_with_no_blank_line_after_it() -> None:
+    assert encode_comment("ping") == b": ping\n"
+    assert encode_comment("two\nlines") == b": two\n: lines\n"
 
 
 def test_rule_10_comments_dispatch_nothing() -> None:

@@ -146,7 +146,7 @@ async def test_frames_are_sent_one_by_one_as_the_model_streams() -> None:
             while (chunk := await connection.receive()) != b"":
                 chunks.append((chunk, model.probe.chunks_sent))
     assert [c for c, _ in chunks] == [
-        b": stream open\n\n",
+        b": stream open\n",
         b'data: {"token":"a"}\n\n',
         b'data: {"token":"b"}\n\n',
         b'data: {"token":"c"}\n\n',
