@@ -12,15 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 from pydantic import ValidationError
 from quart import Request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import RequestError
+from .settings import Settings
 
-__all__ = ["ChatRequest", "describe_validation_error", "read_json_body"]
+__all__ = ["ChatRequest", "describe_validation_error", "from_messages", "read_json_body"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,26 @@ async def read_json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise RequestError(400, "invalid_request", "the body must be a JSON object")
     return body
+
+
+def from_messages(
+    messages: list[BaseMessage], body: dict[str, Any], headers: Headers, settings: Settings, ids: Mapping[str, str]
+) -> ChatRequest:
+    """The chat request of a protocol that sends the whole conversation: the last message, a user's, is
+    the question; the ones before it are the history. Limits are those of the native body."""
+    if not messages or not isinstance(messages[-1], HumanMessage):
+        raise RequestError(400, "invalid_request", "messages: the last message must be the user's question")
+    question = messages[-1].text
+    if not question.strip():
+        raise RequestError(400, "invalid_request", "messages: the last user message has no text")
+    if len(question) > settings.max_question_chars:
+        detail = f"the question must be at most {settings.max_question_chars} characters, got {len(question)}"
+        raise RequestError(400, "invalid_request", detail)
+    history = messages[:-1]
+    if len(history) > settings.max_history:
+        detail = f"messages: at most {settings.max_history} before the question, got {len(history)}"
+        raise RequestError(400, "invalid_request", detail)
+    return ChatRequest(question, history, body, headers, ids)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

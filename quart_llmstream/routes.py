@@ -106,7 +106,7 @@ def _chat_view(
         reader = stream_log.reader()
         run = Run(source, chosen(str(run_id)), stream_log, settings, chat_request)
         extension.add(run)
-        encoder = protocol.encoder(str(run_id), chosen.events)
+        encoder = protocol.encoder(str(run_id), chosen.events, chat_request.ids)
         body_frames = event_stream(
             reader, encoder, settings, left=run.client_left, drop=partial(run.stop, StopReason.SEND_TIMEOUT)
         )

@@ -83,7 +83,7 @@ class Settings(BaseModel):
     """When the client leaves: cancel the run, or let it finish in the background."""
     event_source: Literal["astream_events", "callbacks"] = "astream_events"
     """Where events come from: ``astream_events`` (sees every step) or the lean ``callbacks`` source."""
-    protocol: Literal["native"] = "native"
+    protocol: Literal["native", "ai-sdk", "ag-ui"] = "native"
     """The wire protocol the route speaks (its request body, frames and headers)."""
 
     @field_validator("route")
@@ -127,7 +127,7 @@ class Options(TypedDict, total=False):
     retry_after: int
     on_disconnect: Literal["cancel", "continue"]
     event_source: Literal["astream_events", "callbacks"]
-    protocol: Literal["native"]
+    protocol: Literal["native", "ai-sdk", "ag-ui"]
 
 
 def check_option_names(options: Mapping[str, Any]) -> None:

@@ -110,7 +110,7 @@ def test_rule_11_empty_id_resets_the_last_event_id() -> None:
 
 def test_rule_13_json_is_compact_one_line_and_survives_a_lone_surrogate() -> None:
     assert to_json({"token": "a b", "n": [1, 2]}) == '{"token":"a b","n":[1,2]}'
-    frame = NativeProtocol().encoder("s", frozenset()).encode(TextDelta("bad \ud800 good\nnext"))
+    frame = NativeProtocol().encoder("s", frozenset(), {}).encode(TextDelta("bad \ud800 good\nnext"))
     assert frame.count(b"\n") == 2  # one data line, one blank line
     assert json.loads(parse(frame).events[0].data) == {"token": "bad \ud800 good\nnext"}
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from .ag_ui import AgUiProtocol
+from .ai_sdk import AiSdkProtocol
 from .base import SSE_HEADERS, Encoder, Protocol
 from .native import NativeProtocol
 
 __all__ = ["PROTOCOLS", "SSE_HEADERS", "Encoder", "Protocol"]
 
-PROTOCOLS: dict[str, Protocol] = {"native": NativeProtocol()}
+PROTOCOLS: dict[str, Protocol] = {
+    protocol.name: protocol for protocol in (NativeProtocol(), AiSdkProtocol(), AgUiProtocol())
+}

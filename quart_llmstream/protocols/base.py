@@ -54,8 +54,9 @@ class Protocol(ABC):
         """The chat request of a JSON body, or :class:`~quart_llmstream.errors.RequestError`."""
 
     @abstractmethod
-    def encoder(self, stream_id: str, events: frozenset[str]) -> Encoder:
-        """A fresh encoder for one response of stream ``stream_id``; ``events`` are the kinds selected."""
+    def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
+        """A fresh encoder for one response of stream ``stream_id``: ``events`` are the kinds selected,
+        ``ids`` the protocol's own ids from the request (:attr:`ChatRequest.ids`)."""
 
     def error_body(self, exc: RequestError) -> dict[str, Any]:
         """The JSON of a refusal before streaming."""

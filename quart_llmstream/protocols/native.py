@@ -8,6 +8,7 @@ Tokens are unnamed ``data: {"token": "..."}`` messages; an error is ``data: {"er
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -86,7 +87,7 @@ class NativeProtocol(Protocol):
         history = [_MESSAGE_CLASSES[item.role](content=item.content) for item in parsed.chat_history]
         return ChatRequest(parsed.question, history, body, headers)
 
-    def encoder(self, stream_id: str, events: frozenset[str]) -> Encoder:
+    def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return NativeEncoder(events)
 
 

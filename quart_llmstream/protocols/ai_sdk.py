@@ -1,0 +1,217 @@
+"""The Vercel AI SDK's UI message stream (``useChat`` with ``DefaultChatTransport``, npm ``ai``).
+
+Request, as the transport POSTs it: ``{id, messages: UIMessage[], trigger, messageId, ...extra body}``.
+The text of the last user message is the question; the messages before it become the history (their
+text parts, and the tool parts of assistant messages as tool calls and tool results).
+
+Response: ``data: <chunk JSON>`` frames with header ``x-vercel-ai-ui-message-stream: v1``: ``start``,
+``start-step``, text and reasoning blocks, tool input and output, ``data-<name>`` for custom events,
+``finish-step``, ``finish``, an ``error`` chunk for a failed run, then ``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
+from werkzeug.datastructures import Headers
+
+from ..chat_request import ChatRequest, describe_validation_error, from_messages
+from ..errors import RequestError
+from ..events import (
+    Custom,
+    Event,
+    ReasoningDelta,
+    ReasoningEnd,
+    ReasoningStart,
+    RunEnded,
+    RunStarted,
+    TextDelta,
+    TextEnd,
+    TextStart,
+    ToolCallArgs,
+    ToolCallStarted,
+    ToolEnded,
+    ToolFailed,
+    ToolStarted,
+)
+from ..payloads import to_json
+from ..settings import Settings
+from ..sse import encode_event
+from .base import SSE_HEADERS, Encoder, Protocol
+from .tool_calls import ToolCalls
+
+__all__ = ["AiSdkProtocol"]
+
+_DONE = encode_event("[DONE]")
+_FINISH_REASONS = {"stop": "stop", "tool_calls": "tool-calls", "length": "length", "content_filter": "content-filter"}
+
+
+class _UIMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr = ""
+    role: Literal["user", "assistant", "system"]
+    parts: list[dict[str, Any]]
+
+
+class _ChatBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr = ""
+    messages: list[_UIMessage]
+    trigger: StrictStr = "submit-message"
+    messageId: StrictStr | None = None  # the transport's name
+
+
+class AiSdkProtocol(Protocol):
+    name = "ai-sdk"
+    headers: ClassVar[Mapping[str, str]] = {**SSE_HEADERS, "x-vercel-ai-ui-message-stream": "v1"}
+
+    def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
+        try:
+            parsed = _ChatBody.model_validate(body)
+        except ValidationError as exc:
+            raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
+        messages = [message for ui in parsed.messages for message in _to_messages(ui)]
+        ids = {"chat_id": parsed.id} | ({"message_id": parsed.messageId} if parsed.messageId else {})
+        return from_messages(messages, body, headers, settings, ids)
+
+    def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
+        return AiSdkEncoder(stream_id)
+
+
+def _to_messages(ui: _UIMessage) -> list[BaseMessage]:
+    if ui.role != "assistant":
+        text = "".join(part.get("text") or "" for part in ui.parts if part.get("type") == "text")
+        return [HumanMessage(text) if ui.role == "user" else SystemMessage(text)]
+    messages: list[BaseMessage] = []
+    step: list[Mapping[str, Any]] = []
+    for part in ui.parts:  # each step is a model's reply, then the results of the tools it called
+        if part.get("type") == "step-start":
+            messages += _step_messages(step)
+            step = []
+        else:
+            step.append(part)
+    return messages + _step_messages(step)
+
+
+def _step_messages(parts: list[Mapping[str, Any]]) -> list[BaseMessage]:
+    text = "".join(part.get("text") or "" for part in parts if part.get("type") == "text")
+    tools = [part for part in parts if _tool_name(part)]
+    if not text and not tools:
+        return []
+    calls = [{"name": _tool_name(p), "args": p.get("input") or {}, "id": p.get("toolCallId") or ""} for p in tools]
+    results: list[BaseMessage] = [
+        ToolMessage(_content(p.get("output") if "output" in p else p.get("errorText")), tool_call_id=call["id"])
+        for p, call in zip(tools, calls, strict=True)
+        if p.get("state") in ("output-available", "output-error")
+    ]
+    return [AIMessage(text, tool_calls=calls), *results]
+
+
+def _tool_name(part: Mapping[str, Any]) -> str | None:
+    kind = str(part.get("type") or "")
+    if kind == "dynamic-tool":
+        return str(part.get("toolName") or "")
+    return kind[len("tool-") :] if kind.startswith("tool-") else None
+
+
+def _content(value: Any) -> str:
+    return value if isinstance(value, str) else to_json(value)
+
+
+def _chunk(**fields: Any) -> bytes:
+    return encode_event(to_json(fields))
+
+
+class AiSdkEncoder(Encoder):
+    """Numbers the text and reasoning blocks, and keeps tool calls apart by their call id; a model's
+    run between tool results is a step."""
+
+    def __init__(self, stream_id: str) -> None:
+        self._id = stream_id
+        self._blocks = 0
+        self._step_open = True
+        self._calls = ToolCalls(stream_id)
+        self.encoders = {
+            RunStarted: lambda _: b"",
+            TextStart: self._block_start,
+            TextDelta: self._text_delta,
+            TextEnd: self._block_end,
+            ReasoningStart: self._block_start,
+            ReasoningDelta: self._reasoning_delta,
+            ReasoningEnd: self._block_end,
+            ToolCallStarted: self._tool_call_started,
+            ToolCallArgs: self._tool_call_args,
+            ToolStarted: self._tool_started,
+            ToolEnded: self._tool_ended,
+            ToolFailed: self._tool_failed,
+            Custom: self._custom,
+            RunEnded: self._run_ended,
+        }
+
+    def opening(self) -> bytes:
+        return _chunk(type="start", messageId=f"msg-{self._id}") + _chunk(type="start-step")
+
+    def _step(self) -> bytes:
+        """A ``start-step`` when the model speaks again after a tool result."""
+        if self._step_open:
+            return b""
+        self._step_open = True
+        return _chunk(type="start-step")
+
+    def _block_start(self, event: Event) -> bytes:
+        self._blocks += 1
+        kind = "text" if type(event) is TextStart else "reasoning"
+        return self._step() + _chunk(type=f"{kind}-start", id=f"{kind}-{self._blocks}")
+
+    def _block_end(self, event: Event) -> bytes:
+        kind = "text" if type(event) is TextEnd else "reasoning"
+        return _chunk(type=f"{kind}-end", id=f"{kind}-{self._blocks}")
+
+    def _text_delta(self, event: TextDelta) -> bytes:
+        return encode_event(to_json({"type": "text-delta", "id": f"text-{self._blocks}", "delta": event.text}))
+
+    def _reasoning_delta(self, event: ReasoningDelta) -> bytes:
+        return _chunk(type="reasoning-delta", id=f"reasoning-{self._blocks}", delta=event.text)
+
+    def _tool_call_started(self, event: ToolCallStarted) -> bytes:
+        call = self._calls.started(event)
+        return self._step() + _chunk(type="tool-input-start", toolCallId=call.id, toolName=call.name)
+
+    def _tool_call_args(self, event: ToolCallArgs) -> bytes:
+        call = self._calls.args(event)
+        return _chunk(type="tool-input-delta", toolCallId=call.id, inputTextDelta=event.delta)
+
+    def _tool_started(self, event: ToolStarted) -> bytes:
+        call, announced = self._calls.tool_started(event)
+        start = b"" if announced else _chunk(type="tool-input-start", toolCallId=call.id, toolName=call.name)
+        available = _chunk(type="tool-input-available", toolCallId=call.id, toolName=call.name, input=call.input)
+        return self._step() + start + available
+
+    def _tool_ended(self, event: ToolEnded) -> bytes:
+        call = self._calls.tool_ended(event.run_id, event.call_id)
+        return _chunk(type="tool-output-available", toolCallId=call.id, output=event.output) + self._end_step()
+
+    def _tool_failed(self, event: ToolFailed) -> bytes:
+        call = self._calls.tool_ended(event.run_id, event.call_id)
+        return _chunk(type="tool-output-error", toolCallId=call.id, errorText=event.error) + self._end_step()
+
+    def _end_step(self) -> bytes:
+        if not self._step_open:
+            return b""
+        self._step_open = False
+        return _chunk(type="finish-step")
+
+    def _custom(self, event: Custom) -> bytes:
+        return _chunk(type=f"data-{event.name}", data=event.value)
+
+    def _run_ended(self, event: RunEnded) -> bytes:
+        frames = self._end_step()
+        if event.error:
+            frames += _chunk(type="error", errorText=event.message)
+        reason = _FINISH_REASONS.get(event.finish_reason, "other") if event.status == "completed" else "error"
+        return frames + _chunk(type="finish", finishReason=reason) + _DONE
