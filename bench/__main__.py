@@ -48,6 +48,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 ROOT = Path(__file__).parent.parent
+PROTOCOL_APPS = ("ai-sdk", "ag-ui")
 BASELINES: dict[str, Path] = {}  # "@<rev>" -> a folder holding that revision's quart_llmstream
 
 
@@ -84,10 +85,11 @@ def server(app: str) -> Iterator[tuple[int, int]]:
 
 async def cpu_per_token(app: str, streams: int, tokens: int) -> dict[str, float]:
     """Scenario (a) and (f): sequential streams, no delay."""
+    wire = load.WIRES.get(app.partition("@")[0], load.WIRES["native"])
     with server(app) as (pid, port):
-        await load.streams(port, 2, tokens, 0.0)  # warm up
+        await load.streams(port, 2, tokens, 0.0, wire=wire)  # warm up
         before = cpu_seconds(pid)
-        runs = [await load.stream(port, tokens, 0.0) for _ in range(streams)]
+        runs = [await load.stream(port, tokens, 0.0, wire=wire) for _ in range(streams)]
         used = cpu_seconds(pid) - before
     count = sum(len(r.arrivals) for r in runs)
     return {"cpu_us_per_token": used / count * 1e6, "bytes_per_token": sum(r.body_bytes for r in runs) / count}
@@ -202,6 +204,8 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
         at = baseline(rev)
         apps = [app for name in ("default", "lean") for app in (name, name + at)]
         results["g"] = {"rev": rev, **await side_by_side(apps, a_streams)}
+    if "h" in scenarios:
+        results["h"] = await side_by_side(["default", *PROTOCOL_APPS], a_streams)
     if "a" not in scenarios:
         return results
     results["a"] = {app: await cpu_per_token(app, a_streams, 200) for app in ("hand", "default", "lean")}
@@ -221,6 +225,8 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
 def table(r: dict[str, Any]) -> str:
     """One row per scenario and server: scenario, server, figure, target."""
     scenarios = _side_by_side_rows(r["g"]) if "g" in r else []
+    if "h" in r:
+        scenarios += _protocol_rows(r["h"])
     if "a" in r:
         scenarios += _rows(r)
     rows = [(label if i == 0 else "", *row) for label, lines in scenarios for i, row in enumerate(lines)]
@@ -238,6 +244,16 @@ def _side_by_side_rows(g: dict[str, Any]) -> Rows:
         now, before = g[app]["cpu_us_per_token"], g[f"{app}@{rev}"]["cpu_us_per_token"]
         lines.append((f"library {app}", f"{now:.0f} vs {before:.0f} at {rev} ({now / before:.2f}x)", "<= 1.05x"))
     return [(f"(g) CPU µs/token, this tree vs {rev}, side by side", lines)]
+
+
+def _protocol_rows(h: dict[str, Any]) -> Rows:
+    native = h["default"]
+    lines = [("native", f"{native['cpu_us_per_token']:.0f} µs/tok, {native['bytes_per_token']:.1f} B/tok", "")]
+    for app in PROTOCOL_APPS:
+        cpu, size = h[app]["cpu_us_per_token"], h[app]["bytes_per_token"]
+        figure = f"{cpu:.0f} µs/tok ({cpu / native['cpu_us_per_token']:.2f}x), {size:.1f} B/tok"
+        lines.append((app, figure, "CPU <= 1.15x native"))
+    return [("(h) protocols, 1 stream x 200 tokens, default source", lines)]
 
 
 def _rows(r: dict[str, Any]) -> Rows:
@@ -301,9 +317,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="half the work, for a quick look")
     parser.add_argument("--baseline", metavar="REV", help="also measure CPU/token against git revision REV")
-    parser.add_argument("--only-baseline", action="store_true", help="with --baseline: run only that comparison")
+    parser.add_argument("--scenarios", default="ah", help="a: (a)-(f); h: protocols (default: both)")
     args = parser.parse_args()
-    outcome = asyncio.run(main(args.quick, "" if args.only_baseline else "a", args.baseline))
+    outcome = asyncio.run(main(args.quick, args.scenarios, args.baseline))
     print(table(outcome))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(outcome, indent=2))

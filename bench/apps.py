@@ -73,10 +73,12 @@ def _plan(body: dict[str, Any]) -> tuple[int, float]:
     return int(body.get("tokens", 200)), float(body.get("delay", 0.0))
 
 
-def library_app(source: str) -> Quart:
+def library_app(source: str, protocol: str = "native") -> Quart:
     app = Quart(__name__)
     app.register_blueprint(
-        create_blueprint(lambda chat_request: pipeline(*_plan(chat_request.body)), event_source=source)
+        create_blueprint(
+            lambda chat_request: pipeline(*_plan(chat_request.body)), event_source=source, protocol=protocol
+        )
     )
     _add_probe(app)
     return app
@@ -121,4 +123,8 @@ APPS = {
     "default": lambda: library_app("astream_events"),
     "lean": lambda: library_app("callbacks"),
     "hand": hand_written_app,
+    **{
+        protocol: (lambda protocol=protocol: library_app("astream_events", protocol))
+        for protocol in ("ai-sdk", "ag-ui")
+    },
 }

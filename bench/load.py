@@ -7,8 +7,29 @@ import json
 import time
 from dataclasses import dataclass, field
 
-_TOKEN = b'data: {"token"'
-_DONE = b"data: [DONE]"
+
+@dataclass(frozen=True)
+class Wire:
+    """How a protocol asks (its body, to which the plan is added) and how its token and last frames look."""
+
+    body: dict[str, object]
+    token: bytes
+    done: bytes
+
+
+WIRES = {
+    "native": Wire({"question": "q"}, b'data: {"token"', b"data: [DONE]"),
+    "ai-sdk": Wire(
+        {"id": "b", "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": "q"}]}]},
+        b'{"type":"text-delta"',
+        b"data: [DONE]",
+    ),
+    "ag-ui": Wire(
+        {"threadId": "t", "runId": "r", "messages": [{"id": "u", "role": "user", "content": "q"}]},
+        b'{"type":"TEXT_MESSAGE_CONTENT"',
+        b'{"type":"RUN_FINISHED"',
+    ),
+}
 
 
 @dataclass
@@ -24,14 +45,21 @@ class StreamRun:
 
 
 async def stream(
-    port: int, tokens: int, delay: float, *, leave_after: int | None = None, run: StreamRun | None = None
+    port: int,
+    tokens: int,
+    delay: float,
+    *,
+    leave_after: int | None = None,
+    run: StreamRun | None = None,
+    wire: Wire = WIRES["native"],
 ) -> StreamRun:
     """POST one chat request and read its stream, noting when each token frame arrives (in ``run``,
     which the caller may watch while the stream goes on)."""
     run = run or StreamRun()
     run.started = time.monotonic()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    body = json.dumps({"question": "q", "tokens": tokens, "delay": delay}).encode()
+    body = json.dumps({**wire.body, "tokens": tokens, "delay": delay}).encode()
+    token, done = wire.token, wire.done
     head = (
         f"POST /chat HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
@@ -47,10 +75,10 @@ async def stream(
                 chunk, headers_done = chunk[split + 4 :], True
             run.body_bytes += len(chunk)
             window = tail + chunk
-            run.arrivals.extend([now] * (window.count(_TOKEN) - tail.count(_TOKEN)))
-            if _DONE in window:
+            run.arrivals.extend([now] * (window.count(token) - tail.count(token)))
+            if done in window:
                 break
-            tail = window[-32:]
+            tail = window[-48:]
             if leave_after is not None and len(run.arrivals) >= leave_after:
                 break
     finally:
@@ -59,13 +87,15 @@ async def stream(
     return run
 
 
-async def streams(port: int, count: int, tokens: int, delay: float, spread: float = 0.0) -> list[StreamRun]:
+async def streams(
+    port: int, count: int, tokens: int, delay: float, spread: float = 0.0, wire: Wire = WIRES["native"]
+) -> list[StreamRun]:
     """``count`` concurrent streams, their starts spread evenly over ``spread`` seconds (as real
     clients arrive) rather than all in the same millisecond."""
 
     async def later(index: int) -> StreamRun:
         await asyncio.sleep(spread * index / count)
-        return await stream(port, tokens, delay)
+        return await stream(port, tokens, delay, wire=wire)
 
     return await asyncio.gather(*(later(i) for i in range(count)))
 
