@@ -1,4 +1,6 @@
-"""Example app: a chat page at ``/`` and a streaming chat endpoint at ``POST /api/chat``.
+"""Example app: a chat page at ``/`` and the same agent streamed in every protocol: the native format at
+``POST /api/chat`` (the page's), the Vercel AI SDK's at ``POST /api/ai-sdk/chat`` and AG-UI's at
+``POST /api/ag-ui/chat``.
 
 ``hypercorn example_app:app`` serves it. With no configuration it runs on an offline demo model;
 ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` (and ``OPENAI_MODEL``) switch to ``ChatOpenAI``; Langfuse turns
@@ -10,7 +12,7 @@ from __future__ import annotations
 import gc
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from quart import Quart, Response
 
@@ -19,6 +21,7 @@ from quart_llmstream import ChatRequest, create_blueprint
 from .agent import chat_model, tool_agent
 
 _ENVIRONMENT = ("LLMSTREAM_", "OPENAI_", "LANGFUSE_", "DEMO_")
+PROTOCOLS: tuple[Literal["ai-sdk", "ag-ui"], ...] = ("ai-sdk", "ag-ui")
 _DEFAULTS = {"LLMSTREAM_EVENTS": "token,tool,start,end", "LLMSTREAM_MAX_STREAMS": 100}
 
 
@@ -34,6 +37,9 @@ def create_app(config: dict[str, Any] | None = None) -> Quart:
         return runnable  # a real app may pick a model or tools per user here
 
     app.register_blueprint(create_blueprint(build_runnable), url_prefix="/api")
+    for protocol in PROTOCOLS:  # one factory, one blueprint per protocol
+        blueprint = create_blueprint(build_runnable, name=protocol, protocol=protocol)
+        app.register_blueprint(blueprint, url_prefix=f"/api/{protocol}")
 
     @app.get("/")
     async def chat_page() -> Response:

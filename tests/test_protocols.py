@@ -244,3 +244,26 @@ def test_the_run_and_the_response_have_no_branch_per_protocol() -> None:
         source = (package / module).read_text()
         for name in PROTOCOLS:
             assert f'"{name}"' not in source, f"{module} names the protocol {name}"
+
+
+async def test_the_example_app_serves_its_agent_in_every_protocol() -> None:
+    from example_app import create_app
+
+    question = "What is the weather in Paris?"
+    async with running(create_app({"DEMO_SECONDS_PER_TOKEN": 0.001})) as url:
+        native = await post_stream(f"{url}/api/chat", {"question": question})
+        ai_sdk = await node(
+            "ai_sdk.mjs", op="send", api=f"{url}/api/ai-sdk/chat", chatId="c", messages=[user(question)]
+        )
+        ag_ui = await node(
+            "ag_ui.mjs",
+            url=f"{url}/api/ag-ui/chat",
+            threadId="t",
+            runId="r",
+            messages=[{"id": "u", "role": "user", "content": question}],
+        )
+    answer = "".join(json.loads(m)["token"] for m in native[1].messages[:-1] if "token" in m)
+    assert answer and ai_sdk["error"] is None and ag_ui["error"] is None
+    assert text_of(ai_sdk["message"]) == answer
+    assert any(part["type"] == "tool-get_weather" for part in ai_sdk["message"]["parts"])
+    assert ag_ui["messages"][-1]["content"] == answer
