@@ -48,7 +48,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 ROOT = Path(__file__).parent.parent
-PROTOCOL_APPS = ("ai-sdk", "ag-ui")
+PROTOCOL_APPS = ("ai-sdk", "ag-ui", "openai")
 BASELINES: dict[str, Path] = {}  # "@<rev>" -> a folder holding that revision's quart_llmstream
 
 

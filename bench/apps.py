@@ -125,6 +125,6 @@ APPS = {
     "hand": hand_written_app,
     **{
         protocol: (lambda protocol=protocol: library_app("astream_events", protocol))
-        for protocol in ("ai-sdk", "ag-ui")
+        for protocol in ("ai-sdk", "ag-ui", "openai")
     },
 }

@@ -15,6 +15,7 @@ class Wire:
     body: dict[str, object]
     token: bytes
     done: bytes
+    path: str = "/chat"
 
 
 WIRES = {
@@ -28,6 +29,12 @@ WIRES = {
         {"threadId": "t", "runId": "r", "messages": [{"id": "u", "role": "user", "content": "q"}]},
         b'{"type":"TEXT_MESSAGE_CONTENT"',
         b'{"type":"RUN_FINISHED"',
+    ),
+    "openai": Wire(
+        {"model": "m", "messages": [{"role": "user", "content": "q"}], "stream": True},
+        b'"delta":{"content":',
+        b"data: [DONE]",
+        "/chat/completions",
     ),
 }
 
@@ -61,7 +68,8 @@ async def stream(
     body = json.dumps({**wire.body, "tokens": tokens, "delay": delay}).encode()
     token, done = wire.token, wire.done
     head = (
-        f"POST /chat HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"POST {wire.path} HTTP/1.1\r\nHost: bench\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     writer.write(head.encode() + body)
     headers_done, tail = False, b""

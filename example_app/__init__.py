@@ -1,6 +1,6 @@
 """Example app: a chat page at ``/`` and the same agent streamed in every protocol: the native format at
 ``POST /api/chat`` (the page's), the Vercel AI SDK's at ``POST /api/ai-sdk/chat`` and AG-UI's at
-``POST /api/ag-ui/chat``.
+``POST /api/ag-ui/chat``, and OpenAI's Chat Completions below ``/v1`` (any OpenAI client's base URL).
 
 ``hypercorn example_app:app`` serves it. With no configuration it runs on an offline demo model;
 ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` (and ``OPENAI_MODEL``) switch to ``ChatOpenAI``; Langfuse turns
@@ -40,6 +40,8 @@ def create_app(config: dict[str, Any] | None = None) -> Quart:
     for protocol in PROTOCOLS:  # one factory, one blueprint per protocol
         blueprint = create_blueprint(build_runnable, name=protocol, protocol=protocol)
         app.register_blueprint(blueprint, url_prefix=f"/api/{protocol}")
+    openai = create_blueprint(build_runnable, name="demo-agent", protocol="openai", events="token")
+    app.register_blueprint(openai, url_prefix="/v1")
 
     @app.get("/")
     async def chat_page() -> Response:

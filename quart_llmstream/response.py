@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from quart import Response
 
+from .events import Event
 from .logs import LogReader
-from .protocols import Encoder
 from .settings import Settings
 from .sse import encode_comment
 
@@ -29,7 +29,8 @@ _PING = encode_comment("ping")
 
 async def event_stream(
     reader: LogReader,
-    encoder: Encoder,
+    encode: Callable[[Event], bytes],
+    opening: bytes,
     settings: Settings,
     *,
     left: Callable[[], Awaitable[None]],
@@ -41,9 +42,8 @@ async def event_stream(
     called when the client stopped reading for ``send_timeout`` and is cut off.
     """
     watch = _ReaderWatch(reader, settings, asyncio.current_task(), drop)
-    encode = encoder.encode
     try:
-        yield _OPEN + encoder.opening()
+        yield _OPEN + opening
         while not reader.ended:
             entries = await reader.read()
             if not entries:  # woken for a heartbeat

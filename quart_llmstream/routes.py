@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any, Unpack, cast
 from uuid import uuid4
 
@@ -27,8 +26,7 @@ from .extension import LLMStream
 from .logs import MemoryLog
 from .mapping import Mapper
 from .protocols import PROTOCOLS, Protocol
-from .response import event_stream, sse_response
-from .run import Run, StopReason
+from .run import Run
 from .run_config import build_run_config
 from .settings import Options, Settings, check_option_names, load_settings
 from .sources import EVENT_SOURCES, Emit
@@ -61,8 +59,10 @@ def create_blueprint(
         app = cast(Quart, state.app)
         settings = load_settings(app.config, options)
         extension = LLMStream.of(app)
-        view = _chat_view(runnable_factory, settings, extension, extension.tracing(settings.langfuse))
-        state.add_url_rule(settings.route, endpoint="chat", view_func=view, methods=["POST"])
+        chat = _chat_view(runnable_factory, settings, extension, extension.tracing(settings.langfuse))
+        for rule, method, view in PROTOCOLS[settings.protocol].routes(name, settings):
+            endpoint = "chat" if view is None else view.__name__
+            state.add_url_rule(rule, endpoint=endpoint, view_func=view or chat, methods=[method])
 
     return blueprint
 
@@ -107,10 +107,7 @@ def _chat_view(
         run = Run(source, chosen(str(run_id)), stream_log, settings, chat_request)
         extension.add(run)
         encoder = protocol.encoder(str(run_id), chosen.events, chat_request.ids)
-        body_frames = event_stream(
-            reader, encoder, settings, left=run.client_left, drop=partial(run.stop, StopReason.SEND_TIMEOUT)
-        )
-        return sse_response(body_frames, protocol.headers)
+        return await protocol.respond(reader, encoder, run, settings)
 
     return chat
 

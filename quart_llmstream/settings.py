@@ -83,8 +83,11 @@ class Settings(BaseModel):
     """When the client leaves: cancel the run, or let it finish in the background."""
     event_source: Literal["astream_events", "callbacks"] = "astream_events"
     """Where events come from: ``astream_events`` (sees every step) or the lean ``callbacks`` source."""
-    protocol: Literal["native", "ai-sdk", "ag-ui"] = "native"
+    protocol: Literal["native", "ai-sdk", "ag-ui", "openai"] = "native"
     """The wire protocol the route speaks (its request body, frames and headers)."""
+    models: Names = None
+    """``openai`` protocol: the model ids ``GET /models`` lists; a request for another gets 404. None: one
+    id, the blueprint's name, and any requested model is accepted."""
 
     @field_validator("route")
     @classmethod
@@ -127,7 +130,8 @@ class Options(TypedDict, total=False):
     retry_after: int
     on_disconnect: Literal["cancel", "continue"]
     event_source: Literal["astream_events", "callbacks"]
-    protocol: Literal["native", "ai-sdk", "ag-ui"]
+    protocol: Literal["native", "ai-sdk", "ag-ui", "openai"]
+    models: str | Sequence[str] | None
 
 
 def check_option_names(options: Mapping[str, Any]) -> None:

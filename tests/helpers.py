@@ -95,7 +95,7 @@ async def listening(port: int, seconds: float = 10.0) -> None:
             await asyncio.sleep(0.05)
 
 
-def chat_app(runnable: Any, **options: Any) -> Quart:
+def chat_app(runnable: Any, url_prefix: str | None = None, **options: Any) -> Quart:
     """An app with one chat blueprint serving ``runnable`` (or a factory: any callable that is not a runnable)."""
     from langchain_core.runnables import Runnable
 
@@ -103,7 +103,7 @@ def chat_app(runnable: Any, **options: Any) -> Quart:
 
     factory = (lambda _: runnable) if isinstance(runnable, Runnable) else runnable
     app = Quart(__name__)
-    app.register_blueprint(create_blueprint(factory, **options))
+    app.register_blueprint(create_blueprint(factory, **options), url_prefix=url_prefix)
     return app
 
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, ClassVar
 
+from quart import Response
 from werkzeug.datastructures import Headers
 
 from ..chat_request import ChatRequest
 from ..errors import RequestError
 from ..events import Event
+from ..logs import LogReader
+from ..response import event_stream, sse_response
+from ..run import Run, StopReason
 from ..settings import Settings
 
 __all__ = ["SSE_HEADERS", "Encoder", "Protocol"]
@@ -57,6 +62,22 @@ class Protocol(ABC):
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         """A fresh encoder for one response of stream ``stream_id``: ``events`` are the kinds selected,
         ``ids`` the protocol's own ids from the request (:attr:`ChatRequest.ids`)."""
+
+    def routes(self, name: str, settings: Settings) -> list[tuple[str, str, Callable[..., Any] | None]]:
+        """The routes of blueprint ``name``: (rule, method, view); a view of None is the chat view."""
+        return [(settings.route, "POST", None)]
+
+    async def respond(self, reader: LogReader, encoder: Encoder, run: Run, settings: Settings) -> Response:
+        """The response that follows ``run`` through ``reader``: an event stream."""
+        frames = event_stream(
+            reader,
+            encoder.encode,
+            encoder.opening(),
+            settings,
+            left=run.client_left,
+            drop=partial(run.stop, StopReason.SEND_TIMEOUT),
+        )
+        return sse_response(frames, self.headers)
 
     def error_body(self, exc: RequestError) -> dict[str, Any]:
         """The JSON of a refusal before streaming."""
