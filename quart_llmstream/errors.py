@@ -11,6 +11,7 @@ SAFE_MESSAGES = {
     "tool_error": "The tool failed.",
     "shutdown": "The server is restarting; please ask again.",
     "cancelled": "The answer was stopped.",
+    "lost": "The answer was interrupted on the server; please ask again.",
     "overloaded": "The server is busy; please retry shortly.",
     "shutting_down": "The server is shutting down; please retry shortly.",
 }

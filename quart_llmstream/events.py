@@ -32,7 +32,9 @@ __all__ = [
     "ToolEnded",
     "ToolFailed",
     "ToolStarted",
+    "from_record",
     "from_stream_event",
+    "to_record",
 ]
 
 
@@ -228,3 +230,17 @@ def from_stream_event(item: StreamEvent) -> Event:
     if cls is None:
         raise ValueError(f"the event hook returned an unknown kind of event: {item.kind!r}")
     return cls.from_data(item.data)
+
+
+_BY_NAME = {cls.__name__: cls for cls in EVENT_TYPES}
+
+
+def to_record(event: Event) -> dict[str, Any]:
+    """The event as JSON data, for a shared store: its type's name under ``"t"``, then its fields."""
+    return {"t": type(event).__name__, **{f.name: getattr(event, f.name) for f in fields(event)}}
+
+
+def from_record(record: dict[str, Any]) -> Event:
+    """The event :func:`to_record` wrote."""
+    cls = _BY_NAME[record.pop("t")]
+    return cls(**record)

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from quart import Quart
 
 from .errors import ConfigError
+from .logs.store import MemoryStore, StreamStore
 from .run import StopReason
 from .tracing import LangfuseTracing, langfuse_from_config, missing_keys
 
@@ -55,6 +56,7 @@ class LLMStream:
         self._tracing: LangfuseTracing | None = None
         self._tracing_checked = False
         self._previous_handlers: dict[int, Any] = {}
+        self._stores: dict[Any, StreamStore] = {}
         self._drain_task: asyncio.Task[None] | None = None
         if app is not None:
             self.init_app(app)
@@ -113,6 +115,22 @@ class LLMStream:
         """The app's Langfuse tracing, once a blueprint made it."""
         return self._tracing
 
+    # Resumable streams.
+
+    def store(self, resume: Any, ttl: float, max_frames: int) -> StreamStore:
+        """The app's store for a ``resume`` option: one per URL or client, shared by its blueprints."""
+        key = resume if isinstance(resume, str) else id(resume)
+        if key not in self._stores:
+            if resume == "memory":
+                self._stores[key] = MemoryStore(ttl, max_frames)
+            else:
+                try:
+                    from .logs.redis import RedisStore
+                except ImportError as exc:
+                    raise ConfigError("LLMSTREAM_RESUME names Redis: pip install 'quart-llmstream[redis]'") from exc
+                self._stores[key] = RedisStore(resume, ttl, max_frames)
+        return self._stores[key]
+
     # Serving: signals in, drain and flush out.
 
     async def _chain_signals(self) -> None:
@@ -135,6 +153,8 @@ class LLMStream:
     async def _after_serving(self) -> None:
         self._restore_signals()
         await self.drain()
+        for store in self._stores.values():
+            await store.close()
         if self._tracing is not None:
             await self._tracing.flush()
 

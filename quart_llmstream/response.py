@@ -35,28 +35,47 @@ async def event_stream(
     *,
     left: Callable[[], Awaitable[None]],
     drop: Callable[[], None],
+    after: int | None = None,
 ) -> AsyncIterator[bytes]:
     """The body of a response: frames until the final one, or until the client leaves.
 
     ``left`` is awaited when the body ends before the final event (the client is gone); ``drop`` is
-    called when the client stopped reading for ``send_timeout`` and is cut off.
+    called when the client stopped reading for ``send_timeout`` and is cut off. With ``after`` (resume
+    on), each event's last frame carries its number as the SSE ``id``, and the events up to ``after``
+    (which the client had) go through the encoder, for its state, but not to the client.
     """
     watch = _ReaderWatch(reader, settings, asyncio.current_task(), drop)
+    numbered = after is not None
+    after = after or 0
     try:
-        yield _OPEN + opening
+        yield _OPEN + (b"" if after else opening)
         while not reader.ended:
             entries = await reader.read()
             if not entries:  # woken for a heartbeat
                 watch.pinged()
                 yield _PING
-            for _, event in entries:
+            for seq, event in entries:
                 if frame := encode(event):
+                    if numbered:
+                        if seq <= after:
+                            continue
+                        frame = b"%sid: %d\n\n" % (frame[:-1], seq)
                     yield frame
     finally:  # no yield in here: the client may be gone
         watch.cancel()
         reader.close()
         if not reader.ended:
             await left()
+
+
+class Follower:
+    """What a response that follows a run it did not start can do to that run: nothing."""
+
+    async def client_left(self) -> None:
+        return None
+
+    def stop(self, reason: object) -> None:
+        return None
 
 
 def sse_response(frames: AsyncIterator[bytes], headers: Mapping[str, str]) -> Response:

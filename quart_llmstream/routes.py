@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import inspect
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Unpack, cast
 from uuid import uuid4
 
 from langchain_core.runnables import Runnable
-from quart import Blueprint, Quart, Response, jsonify, request
+from quart import Blueprint, Quart, Response, request
 from quart.blueprints import BlueprintSetupState
 from werkzeug.datastructures import Headers
 
 from .chat_request import ChatRequest, read_json_body
-from .errors import RequestError, public_message
+from .errors import ConfigError, RequestError, public_message
+from .events import RunEnded
 from .extension import LLMStream
-from .logs import MemoryLog
+from .logs import MemoryLog, StreamLog
+from .logs.store import StreamConflict, StreamMeta, StreamStore
 from .mapping import Mapper
-from .protocols import PROTOCOLS, Protocol
+from .protocols import PROTOCOLS
+from .resume import check_stream_id, resume_routes, stream_owner
 from .run import Run
 from .run_config import build_run_config
 from .settings import Options, Settings, check_option_names, load_settings
@@ -59,8 +63,16 @@ def create_blueprint(
         app = cast(Quart, state.app)
         settings = load_settings(app.config, options)
         extension = LLMStream.of(app)
-        chat = _chat_view(runnable_factory, settings, extension, extension.tracing(settings.langfuse))
-        for rule, method, view in PROTOCOLS[settings.protocol].routes(name, settings):
+        protocol = PROTOCOLS[settings.protocol]
+        routes = protocol.routes(name, settings)
+        store = None
+        if settings.resume is not None:
+            if not protocol.resumable:
+                raise ConfigError(f"LLMSTREAM_RESUME: clients of the {protocol.name} protocol cannot resume")
+            store = extension.store(settings.resume, settings.resume_ttl, settings.resume_max_frames)
+            routes += resume_routes(protocol, store, settings)
+        chat = _chat_view(runnable_factory, settings, extension, extension.tracing(settings.langfuse), store)
+        for rule, method, view in routes:
             endpoint = "chat" if view is None else view.__name__
             state.add_url_rule(rule, endpoint=endpoint, view_func=view or chat, methods=[method])
 
@@ -72,6 +84,7 @@ def _chat_view(
     settings: Settings,
     extension: LLMStream,
     tracing: LangfuseTracing | None,
+    store: StreamStore | None,
 ) -> Callable[[], Awaitable[Response]]:
     mapper = Mapper(
         settings.events,
@@ -94,20 +107,27 @@ def _chat_view(
                 kinds, run_filters = narrow(chat_request.body, mapper.events, filters)
                 chosen = mapper if kinds == mapper.events else mapper.narrowed(kinds)
             runnable, config = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing)
-            _check_capacity(extension, settings)  # again: other requests took slots meanwhile; no await from here on
+            stream_log: StreamLog
+            if store is None:
+                stream_id, stream_log = str(run_id), MemoryLog(_BUFFERED_EVENTS)
+            else:
+                stream_id, stream_log = await _resumable_log(store, chat_request, chosen.events, settings)
+            _check_capacity(extension, settings, stream_log)  # again: no await from here on
         except RequestError as exc:
-            return _json_error(protocol, exc)
+            return protocol.error_response(exc)
         inputs = chat_request.runnable_input()
 
         def source(emit: Emit) -> Awaitable[None]:
             return event_source(runnable, inputs, config, emit, **run_filters)
 
-        stream_log = MemoryLog(_BUFFERED_EVENTS)
         reader = stream_log.reader()
-        run = Run(source, chosen(str(run_id)), stream_log, settings, chat_request)
+        run = Run(source, chosen(str(run_id)), stream_log, settings, chat_request, outlives_client=store is not None)
         extension.add(run)
-        encoder = protocol.encoder(str(run_id), chosen.events, chat_request.ids)
-        return await protocol.respond(reader, encoder, run, settings)
+        encoder = protocol.encoder(stream_id, chosen.events, chat_request.ids)
+        response = await protocol.respond(reader, encoder, run, settings, None if store is None else 0)
+        if store is not None:
+            response.headers["X-Stream-Id"] = stream_id
+        return response
 
     return chat
 
@@ -133,17 +153,26 @@ async def _prepare_run(
     return runnable, config
 
 
-def _check_capacity(extension: LLMStream, settings: Settings) -> None:
-    """Refuse a stream the process cannot take, before reading the request."""
+async def _resumable_log(
+    store: StreamStore, chat_request: ChatRequest, events: frozenset[str], settings: Settings
+) -> tuple[str, StreamLog]:
+    """The stream's id (the request's, or a new unguessable one) and its log in the store."""
+    stream_id = check_stream_id(chat_request.ids.get("stream_id") or secrets.token_urlsafe(18))
+    meta = StreamMeta(await stream_owner(settings, chat_request), tuple(sorted(events)), dict(chat_request.ids))
+    try:
+        return stream_id, await store.create(stream_id, meta, _BUFFERED_EVENTS)
+    except StreamConflict:
+        raise RequestError(409, "conflict", f"the stream {stream_id} is still running") from None
+
+
+def _check_capacity(extension: LLMStream, settings: Settings, stream_log: StreamLog | None = None) -> None:
+    """Refuse a stream the process cannot take, before reading the request (and closing a log made for it)."""
+    refusal = None
     if extension.draining:
-        raise RequestError(503, "shutting_down", public_message("shutting_down"), retry_after=settings.retry_after)
-    if settings.max_streams is not None and len(extension) >= settings.max_streams:
-        raise RequestError(503, "overloaded", public_message("overloaded"), retry_after=settings.retry_after)
-
-
-def _json_error(protocol: Protocol, exc: RequestError) -> Response:
-    response = jsonify(protocol.error_body(exc))
-    response.status_code = exc.status
-    if exc.retry_after is not None:
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+        refusal = RequestError(503, "shutting_down", public_message("shutting_down"), retry_after=settings.retry_after)
+    elif settings.max_streams is not None and len(extension) >= settings.max_streams:
+        refusal = RequestError(503, "overloaded", public_message("overloaded"), retry_after=settings.retry_after)
+    if refusal is not None:
+        if stream_log is not None:
+            stream_log.close([RunEnded("cancelled", "cancelled", None, refusal.error, refusal.detail)])
+        raise refusal

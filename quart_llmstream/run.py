@@ -45,6 +45,10 @@ class StopReason(enum.Enum):
         self.status: Status = status
         self.code = code
 
+    @classmethod
+    def labelled(cls, label: str) -> StopReason:
+        return next(reason for reason in cls if reason.label == label)
+
 
 class Run:
     """One stream's run: a producer task, the watch over its limits, and its end."""
@@ -56,8 +60,11 @@ class Run:
         stream_log: StreamLog,
         settings: Settings,
         chat_request: ChatRequest,
+        *,
+        outlives_client: bool = False,
     ) -> None:
         self._source = source
+        self._outlives_client = outlives_client or settings.on_disconnect == "continue"
         self._mapper = mapper
         self._map = mapper.map
         self.log = stream_log
@@ -65,7 +72,7 @@ class Run:
         self._chat_request = chat_request
         self._stop_reason: StopReason | None = None
         self.events_seen = 0  # the watchdog compares it between ticks
-        stream_log.on_stop = self.stop  # type: ignore[assignment]
+        stream_log.on_stop = lambda label: self.stop(StopReason.labelled(label))
         loop = asyncio.get_running_loop()
         self._started = loop.time()
         self._task = loop.create_task(self._produce())
@@ -80,7 +87,7 @@ class Run:
 
     async def client_left(self) -> None:
         """The response's client left: cancel the run (and wait for its end), unless it may go on."""
-        if not self._task.done() and self._settings.on_disconnect == "cancel":
+        if not self._task.done() and not self._outlives_client:
             self._task.cancel()
             await asyncio.wait([self._task])
 

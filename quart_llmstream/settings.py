@@ -89,6 +89,25 @@ class Settings(BaseModel):
     """``openai`` protocol: the model ids ``GET /models`` lists; a request for another gets 404. None: one
     id, the blueprint's name, and any requested model is accepted."""
 
+    resume: Any = None
+    """Resumable streams: None (off), ``"memory"`` (one process), a Redis URL or a ``redis.asyncio.Redis``
+    client (many processes and hosts)."""
+    resume_ttl: PositiveFloat = 600.0
+    """Seconds a finished stream stays replayable."""
+    resume_max_frames: int = Field(default=10_000, ge=16)
+    """Most events kept per stream in the store."""
+    stream_owner: Callable[..., Any] | None = None
+    """``stream_owner(chat_request) -> str | None``: who owns a stream; resume and cancel by anyone else get 404."""
+
+    @field_validator("resume")
+    @classmethod
+    def _resume_is_a_store(cls, value: Any) -> Any:
+        if value is None or value == "memory" or hasattr(value, "xadd"):
+            return value
+        if isinstance(value, str) and value.startswith(("redis://", "rediss://", "unix://")):
+            return value
+        raise ValueError("must be None, 'memory', a redis:// URL or a redis.asyncio.Redis client")
+
     @field_validator("route")
     @classmethod
     def _route_is_a_path(cls, value: str) -> str:
@@ -132,6 +151,10 @@ class Options(TypedDict, total=False):
     event_source: Literal["astream_events", "callbacks"]
     protocol: Literal["native", "ai-sdk", "ag-ui", "openai"]
     models: str | Sequence[str] | None
+    resume: Any
+    resume_ttl: float
+    resume_max_frames: int
+    stream_owner: Callable[..., Any] | None
 
 
 def check_option_names(options: Mapping[str, Any]) -> None:

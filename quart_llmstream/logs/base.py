@@ -67,8 +67,9 @@ class StreamLog(ABC):
         """A reader of the events after position ``after``."""
 
     @abstractmethod
-    def request_stop(self, reason: object) -> None:
-        """Ask the run that writes this log to stop, for ``reason`` (a :class:`~quart_llmstream.run.StopReason`)."""
+    def request_stop(self, reason: str) -> None:
+        """Ask the run that writes this log to stop, for ``reason`` (a :class:`~quart_llmstream.run.StopReason`'s
+        label)."""
 
-    on_stop: Callable[[object], None] | None
+    on_stop: Callable[[str], None] | None
     """Set by the run: how a stop request reaches it."""

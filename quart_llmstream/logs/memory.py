@@ -17,20 +17,25 @@ __all__ = ["MemoryLog"]
 
 
 class MemoryLog(StreamLog):
-    def __init__(self, bound: int = 64, *, keep: bool = False) -> None:
+    def __init__(self, bound: int = 64, *, keep: bool = False, max_events: int | None = None) -> None:
         self.bound = bound
         self._keep = keep
+        self._max_events = max_events
         self._events: list[Event] = []
         self._first = 1  # the number of self._events[0]
         self._last = 0  # the number of the last event appended
         self._readers: list[_MemoryReader] = []
         self._space: asyncio.Future[None] | None = None  # the run, waiting for a slow reader
         self.closed = False
-        self.on_stop: Callable[[object], None] | None = None
+        self.on_stop: Callable[[str], None] | None = None
+        self.on_close: Callable[[], object] | None = None
 
     async def append(self, event: Event) -> None:
         self._events.append(event)
         self._last += 1
+        if self._max_events is not None and len(self._events) > self._max_events:
+            del self._events[0]  # a kept log past its cap forgets its oldest event
+            self._first += 1
         for reader in self._readers:
             if reader.waiter is not None:
                 reader.wake()
@@ -45,15 +50,17 @@ class MemoryLog(StreamLog):
         self.closed = True
         for reader in self._readers:
             reader.wake()
+        if self.on_close is not None:
+            self.on_close()
 
     def reader(self, after: int = 0) -> LogReader:
-        if after < self._first - 1 and not self._keep:
+        if after < self._first - 1:
             raise ValueError(f"events after {after} are no longer held")
         reader = _MemoryReader(self, after)
         self._readers.append(reader)
         return reader
 
-    def request_stop(self, reason: object) -> None:
+    def request_stop(self, reason: str) -> None:
         if self.on_stop is not None and not self.closed:
             self.on_stop(reason)
 

@@ -83,7 +83,7 @@ class AgUiProtocol(Protocol):
         except (ValidationError, ValueError) as exc:
             detail = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
             raise RequestError(400, "invalid_request", detail) from None
-        ids = {"thread_id": parsed.threadId, "run_id": parsed.runId}
+        ids = {"thread_id": parsed.threadId, "run_id": parsed.runId, "stream_id": parsed.runId}
         return from_messages(messages, body, headers, settings, ids)
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:

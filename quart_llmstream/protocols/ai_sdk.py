@@ -76,7 +76,8 @@ class AiSdkProtocol(Protocol):
         except ValidationError as exc:
             raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
         messages = [message for ui in parsed.messages for message in _to_messages(ui)]
-        ids = {"chat_id": parsed.id} | ({"message_id": parsed.messageId} if parsed.messageId else {})
+        ids = {"chat_id": parsed.id, "stream_id": parsed.id} if parsed.id else {}
+        ids |= {"message_id": parsed.messageId} if parsed.messageId else {}
         return from_messages(messages, body, headers, settings, ids)
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:

@@ -12,14 +12,14 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, ClassVar
 
-from quart import Response
+from quart import Response, jsonify
 from werkzeug.datastructures import Headers
 
 from ..chat_request import ChatRequest
 from ..errors import RequestError
 from ..events import Event
 from ..logs import LogReader
-from ..response import event_stream, sse_response
+from ..response import Follower, event_stream, sse_response
 from ..run import Run, StopReason
 from ..settings import Settings
 
@@ -67,8 +67,13 @@ class Protocol(ABC):
         """The routes of blueprint ``name``: (rule, method, view); a view of None is the chat view."""
         return [(settings.route, "POST", None)]
 
-    async def respond(self, reader: LogReader, encoder: Encoder, run: Run, settings: Settings) -> Response:
-        """The response that follows ``run`` through ``reader``: an event stream."""
+    resumable: ClassVar[bool] = True
+    """Its clients can reconnect with ``Last-Event-ID``: frames may carry SSE ids."""
+
+    async def respond(
+        self, reader: LogReader, encoder: Encoder, run: Run | Follower, settings: Settings, after: int | None = None
+    ) -> Response:
+        """The response that follows ``run`` through ``reader``: an event stream (see :func:`event_stream`)."""
         frames = event_stream(
             reader,
             encoder.encode,
@@ -76,8 +81,17 @@ class Protocol(ABC):
             settings,
             left=run.client_left,
             drop=partial(run.stop, StopReason.SEND_TIMEOUT),
+            after=after,
         )
         return sse_response(frames, self.headers)
+
+    def error_response(self, exc: RequestError) -> Response:
+        """A refusal before streaming: the status, the protocol's JSON body, and ``Retry-After`` when set."""
+        response = jsonify(self.error_body(exc))
+        response.status_code = exc.status
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     def error_body(self, exc: RequestError) -> dict[str, Any]:
         """The JSON of a refusal before streaming."""

@@ -1,6 +1,7 @@
 """The native protocol: the format of the hand-written pattern this library replaces.
 
-Request: ``{"question": str, "chat_history": [{"role", "content"} | [role, content], ...]}``.
+Request: ``{"question": str, "chat_history": [{"role", "content"} | [role, content], ...], "id"?: str}``
+(``id`` names the stream, for resume).
 Tokens are unnamed ``data: {"token": "..."}`` messages; an error is ``data: {"error": "...", "code":
 "..."}``; the last frame is ``data: [DONE]``. Every other kind of event goes out as a *named* event
 (``event: <kind>``), which a client that handles only unnamed messages ignores.
@@ -52,6 +53,7 @@ class _HistoryItem(BaseModel):
 class _ChatBody(BaseModel):
     question: StrictStr
     chat_history: list[_HistoryItem] = []
+    id: StrictStr | None = None  # the stream's id, for resume
 
     @field_validator("question")
     @classmethod
@@ -85,7 +87,8 @@ class NativeProtocol(Protocol):
         except ValidationError as exc:
             raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
         history = [_MESSAGE_CLASSES[item.role](content=item.content) for item in parsed.chat_history]
-        return ChatRequest(parsed.question, history, body, headers)
+        ids = {"stream_id": parsed.id} if parsed.id is not None else {}
+        return ChatRequest(parsed.question, history, body, headers, ids)
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return NativeEncoder(events)

@@ -28,6 +28,7 @@ from ..errors import RequestError
 from ..events import EVENT_TYPES, Event, ReasoningDelta, RunEnded, TextDelta
 from ..logs import LogReader
 from ..payloads import to_json
+from ..response import Follower
 from ..run import Run
 from ..settings import Settings
 from ..sse import encode_event
@@ -90,7 +91,11 @@ class OpenAIProtocol(Protocol):
 
         return [("/chat/completions", "POST", None), ("/models", "GET", models)]
 
-    async def respond(self, reader: LogReader, encoder: Encoder, run: Run, settings: Settings) -> Response:
+    resumable = False  # its clients treat any id line as a chunk boundary, and never reconnect
+
+    async def respond(
+        self, reader: LogReader, encoder: Encoder, run: Run | Follower, settings: Settings, after: int | None = None
+    ) -> Response:
         assert isinstance(encoder, OpenAIEncoder)
         if encoder.streaming:
             return await super().respond(reader, encoder, run, settings)

@@ -1,0 +1,289 @@
+"""Resumable streams on Redis Streams, for many processes and hosts (the ``redis`` extra).
+
+The run's own client is served in-process, from a :class:`~.memory.MemoryLog`, so Redis never delays a
+token; behind it the log is mirrored to Redis in batches (whatever a few milliseconds produced, one
+pipelined ``XADD`` with the entry id ``0-<last event number>``; the final event at once). A follower in
+any process reads the same stream with one cursor, ``XREAD BLOCK`` from the last entry it had, so replay
+and live tail have no gap and no duplicate. Keys share the hash tag ``{<stream id>}`` (Redis Cluster):
+
+- ``llmstream:{id}:ev`` the events (a stream, capped with ``MAXLEN ~``), ``llmstream:{id}:meta`` owner,
+  event kinds and protocol ids, ``llmstream:{id}:lease`` held by the producer (``SET NX PX``, renewed),
+  ``llmstream:{id}:cancel`` a cancel flag, and the channel ``llmstream:cancel`` that nudges the producer.
+
+A producer that dies leaves its lease to expire: followers then end with a ``lost`` error. A Redis that
+fails mid-stream costs resumability for that stream, never the connected client: it keeps every token,
+and the outage is logged once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from typing import Any
+
+from ..errors import public_message
+from ..events import Event, RunEnded, from_record, to_record
+from .base import Entries, LogReader, StreamLog
+from .memory import MemoryLog
+from .store import StreamConflict, StreamMeta, StreamStore
+
+__all__ = ["RedisStore"]
+
+log = logging.getLogger("quart_llmstream")
+
+LEASE_MS = 6000  # a producer that stops renewing is taken for dead after this long
+_RENEW_SECONDS = LEASE_MS / 3000
+_GATHER_SECONDS = 0.005  # how long a batch of events gathers before it is written
+_BLOCK_MS = 1000  # a follower's XREAD BLOCK; then it checks the producer's lease
+_CANCEL_CHANNEL = "llmstream:cancel"
+_RUNNING_TTL = 3600  # seconds added to a running stream's keys at each write
+
+
+def _key(stream_id: str, part: str) -> str:
+    return f"llmstream:{{{stream_id}}}:{part}"
+
+
+class RedisStore(StreamStore):
+    def __init__(self, client: Any, ttl: float, max_frames: int) -> None:
+        if isinstance(client, str):
+            from redis.asyncio import Redis
+
+            client = Redis.from_url(client)
+        self.redis = client
+        self._ttl = int(ttl)
+        self._max_entries = max_frames
+        self._instance = secrets.token_hex(8)
+        self._producing: dict[str, _MirroredLog] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self.down = False  # an outage was logged and has not ended yet
+
+    async def create(self, stream_id: str, meta: StreamMeta, bound: int) -> StreamLog:
+        self._listen_for_cancels()
+        redis, lease = self.redis, _key(stream_id, "lease")
+        try:
+            if not await redis.set(lease, self._instance, nx=True, px=LEASE_MS):
+                raise StreamConflict(stream_id)
+            fields = {"owner": meta.owner or "", "events": ",".join(meta.events), "ids": json.dumps(meta.ids)}
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.delete(_key(stream_id, "ev"), _key(stream_id, "cancel"), _key(stream_id, "meta"))
+                pipe.hset(_key(stream_id, "meta"), mapping=fields)
+                pipe.expire(_key(stream_id, "meta"), self._ttl + _RUNNING_TTL)
+                await pipe.execute()
+        except StreamConflict:
+            raise
+        except Exception as exc:
+            self.failed(exc)
+            return MemoryLog(bound)  # not resumable, but the client gets its answer
+        self.recovered()
+        stream_log = _MirroredLog(self, stream_id, bound)
+        self._producing[stream_id] = stream_log
+        return stream_log
+
+    async def open(self, stream_id: str) -> tuple[StreamMeta, LogReader] | None:
+        try:
+            fields = await self.redis.hgetall(_key(stream_id, "meta"))
+        except Exception as exc:
+            self.failed(exc)
+            return None
+        if not fields:
+            return None
+        text = {key.decode(): value.decode() for key, value in fields.items()}
+        events = tuple(kind for kind in text.get("events", "").split(",") if kind)
+        meta = StreamMeta(text.get("owner") or None, events, json.loads(text.get("ids") or "{}"))
+        return meta, _RedisReader(self, stream_id)
+
+    async def cancel(self, stream_id: str, owner: str | None) -> bool:
+        redis = self.redis
+        stored = await redis.hget(_key(stream_id, "meta"), "owner")
+        if stored is None or (stored.decode() or None) != owner or not await redis.exists(_key(stream_id, "lease")):
+            return False
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.set(_key(stream_id, "cancel"), 1, ex=self._ttl + _RUNNING_TTL)
+            pipe.publish(_CANCEL_CHANNEL, stream_id)
+            await pipe.execute()
+        return True
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.redis.aclose()
+
+    def failed(self, exc: BaseException) -> None:
+        """Log an outage once, not once per write."""
+        if not self.down:
+            self.down = True
+            log.warning("Redis is unavailable; streams go on without resume: %s", exc)
+
+    def recovered(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("Redis is available again")
+
+    def _listen_for_cancels(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.get_running_loop().create_task(self._cancels())
+
+    async def _cancels(self) -> None:
+        """One subscription per process: a cancel for a stream produced here stops it at once."""
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(_CANCEL_CHANNEL)
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            stream_log = self._producing.get(message["data"].decode())
+                            if stream_log is not None:
+                                stream_log.request_stop("cancel")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await asyncio.sleep(1)  # Redis is away: the writes' own check still sees a cancel
+
+
+class _MirroredLog(MemoryLog):
+    """The run's log: served from memory to the run's own client, and mirrored to Redis behind it."""
+
+    def __init__(self, store: RedisStore, stream_id: str, bound: int) -> None:
+        super().__init__(bound)
+        self._store, self._id = store, stream_id
+        self._pending: list[Event] = []
+        self._mirrored = True  # until Redis fails this stream
+        self._written = 0  # the number of the last event in Redis
+        self._wake = asyncio.Event()
+        self._mirror = asyncio.get_running_loop().create_task(self._mirroring())
+
+    async def append(self, event: Event) -> None:
+        if self._mirrored:
+            self._pending.append(event)
+            self._wake.set()
+        await super().append(event)
+
+    def close(self, final: Any) -> None:
+        final = list(final)
+        if self._mirrored:
+            self._pending.extend(final)
+            self._wake.set()
+        super().close(final)
+
+    async def _mirroring(self) -> None:
+        store, redis, stream_id = self._store, self._store.redis, self._id
+        try:
+            while not (self.closed and not self._pending):
+                try:
+                    await asyncio.wait_for(self._wake.wait(), _RENEW_SECONDS)
+                except TimeoutError:
+                    await self._write([])  # a quiet run (a long tool call) still holds its lease
+                    continue
+                self._wake.clear()
+                if not self.closed:
+                    await asyncio.sleep(_GATHER_SECONDS)
+                batch, self._pending = self._pending, []
+                await self._write(batch)
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.delete(_key(stream_id, "lease"))
+                pipe.expire(_key(stream_id, "ev"), store._ttl)
+                pipe.expire(_key(stream_id, "meta"), store._ttl)
+                await pipe.execute()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # resume is lost for this stream; its own client is not
+            self._mirrored, self._pending = False, []
+            store.failed(exc)
+        finally:
+            store._producing.pop(stream_id, None)
+
+    async def _write(self, batch: list[Event]) -> None:
+        store, stream_id = self._store, self._id
+        async with store.redis.pipeline(transaction=False) as pipe:
+            if batch:
+                first, last = self._written + 1, self._written + len(batch)
+                fields = {"f": first, "b": json.dumps([to_record(event) for event in batch])}
+                pipe.xadd(_key(stream_id, "ev"), fields, id=f"0-{last}", maxlen=store._max_entries, approximate=True)
+                pipe.expire(_key(stream_id, "ev"), store._ttl + _RUNNING_TTL)
+            pipe.set(_key(stream_id, "lease"), store._instance, xx=True, px=LEASE_MS)
+            pipe.get(_key(stream_id, "cancel"))
+            replies = await pipe.execute()
+        if batch:
+            self._written = last
+        store.recovered()
+        if replies[-1]:
+            self.request_stop("cancel")
+
+
+class _RedisReader(LogReader):
+    """A follower: one cursor over the stream's entries, from the first to the final event."""
+
+    def __init__(self, store: RedisStore, stream_id: str) -> None:
+        self._store, self._id = store, stream_id
+        self._cursor = "0-0"
+        self.position = 0
+        self.ended = False
+        self._fetch: asyncio.Task[Entries] | None = None
+        self._interrupted: asyncio.Future[None] | None = None
+
+    async def read(self) -> Entries:
+        fetch = self._fetch or asyncio.get_running_loop().create_task(self._next())
+        self._interrupted = interrupted = asyncio.get_running_loop().create_future()
+        waiting: set[asyncio.Future[Any]] = {fetch, interrupted}
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        self._fetch = None if fetch in done else fetch
+        return fetch.result() if fetch in done else []
+
+    def interrupt(self) -> None:
+        if self._interrupted is not None and not self._interrupted.done():
+            self._interrupted.set_result(None)
+
+    @property
+    def behind(self) -> int:
+        return 0
+
+    @property
+    def holds_up_run(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if self._fetch is not None:
+            self._fetch.cancel()
+
+    async def _next(self) -> Entries:
+        redis, key = self._store.redis, _key(self._id, "ev")
+        try:
+            while True:
+                reply = await redis.xread({key: self._cursor}, count=256, block=_BLOCK_MS)
+                if not reply:
+                    if await redis.exists(_key(self._id, "lease")):
+                        continue
+                    reply = await redis.xread({key: self._cursor}, count=256)  # written just before it ended?
+                    if not reply:
+                        return self._lost()
+                if entries := self._entries(reply[0][1]):
+                    return entries
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._store.failed(exc)
+            return self._lost()
+
+    def _entries(self, raw: list[tuple[bytes, dict[bytes, bytes]]]) -> Entries:
+        out: Entries = []
+        for entry_id, fields in raw:
+            self._cursor = entry_id.decode()
+            first = int(fields[b"f"])
+            for seq, record in enumerate(json.loads(fields[b"b"]), first):
+                if seq > self.position:
+                    out.append((seq, from_record(record)))
+        if out:
+            self.position = out[-1][0]
+            self.ended = type(out[-1][1]) is RunEnded
+        return out
+
+    def _lost(self) -> Entries:
+        """The producer died (its lease ran out) or the store is gone: the stream ends with ``lost``."""
+        self.ended = True
+        self.position += 1
+        return [(self.position, RunEnded("error", "error", None, "lost", public_message("lost")))]

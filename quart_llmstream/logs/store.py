@@ -1,0 +1,84 @@
+"""Where resumable streams live: a store keeps each stream's log under its id, for any response to follow.
+
+A store creates the log a run writes (refusing an id whose run is still going: ``409``), opens a reader
+on a stream from any position (``None`` for an id it does not know: ``204``), and carries a cancel to the
+run wherever it runs. The memory store serves one process; the Redis store (:mod:`.redis`) many
+processes and hosts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from .base import LogReader, StreamLog
+from .memory import MemoryLog
+
+__all__ = ["MemoryStore", "StreamConflict", "StreamMeta", "StreamStore"]
+
+
+class StreamConflict(Exception):
+    """A stream of that id is still running."""
+
+
+@dataclass(frozen=True)
+class StreamMeta:
+    """What a response needs to follow a stream it did not start: who owns it, and how to encode it."""
+
+    owner: str | None
+    events: tuple[str, ...]
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+class StreamStore(ABC):
+    @abstractmethod
+    async def create(self, stream_id: str, meta: StreamMeta, bound: int) -> StreamLog:
+        """The log of a new run of ``stream_id``; :class:`StreamConflict` while one is running."""
+
+    @abstractmethod
+    async def open(self, stream_id: str) -> tuple[StreamMeta, LogReader] | None:
+        """A reader of the stream from its start, or None when there is nothing to resume."""
+
+    @abstractmethod
+    async def cancel(self, stream_id: str, owner: str | None) -> bool:
+        """Stop the running stream of that owner; False when there is none."""
+
+    async def close(self) -> None:  # noqa: B027  # most stores hold nothing to release
+        """Release connections, at the app's end."""
+
+
+class MemoryStore(StreamStore):
+    """Streams in this process's memory, kept ``ttl`` seconds after their end."""
+
+    def __init__(self, ttl: float, max_frames: int) -> None:
+        self._ttl = ttl
+        self._max_frames = max_frames
+        self._streams: dict[str, tuple[StreamMeta, MemoryLog]] = {}
+
+    async def create(self, stream_id: str, meta: StreamMeta, bound: int) -> StreamLog:
+        known = self._streams.get(stream_id)
+        if known is not None and not known[1].closed:
+            raise StreamConflict(stream_id)
+        log = MemoryLog(bound, keep=True, max_events=self._max_frames)
+        self._streams[stream_id] = (meta, log)
+        log.on_close = lambda: asyncio.get_running_loop().call_later(self._ttl, self._expire, stream_id, log)
+        return log
+
+    async def open(self, stream_id: str) -> tuple[StreamMeta, LogReader] | None:
+        known = self._streams.get(stream_id)
+        try:
+            return None if known is None else (known[0], known[1].reader(0))
+        except ValueError:  # past its cap: the start is gone, so no whole replay
+            return None
+
+    async def cancel(self, stream_id: str, owner: str | None) -> bool:
+        known = self._streams.get(stream_id)
+        if known is None or known[1].closed or known[0].owner != owner:
+            return False
+        known[1].request_stop("cancel")
+        return True
+
+    def _expire(self, stream_id: str, log: MemoryLog) -> None:
+        if self._streams.get(stream_id, (None, None))[1] is log:
+            del self._streams[stream_id]

@@ -1,0 +1,94 @@
+"""Resumable streams' routes: follow a stream from where a client left it, or cancel it, from any process.
+
+``GET <route>/<stream id>/stream`` (the path the AI SDK's ``resume`` calls) answers the frames after the
+``Last-Event-ID`` header (or ``?last_event_id=``, which a browser can set on a first request), then
+follows the live tail to the final frame; without one it replays from the start. ``204`` when there is
+nothing to resume. ``POST <route>/<stream id>/cancel`` stops the run wherever it runs: ``202``, or
+``404`` when no stream of that owner runs. Stream ids are capabilities: with a ``stream_owner`` hook, a
+stream of another owner is answered as unknown.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+
+from quart import Response, request
+from werkzeug.datastructures import Headers
+
+from .chat_request import ChatRequest
+from .errors import RequestError
+from .logs.store import StreamStore
+from .protocols import Protocol
+from .response import Follower
+from .settings import Settings
+
+__all__ = ["check_stream_id", "resume_routes", "stream_owner"]
+
+_STREAM_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_FOLLOWER = Follower()
+
+
+def check_stream_id(stream_id: str) -> str:
+    if not _STREAM_ID.fullmatch(stream_id):
+        raise RequestError(400, "invalid_request", "id: 1 to 128 characters of A-Z, a-z, 0-9, _ and -")
+    return stream_id
+
+
+async def stream_owner(settings: Settings, chat_request: ChatRequest) -> str | None:
+    """Who owns a stream, by the ``stream_owner`` hook (sync or async); None without one."""
+    if settings.stream_owner is None:
+        return None
+    owner = settings.stream_owner(chat_request)
+    if inspect.isawaitable(owner):
+        owner = await owner
+    return None if owner is None else str(owner)
+
+
+def resume_routes(
+    protocol: Protocol, store: StreamStore, settings: Settings
+) -> list[tuple[str, str, Callable[..., Awaitable[Response]]]]:
+    async def resume(stream_id: str) -> Response:
+        try:
+            owner = await _requester(settings)
+            after = _last_event_id()
+        except RequestError as exc:
+            return protocol.error_response(exc)
+        opened = await store.open(stream_id) if _STREAM_ID.fullmatch(stream_id) else None
+        if opened is None:
+            return Response(status=204)
+        meta, reader = opened
+        if meta.owner != owner:
+            reader.close()
+            return protocol.error_response(RequestError(404, "not_found", "no such stream"))
+        encoder = protocol.encoder(stream_id, frozenset(meta.events), meta.ids)
+        response = await protocol.respond(reader, encoder, _FOLLOWER, settings, after)
+        response.headers["X-Stream-Id"] = stream_id
+        return response
+
+    async def cancel(stream_id: str) -> Response:
+        try:
+            owner = await _requester(settings)
+        except RequestError as exc:
+            return protocol.error_response(exc)
+        if _STREAM_ID.fullmatch(stream_id) and await store.cancel(stream_id, owner):
+            return Response(status=202)
+        return protocol.error_response(RequestError(404, "not_found", "no running stream of that id"))
+
+    return [
+        (f"{settings.route}/<stream_id>/stream", "GET", resume),
+        (f"{settings.route}/<stream_id>/cancel", "POST", cancel),
+    ]
+
+
+async def _requester(settings: Settings) -> str | None:
+    """The owner a resume or cancel request speaks for: the hook sees its headers, no body."""
+    return await stream_owner(settings, ChatRequest("", [], {}, Headers(request.headers)))
+
+
+def _last_event_id() -> int:
+    value = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "0"
+    if not value.isdigit():
+        raise RequestError(400, "invalid_request", "Last-Event-ID: an event number")
+    return int(value)
