@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -111,3 +117,57 @@ def tokens(messages: list[str]) -> list[str]:
     """The tokens of a native stream, checking it ends with [DONE] and holds nothing else."""
     assert messages[-1] == "[DONE]"
     return [json.loads(m)["token"] for m in messages[:-1]]
+
+
+@asynccontextmanager
+async def redis_server(port: int | None = None) -> AsyncIterator[str]:
+    """A ``redis-server`` of the tests' own on a free loopback port, with no persistence; yields its URL."""
+    port = port or free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        await listening(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.kill()
+        await asyncio.to_thread(process.wait, 10)
+
+
+@asynccontextmanager
+async def app_process(module: str, **env: str) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``hypercorn tests/<module>:app`` in a process of its own on a free port; yields its URL and process."""
+    port = free_port()
+    command = [sys.executable, "-m", "hypercorn", f"{module}:app", "--bind", f"127.0.0.1:{port}", "--workers", "0"]
+    tests = str(Path(__file__).parent)
+    process = subprocess.Popen(command, cwd=tests, env={**os.environ, "PYTHONPATH": tests, **env})
+    try:
+        await listening(port)
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            await asyncio.to_thread(process.wait, 10)
+
+
+JS = Path(__file__).parent / "js"
+
+
+@cache
+def _node_clients() -> None:
+    """``npm ci`` once per session, from the lock file: the JS clients at their pinned versions."""
+    if shutil.which("node") is None:
+        raise RuntimeError("node is needed for the protocol tests (Debian: apt-get install nodejs npm)")
+    lock, installed = JS / "package-lock.json", JS / "node_modules" / ".package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS, check=True, capture_output=True, timeout=300)
+
+
+async def node(script: str, **args: Any) -> dict[str, Any]:
+    """Run ``tests/js/<script>`` with ``args`` as its JSON argument; its last printed line, parsed."""
+    await asyncio.to_thread(_node_clients)
+    process = await asyncio.create_subprocess_exec(
+        "node", str(JS / script), json.dumps(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()[-3000:]
+    return json.loads(out.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]

@@ -4,10 +4,7 @@ a real Hypercorn serving a tool-calling agent (scripted model -> real ``@tool`` 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +15,10 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from quart_llmstream.protocols import PROTOCOLS
 
 from fakes import FINAL, TOOL_CALL, ScriptedChatModel, answering, tool_agent
-from helpers import chat_app, eventually, post_stream, running
+from helpers import chat_app, eventually, node, post_stream, running
 
-JS = Path(__file__).parent / "js"
 ANSWER = "".join(FINAL)
 TOOL_EVENTS = "token,tool,custom"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def node_clients() -> None:
-    """``npm ci`` once per session, from the lock file: the clients at their pinned versions."""
-    if shutil.which("node") is None:
-        pytest.fail("node is needed for the protocol tests (Debian: apt-get install nodejs npm)")
-    lock, installed = JS / "package-lock.json", JS / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS, check=True, capture_output=True, timeout=300)
-
-
-async def node(script: str, **args: Any) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        "node", str(JS / script), json.dumps(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()[-3000:]
-    return json.loads(out.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def agent(**model_fields: Any) -> tuple[Any, ScriptedChatModel]:
