@@ -22,7 +22,7 @@ from .agent import chat_model, tool_agent
 
 _ENVIRONMENT = ("LLMSTREAM_", "OPENAI_", "LANGFUSE_", "DEMO_")
 PROTOCOLS: tuple[Literal["ai-sdk", "ag-ui"], ...] = ("ai-sdk", "ag-ui")
-_DEFAULTS = {"LLMSTREAM_EVENTS": "token,tool,start,end", "LLMSTREAM_MAX_STREAMS": 100}
+_DEFAULTS = {"LLMSTREAM_EVENTS": "token,tool,start,end", "LLMSTREAM_MAX_STREAMS": 100, "LLMSTREAM_RESUME": "memory"}
 
 
 def create_app(config: dict[str, Any] | None = None) -> Quart:

@@ -66,9 +66,9 @@ def create_blueprint(
         protocol = PROTOCOLS[settings.protocol]
         routes = protocol.routes(name, settings)
         store = None
-        if settings.resume is not None:
-            if not protocol.resumable:
-                raise ConfigError(f"LLMSTREAM_RESUME: clients of the {protocol.name} protocol cannot resume")
+        if settings.resume is not None and not protocol.resumable and "resume" in options:
+            raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
+        if settings.resume is not None and protocol.resumable:  # an app-wide LLMSTREAM_RESUME skips the others
             store = extension.store(settings.resume, settings.resume_ttl, settings.resume_max_frames)
             routes += resume_routes(protocol, store, settings)
         chat = _chat_view(runnable_factory, settings, extension, extension.tracing(settings.langfuse), store)

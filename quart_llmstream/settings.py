@@ -102,6 +102,8 @@ class Settings(BaseModel):
     @field_validator("resume")
     @classmethod
     def _resume_is_a_store(cls, value: Any) -> Any:
+        if value == "":  # an environment variable set empty: off
+            return None
         if value is None or value == "memory" or hasattr(value, "xadd"):
             return value
         if isinstance(value, str) and value.startswith(("redis://", "rediss://", "unix://")):

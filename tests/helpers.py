@@ -171,3 +171,42 @@ async def node(script: str, **args: Any) -> dict[str, Any]:
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()[-3000:]
     return json.loads(out.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+class Cutter:
+    """A TCP proxy on loopback in front of a server; ``cut()`` drops every open connection at once, as a
+    lost network or a restarted balancer does, while new connections still get through."""
+
+    def __init__(self, url: str) -> None:
+        self._upstream = url.removeprefix("http://").split(":")
+        self._open: set[asyncio.StreamWriter] = set()
+        self.connections = 0
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.cut()
+        self._server.close()
+
+    def cut(self) -> None:
+        for writer in self._open:
+            writer.transport.abort()
+        self._open.clear()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        host, port = self._upstream
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        self._open |= {writer, up_writer}
+        await asyncio.gather(_pump(reader, up_writer), _pump(up_reader, writer), return_exceptions=True)
+
+
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while chunk := await reader.read(65536):
+            writer.write(chunk)
+            await writer.drain()
+    finally:
+        writer.transport.abort()

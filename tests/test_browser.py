@@ -17,7 +17,7 @@ from playwright.async_api import Page, async_playwright
 from example_app import create_app
 from quart_llmstream import ChatRequest, StreamResult
 
-from helpers import eventually
+from helpers import Cutter, eventually
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -124,3 +124,20 @@ async def test_tool_calls_and_results_are_shown(page: Page, server: Any) -> None
             await last_answer(page)
             == "(demo model) The demo weather tool says: sunny and 21 degrees in Paris (demo data)."
         )
+
+
+async def test_a_dropped_connection_resumes_and_the_answer_shows_once_whole(page: Page, server: Any) -> None:
+    async with example(server, seconds_per_token=0.05) as (url, ended):
+        cutter = Cutter(url)  # the page talks to the server through a proxy that can drop its connections
+        async with cutter as proxy_url:
+            await page.goto(proxy_url)
+            await ask(page, "Tell me a long story")
+            await page.wait_for_function("document.querySelector('.assistant .answer')?.textContent.length > 20")
+            assert not ended, "the connection drops mid-answer"
+            connections_before_cut = cutter.connections
+            cutter.cut()
+            done = "document.getElementById('status').textContent === 'done'"
+            await page.wait_for_function(done, timeout=20_000)
+            assert cutter.connections > connections_before_cut, "the page reconnected"
+        assert [result.status for result in ended] == ["completed"]
+        assert await last_answer(page) == ended[0].text

@@ -194,3 +194,21 @@ async def test_the_example_app_answers_any_openai_client_below_v1() -> None:
         assert [m.id async for m in client.models.list()] == ["demo-agent"]
         whole = await client.chat.completions.create(model="demo-agent", messages=question("What is SSE?"))
     assert whole.choices[0].message.content.startswith("(demo model) You asked: What is SSE?")
+
+
+async def test_an_app_wide_resume_leaves_this_endpoint_without_it_and_the_keyword_is_refused() -> None:
+    from quart import Quart
+
+    from quart_llmstream import ConfigError, create_blueprint
+
+    app = Quart(__name__)
+    app.config["LLMSTREAM_RESUME"] = "memory"  # for the app's other blueprints
+    app.register_blueprint(create_blueprint(lambda _: QUESTION_PROMPT | model(), protocol="openai"), url_prefix="/v1")
+    async with running(app) as url:
+        client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0)
+        stream = await client.chat.completions.create(model="m", messages=question(), stream=True)
+        assert "".join([c.choices[0].delta.content or "" async for c in stream if c.choices]) == "".join(WORDS)
+
+    refused = Quart(__name__)
+    with pytest.raises(ConfigError, match="openai protocol cannot resume"):
+        refused.register_blueprint(create_blueprint(lambda _: model(), protocol="openai", resume="memory"))

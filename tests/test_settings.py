@@ -34,6 +34,8 @@ def test_config_keys_are_read_and_keywords_override_them() -> None:
 def test_string_values_from_the_environment_are_coerced() -> None:
     settings = load_settings({"LLMSTREAM_MAX_DURATION": "2.5", "LLMSTREAM_EXPOSE_ERRORS": "true"}, {})
     assert (settings.max_duration, settings.expose_errors) == (2.5, True)
+    assert load_settings({"LLMSTREAM_RESUME": ""}, {}).resume is None  # set empty: off
+    assert load_settings({"LLMSTREAM_RESUME": "redis://r:6379/0"}, {}).resume == "redis://r:6379/0"
 
 
 @pytest.mark.parametrize(
@@ -44,6 +46,7 @@ def test_string_values_from_the_environment_are_coerced() -> None:
         ("LLMSTREAM_MAX_DURATION", -3),
         ("LLMSTREAM_EXPOSE_ERRORS", "maybe"),
         ("LLMSTREAM_ROUTE", "chat"),
+        ("LLMSTREAM_RESUME", "postgres://db"),
     ],
 )
 def test_a_bad_config_value_fails_registration_naming_the_key(key: str, value: object) -> None:
