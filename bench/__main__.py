@@ -195,6 +195,59 @@ async def side_by_side(apps: list[str], streams: int, rounds: int = 3) -> dict[s
     return best
 
 
+@contextlib.contextmanager
+def redis_server() -> Iterator[tuple[int, int]]:
+    """A ``redis-server`` with no persistence on the load generator's CPU; its pid and port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    os.sched_setaffinity(process.pid, {LOAD_CPU})
+    try:
+        for _ in range(400):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                break
+            time.sleep(0.025)
+        yield process.pid, port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def resume_costs(streams: int, tries: int) -> dict[str, Any]:
+    """Scenario (r), resume on Redis: server CPU per token beside the same source without resume, and
+    Redis's own; from a resume request on another process to its first replayed frame; bytes per stored token."""
+    import redis.asyncio as aioredis
+
+    with redis_server() as (redis_pid, redis_port):
+        os.environ["BENCH_REDIS"] = url = f"redis://127.0.0.1:{redis_port}/0"
+        results: dict[str, Any] = await side_by_side(["default", "resume-redis"], streams)
+        before = cpu_seconds(redis_pid)
+        await cpu_per_token("resume-redis", streams, 200)
+        results["redis_cpu_us_per_token"] = (cpu_seconds(redis_pid) - before) / ((streams + 2) * 200) * 1e6
+        finished, running = [], []
+        with server("resume-redis") as (_, a), server("resume-redis") as (_, b):
+            for i in range(tries):
+                await load.stream(a, 200, 0.0, id=f"done-{i}")
+                finished.append(await load.first_resumed_frame(b, f"/chat/done-{i}/stream", "100"))
+                await load.stream(a, 400, 0.005, leave_after=20, id=f"live-{i}")
+                running.append(await load.first_resumed_frame(b, f"/chat/live-{i}/stream", "10"))
+            await load.stream(a, 100, 0.02, id="paced")  # 50 tokens/s: about one token per entry
+        redis = aioredis.Redis.from_url(url)
+        stored = {sid: await _stored_bytes(redis, sid) for sid in ("done-0", "paced")}
+        await redis.aclose()
+    ms = {"finished": finished, "running": running}
+    results["resume_ms"] = {k: (percentile(v, 50) * 1e3, percentile(v, 99) * 1e3, len(v)) for k, v in ms.items()}
+    results["bytes_per_token"] = {"burst": stored["done-0"] / 200, "paced": stored["paced"] / 100}
+    return results
+
+
+async def _stored_bytes(redis: Any, stream_id: str) -> int:
+    keys = [f"llmstream:{{{stream_id}}}:{part}" for part in ("ev", "meta")]  # the store's key layout
+    return sum([await redis.memory_usage(key) or 0 for key in keys])
+
+
 async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
     os.sched_setaffinity(0, {LOAD_CPU})
     scale = 0.5 if quick else 1.0
@@ -206,6 +259,8 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
         results["g"] = {"rev": rev, **await side_by_side(apps, a_streams)}
     if "h" in scenarios:
         results["h"] = await side_by_side(["default", *PROTOCOL_APPS], a_streams)
+    if "r" in scenarios:
+        results["r"] = await resume_costs(a_streams, int(40 * scale))
     if "a" not in scenarios:
         return results
     results["a"] = {app: await cpu_per_token(app, a_streams, 200) for app in ("hand", "default", "lean")}
@@ -227,6 +282,8 @@ def table(r: dict[str, Any]) -> str:
     scenarios = _side_by_side_rows(r["g"]) if "g" in r else []
     if "h" in r:
         scenarios += _protocol_rows(r["h"])
+    if "r" in r:
+        scenarios += _resume_rows(r["r"])
     if "a" in r:
         scenarios += _rows(r)
     rows = [(label if i == 0 else "", *row) for label, lines in scenarios for i, row in enumerate(lines)]
@@ -254,6 +311,20 @@ def _protocol_rows(h: dict[str, Any]) -> Rows:
         figure = f"{cpu:.0f} µs/tok ({cpu / native['cpu_us_per_token']:.2f}x), {size:.1f} B/tok"
         lines.append((app, figure, "CPU <= 1.15x native"))
     return [("(h) protocols, 1 stream x 200 tokens, default source", lines)]
+
+
+def _resume_rows(r: dict[str, Any]) -> Rows:
+    plain, resumed = r["default"]["cpu_us_per_token"], r["resume-redis"]["cpu_us_per_token"]
+    lines = [
+        ("server CPU", f"{resumed:.0f} vs {plain:.0f} µs/tok without resume ({resumed / plain:.2f}x)", "<= 1.3x"),
+        ("redis-server CPU", f"{r['redis_cpu_us_per_token']:.1f} µs/tok", ""),
+        *[
+            (f"resume -> 1st frame, {k}", f"p50 {p50:.1f} / p99 {p99:.1f} ms (n={n})", "")
+            for k, (p50, p99, n) in r["resume_ms"].items()
+        ],
+        *[(f"Redis bytes/token, {k}", f"{v:.0f}", "") for k, v in r["bytes_per_token"].items()],
+    ]
+    return [("(r) resume on Redis, default source, other process resumes", lines)]
 
 
 def _rows(r: dict[str, Any]) -> Rows:
@@ -317,7 +388,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="half the work, for a quick look")
     parser.add_argument("--baseline", metavar="REV", help="also measure CPU/token against git revision REV")
-    parser.add_argument("--scenarios", default="ah", help="a: (a)-(f); h: protocols (default: both)")
+    parser.add_argument("--scenarios", default="ahr", help="a: (a)-(f); h: protocols; r: resume (default: all)")
     args = parser.parse_args()
     outcome = asyncio.run(main(args.quick, args.scenarios, args.baseline))
     print(table(outcome))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -73,11 +74,14 @@ def _plan(body: dict[str, Any]) -> tuple[int, float]:
     return int(body.get("tokens", 200)), float(body.get("delay", 0.0))
 
 
-def library_app(source: str, protocol: str = "native") -> Quart:
+def library_app(source: str, protocol: str = "native", resume: str | None = None) -> Quart:
     app = Quart(__name__)
     app.register_blueprint(
         create_blueprint(
-            lambda chat_request: pipeline(*_plan(chat_request.body)), event_source=source, protocol=protocol
+            lambda chat_request: pipeline(*_plan(chat_request.body)),
+            event_source=source,
+            protocol=protocol,
+            resume=resume,
         )
     )
     _add_probe(app)
@@ -127,4 +131,5 @@ APPS = {
         protocol: (lambda protocol=protocol: library_app("astream_events", protocol))
         for protocol in ("ai-sdk", "ag-ui", "openai")
     },
+    "resume-redis": lambda: library_app("astream_events", resume=os.environ["BENCH_REDIS"]),
 }

@@ -59,13 +59,14 @@ async def stream(
     leave_after: int | None = None,
     run: StreamRun | None = None,
     wire: Wire = WIRES["native"],
+    **extra: object,
 ) -> StreamRun:
     """POST one chat request and read its stream, noting when each token frame arrives (in ``run``,
     which the caller may watch while the stream goes on)."""
     run = run or StreamRun()
     run.started = time.monotonic()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    body = json.dumps({**wire.body, "tokens": tokens, "delay": delay}).encode()
+    body = json.dumps({**wire.body, "tokens": tokens, "delay": delay, **extra}).encode()
     token, done = wire.token, wire.done
     head = (
         f"POST {wire.path} HTTP/1.1\r\nHost: bench\r\n"
@@ -118,3 +119,19 @@ async def get_json(port: int, path: str) -> object:
         size, _, rest = body.partition(b"\r\n")
         body = rest[: int(size, 16)]
     return json.loads(body)
+
+
+async def first_resumed_frame(port: int, path: str, last_event_id: str, token: bytes = WIRES["native"].token) -> float:
+    """``GET path`` with ``Last-Event-ID``: seconds from sending the request to the first token frame."""
+    started = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nLast-Event-ID: {last_event_id}\r\n\r\n".encode())
+    seen = b""
+    try:
+        while chunk := await reader.read(65536):
+            seen += chunk
+            if token in seen:
+                return time.monotonic() - started
+        raise RuntimeError(f"no token frame in {seen[:300]!r}")
+    finally:
+        writer.transport.abort()

@@ -12,6 +12,7 @@ SAFE_MESSAGES = {
     "shutdown": "The server is restarting; please ask again.",
     "cancelled": "The answer was stopped.",
     "lost": "The answer was interrupted on the server; please ask again.",
+    "trimmed": "Part of the answer is no longer kept; please ask again.",
     "overloaded": "The server is busy; please retry shortly.",
     "shutting_down": "The server is shutting down; please retry shortly.",
 }

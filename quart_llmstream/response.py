@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from quart import Response
 
-from .events import Event
+from .errors import public_message
+from .events import Event, RunEnded
 from .logs import LogReader
 from .settings import Settings
 from .sse import encode_comment
@@ -25,6 +26,7 @@ log = logging.getLogger("quart_llmstream")
 
 _OPEN = encode_comment("stream open")  # sent at once: flushes headers through proxies
 _PING = encode_comment("ping")
+_TRIMMED = RunEnded("error", "error", None, "trimmed", public_message("trimmed"))  # never a silent gap
 
 
 async def event_stream(
@@ -46,7 +48,7 @@ async def event_stream(
     """
     watch = _ReaderWatch(reader, settings, asyncio.current_task(), drop)
     numbered = after is not None
-    after = after or 0
+    after, seen = after or 0, 0
     try:
         yield _OPEN + (b"" if after else opening)
         while not reader.ended:
@@ -54,13 +56,21 @@ async def event_stream(
             if not entries:  # woken for a heartbeat
                 watch.pinged()
                 yield _PING
+            frames: list[bytes] = []  # one send per read: a replayed backlog goes out in one write, not one per event
             for seq, event in entries:
+                if numbered:
+                    if seq > seen + 1 and seq > after + 1:  # the store let go of events this client never had
+                        yield b"".join(frames) + encode(_TRIMMED)
+                        return
+                    seen = seq
                 if frame := encode(event):
                     if numbered:
                         if seq <= after:
                             continue
                         frame = b"%sid: %d\n\n" % (frame[:-1], seq)
-                    yield frame
+                    frames.append(frame)
+            if frames:
+                yield b"".join(frames)
     finally:  # no yield in here: the client may be gone
         watch.cancel()
         reader.close()

@@ -28,7 +28,8 @@ async def test_tokens_flow_from_an_openai_compatible_server(server: Any) -> None
 async def test_a_client_disconnect_closes_the_upstream_request_within_a_second(server: Any) -> None:
     upstream = FakeOpenAI([f"t{i} " for i in range(300)], delay=0.02)
     async with server(upstream.app) as fake_url:
-        app = create_app({"OPENAI_BASE_URL": f"{fake_url}/v1", "OPENAI_API_KEY": "test"})
+        # resume off: with it on (the example's default), a run outlives its client by design
+        app = create_app({"OPENAI_BASE_URL": f"{fake_url}/v1", "OPENAI_API_KEY": "test", "LLMSTREAM_RESUME": ""})
         async with server(app) as url:
             left_at = await leave_after(f"{url}/api/chat", 3)
             await eventually(lambda: upstream.closed_early_at, seconds=1.5)

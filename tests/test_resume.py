@@ -190,3 +190,15 @@ async def test_the_ai_sdk_reconnects_mid_answer_and_assembles_the_whole_message(
     assert text == "".join(TOKENS), "replayed from the start, each token once"
     assert again["chunks"][-1] == {"type": "finish", "finishReason": "stop"}
     assert gone["noStream"], "204 for a stream the server does not know"
+
+
+async def test_a_resume_from_before_the_kept_history_ends_with_trimmed_never_a_silent_gap() -> None:
+    app = chat_app(answering(*TOKENS), resume="memory", resume_max_frames=16)
+    async with running(app) as url, httpx.AsyncClient(timeout=10) as client:
+        done = await client.post(f"{url}/chat", json={"question": "q", "id": "long"})
+        last = int(parse(done.content).events[-2].id)  # the last token's event number
+        _, early = await resume(f"{url}/chat/long/stream", "2")
+        _, late = await resume(f"{url}/chat/long/stream", str(last - 5))
+    assert tokens(early) == [] and json.loads(early.messages[-2])["code"] == "trimmed"
+    assert early.messages[-1] == "[DONE]"
+    assert tokens(late) == TOKENS[-5:] and late.messages[-1] == "[DONE]"

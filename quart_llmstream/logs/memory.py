@@ -60,6 +60,11 @@ class MemoryLog(StreamLog):
         self._readers.append(reader)
         return reader
 
+    @property
+    def first(self) -> int:
+        """The number of the oldest event held."""
+        return self._first
+
     def request_stop(self, reason: str) -> None:
         if self.on_stop is not None and not self.closed:
             self.on_stop(reason)

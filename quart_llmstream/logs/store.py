@@ -67,10 +67,10 @@ class MemoryStore(StreamStore):
 
     async def open(self, stream_id: str) -> tuple[StreamMeta, LogReader] | None:
         known = self._streams.get(stream_id)
-        try:
-            return None if known is None else (known[0], known[1].reader(0))
-        except ValueError:  # past its cap: the start is gone, so no whole replay
+        if known is None:
             return None
+        meta, log = known
+        return meta, log.reader(log.first - 1)  # past its cap, from the oldest event kept
 
     async def cancel(self, stream_id: str, owner: str | None) -> bool:
         known = self._streams.get(stream_id)
