@@ -62,25 +62,38 @@ def baseline(rev: str) -> str:
 
 
 @contextlib.contextmanager
-def server(app: str) -> Iterator[tuple[int, int]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    name, at, rev = app.partition("@")
-    env = dict(os.environ)
-    if at:  # the same app on an earlier revision of the package, imported first
-        env["PYTHONPATH"] = os.pathsep.join([str(BASELINES[at + rev]), str(ROOT)])
-    command = [sys.executable, "-m", "bench.server", name, str(port), str(SERVER_CPU)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+def listening(command: list[str], port: int, cpu: int | None = None, **popen: Any) -> Iterator[int]:
+    """Run ``command`` (a server that binds ``port``), pinned to ``cpu``; its pid once it listens."""
+    process = subprocess.Popen(command, **popen)
+    if cpu is not None:
+        os.sched_setaffinity(process.pid, {cpu})
     try:
         for _ in range(400):
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
                 break
             time.sleep(0.025)
-        yield process.pid, port
+        yield process.pid
     finally:
         process.terminate()
         process.wait(10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(app: str) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    name, at, rev = app.partition("@")
+    env = dict(os.environ)
+    if at:  # the same app on an earlier revision of the package, imported first
+        env["PYTHONPATH"] = os.pathsep.join([str(BASELINES[at + rev]), str(ROOT)])
+    command = [sys.executable, "-m", "bench.server", name, str(port), str(SERVER_CPU)]
+    with listening(command, port, cwd=ROOT, env=env) as pid:
+        yield pid, port
 
 
 async def cpu_per_token(app: str, streams: int, tokens: int) -> dict[str, float]:
@@ -198,21 +211,10 @@ async def side_by_side(apps: list[str], streams: int, rounds: int = 3) -> dict[s
 @contextlib.contextmanager
 def redis_server() -> Iterator[tuple[int, int]]:
     """A ``redis-server`` with no persistence on the load generator's CPU; its pid and port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    os.sched_setaffinity(process.pid, {LOAD_CPU})
-    try:
-        for _ in range(400):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                break
-            time.sleep(0.025)
-        yield process.pid, port
-    finally:
-        process.terminate()
-        process.wait(10)
+    with listening(command, port, LOAD_CPU, stdout=subprocess.DEVNULL) as pid:
+        yield pid, port
 
 
 async def resume_costs(streams: int, tries: int) -> dict[str, Any]:

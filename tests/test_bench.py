@@ -18,8 +18,12 @@ def test_the_benchmark_command_runs_and_writes_its_results() -> None:
         [sys.executable, "-m", "bench", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    for scenario in ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)"):
+    for scenario in ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "(h)", "(r)"):
         assert scenario in done.stdout
     results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
     assert results["b"]["lean"]["complete"] == 50  # every stream of the load got all its tokens
     assert results["e"]["lean"]["n"] > 0 and results["e"]["default"]["n"] > 0  # cancellations were seen
+    assert set(results["h"]) == {"default", "ai-sdk", "ag-ui", "openai"}
+    resumed = results["r"]["resume_ms"]
+    assert resumed["finished"][2] == resumed["running"][2] == 20  # every resume got its first frame
+    assert 0 < results["r"]["bytes_per_token"]["paced"] < 1000  # Redis held the stream
