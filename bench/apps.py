@@ -4,18 +4,16 @@ Quart endpoint users write today."""
 
 from __future__ import annotations
 
-import asyncio
+import importlib.util
 import json
 import os
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable
 from quart import Quart, Response, request
@@ -27,47 +25,35 @@ WORDS = [" the", " stream", " of", " tokens", " goes", " on", " and"]
 CANCELLED: list[float] = []  # monotonic times at which runs were cancelled (scenario e)
 
 
-class PacedChatModel(BaseChatModel):
-    """Streams natively (async): token i is due at start + i * delay."""
+def _paced_model() -> Any:
+    """The example's paced model (shared with the tests), loaded from its file: importing ``example_app``
+    would build the example app, which the package at a ``--baseline`` revision may not support."""
+    path = Path(__file__).parent.parent / "example_app" / "paced_model.py"
+    spec = importlib.util.spec_from_file_location("paced_model", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PacedChatModel
+
+
+PacedChatModel = _paced_model()
+
+
+class BenchChatModel(PacedChatModel):
+    """``tokens`` words, one every ``delay`` seconds (at once with no delay); notes cancellations."""
 
     tokens: int = 200
-    delay: float = 0.0
 
-    @property
-    def _llm_type(self) -> str:
-        return "paced"
+    def script(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> list[str]:
+        return [WORDS[i % len(WORDS)] for i in range(self.tokens)]
 
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        try:
-            for i in range(self.tokens):
-                if self.delay:
-                    await asyncio.sleep(max(0.0, start + i * self.delay - loop.time()))
-                yield ChatGenerationChunk(message=AIMessageChunk(content=WORDS[i % len(WORDS)]))
-        except (asyncio.CancelledError, GeneratorExit):
+    def on_end(self, cancelled: bool) -> None:
+        if cancelled:
             CANCELLED.append(time.monotonic())
-            raise
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = "".join(WORDS[i % len(WORDS)] for i in range(self.tokens))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
 
 def pipeline(tokens: int, delay: float) -> Runnable[Any, Any]:
-    return PROMPT | PacedChatModel(tokens=tokens, delay=delay) | StrOutputParser()
+    return PROMPT | BenchChatModel(tokens=tokens, delay=delay) | StrOutputParser()
 
 
 def _plan(body: dict[str, Any]) -> tuple[int, float]:

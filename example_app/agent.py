@@ -37,13 +37,14 @@ def chat_model(config: Mapping[str, Any]) -> BaseChatModel:
     server: OpenAI, Ollama, vLLM, llama.cpp), else the offline demo model."""
     key, base_url = config.get("OPENAI_API_KEY"), config.get("OPENAI_BASE_URL")
     if not (key or base_url):
-        return DemoChatModel(seconds_per_token=float(config.get("DEMO_SECONDS_PER_TOKEN", 0.05)))
+        return DemoChatModel(delay=float(config.get("DEMO_SECONDS_PER_TOKEN", 0.05)))
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
     return ChatOpenAI(
         model=config.get("OPENAI_MODEL") or "gpt-4o-mini",
         base_url=base_url or None,
-        api_key=key or "not-needed",  # local servers take any key
+        api_key=SecretStr(key or "not-needed"),  # local servers take any key
     )
 
 

@@ -6,26 +6,25 @@ weather, so every kind of event the blueprint streams shows up in the example.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from .paced_model import PacedChatModel
 
 _CITY = re.compile(r"weather\s+(?:in|at|for)\s+([A-Za-z][A-Za-z .'-]*)", re.IGNORECASE)
 
 
-class DemoChatModel(BaseChatModel):
+class DemoChatModel(PacedChatModel):
     """A stand-in for a real model so the example runs anywhere. Its answers say it is a demo."""
 
-    seconds_per_token: float = 0.05
+    delay: float = 0.05  # seconds per token
 
     @property
     def _llm_type(self) -> str:
@@ -34,7 +33,7 @@ class DemoChatModel(BaseChatModel):
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
         return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
 
-    def _script(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> list[AIMessageChunk]:
+    def script(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> list[AIMessageChunk]:
         last = messages[-1] if messages else None
         if isinstance(last, ToolMessage):
             return _words(f"(demo model) The demo weather tool says: {last.text}.")
@@ -48,7 +47,9 @@ class DemoChatModel(BaseChatModel):
                     content="",
                     tool_call_chunks=[{"name": "get_weather", "args": arguments[:half], "id": "call_demo", "index": 0}],
                 ),
-                AIMessageChunk(content="", tool_call_chunks=[{"name": None, "args": arguments[half:], "index": 0}]),
+                AIMessageChunk(
+                    content="", tool_call_chunks=[{"name": None, "args": arguments[half:], "id": None, "index": 0}]
+                ),
             ]
         asked = [m.text for m in messages[:-1] if m.type == "human"]
         earlier = f" Earlier you asked: {asked[-1]}" if asked else ""
@@ -57,29 +58,6 @@ class DemoChatModel(BaseChatModel):
             "Ask about the weather in a city to see a tool call. Set OPENAI_API_KEY or OPENAI_BASE_URL "
             "to talk to a real model."
         )
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        for chunk in self._script(messages, kwargs.get("tools")):
-            await asyncio.sleep(self.seconds_per_token)
-            yield ChatGenerationChunk(message=chunk)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        message = AIMessageChunk(content="")
-        for chunk in self._script(messages, kwargs.get("tools")):
-            message += chunk
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(**message.model_dump(exclude={"type"})))])
 
 
 def _words(text: str) -> list[AIMessageChunk]:

@@ -133,13 +133,21 @@ async def redis_server(port: int | None = None) -> AsyncIterator[str]:
         await asyncio.to_thread(process.wait, 10)
 
 
+TESTS = Path(__file__).parent
+
+
+def subprocess_env(**env: str) -> dict[str, str]:
+    """The environment of a server process the tests start: theirs, with the tests' modules and
+    ``example_app`` importable."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)]), **env}
+
+
 @asynccontextmanager
 async def app_process(module: str, **env: str) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
     """``hypercorn tests/<module>:app`` in a process of its own on a free port; yields its URL and process."""
     port = free_port()
     command = [sys.executable, "-m", "hypercorn", f"{module}:app", "--bind", f"127.0.0.1:{port}", "--workers", "0"]
-    tests = str(Path(__file__).parent)
-    process = subprocess.Popen(command, cwd=tests, env={**os.environ, "PYTHONPATH": tests, **env})
+    process = subprocess.Popen(command, cwd=TESTS, env=subprocess_env(**env))
     try:
         await listening(port)
         yield f"http://127.0.0.1:{port}", process
@@ -149,7 +157,7 @@ async def app_process(module: str, **env: str) -> AsyncIterator[tuple[str, subpr
             await asyncio.to_thread(process.wait, 10)
 
 
-JS = Path(__file__).parent / "js"
+JS = TESTS / "js"
 
 
 @cache

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,10 +19,8 @@ from quart import Quart
 from quart_llmstream import ConfigError, LLMStream, create_blueprint, drain
 
 from fakes import answering
-from helpers import free_port, listening, post_stream, read_until
+from helpers import TESTS, free_port, listening, post_stream, read_until, subprocess_env
 from sse_parser import parse
-
-TESTS = Path(__file__).parent
 
 
 def assert_ended_by_shutdown(body: bytes) -> None:
@@ -53,7 +50,7 @@ async def test_sigterm_ends_every_open_stream_cleanly_within_the_graceful_timeou
     server = subprocess.Popen(
         [*command, "--graceful-timeout", "3", "--workers", workers],
         cwd=TESTS,
-        env={**os.environ, "PYTHONPATH": str(TESTS)},
+        env=subprocess_env(),
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/chat"
