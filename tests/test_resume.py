@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from quart_llmstream import LLMStream
+
 from fakes import QUESTION_PROMPT, ScriptedChatModel, answering
 from helpers import app_process, chat_app, eventually, node, read_until, redis_server, running
 from sse_parser import ParsedStream, parse
@@ -202,3 +204,16 @@ async def test_a_resume_from_before_the_kept_history_ends_with_trimmed_never_a_s
     assert tokens(early) == [] and json.loads(early.messages[-2])["code"] == "trimmed"
     assert early.messages[-1] == "[DONE]"
     assert tokens(late) == TOKENS[-5:] and late.messages[-1] == "[DONE]"
+
+
+async def test_a_run_that_outlives_its_client_still_counts_against_max_streams() -> None:
+    app = chat_app(answering(*TOKENS, delay=0.02), resume="memory", max_streams=1)
+    async with running(app) as url, httpx.AsyncClient(timeout=10) as client:
+        await leave_after(f"{url}/chat", {"question": "q", "id": "first"}, 2)
+        refused = await client.post(f"{url}/chat", json={"question": "q", "id": "second"})
+        assert refused.status_code == 503 and refused.json()["error"] == "overloaded"
+        _, rest = await resume(f"{url}/chat/first/stream", "2")  # follow the first to its end
+        assert rest.messages[-1] == "[DONE]"
+        await eventually(lambda: len(LLMStream.of(app)) == 0)
+        accepted = await client.post(f"{url}/chat", json={"question": "q", "id": "second"})
+        assert accepted.status_code == 200
