@@ -217,3 +217,18 @@ async def test_a_run_that_outlives_its_client_still_counts_against_max_streams()
         await eventually(lambda: len(LLMStream.of(app)) == 0)
         accepted = await client.post(f"{url}/chat", json={"question": "q", "id": "second"})
         assert accepted.status_code == 200
+
+
+async def test_a_redis_client_of_the_apps_own_serves_resume_and_is_left_open() -> None:
+    from redis.asyncio import Redis
+
+    async with redis_server() as redis_url:
+        client, observer = Redis.from_url(redis_url, client_name="apps-own"), Redis.from_url(redis_url)
+        async with running(chat_app(answering("a", "b"), resume=client)) as url, httpx.AsyncClient() as http:
+            await http.post(f"{url}/chat", json={"question": "q", "id": "own"})
+            status, replay = await resume(f"{url}/chat/own/stream")
+        assert status == 200 and tokens(replay) == ["a", "b"]
+        connected = [c for c in await observer.client_list() if c["name"] == "apps-own"]
+        assert connected, "the app's own client is left connected when the app stops"
+        await client.aclose()
+        await observer.aclose()

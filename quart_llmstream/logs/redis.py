@@ -48,6 +48,7 @@ def _key(stream_id: str, part: str) -> str:
 
 class RedisStore(StreamStore):
     def __init__(self, client: Any, ttl: float, max_frames: int) -> None:
+        self._owns_client = isinstance(client, str)  # a client the app passed in is the app's to close
         if isinstance(client, str):
             from redis.asyncio import Redis
 
@@ -97,21 +98,26 @@ class RedisStore(StreamStore):
 
     async def cancel(self, stream_id: str, owner: str | None) -> bool:
         redis = self.redis
-        stored = await redis.hget(_key(stream_id, "meta"), "owner")
-        if stored is None or (stored.decode() or None) != owner or not await redis.exists(_key(stream_id, "lease")):
+        try:
+            stored = await redis.hget(_key(stream_id, "meta"), "owner")
+            if stored is None or (stored.decode() or None) != owner or not await redis.exists(_key(stream_id, "lease")):
+                return False
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.set(_key(stream_id, "cancel"), 1, ex=self._ttl + _RUNNING_TTL)
+                pipe.publish(_CANCEL_CHANNEL, stream_id)
+                await pipe.execute()
+        except Exception as exc:  # no store, no stream to reach: answered as unknown
+            self.failed(exc)
             return False
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.set(_key(stream_id, "cancel"), 1, ex=self._ttl + _RUNNING_TTL)
-            pipe.publish(_CANCEL_CHANNEL, stream_id)
-            await pipe.execute()
         return True
 
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self.redis.aclose()
+        if self._owns_client:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
 
     def failed(self, exc: BaseException) -> None:
         """Log an outage once, not once per write."""
