@@ -232,3 +232,14 @@ async def test_a_redis_client_of_the_apps_own_serves_resume_and_is_left_open() -
         assert connected, "the app's own client is left connected when the app stops"
         await client.aclose()
         await observer.aclose()
+
+
+async def test_a_resumed_response_gets_heartbeats_while_the_run_is_silent() -> None:
+    app = chat_app(answering("a", "b", delay=0.8), resume="memory", heartbeat=0.1)
+    async with running(app) as url, httpx.AsyncClient(timeout=10) as client:
+        _, first = await leave_after(f"{url}/chat", {"question": "q", "id": "quiet"}, 1)
+        after = {"Last-Event-ID": first.events[-1].id}
+        async with client.stream("GET", f"{url}/chat/quiet/stream", headers=after) as r:
+            raw = b"".join([chunk async for chunk in r.aiter_raw()])
+    assert raw.count(b": ping\n") >= 3
+    assert tokens(parse(raw)) == ["b"] and parse(raw).messages[-1] == "[DONE]"
