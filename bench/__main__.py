@@ -229,7 +229,8 @@ async def resume_costs(streams: int, tries: int) -> dict[str, Any]:
         await cpu_per_token("resume-redis", streams, 200)
         results["redis_cpu_us_per_token"] = (cpu_seconds(redis_pid) - before) / ((streams + 2) * 200) * 1e6
         finished, running = [], []
-        with server("resume-redis") as (_, a), server("resume-redis") as (_, b):
+        with server("resume-redis") as (_, a), server("resume-redis") as (b_pid, b):
+            results["followers"] = await crowd(a, b, b_pid, tries * 5)
             for i in range(tries):
                 await load.stream(a, 200, 0.0, id=f"done-{i}")
                 finished.append(await load.first_resumed_frame(b, f"/chat/done-{i}/stream", "100"))
@@ -243,6 +244,20 @@ async def resume_costs(streams: int, tries: int) -> dict[str, Any]:
     results["resume_ms"] = {k: (percentile(v, 50) * 1e3, percentile(v, 99) * 1e3, len(v)) for k, v in ms.items()}
     results["bytes_per_token"] = {"burst": stored["done-0"] / 200, "paced": stored["paced"] / 100}
     return results
+
+
+async def crowd(a: int, b: int, b_pid: int, followers: int) -> dict[str, float]:
+    """Many followers of one stream that runs on process ``a``, all on process ``b``: ``b``'s CPU per
+    frame it delivers, and whether every follower got every token."""
+    producing = asyncio.create_task(load.stream(a, 400, 0.005, id="crowd"))
+    await asyncio.sleep(0.1)
+    before = cpu_seconds(b_pid)
+    runs = await asyncio.gather(*(load.follow(b, "/chat/crowd/stream") for _ in range(followers)))
+    used = cpu_seconds(b_pid) - before
+    await producing
+    frames = sum(len(run.arrivals) for run in runs)
+    complete = sum(len(run.arrivals) == 400 for run in runs)
+    return {"count": followers, "complete": complete, "cpu_us_per_frame": used / max(frames, 1) * 1e6}
 
 
 async def _stored_bytes(redis: Any, stream_id: str) -> int:
@@ -325,6 +340,11 @@ def _resume_rows(r: dict[str, Any]) -> Rows:
             for k, (p50, p99, n) in r["resume_ms"].items()
         ],
         *[(f"Redis bytes/token, {k}", f"{v:.0f}", "") for k, v in r["bytes_per_token"].items()],
+        (
+            f"{r['followers']['count']} followers of 1 stream",
+            f"{r['followers']['cpu_us_per_frame']:.1f} µs/frame delivered, {r['followers']['complete']} whole",
+            "",
+        ),
     ]
     return [("(r) resume on Redis, default source, other process resumes", lines)]
 

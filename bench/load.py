@@ -63,16 +63,24 @@ async def stream(
 ) -> StreamRun:
     """POST one chat request and read its stream, noting when each token frame arrives (in ``run``,
     which the caller may watch while the stream goes on)."""
-    run = run or StreamRun()
-    run.started = time.monotonic()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     body = json.dumps({**wire.body, "tokens": tokens, "delay": delay, **extra}).encode()
-    token, done = wire.token, wire.done
     head = (
         f"POST {wire.path} HTTP/1.1\r\nHost: bench\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
-    writer.write(head.encode() + body)
+    return await _read(port, head.encode() + body, run or StreamRun(), wire, leave_after)
+
+
+async def follow(port: int, path: str, wire: Wire = WIRES["native"]) -> StreamRun:
+    """``GET path`` (a resume from the start) and read the stream to its end."""
+    return await _read(port, f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode(), StreamRun(), wire, None)
+
+
+async def _read(port: int, request: bytes, run: StreamRun, wire: Wire, leave_after: int | None) -> StreamRun:
+    run.started = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    token, done = wire.token, wire.done
     headers_done, tail = False, b""
     try:
         while chunk := await reader.read(65536):

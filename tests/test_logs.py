@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from quart_llmstream.events import RunEnded, TextDelta
 from quart_llmstream.logs import MemoryLog
 
@@ -63,9 +61,8 @@ async def test_an_unkept_log_holds_only_what_its_reader_has_not_read() -> None:
     for text in "abcdef":
         await log.append(TextDelta(text))
     await reader.read()
-    with pytest.raises(ValueError, match="no longer held"):
-        log.reader(after=0)
+    from_start = log.reader(after=0)  # what it asks for is gone: the numbers it gets show the gap
     late = log.reader(after=6)
     log.close([END])
-    assert await late.read() == [(7, END)]
+    assert await late.read() == [(7, END)] == await from_start.read()
     assert reader.behind == 1 and late.ended

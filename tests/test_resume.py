@@ -243,3 +243,20 @@ async def test_a_resumed_response_gets_heartbeats_while_the_run_is_silent() -> N
             raw = b"".join([chunk async for chunk in r.aiter_raw()])
     assert raw.count(b": ping\n") >= 3
     assert tokens(parse(raw)) == ["b"] and parse(raw).messages[-1] == "[DONE]"
+
+
+async def test_many_followers_of_a_stream_share_one_redis_reader_and_each_gets_every_token() -> None:
+    from redis.asyncio import Redis
+
+    async with redis_server() as redis_url, app_process("resume_app", RESUME=redis_url) as (a, _):
+        async with app_process("resume_app", RESUME=redis_url) as (b, _), httpx.AsyncClient(timeout=30) as client:
+            async with client.stream("POST", f"{a}/chat", json={"question": "q", "id": "crowd"}, headers=ALICE) as r:
+                await read_until(r.aiter_raw(), 2)
+                crowd = [asyncio.create_task(resume(f"{b}/chat/crowd/stream", headers=ALICE)) for _ in range(150)]
+                await asyncio.sleep(1.0)
+                observer = Redis.from_url(redis_url)
+                reading = [c for c in await observer.client_list() if c["cmd"] == "xread"]
+                await observer.aclose()
+                followed = await asyncio.gather(*crowd)
+    assert all(status == 200 and tokens(stream) == TOKENS for status, stream in followed)
+    assert len(reading) <= 2, "150 followers of one stream in one process share one reader"

@@ -29,6 +29,7 @@ class MemoryLog(StreamLog):
         self.closed = False
         self.on_stop: Callable[[str], None] | None = None
         self.on_close: Callable[[], object] | None = None
+        self.on_idle: Callable[[], object] | None = None  # called when its last reader leaves
 
     async def append(self, event: Event) -> None:
         self._events.append(event)
@@ -54,16 +55,21 @@ class MemoryLog(StreamLog):
             self.on_close()
 
     def reader(self, after: int = 0) -> LogReader:
-        if after < self._first - 1:
-            raise ValueError(f"events after {after} are no longer held")
+        """A reader after ``after``; if the log no longer holds the events after it, the reader starts at
+        the oldest held, and the jump in numbers tells its response (``trimmed``)."""
         reader = _MemoryReader(self, after)
         self._readers.append(reader)
         return reader
 
     @property
-    def first(self) -> int:
-        """The number of the oldest event held."""
-        return self._first
+    def last(self) -> int:
+        """The number of the last event appended."""
+        return self._last
+
+    def skip_to(self, position: int) -> None:
+        """Number the next event ``position + 1``: a copy of a stream whose start is gone."""
+        assert not self._events, "only an empty log may skip"
+        self._first, self._last = position + 1, position
 
     def request_stop(self, reason: str) -> None:
         if self.on_stop is not None and not self.closed:
@@ -74,7 +80,7 @@ class MemoryLog(StreamLog):
         return readers[0].position if len(readers) == 1 else min(reader.position for reader in readers)
 
     def _read(self, reader: _MemoryReader) -> Entries:
-        start = reader.position + 1
+        start = max(reader.position + 1, self._first)
         events = self._events[start - self._first :]
         reader.position = self._last
         if not self._keep:
@@ -100,6 +106,8 @@ class MemoryLog(StreamLog):
         if not self._keep:
             self._trim()
         self._make_space()
+        if not self._readers and self.on_idle is not None:
+            self.on_idle()
 
 
 class _MemoryReader(LogReader):

@@ -2,9 +2,10 @@
 
 The run's own client is served in-process, from a :class:`~.memory.MemoryLog`, so Redis never delays a
 token; behind it the log is mirrored to Redis in batches (whatever a few milliseconds produced, one
-pipelined ``XADD`` with the entry id ``0-<last event number>``; the final event at once). A follower in
-any process reads the same stream with one cursor, ``XREAD BLOCK`` from the last entry it had, so replay
-and live tail have no gap and no duplicate. Keys share the hash tag ``{<stream id>}`` (Redis Cluster):
+pipelined ``XADD`` with the entry id ``0-<last event number>``; the final event at once). Any process
+follows a stream with one cursor, ``XREAD BLOCK`` from the last entry it had, so replay and live tail have
+no gap and no duplicate, into memory that all its followers of the stream read. Keys share the hash tag
+``{<stream id>}`` (Redis Cluster):
 
 - ``llmstream:{id}:ev`` the events (a stream, capped with ``MAXLEN ~``), ``llmstream:{id}:meta`` owner,
   event kinds and protocol ids, ``llmstream:{id}:lease`` held by the producer (``SET NX PX``, renewed),
@@ -26,7 +27,7 @@ from typing import Any
 
 from ..errors import public_message
 from ..events import Event, RunEnded, from_record, to_record
-from .base import Entries, LogReader, StreamLog
+from .base import LogReader, StreamLog
 from .memory import MemoryLog
 from .store import StreamConflict, StreamMeta, StreamStore
 
@@ -37,7 +38,8 @@ log = logging.getLogger("quart_llmstream")
 LEASE_MS = 6000  # a producer that stops renewing is taken for dead after this long
 _RENEW_SECONDS = LEASE_MS / 3000
 _GATHER_SECONDS = 0.005  # how long a batch of events gathers before it is written
-_BLOCK_MS = 1000  # a follower's XREAD BLOCK; then it checks the producer's lease
+_BLOCK_MS = 1000  # a followed stream's XREAD BLOCK; then it checks the producer's lease
+_MAX_CONNECTIONS = 10_000  # each stream followed in a process holds one connection while it blocks
 _CANCEL_CHANNEL = "llmstream:cancel"
 _RUNNING_TTL = 3600  # seconds added to a running stream's keys at each write
 
@@ -52,12 +54,13 @@ class RedisStore(StreamStore):
         if isinstance(client, str):
             from redis.asyncio import Redis
 
-            client = Redis.from_url(client)
+            client = Redis.from_url(client, max_connections=_MAX_CONNECTIONS)
         self.redis = client
         self._ttl = int(ttl)
         self._max_entries = max_frames
         self._instance = secrets.token_hex(8)
         self._producing: dict[str, _MirroredLog] = {}
+        self._tails: dict[str, _Tail] = {}
         self._listener: asyncio.Task[None] | None = None
         self.down = False  # an outage was logged and has not ended yet
 
@@ -94,7 +97,10 @@ class RedisStore(StreamStore):
         text = {key.decode(): value.decode() for key, value in fields.items()}
         events = tuple(kind for kind in text.get("events", "").split(",") if kind)
         meta = StreamMeta(text.get("owner") or None, events, json.loads(text.get("ids") or "{}"))
-        return meta, _RedisReader(self, stream_id)
+        tail = self._tails.get(stream_id)
+        if tail is None:
+            tail = self._tails[stream_id] = _Tail(self, stream_id)
+        return meta, tail.log.reader(0)
 
     async def cancel(self, stream_id: str, owner: str | None) -> bool:
         redis = self.redis
@@ -221,75 +227,51 @@ class _MirroredLog(MemoryLog):
             self.request_stop("cancel")
 
 
-class _RedisReader(LogReader):
-    """A follower: one cursor over the stream's entries, from the first to the final event."""
+class _Tail:
+    """The followers' side of a stream in one process: one cursor (``XREAD BLOCK`` from the last entry
+    read) copies the stream into a kept in-memory log that every local follower reads, so a hundred
+    followers of a stream cost one Redis read, not a hundred. It ends with the stream, or when its last
+    follower leaves."""
 
     def __init__(self, store: RedisStore, stream_id: str) -> None:
         self._store, self._id = store, stream_id
-        self._cursor = "0-0"
-        self.position = 0
-        self.ended = False
-        self._fetch: asyncio.Task[Entries] | None = None
-        self._interrupted: asyncio.Future[None] | None = None
+        self.log = MemoryLog(store._max_entries, keep=True, max_events=store._max_entries)
+        self.log.on_idle = self._stop
+        self._task = asyncio.get_running_loop().create_task(self._follow())
 
-    async def read(self) -> Entries:
-        fetch = self._fetch or asyncio.get_running_loop().create_task(self._next())
-        self._interrupted = interrupted = asyncio.get_running_loop().create_future()
-        waiting: set[asyncio.Future[Any]] = {fetch, interrupted}
-        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        self._fetch = None if fetch in done else fetch
-        return fetch.result() if fetch in done else []
+    def _stop(self) -> None:
+        self._task.cancel()
+        if self._store._tails.get(self._id) is self:
+            del self._store._tails[self._id]
 
-    def interrupt(self) -> None:
-        if self._interrupted is not None and not self._interrupted.done():
-            self._interrupted.set_result(None)
-
-    @property
-    def behind(self) -> int:
-        return 0
-
-    @property
-    def holds_up_run(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        if self._fetch is not None:
-            self._fetch.cancel()
-
-    async def _next(self) -> Entries:
-        redis, key = self._store.redis, _key(self._id, "ev")
+    async def _follow(self) -> None:
+        store, stream_log, key, cursor = self._store, self.log, _key(self._id, "ev"), "0-0"
         try:
             while True:
-                reply = await redis.xread({key: self._cursor}, count=256, block=_BLOCK_MS)
+                reply = await store.redis.xread({key: cursor}, count=256, block=_BLOCK_MS)
                 if not reply:
-                    if await redis.exists(_key(self._id, "lease")):
+                    if await store.redis.exists(_key(self._id, "lease")):
                         continue
-                    reply = await redis.xread({key: self._cursor}, count=256)  # written just before it ended?
+                    reply = await store.redis.xread({key: cursor}, count=256)  # written just before it ended?
                     if not reply:
-                        return self._lost()
-                if entries := self._entries(reply[0][1]):
-                    return entries
+                        return stream_log.close([_ended("lost")])
+                for entry_id, fields in reply[0][1]:
+                    cursor, first = entry_id.decode(), int(fields[b"f"])
+                    if first > stream_log.last + 1:  # MAXLEN let go of events no follower here has had
+                        if stream_log.last:
+                            return stream_log.close([_ended("trimmed")])
+                        stream_log.skip_to(first - 1)
+                    for event in map(from_record, json.loads(fields[b"b"])):
+                        if type(event) is RunEnded:
+                            return stream_log.close([event])
+                        await stream_log.append(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self._store.failed(exc)
-            return self._lost()
+            store.failed(exc)
+            stream_log.close([_ended("lost")])
 
-    def _entries(self, raw: list[tuple[bytes, dict[bytes, bytes]]]) -> Entries:
-        out: Entries = []
-        for entry_id, fields in raw:
-            self._cursor = entry_id.decode()
-            first = int(fields[b"f"])
-            for seq, record in enumerate(json.loads(fields[b"b"]), first):
-                if seq > self.position:
-                    out.append((seq, from_record(record)))
-        if out:
-            self.position = out[-1][0]
-            self.ended = type(out[-1][1]) is RunEnded
-        return out
 
-    def _lost(self) -> Entries:
-        """The producer died (its lease ran out) or the store is gone: the stream ends with ``lost``."""
-        self.ended = True
-        self.position += 1
-        return [(self.position, RunEnded("error", "error", None, "lost", public_message("lost")))]
+def _ended(code: str) -> RunEnded:
+    """The end a follower is told when the stream cannot be followed to its own end."""
+    return RunEnded("error", "error", None, code, public_message(code))

@@ -70,7 +70,7 @@ class MemoryStore(StreamStore):
         if known is None:
             return None
         meta, log = known
-        return meta, log.reader(log.first - 1)  # past its cap, from the oldest event kept
+        return meta, log.reader(0)
 
     async def cancel(self, stream_id: str, owner: str | None) -> bool:
         known = self._streams.get(stream_id)
