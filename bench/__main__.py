@@ -231,6 +231,7 @@ async def resume_costs(streams: int, tries: int) -> dict[str, Any]:
         finished, running = [], []
         with server("resume-redis") as (_, a), server("resume-redis") as (b_pid, b):
             results["followers"] = await crowd(a, b, b_pid, tries * 5)
+            results["cancel_ms"] = await cancel_elsewhere(a, b, tries)
             for i in range(tries):
                 await load.stream(a, 200, 0.0, id=f"done-{i}")
                 finished.append(await load.first_resumed_frame(b, f"/chat/done-{i}/stream", "100"))
@@ -258,6 +259,21 @@ async def crowd(a: int, b: int, b_pid: int, followers: int) -> dict[str, float]:
     frames = sum(len(run.arrivals) for run in runs)
     complete = sum(len(run.arrivals) == 400 for run in runs)
     return {"count": followers, "complete": complete, "cpu_us_per_frame": used / max(frames, 1) * 1e6}
+
+
+async def cancel_elsewhere(a: int, b: int, tries: int) -> tuple[float, float, int]:
+    """From a cancel sent to process ``b`` to the final frame of the stream process ``a`` serves: p50, p99 (ms)."""
+    latencies = []
+    for i in range(tries):
+        run = load.StreamRun()
+        streaming = asyncio.create_task(load.stream(a, 1000, 0.005, run=run, id=f"stop-{i}"))
+        while len(run.arrivals) < 3:
+            await asyncio.sleep(0.002)
+        asked = time.monotonic()
+        assert await load.post_empty(b, f"/chat/stop-{i}/cancel") == 202
+        await streaming
+        latencies.append(run.ended - asked)
+    return percentile(latencies, 50) * 1e3, percentile(latencies, 99) * 1e3, len(latencies)
 
 
 async def _stored_bytes(redis: Any, stream_id: str) -> int:
@@ -341,6 +357,7 @@ def _resume_rows(r: dict[str, Any]) -> Rows:
             for k, (p50, p99, n) in r["resume_ms"].items()
         ],
         *[(f"Redis bytes/token, {k}", f"{v:.0f}", "") for k, v in r["bytes_per_token"].items()],
+        ("cancel on B -> final frame from A", "p50 {:.1f} / p99 {:.1f} ms (n={})".format(*r["cancel_ms"]), "<= 100 ms"),
         (
             f"{r['followers']['count']} followers of 1 stream",
             f"{r['followers']['cpu_us_per_frame']:.1f} µs/frame delivered, {r['followers']['complete']} whole",

@@ -117,6 +117,15 @@ async def streams(
     return await asyncio.gather(*(later(i) for i in range(count)))
 
 
+async def post_empty(port: int, path: str) -> int:
+    """``POST path`` with no body; the response's status."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
+    status = int((await reader.readline()).split()[1])
+    writer.close()
+    return status
+
+
 async def get_json(port: int, path: str) -> object:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
