@@ -91,7 +91,7 @@ class Settings(BaseModel):
 
     resume: Any = None
     """Resumable streams: None (off), ``"memory"`` (one process), a Redis URL or a ``redis.asyncio.Redis``
-    client (many processes and hosts)."""
+    (or ``RedisCluster``) client (many processes and hosts)."""
     resume_ttl: PositiveFloat = 600.0
     """Seconds a finished stream stays replayable."""
     resume_max_frames: int = Field(default=10_000, ge=16)

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -120,17 +121,34 @@ def tokens(messages: list[str]) -> list[str]:
 
 
 @asynccontextmanager
-async def redis_server(port: int | None = None) -> AsyncIterator[str]:
-    """A ``redis-server`` of the tests' own on a free loopback port, with no persistence; yields its URL."""
+async def redis_server(port: int | None = None, *, cluster: bool = False) -> AsyncIterator[str]:
+    """A ``redis-server`` of the tests' own on a free loopback port, with no persistence; yields its URL.
+    With ``cluster``, a Redis Cluster of that one node, holding every slot."""
     port = port or free_port()
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        await listening(port)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.kill()
-        await asyncio.to_thread(process.wait, 10)
+    with tempfile.TemporaryDirectory() as folder:
+        if cluster:
+            command += ["--cluster-enabled", "yes", "--cluster-config-file", f"{folder}/nodes.conf"]
+        process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            await listening(port)
+            if cluster:
+                await _redis_cli(port, "cluster", "addslotsrange", "0", "16383")
+                await eventually(
+                    lambda: (
+                        b"cluster_state:ok"
+                        in subprocess.check_output(["redis-cli", "-p", str(port), "cluster", "info"])
+                    ),
+                    seconds=10,
+                )
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.kill()
+            await asyncio.to_thread(process.wait, 10)
+
+
+async def _redis_cli(port: int, *args: str) -> None:
+    await asyncio.to_thread(subprocess.run, ["redis-cli", "-p", str(port), *args], check=True, capture_output=True)
 
 
 TESTS = Path(__file__).parent

@@ -260,3 +260,24 @@ async def test_many_followers_of_a_stream_share_one_redis_reader_and_each_gets_e
                 followed = await asyncio.gather(*crowd)
     assert all(status == 200 and tokens(stream) == TOKENS for status, stream in followed)
     assert len(reading) <= 2, "150 followers of one stream in one process share one reader"
+
+
+async def test_resume_and_cancel_work_on_a_redis_cluster() -> None:
+    """A Redis Cluster refuses a command whose keys span slots: one hash tag per stream keeps them in one."""
+    from redis.asyncio import RedisCluster
+
+    async with redis_server(cluster=True) as redis_url:
+        client = RedisCluster.from_url(redis_url)
+        app = chat_app(answering(*TOKENS, delay=0.02), resume=client)
+        async with running(app) as url, httpx.AsyncClient(timeout=10) as http:
+            _, first = await leave_after(f"{url}/chat", {"question": "q", "id": "c1"}, 10)
+            status, rest = await resume(f"{url}/chat/c1/stream", first.events[-1].id)
+            async with http.stream("POST", f"{url}/chat", json={"question": "q", "id": "c2"}) as response:
+                body = response.aiter_raw()
+                seen = await read_until(body, 2)
+                assert (await http.post(f"{url}/chat/c2/cancel")).status_code == 202
+                seen += b"".join([chunk async for chunk in body])
+        await client.aclose()
+    assert status == 200
+    assert_rest(first, rest, TOKENS)
+    assert json.loads(parse(seen).messages[-2])["code"] == "cancelled"

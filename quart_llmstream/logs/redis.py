@@ -108,10 +108,8 @@ class RedisStore(StreamStore):
             stored = await redis.hget(_key(stream_id, "meta"), "owner")
             if stored is None or (stored.decode() or None) != owner or not await redis.exists(_key(stream_id, "lease")):
                 return False
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.set(_key(stream_id, "cancel"), 1, ex=self._ttl + _RUNNING_TTL)
-                pipe.publish(_CANCEL_CHANNEL, stream_id)
-                await pipe.execute()
+            await redis.set(_key(stream_id, "cancel"), 1, ex=self._ttl + _RUNNING_TTL)  # seen at the next write
+            await redis.publish(_CANCEL_CHANNEL, stream_id)  # at once (not pipelined: Redis Cluster refuses that)
         except Exception as exc:  # no store, no stream to reach: answered as unknown
             self.failed(exc)
             return False
