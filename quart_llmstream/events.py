@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, NamedTuple
 
+from .errors import public_message
+
 __all__ = [
     "BLOCK_BOUNDARIES",
     "EVENT_TYPES",
@@ -214,6 +216,11 @@ class RunEnded(Event):
     @property
     def data(self) -> Any:
         return {"finish_reason": self.finish_reason, "usage": self.usage}
+
+    @classmethod
+    def failed(cls, code: str) -> RunEnded:
+        """The end of a stream that cannot go on to its own end: an error frame with ``code``'s public text."""
+        return cls("error", "error", None, code, public_message(code))
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from quart import Response
 
-from .errors import public_message
 from .events import Event, RunEnded
 from .logs import LogReader
 from .settings import Settings
@@ -26,7 +25,7 @@ log = logging.getLogger("quart_llmstream")
 
 _OPEN = encode_comment("stream open")  # sent at once: flushes headers through proxies
 _PING = encode_comment("ping")
-_TRIMMED = RunEnded("error", "error", None, "trimmed", public_message("trimmed"))  # never a silent gap
+_TRIMMED = RunEnded.failed("trimmed")  # never a silent gap
 
 
 async def event_stream(

@@ -66,11 +66,11 @@ def create_blueprint(
         protocol = PROTOCOLS[settings.protocol]
         routes = protocol.routes(name, settings)
         store = None
-        if settings.resume is not None and not protocol.resumable and "resume" in options:
-            raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
-        if settings.resume is not None and protocol.resumable:  # an app-wide LLMSTREAM_RESUME skips the others
+        if settings.resume is not None and protocol.resumable:
             store = extension.store(settings.resume, settings.resume_ttl, settings.resume_max_frames)
             routes += resume_routes(protocol, store, settings)
+        elif settings.resume is not None and "resume" in options:  # an app-wide LLMSTREAM_RESUME skips it
+            raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
         chat = _chat_view(runnable_factory, settings, extension, extension.tracing(settings.langfuse), store)
         for rule, method, view in routes:
             endpoint = "chat" if view is None else view.__name__

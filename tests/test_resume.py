@@ -281,3 +281,33 @@ async def test_resume_and_cancel_work_on_a_redis_cluster() -> None:
     assert status == 200
     assert_rest(first, rest, TOKENS)
     assert json.loads(parse(seen).messages[-2])["code"] == "cancelled"
+
+
+async def test_a_stream_id_used_again_is_followed_anew_while_a_follower_of_its_last_run_lingers() -> None:
+    """The AI SDK reuses its chat id for every turn: a follower must get this turn's answer, not the last."""
+    from quart_llmstream.events import RunEnded, TextDelta
+    from quart_llmstream.logs.redis import RedisStore
+    from quart_llmstream.logs.store import StreamMeta
+
+    async def run(store: RedisStore, text: str) -> None:
+        stream_log = await store.create("chat-1", StreamMeta(None, ("token",)), 64)
+        await stream_log.append(TextDelta(text))
+        stream_log.close([RunEnded("completed", "stop")])
+
+    async def read_all(reader: Any) -> list[Any]:
+        events = []
+        while not reader.ended:
+            events += [event for _, event in await reader.read()]
+        return events
+
+    async with redis_server() as redis_url:
+        store = RedisStore(redis_url, ttl=60, max_frames=100)
+        await run(store, "first turn")
+        _, lingering = await store.open("chat-1")  # a follower of the first turn that has not read yet
+        await eventually(lambda: lingering.behind >= 2)
+        await run(store, "second turn")
+        await eventually(lambda: not store._producing)  # mirrored to Redis
+        _, follower = await store.open("chat-1")
+        assert TextDelta("second turn") in await read_all(follower)
+        assert TextDelta("first turn") in await read_all(lingering)
+        await store.close()

@@ -25,7 +25,6 @@ import logging
 import secrets
 from typing import Any
 
-from ..errors import public_message
 from ..events import Event, RunEnded, from_record, to_record
 from .base import LogReader, StreamLog
 from .memory import MemoryLog
@@ -98,7 +97,7 @@ class RedisStore(StreamStore):
         events = tuple(kind for kind in text.get("events", "").split(",") if kind)
         meta = StreamMeta(text.get("owner") or None, events, json.loads(text.get("ids") or "{}"))
         tail = self._tails.get(stream_id)
-        if tail is None:
+        if tail is None or tail.log.closed:  # a finished tail may be of an earlier stream of the same id
             tail = self._tails[stream_id] = _Tail(self, stream_id)
         return meta, tail.log.reader(0)
 
@@ -252,12 +251,12 @@ class _Tail:
                         continue
                     reply = await store.redis.xread({key: cursor}, count=256)  # written just before it ended?
                     if not reply:
-                        return stream_log.close([_ended("lost")])
+                        return stream_log.close([RunEnded.failed("lost")])
                 for entry_id, fields in reply[0][1]:
                     cursor, first = entry_id.decode(), int(fields[b"f"])
                     if first > stream_log.last + 1:  # MAXLEN let go of events no follower here has had
                         if stream_log.last:
-                            return stream_log.close([_ended("trimmed")])
+                            return stream_log.close([RunEnded.failed("trimmed")])
                         stream_log.skip_to(first - 1)
                     for event in map(from_record, json.loads(fields[b"b"])):
                         if type(event) is RunEnded:
@@ -267,9 +266,4 @@ class _Tail:
             raise
         except Exception as exc:
             store.failed(exc)
-            stream_log.close([_ended("lost")])
-
-
-def _ended(code: str) -> RunEnded:
-    """The end a follower is told when the stream cannot be followed to its own end."""
-    return RunEnded("error", "error", None, code, public_message(code))
+            stream_log.close([RunEnded.failed("lost")])
