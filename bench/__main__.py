@@ -9,103 +9,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bench import load
 from bench.apps import pipeline
+from bench.processes import (
+    LOAD_CPU,
+    SERVER_CPU,
+    baseline,
+    cpu_per_token,
+    cpu_seconds,
+    percentile,
+    resident_kib,
+    server,
+    side_by_side,
+)
+from bench.resume import resume_costs
 
-SERVER_CPU, LOAD_CPU = 0, 1
 SPREAD = 1.0  # seconds over which concurrent streams start
-TICKS = os.sysconf("SC_CLK_TCK")
 RESULTS = Path(__file__).parent / "results"
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def resident_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
-
-
-ROOT = Path(__file__).parent.parent
 PROTOCOL_APPS = ("ai-sdk", "ag-ui", "openai")
-BASELINES: dict[str, Path] = {}  # "@<rev>" -> a folder holding that revision's quart_llmstream
-
-
-def baseline(rev: str) -> str:
-    """Extract ``quart_llmstream`` as it was at git revision ``rev``; servers named ``<app>@<rev>`` run it."""
-    folder = Path(tempfile.mkdtemp(prefix="llmstream-baseline-"))
-    archive = subprocess.run(["git", "archive", rev, "quart_llmstream"], cwd=ROOT, check=True, capture_output=True)
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
-    BASELINES[f"@{rev}"] = folder
-    return f"@{rev}"
-
-
-@contextlib.contextmanager
-def listening(command: list[str], port: int, cpu: int | None = None, **popen: Any) -> Iterator[int]:
-    """Run ``command`` (a server that binds ``port``), pinned to ``cpu``; its pid once it listens."""
-    process = subprocess.Popen(command, **popen)
-    if cpu is not None:
-        os.sched_setaffinity(process.pid, {cpu})
-    try:
-        for _ in range(400):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                break
-            time.sleep(0.025)
-        yield process.pid
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def server(app: str) -> Iterator[tuple[int, int]]:
-    port = free_port()
-    name, at, rev = app.partition("@")
-    env = dict(os.environ)
-    if at:  # the same app on an earlier revision of the package, imported first
-        env["PYTHONPATH"] = os.pathsep.join([str(BASELINES[at + rev]), str(ROOT)])
-    command = [sys.executable, "-m", "bench.server", name, str(port), str(SERVER_CPU)]
-    with listening(command, port, cwd=ROOT, env=env) as pid:
-        yield pid, port
-
-
-async def cpu_per_token(app: str, streams: int, tokens: int) -> dict[str, float]:
-    """Scenario (a) and (f): sequential streams, no delay."""
-    wire = load.WIRES.get(app.partition("@")[0], load.WIRES["native"])
-    with server(app) as (pid, port):
-        await load.streams(port, 2, tokens, 0.0, wire=wire)  # warm up
-        before = cpu_seconds(pid)
-        runs = [await load.stream(port, tokens, 0.0, wire=wire) for _ in range(streams)]
-        used = cpu_seconds(pid) - before
-    count = sum(len(r.arrivals) for r in runs)
-    return {"cpu_us_per_token": used / count * 1e6, "bytes_per_token": sum(r.body_bytes for r in runs) / count}
 
 
 async def in_process_cpu_per_token(streams: int, tokens: int) -> float:
@@ -194,91 +123,6 @@ async def cancel_latency(app: str, times: int) -> dict[str, float]:
                     break
                 await asyncio.sleep(0.005)
     return {"p50_ms": percentile(latencies, 50) * 1e3, "p99_ms": percentile(latencies, 99) * 1e3, "n": len(latencies)}
-
-
-async def side_by_side(apps: list[str], streams: int, rounds: int = 3) -> dict[str, dict[str, float]]:
-    """Scenario (g): CPU per token of servers measured in turns, best of ``rounds`` each, so that a
-    change of machine load hits them alike."""
-    best: dict[str, dict[str, float]] = {}
-    for _ in range(rounds):
-        for app in apps:
-            figures = await cpu_per_token(app, streams, 200)
-            if app not in best or figures["cpu_us_per_token"] < best[app]["cpu_us_per_token"]:
-                best[app] = figures
-    return best
-
-
-@contextlib.contextmanager
-def redis_server() -> Iterator[tuple[int, int]]:
-    """A ``redis-server`` with no persistence on the load generator's CPU; its pid and port."""
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    with listening(command, port, LOAD_CPU, stdout=subprocess.DEVNULL) as pid:
-        yield pid, port
-
-
-async def resume_costs(streams: int, tries: int) -> dict[str, Any]:
-    """Scenario (r), resume on Redis: server CPU per token beside the same source without resume, and
-    Redis's own; from a resume request on another process to its first replayed frame; bytes per stored token."""
-    import redis.asyncio as aioredis
-
-    with redis_server() as (redis_pid, redis_port):
-        os.environ["BENCH_REDIS"] = url = f"redis://127.0.0.1:{redis_port}/0"
-        results: dict[str, Any] = await side_by_side(["default", "resume-redis"], streams)
-        before = cpu_seconds(redis_pid)
-        await cpu_per_token("resume-redis", streams, 200)
-        results["redis_cpu_us_per_token"] = (cpu_seconds(redis_pid) - before) / ((streams + 2) * 200) * 1e6
-        finished, running = [], []
-        with server("resume-redis") as (_, a), server("resume-redis") as (b_pid, b):
-            results["followers"] = await crowd(a, b, b_pid, tries * 5)
-            results["cancel_ms"] = await cancel_elsewhere(a, b, tries)
-            for i in range(tries):
-                await load.stream(a, 200, 0.0, id=f"done-{i}")
-                finished.append(await load.first_resumed_frame(b, f"/chat/done-{i}/stream", "100"))
-                await load.stream(a, 400, 0.005, leave_after=20, id=f"live-{i}")
-                running.append(await load.first_resumed_frame(b, f"/chat/live-{i}/stream", "10"))
-            await load.stream(a, 100, 0.02, id="paced")  # 50 tokens/s: about one token per entry
-        redis = aioredis.Redis.from_url(url)
-        stored = {sid: await _stored_bytes(redis, sid) for sid in ("done-0", "paced")}
-        await redis.aclose()
-    ms = {"finished": finished, "running": running}
-    results["resume_ms"] = {k: (percentile(v, 50) * 1e3, percentile(v, 99) * 1e3, len(v)) for k, v in ms.items()}
-    results["bytes_per_token"] = {"burst": stored["done-0"] / 200, "paced": stored["paced"] / 100}
-    return results
-
-
-async def crowd(a: int, b: int, b_pid: int, followers: int) -> dict[str, float]:
-    """Many followers of one stream that runs on process ``a``, all on process ``b``: ``b``'s CPU per
-    frame it delivers, and whether every follower got every token."""
-    producing = asyncio.create_task(load.stream(a, 400, 0.005, id="crowd"))
-    await asyncio.sleep(0.1)
-    before = cpu_seconds(b_pid)
-    runs = await asyncio.gather(*(load.follow(b, "/chat/crowd/stream") for _ in range(followers)))
-    used = cpu_seconds(b_pid) - before
-    await producing
-    frames = sum(len(run.arrivals) for run in runs)
-    complete = sum(len(run.arrivals) == 400 for run in runs)
-    return {"count": followers, "complete": complete, "cpu_us_per_frame": used / max(frames, 1) * 1e6}
-
-
-async def cancel_elsewhere(a: int, b: int, tries: int) -> tuple[float, float, int]:
-    """From a cancel sent to process ``b`` to the final frame of the stream process ``a`` serves: p50, p99 (ms)."""
-    latencies = []
-    for i in range(tries):
-        run = load.StreamRun()
-        streaming = asyncio.create_task(load.stream(a, 1000, 0.005, run=run, id=f"stop-{i}"))
-        while len(run.arrivals) < 3:
-            await asyncio.sleep(0.002)
-        asked = time.monotonic()
-        assert await load.post_empty(b, f"/chat/stop-{i}/cancel") == 202
-        await streaming
-        latencies.append(run.ended - asked)
-    return percentile(latencies, 50) * 1e3, percentile(latencies, 99) * 1e3, len(latencies)
-
-
-async def _stored_bytes(redis: Any, stream_id: str) -> int:
-    keys = [f"llmstream:{{{stream_id}}}:{part}" for part in ("ev", "meta")]  # the store's key layout
-    return sum([await redis.memory_usage(key) or 0 for key in keys])
 
 
 async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
