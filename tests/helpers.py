@@ -73,6 +73,37 @@ async def leave_after(url: str, messages: int, body: Any = None) -> float:
     return time.monotonic()
 
 
+async def drop_after(url: str, body: Any, messages: int, headers: Any = None) -> tuple[str, ParsedStream]:
+    """POST a chat request, read ``messages`` messages, disconnect; the stream's id and what was read."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        async with client.stream("POST", url, json=body, headers=headers or {}) as response:
+            assert response.status_code == 200, await response.aread()
+            seen = await read_until(response.aiter_raw(), messages)
+            return response.headers["X-Stream-Id"], parse(seen)
+
+
+async def resume_from(url: str, last_event_id: str | None = None, headers: Any = None) -> tuple[int, ParsedStream]:
+    """GET a stream's resume route (after ``last_event_id``, when given) to its end; status and stream."""
+    sent = dict(headers or {}) | ({"Last-Event-ID": last_event_id} if last_event_id is not None else {})
+    async with httpx.AsyncClient(timeout=30) as client:
+        async with client.stream("GET", url, headers=sent) as response:
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+            return response.status_code, parse(raw)
+
+
+def token_texts(stream: ParsedStream) -> list[str]:
+    """The tokens among a native stream's messages."""
+    return [json.loads(data)["token"] for data in stream.messages if data.startswith('{"token"')]
+
+
+def assert_resumed(first: ParsedStream, rest: ParsedStream, expected: list[str]) -> None:
+    """The first response's tokens and the resumed one's are exactly ``expected``, each once, then [DONE]."""
+    assert token_texts(first) + token_texts(rest) == expected
+    assert rest.messages[-1] == "[DONE]" and rest.incomplete == ""
+    ids = [int(event.id) for event in first.events + rest.events]
+    assert ids == sorted(set(ids)), "SSE ids are monotonic, none repeated"
+
+
 async def eventually(condition: Callable[[], Any], seconds: float = 3.0) -> None:
     """Wait until ``condition()`` holds, or fail after ``seconds``."""
     deadline = time.monotonic() + seconds
@@ -129,6 +160,7 @@ async def redis_server(port: int | None = None, *, cluster: bool = False) -> Asy
     with tempfile.TemporaryDirectory() as folder:
         if cluster:
             command += ["--cluster-enabled", "yes", "--cluster-config-file", f"{folder}/nodes.conf"]
+            command += ["--cluster-port", str(free_port())]  # the default, port + 10000, may be taken or past 65535
         process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             await listening(port)

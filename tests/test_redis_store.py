@@ -1,0 +1,143 @@
+"""The Redis store: what a connected client and followers get when Redis fails, restarts or runs as a
+cluster, and how a process shares one Redis reader between the followers of a stream. Redis is a real
+``redis-server`` of the tests' own; "the other process" is a separate Hypercorn process sharing it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import Any
+
+import httpx
+
+from fakes import answering
+from helpers import (
+    app_process,
+    assert_resumed,
+    chat_app,
+    drop_after,
+    eventually,
+    read_until,
+    redis_server,
+    resume_from,
+    running,
+    token_texts,
+)
+from sse_parser import parse
+
+TOKENS = [f"t{i} " for i in range(1, 61)]
+ALICE = {"X-User": "alice"}
+
+
+async def test_a_redis_restart_mid_stream_does_not_break_the_connected_client(caplog: Any) -> None:
+    async with redis_server() as redis_url:
+        port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    async with redis_server(port) as redis_url:
+        app = chat_app(answering(*TOKENS, delay=0.02), resume=redis_url)
+        async with running(app) as url, httpx.AsyncClient(timeout=30) as client:
+            async with client.stream("POST", f"{url}/chat", json={"question": "q", "id": "r"}) as response:
+                body = response.aiter_raw()
+                seen = await read_until(body, 5)
+                async with _restarted(redis_url):
+                    seen += b"".join([chunk async for chunk in body])
+    assert token_texts(parse(seen)) == TOKENS and parse(seen).messages[-1] == "[DONE]"
+    outages = [r for r in caplog.records if "Redis is unavailable" in r.getMessage()]
+    assert len(outages) == 1, "one warning for the outage, not one per token"
+
+
+class _restarted:  # a context: Redis goes down now and comes back (empty) before the block ends
+    def __init__(self, url: str) -> None:
+        self._port = int(url.rsplit(":", 1)[1].split("/")[0])
+
+    async def __aenter__(self) -> None:
+        os.system(f"redis-cli -p {self._port} shutdown nosave >/dev/null 2>&1")
+        await asyncio.sleep(0.2)
+        self._again = redis_server(self._port)
+        await self._again.__aenter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._again.__aexit__(*exc)
+
+
+async def test_a_redis_client_of_the_apps_own_serves_resume_and_is_left_open() -> None:
+    from redis.asyncio import Redis
+
+    async with redis_server() as redis_url:
+        client, observer = Redis.from_url(redis_url, client_name="apps-own"), Redis.from_url(redis_url)
+        async with running(chat_app(answering("a", "b"), resume=client)) as url, httpx.AsyncClient() as http:
+            await http.post(f"{url}/chat", json={"question": "q", "id": "own"})
+            status, replay = await resume_from(f"{url}/chat/own/stream")
+        assert status == 200 and token_texts(replay) == ["a", "b"]
+        connected = [c for c in await observer.client_list() if c["name"] == "apps-own"]
+        assert connected, "the app's own client is left connected when the app stops"
+        await client.aclose()
+        await observer.aclose()
+
+
+async def test_many_followers_of_a_stream_share_one_redis_reader_and_each_gets_every_token() -> None:
+    from redis.asyncio import Redis
+
+    async with redis_server() as redis_url, app_process("resume_app", RESUME=redis_url) as (a, _):
+        async with app_process("resume_app", RESUME=redis_url) as (b, _), httpx.AsyncClient(timeout=30) as client:
+            async with client.stream("POST", f"{a}/chat", json={"question": "q", "id": "crowd"}, headers=ALICE) as r:
+                await read_until(r.aiter_raw(), 2)
+                crowd = [asyncio.create_task(resume_from(f"{b}/chat/crowd/stream", headers=ALICE)) for _ in range(150)]
+                await asyncio.sleep(1.0)
+                observer = Redis.from_url(redis_url)
+                reading = [c for c in await observer.client_list() if c["cmd"] == "xread"]
+                await observer.aclose()
+                followed = await asyncio.gather(*crowd)
+    assert all(status == 200 and token_texts(stream) == TOKENS for status, stream in followed)
+    assert len(reading) <= 2, "150 followers of one stream in one process share one reader"
+
+
+async def test_resume_and_cancel_work_on_a_redis_cluster() -> None:
+    """A Redis Cluster refuses a command whose keys span slots: one hash tag per stream keeps them in one."""
+    from redis.asyncio import RedisCluster
+
+    async with redis_server(cluster=True) as redis_url:
+        client = RedisCluster.from_url(redis_url)
+        app = chat_app(answering(*TOKENS, delay=0.02), resume=client)
+        async with running(app) as url, httpx.AsyncClient(timeout=10) as http:
+            _, first = await drop_after(f"{url}/chat", {"question": "q", "id": "c1"}, 10)
+            status, rest = await resume_from(f"{url}/chat/c1/stream", first.events[-1].id)
+            async with http.stream("POST", f"{url}/chat", json={"question": "q", "id": "c2"}) as response:
+                body = response.aiter_raw()
+                seen = await read_until(body, 2)
+                assert (await http.post(f"{url}/chat/c2/cancel")).status_code == 202
+                seen += b"".join([chunk async for chunk in body])
+        await client.aclose()
+    assert status == 200
+    assert_resumed(first, rest, TOKENS)
+    assert json.loads(parse(seen).messages[-2])["code"] == "cancelled"
+
+
+async def test_a_stream_id_used_again_is_followed_anew_while_a_follower_of_its_last_run_lingers() -> None:
+    """The AI SDK reuses its chat id for every turn: a follower must get this turn's answer, not the last."""
+    from quart_llmstream.events import RunEnded, TextDelta
+    from quart_llmstream.logs.redis import RedisStore
+    from quart_llmstream.logs.store import StreamMeta
+
+    async def run(store: RedisStore, text: str) -> None:
+        stream_log = await store.create("chat-1", StreamMeta(None, ("token",)), 64)
+        await stream_log.append(TextDelta(text))
+        stream_log.close([RunEnded("completed", "stop")])
+
+    async def read_all(reader: Any) -> list[Any]:
+        events = []
+        while not reader.ended:
+            events += [event for _, event in await reader.read()]
+        return events
+
+    async with redis_server() as redis_url:
+        store = RedisStore(redis_url, ttl=60, max_frames=100)
+        await run(store, "first turn")
+        _, lingering = await store.open("chat-1")  # a follower of the first turn that has not read yet
+        await eventually(lambda: lingering.behind >= 2)
+        await run(store, "second turn")
+        await eventually(lambda: not store._producing)  # mirrored to Redis
+        _, follower = await store.open("chat-1")
+        assert TextDelta("second turn") in await read_all(follower)
+        assert TextDelta("first turn") in await read_all(lingering)
+        await store.close()
