@@ -21,4 +21,4 @@ __all__ = [
     "create_blueprint",
     "drain",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
