@@ -1,4 +1,4 @@
-"""The benchmark's documented command runs and prints its table (its figures live in the README)."""
+"""The benchmark's documented command runs and prints its table (its figures live in docs/performance.md)."""
 
 from __future__ import annotations
 
