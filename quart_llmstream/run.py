@@ -71,30 +71,41 @@ class Run:
         self._settings = settings
         self._chat_request = chat_request
         self._stop_reason: StopReason | None = None
+        self._running = False  # a task cancelled before it runs would skip its finally: _cancel() waits for it
+        self._cancel_at_start = False
         self.events_seen = 0  # the watchdog compares it between ticks
-        stream_log.on_stop = lambda label: self.stop(StopReason.labelled(label))
         loop = asyncio.get_running_loop()
         self._started = loop.time()
         self._task = loop.create_task(self._produce())
         self.done: asyncio.Future[None] = self._task
         self._watchdog = _Watchdog(self, settings, loop)
+        stream_log.attach(lambda label: self.stop(StopReason.labelled(label)))
 
     def stop(self, reason: StopReason) -> None:
         """End the run now; readers get the error frame of ``reason`` (if any) and the final frame."""
         if self._stop_reason is None and not self._task.done():
             self._stop_reason = reason
-            self._task.cancel()
+            self._cancel()
 
     async def client_left(self) -> None:
         """The response's client left: cancel the run (and wait for its end), unless it may go on."""
         if not self._task.done() and not self._outlives_client:
-            self._task.cancel()
+            self._cancel()
             await asyncio.wait([self._task])
+
+    def _cancel(self) -> None:
+        """Cancel the task; one that has not run yet is cancelled as it starts, so that its ``finally`` runs."""
+        if self._running:
+            self._task.cancel()
+        else:
+            self._cancel_at_start = True
 
     async def _produce(self) -> None:
         ended: tuple[Status, str | None, str | None] | None = None
+        self._running = True
+        if self._cancel_at_start:  # the cancel lands at the first await, in the try below
+            self._task.cancel()
         try:
-            await call_hook(self._settings.on_start, self._chat_request)
             ended = await self._outcome()
         finally:
             if ended is None:  # cancelled with nobody to tell: the client left, or was dropped
@@ -107,6 +118,7 @@ class Run:
         """Run to the end; say how it ended: status, error code and public message."""
         append = self.log.append
         try:
+            await call_hook(self._settings.on_start, self._chat_request)
             for event in self._mapper.start():
                 await append(event)
             await self._source(self._emit)

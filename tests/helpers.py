@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -155,7 +156,28 @@ def tokens(messages: list[str]) -> list[str]:
 async def redis_server(port: int | None = None, *, cluster: bool = False) -> AsyncIterator[str]:
     """A ``redis-server`` of the tests' own on a free loopback port, with no persistence; yields its URL.
     With ``cluster``, a Redis Cluster of that one node, holding every slot."""
-    port = port or free_port()
+    async with _redis_process(port or free_port(), cluster=cluster) as port:
+        if cluster:
+            await _redis_cli(port, "cluster", "addslotsrange", "0", "16383")
+            await _cluster_ok(port)
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+@asynccontextmanager
+async def redis_cluster(nodes: int = 3) -> AsyncIterator[list[str]]:
+    """A Redis Cluster of ``nodes`` primaries, joined as users join one (``redis-cli --cluster create``),
+    each holding a share of the slots; yields the nodes' URLs."""
+    async with contextlib.AsyncExitStack() as stack:
+        ports = [await stack.enter_async_context(_redis_process(free_port(), cluster=True)) for _ in range(nodes)]
+        addresses = [f"127.0.0.1:{port}" for port in ports]
+        await _redis_cli(ports[0], "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes")
+        for port in ports:
+            await _cluster_ok(port)
+        yield [f"redis://{address}/0" for address in addresses]
+
+
+@asynccontextmanager
+async def _redis_process(port: int, *, cluster: bool) -> AsyncIterator[int]:
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     with tempfile.TemporaryDirectory() as folder:
         if cluster:
@@ -164,19 +186,17 @@ async def redis_server(port: int | None = None, *, cluster: bool = False) -> Asy
         process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             await listening(port)
-            if cluster:
-                await _redis_cli(port, "cluster", "addslotsrange", "0", "16383")
-                await eventually(
-                    lambda: (
-                        b"cluster_state:ok"
-                        in subprocess.check_output(["redis-cli", "-p", str(port), "cluster", "info"])
-                    ),
-                    seconds=10,
-                )
-            yield f"redis://127.0.0.1:{port}/0"
+            yield port
         finally:
             process.kill()
             await asyncio.to_thread(process.wait, 10)
+
+
+async def _cluster_ok(port: int) -> None:
+    def ok() -> bool:
+        return b"cluster_state:ok" in subprocess.check_output(["redis-cli", "-p", str(port), "cluster", "info"])
+
+    await eventually(ok, seconds=15)
 
 
 async def _redis_cli(port: int, *args: str) -> None:

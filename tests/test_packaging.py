@@ -24,7 +24,7 @@ from helpers import free_port, listening
 from sse_parser import parse
 
 ROOT = Path(__file__).parent.parent
-SMOKE_APP = '''
+SMOKE_APP = """
 from langchain_core.language_models import FakeListChatModel
 from langchain_core.prompts import ChatPromptTemplate
 from quart import Quart
@@ -33,7 +33,7 @@ from quart_llmstream import create_blueprint
 prompt = ChatPromptTemplate.from_messages([("human", "{question}")])
 app = Quart(__name__)
 app.register_blueprint(create_blueprint(lambda _: prompt | FakeListChatModel(responses=["from the wheel"])))
-'''
+"""
 IMPORT_EVERY_MODULE = """
 import importlib, json, pkgutil, sys
 import quart_llmstream

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from helpers import (
     drop_after,
     eventually,
     read_until,
+    redis_cluster,
     redis_server,
     resume_from,
     running,
@@ -141,3 +143,48 @@ async def test_a_stream_id_used_again_is_followed_anew_while_a_follower_of_its_l
         assert TextDelta("second turn") in await read_all(follower)
         assert TextDelta("first turn") in await read_all(lingering)
         await store.close()
+
+
+async def stream_ids_on_each_node(urls: list[str]) -> list[str]:
+    """One stream id per node of the cluster: the slot of its keys' hash tag falls on that node."""
+    from redis.asyncio import RedisCluster
+
+    client = await RedisCluster.from_url(urls[0]).initialize()
+    by_node: dict[int, str] = {}
+    for n in range(100):
+        by_node.setdefault(client.get_node_from_key(f"llmstream:{{s{n}}}:ev").port, f"s{n}")
+    await client.aclose()
+    assert len(by_node) == len(urls)
+    return list(by_node.values())
+
+
+async def test_on_a_three_node_cluster_streams_on_every_node_resume_on_another_process() -> None:
+    async with redis_cluster(3) as urls:
+        ids = await stream_ids_on_each_node(urls)
+        cluster = {"RESUME": urls[0], "RESUME_CLUSTER": "1", "TOKEN_DELAY": "0.02"}
+        async with app_process("resume_app", **cluster) as (a, _), app_process("resume_app", **cluster) as (b, _):
+            for stream_id in ids:
+                _, first = await drop_after(f"{a}/chat", {"question": "q", "id": stream_id}, 10, ALICE)
+                status, rest = await resume_from(f"{b}/chat/{stream_id}/stream", first.events[-1].id, ALICE)
+                assert status == 200
+                assert_resumed(first, rest, TOKENS)
+
+
+async def test_on_a_three_node_cluster_a_cancel_just_after_a_fresh_process_started_reaches_it_at_once() -> None:
+    """The model is silent for 5 s, so only the cancel channel can stop the run within a second (the lease
+    write that also checks the flag comes every 2 s); each stream is its fresh process's first."""
+    async with redis_cluster(3) as urls:
+        ids = await stream_ids_on_each_node(urls)
+        cluster = {"RESUME": urls[0], "RESUME_CLUSTER": "1", "TOKEN_DELAY": "5"}
+        async with app_process("resume_app", **cluster) as (b, _), httpx.AsyncClient(timeout=30) as client:
+            for stream_id in ids:
+                async with app_process("resume_app", **cluster) as (a, _):
+                    body = {"question": "q", "id": stream_id}
+                    async with client.stream("POST", f"{a}/chat", json=body, headers=ALICE) as response:
+                        await asyncio.sleep(0.3)
+                        sent = time.monotonic()
+                        assert (await client.post(f"{b}/chat/{stream_id}/cancel", headers=ALICE)).status_code == 202
+                        seen = parse(b"".join([chunk async for chunk in response.aiter_raw()]))
+                        took = time.monotonic() - sent
+                assert json.loads(seen.messages[-2])["code"] == "cancelled" and seen.messages[-1] == "[DONE]"
+                assert took < 1.0, f"stream {stream_id} ended {took:.2f}s after its cancel"

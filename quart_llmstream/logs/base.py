@@ -69,7 +69,8 @@ class StreamLog(ABC):
     @abstractmethod
     def request_stop(self, reason: str) -> None:
         """Ask the run that writes this log to stop, for ``reason`` (a :class:`~quart_llmstream.run.StopReason`'s
-        label)."""
+        label); asked before the run attached, it reaches the run when it does."""
 
-    on_stop: Callable[[str], None] | None
-    """Set by the run: how a stop request reaches it."""
+    @abstractmethod
+    def attach(self, on_stop: Callable[[str], None]) -> None:
+        """The run that writes this log: how a stop request reaches it."""

@@ -27,7 +27,8 @@ class MemoryLog(StreamLog):
         self._readers: list[_MemoryReader] = []
         self._space: asyncio.Future[None] | None = None  # the run, waiting for a slow reader
         self.closed = False
-        self.on_stop: Callable[[str], None] | None = None
+        self._on_stop: Callable[[str], None] | None = None
+        self._stop_asked: str | None = None  # before the run attached
         self.on_close: Callable[[], object] | None = None
         self.on_idle: Callable[[], object] | None = None  # called when its last reader leaves
 
@@ -72,8 +73,17 @@ class MemoryLog(StreamLog):
         self._first, self._last = position + 1, position
 
     def request_stop(self, reason: str) -> None:
-        if self.on_stop is not None and not self.closed:
-            self.on_stop(reason)
+        if self.closed:
+            return
+        if self._on_stop is None:
+            self._stop_asked = self._stop_asked or reason
+        else:
+            self._on_stop(reason)
+
+    def attach(self, on_stop: Callable[[str], None]) -> None:
+        self._on_stop = on_stop
+        if self._stop_asked is not None:
+            self.request_stop(self._stop_asked)
 
     def _slowest(self) -> int:
         readers = self._readers

@@ -9,7 +9,8 @@ no gap and no duplicate, into memory that all its followers of the stream read. 
 
 - ``llmstream:{id}:ev`` the events (a stream, capped with ``MAXLEN ~``), ``llmstream:{id}:meta`` owner,
   event kinds and protocol ids, ``llmstream:{id}:lease`` held by the producer (``SET NX PX``, renewed),
-  ``llmstream:{id}:cancel`` a cancel flag, and the channel ``llmstream:cancel`` that nudges the producer.
+  ``llmstream:{id}:cancel`` a cancel flag, and the channel ``llmstream:cancel`` that nudges the producer
+  (:mod:`.cancels`).
 
 A producer that dies leaves its lease to expire: followers then end with a ``lost`` error. A Redis that
 fails mid-stream costs resumability for that stream, never the connected client: it keeps every token,
@@ -27,6 +28,7 @@ from typing import Any
 
 from ..events import Event, RunEnded, from_record, to_record
 from .base import LogReader, StreamLog
+from .cancels import CHANNEL, Asked, CancelListener
 from .memory import MemoryLog
 from .store import StreamConflict, StreamMeta, StreamStore
 
@@ -39,7 +41,6 @@ _RENEW_SECONDS = LEASE_MS / 3000
 _GATHER_SECONDS = 0.005  # how long a batch of events gathers before it is written
 _BLOCK_MS = 1000  # a followed stream's XREAD BLOCK; then it checks the producer's lease
 _MAX_CONNECTIONS = 10_000  # each stream followed in a process holds one connection while it blocks
-_CANCEL_CHANNEL = "llmstream:cancel"
 _RUNNING_TTL = 3600  # seconds added to a running stream's keys at each write
 
 
@@ -58,13 +59,17 @@ class RedisStore(StreamStore):
         self._ttl = int(ttl)
         self._max_entries = max_frames
         self._instance = secrets.token_hex(8)
-        self._producing: dict[str, _MirroredLog] = {}
+        self._producing: dict[str, _MirroredLog | Asked] = {}
         self._tails: dict[str, _Tail] = {}
-        self._listener: asyncio.Task[None] | None = None
+        self._cancels = CancelListener(client, self._producing, lambda stream_id: _key(stream_id, "cancel"))
         self.down = False  # an outage was logged and has not ended yet
 
     async def create(self, stream_id: str, meta: StreamMeta, bound: int) -> StreamLog:
-        self._listen_for_cancels()
+        await self._cancels.start()
+        known = self._producing.get(stream_id)
+        if isinstance(known, Asked) or (known is not None and not known.closed):
+            raise StreamConflict(stream_id)  # it runs here
+        asked = self._producing[stream_id] = Asked()  # a cancel from now on is kept for the log
         redis, lease = self.redis, _key(stream_id, "lease")
         try:
             if not await redis.set(lease, self._instance, nx=True, px=LEASE_MS):
@@ -75,14 +80,17 @@ class RedisStore(StreamStore):
                 pipe.hset(_key(stream_id, "meta"), mapping=fields)
                 pipe.expire(_key(stream_id, "meta"), self._ttl + _RUNNING_TTL)
                 await pipe.execute()
-        except StreamConflict:
-            raise
-        except Exception as exc:
+        except BaseException as exc:
+            if self._producing.get(stream_id) is asked:
+                del self._producing[stream_id]
+            if not isinstance(exc, Exception) or isinstance(exc, StreamConflict):
+                raise
             self.failed(exc)
             return MemoryLog(bound)  # not resumable, but the client gets its answer
         self.recovered()
-        stream_log = _MirroredLog(self, stream_id, bound)
-        self._producing[stream_id] = stream_log
+        stream_log = self._producing[stream_id] = _MirroredLog(self, stream_id, bound)
+        if asked.reason is not None:
+            stream_log.request_stop(asked.reason)
         return stream_log
 
     async def open(self, stream_id: str) -> tuple[StreamMeta, LogReader] | None:
@@ -108,16 +116,14 @@ class RedisStore(StreamStore):
             if stored is None or (stored.decode() or None) != owner or not await redis.exists(_key(stream_id, "lease")):
                 return False
             await redis.set(_key(stream_id, "cancel"), 1, ex=self._ttl + _RUNNING_TTL)  # seen at the next write
-            await redis.publish(_CANCEL_CHANNEL, stream_id)  # at once (not pipelined: Redis Cluster refuses that)
+            await redis.publish(CHANNEL, stream_id)  # at once (not pipelined: Redis Cluster refuses that)
         except Exception as exc:  # no store, no stream to reach: answered as unknown
             self.failed(exc)
             return False
         return True
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+        await self._cancels.close()
         if self._owns_client:
             with contextlib.suppress(Exception):
                 await self.redis.aclose()
@@ -132,26 +138,6 @@ class RedisStore(StreamStore):
         if self.down:
             self.down = False
             log.warning("Redis is available again")
-
-    def _listen_for_cancels(self) -> None:
-        if self._listener is None or self._listener.done():
-            self._listener = asyncio.get_running_loop().create_task(self._cancels())
-
-    async def _cancels(self) -> None:
-        """One subscription per process: a cancel for a stream produced here stops it at once."""
-        while True:
-            try:
-                async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(_CANCEL_CHANNEL)
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
-                            stream_log = self._producing.get(message["data"].decode())
-                            if stream_log is not None:
-                                stream_log.request_stop("cancel")
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await asyncio.sleep(1)  # Redis is away: the writes' own check still sees a cancel
 
 
 class _MirroredLog(MemoryLog):
@@ -204,7 +190,8 @@ class _MirroredLog(MemoryLog):
             self._mirrored, self._pending = False, []
             store.failed(exc)
         finally:
-            store._producing.pop(stream_id, None)
+            if store._producing.get(stream_id) is self:  # not a new run of the same id
+                del store._producing[stream_id]
 
     async def _write(self, batch: list[Event]) -> None:
         store, stream_id = self._store, self._id
