@@ -29,6 +29,7 @@ from bench.processes import (
     side_by_side,
 )
 from bench.resume import resume_costs
+from bench.servers import server_costs
 
 SPREAD = 1.0  # seconds over which concurrent streams start
 RESULTS = Path(__file__).parent / "results"
@@ -139,6 +140,8 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
         results["h"] = await side_by_side(["default", *PROTOCOL_APPS], a_streams)
     if "r" in scenarios:
         results["r"] = await resume_costs(a_streams, int(40 * scale))
+    if "s" in scenarios:
+        results["s"] = await server_costs(4 * scale, a_streams)
     if "a" not in scenarios:
         return results
     results["a"] = {app: await cpu_per_token(app, a_streams, 200) for app in ("hand", "default", "lean")}
@@ -162,6 +165,8 @@ def table(r: dict[str, Any]) -> str:
         scenarios += _protocol_rows(r["h"])
     if "r" in r:
         scenarios += _resume_rows(r["r"])
+    if "s" in r:
+        scenarios += _server_rows(r["s"])
     if "a" in r:
         scenarios += _rows(r)
     rows = [(label if i == 0 else "", *row) for label, lines in scenarios for i, row in enumerate(lines)]
@@ -209,6 +214,19 @@ def _resume_rows(r: dict[str, Any]) -> Rows:
         ),
     ]
     return [("(r) resume on Redis, default source, other process resumes", lines)]
+
+
+def _server_rows(s: dict[str, Any]) -> Rows:
+    lines = [
+        (
+            name,
+            f"{f['starts_per_s']:.0f} starts/s ({f['cpu_ms_per_start']:.2f} ms CPU each), "
+            f"{f['cpu_us_per_token']:.0f} µs/tok",
+            "",
+        )
+        for name, f in s.items()
+    ]
+    return [("(s) servers, one core, lean source: 1-token streams; 200-token streams", lines)]
 
 
 def _rows(r: dict[str, Any]) -> Rows:
@@ -272,7 +290,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="half the work, for a quick look")
     parser.add_argument("--baseline", metavar="REV", help="also measure CPU/token against git revision REV")
-    parser.add_argument("--scenarios", default="ahr", help="a: (a)-(f); h: protocols; r: resume (default: all)")
+    parser.add_argument(
+        "--scenarios", default="ahrs", help="a: (a)-(f); h: protocols; r: resume; s: servers (default: all)"
+    )
     args = parser.parse_args()
     outcome = asyncio.run(main(args.quick, args.scenarios, args.baseline))
     print(table(outcome))

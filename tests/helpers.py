@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import os
 import shutil
@@ -106,9 +107,9 @@ def assert_resumed(first: ParsedStream, rest: ParsedStream, expected: list[str])
 
 
 async def eventually(condition: Callable[[], Any], seconds: float = 3.0) -> None:
-    """Wait until ``condition()`` holds, or fail after ``seconds``."""
+    """Wait until ``condition()`` holds (awaited, when it returns an awaitable), or fail after ``seconds``."""
     deadline = time.monotonic() + seconds
-    while not condition():
+    while not ((await held) if inspect.isawaitable(held := condition()) else held):
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {seconds}s: {condition}")
         await asyncio.sleep(0.005)

@@ -1,0 +1,27 @@
+"""An app for the server tests, served by each ASGI server in a process of its own: a slow model, and
+``GET /ended``, the statuses ``on_end`` saw, so a test can tell from outside that a run was cancelled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Quart
+
+from quart_llmstream import StreamResult, create_blueprint
+
+from fakes import answering
+
+ended: list[str] = []
+
+
+def on_end(_: Any, result: StreamResult) -> None:
+    ended.append(result.status)
+
+
+app = Quart(__name__)
+app.register_blueprint(create_blueprint(lambda _: answering(*["tick "] * 1000, delay=0.02), on_end=on_end, heartbeat=0))
+
+
+@app.get("/ended")
+async def statuses() -> Any:
+    return {"ended": ended}
