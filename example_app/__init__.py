@@ -49,7 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Quart:
 
     @app.before_serving
     async def freeze_startup_objects() -> None:
-        """Keep LangChain's and pydantic's long-lived objects out of full collections (see README)."""
+        """Keep LangChain's and pydantic's long-lived objects out of full collections (see docs/performance.md)."""
         gc.collect()
         gc.freeze()
 

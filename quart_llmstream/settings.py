@@ -30,7 +30,7 @@ EventKind = Literal["token", "reasoning", "tool", "custom", "start", "end"]
 
 
 class Settings(BaseModel):
-    """The validated options of one registered blueprint (see the README's configuration table)."""
+    """The validated options of one registered blueprint (see docs/configuration.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
