@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 Chunk = str | list[Any] | AIMessageChunk  # text, content blocks, or a whole chunk (tool calls, reasoning)
 
@@ -30,6 +32,10 @@ class PacedChatModel(BaseChatModel):
 
     def script(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> Sequence[Chunk]:
         raise NotImplementedError
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
+        """The tools reach ``script`` as OpenAI function tools, as a real model's API gets them."""
+        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
 
     def on_chunk(self, index: int) -> None:
         """Called as chunk ``index`` is due, before it goes out."""

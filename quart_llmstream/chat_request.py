@@ -1,18 +1,22 @@
 """The chat request the runnable factory sees, and reading a JSON body before any streaming starts.
 
-Each protocol validates its own body shape (:mod:`.protocols`); what they share is here: the
-:class:`ChatRequest` they produce, the JSON body reader, and how a validation error reads. Every way a
-body can be wrong ends as a :class:`~.errors.RequestError`, which the view turns into a 4xx JSON answer.
+Each protocol validates its own body shape (:mod:`.protocols`) and reads it into the conversation it
+carries; what they share is here: the :class:`ChatRequest` they produce, the rules a conversation keeps (it
+ends with the user's question, or, continuing a run, with the results of the tool calls before them), the
+JSON body reader, and how a validation error reads. Every way a body can be wrong ends as a
+:class:`~.errors.RequestError`, which the view turns into a 4xx JSON answer.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 from quart import Request
 from werkzeug.datastructures import Headers
@@ -21,15 +25,21 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .errors import RequestError
 from .settings import Settings
 
-__all__ = ["ChatRequest", "describe_validation_error", "from_messages", "read_json_body"]
+__all__ = ["ChatRequest", "check_thread_id", "conversation", "describe_validation_error", "read_json_body"]
+
+_THREAD_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
-    """What the runnable factory sees: the validated question and history, the raw body, the headers.
+    """What the runnable factory sees: the validated conversation, the raw body, the headers.
 
-    ``ids`` holds the protocol's own identifiers (the AI SDK's chat ``id``, AG-UI's ``threadId`` and
-    ``runId``, ...), empty for the native protocol.
+    ``messages`` is the whole conversation as LangChain messages, with the protocol's message ids: it ends
+    with the question (a ``HumanMessage``) or, for a continuation, with the results of tools the client ran.
+    ``question`` is the text of the last user message and ``chat_history`` the messages before it.
+    ``thread_id`` names the conversation (LangGraph's thread), ``tools`` are the tools the client declared
+    (OpenAI function-tool dicts, for ``bind_tools``), and ``ids`` the protocol's own identifiers (the AI
+    SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...).
     """
 
     question: str
@@ -37,10 +47,14 @@ class ChatRequest:
     body: dict[str, Any]
     headers: Headers
     ids: Mapping[str, str] = field(default_factory=dict)
+    messages: list[BaseMessage] = field(default_factory=list)
+    thread_id: str | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)
 
-    def runnable_input(self) -> dict[str, Any]:
-        """The input the runnable receives."""
-        return {"question": self.question, "chat_history": self.chat_history}
+    @property
+    def continues(self) -> bool:
+        """The conversation ends with tool results: the run goes on from them."""
+        return bool(self.messages) and isinstance(self.messages[-1], ToolMessage)
 
 
 async def read_json_body(request: Request) -> dict[str, Any]:
@@ -60,24 +74,78 @@ async def read_json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def from_messages(
-    messages: list[BaseMessage], body: dict[str, Any], headers: Headers, settings: Settings, ids: Mapping[str, str]
+def conversation(
+    messages: list[BaseMessage],
+    body: dict[str, Any],
+    headers: Headers,
+    settings: Settings,
+    *,
+    ids: Mapping[str, str] | None = None,
+    thread_id: str | None = None,
+    tools: Sequence[dict[str, Any]] = (),
+    what: str = "messages",
 ) -> ChatRequest:
-    """The chat request of a protocol that sends the whole conversation: the last message, a user's, is
-    the question; the ones before it are the history. Limits are those of the native body."""
-    if not messages or not isinstance(messages[-1], HumanMessage):
-        raise RequestError(400, "invalid_request", "messages: the last message must be the user's question")
-    question = messages[-1].text
-    if not question.strip():
-        raise RequestError(400, "invalid_request", "messages: the last user message has no text")
+    """The chat request of a whole conversation, checked: it ends with the user's question, or with the
+    results of the tool calls of the assistant message before them. ``what`` names the conversation in
+    the body, for error details.
+
+    A user message the client sent without an id gets one made from its text and its place among the user
+    messages, so that the same conversation sent again names the same messages (a thread needs that).
+    """
+    messages = _named(messages)
+    if not messages:
+        raise RequestError(400, "invalid_request", f"{what}: the conversation is empty")
+    last = messages[-1]
+    if isinstance(last, ToolMessage):
+        _check_results(messages, what)
+    elif not isinstance(last, HumanMessage):
+        detail = f"{what}: the last message must be the user's question, or the results of tool calls"
+        raise RequestError(400, "invalid_request", detail)
+    asked = next((i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], HumanMessage)), None)
+    question = messages[asked].text if asked is not None else ""
+    if isinstance(last, HumanMessage) and not question.strip():
+        raise RequestError(400, "invalid_request", f"{what}: the last user message has no text")
     if len(question) > settings.max_question_chars:
         detail = f"the question must be at most {settings.max_question_chars} characters, got {len(question)}"
         raise RequestError(400, "invalid_request", detail)
-    history = messages[:-1]
-    if len(history) > settings.max_history:
-        detail = f"messages: at most {settings.max_history} before the question, got {len(history)}"
+    if len(messages) - 1 > settings.max_history:
+        detail = f"{what}: at most {settings.max_history} messages before the last one, got {len(messages) - 1}"
         raise RequestError(400, "invalid_request", detail)
-    return ChatRequest(question, history, body, headers, ids)
+    history = messages[:asked] if asked is not None else []
+    thread_id = None if thread_id is None else check_thread_id(thread_id)
+    return ChatRequest(question, history, body, headers, dict(ids or {}), messages, thread_id, list(tools))
+
+
+def _named(messages: list[BaseMessage]) -> list[BaseMessage]:
+    named, asked = [], 0
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            asked += 1
+            if not message.id:
+                digest = hashlib.sha256(f"{asked}\0{message.text}".encode()).hexdigest()[:24]
+                message = message.model_copy(update={"id": f"user-{digest}"})
+        named.append(message)
+    return named
+
+
+def _check_results(messages: list[BaseMessage], what: str) -> None:
+    """Trailing tool results answer calls of the assistant message just before them."""
+    first = len(messages)
+    while first > 0 and isinstance(messages[first - 1], ToolMessage):
+        first -= 1
+    caller = messages[first - 1] if first > 0 else None
+    calls = {call["id"] for call in caller.tool_calls} if isinstance(caller, AIMessage) else set()
+    for message in messages[first:]:
+        assert isinstance(message, ToolMessage)
+        if message.tool_call_id not in calls:
+            detail = f"{what}: the tool result for {message.tool_call_id!r} answers no call of the message before it"
+            raise RequestError(400, "invalid_request", detail)
+
+
+def check_thread_id(thread_id: str) -> str:
+    if not _THREAD_ID.fullmatch(thread_id):
+        raise RequestError(400, "invalid_request", "thread id: 1 to 128 characters of A-Z, a-z, 0-9 and _ . : @ -")
+    return thread_id
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "TextEnd",
     "TextStart",
     "ToolCallArgs",
+    "ToolCallPending",
     "ToolCallStarted",
     "ToolEnded",
     "ToolFailed",
@@ -180,6 +181,21 @@ class ToolFailed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallPending(Event):
+    """A model's tool call that no server tool ran by the end of the run: the client is to run it.
+
+    Sent whatever the ``events`` option selects (the client must act on it), just before the final event;
+    ``declared`` says whether the client declared the tool (an agent's own tools are not the client's).
+    """
+
+    kind = "tool_pending"
+    id: str
+    name: str
+    args: Any
+    declared: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Custom(Event):
     """``adispatch_custom_event(name, data)`` in the runnable."""
 
@@ -225,10 +241,11 @@ class RunEnded(Event):
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     *(RunStarted, TextDelta, ReasoningDelta, ToolCallStarted, ToolCallArgs, ToolStarted, ToolEnded, ToolFailed),
-    *(Custom, RunEnded, *BLOCK_BOUNDARIES),
+    *(ToolCallPending, Custom, RunEnded, *BLOCK_BOUNDARIES),
 )
 """Every type of event, for encoders that dispatch on the type."""
-_KINDS = {cls.kind: cls for cls in EVENT_TYPES if cls not in BLOCK_BOUNDARIES and cls is not RunEnded}
+_ENDINGS = (ToolCallPending, RunEnded)  # made at the run's end, never by the event hook
+_KINDS = {cls.kind: cls for cls in EVENT_TYPES if cls not in BLOCK_BOUNDARIES and cls not in _ENDINGS}
 
 
 def from_stream_event(item: StreamEvent) -> Event:

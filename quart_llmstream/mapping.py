@@ -34,6 +34,7 @@ from .events import (
     TextEnd,
     TextStart,
     ToolCallArgs,
+    ToolCallPending,
     ToolCallStarted,
     ToolEnded,
     ToolFailed,
@@ -85,6 +86,8 @@ class Mapper:
                 "on_tool_end": StreamMapper._tool_end,
                 "on_tool_error": StreamMapper._tool_error,
             }
+        else:  # which calls a tool answered, for the calls left to the client
+            handlers |= dict.fromkeys(("on_tool_end", "on_tool_error"), StreamMapper._tool_answered)
         if "custom" in self.events:
             handlers["on_custom_event"] = StreamMapper._custom
         self.handlers = handlers
@@ -98,8 +101,9 @@ class Mapper:
             expose_errors=self.expose_errors,
         )
 
-    def __call__(self, run_id: str) -> StreamMapper:
-        return StreamMapper(self, run_id)
+    def __call__(self, run_id: str, client_tools: Collection[str] = ()) -> StreamMapper:
+        """The mapping of one stream; ``client_tools`` names the tools the request declared."""
+        return StreamMapper(self, run_id, frozenset(client_tools))
 
 
 class StreamMapper:
@@ -109,10 +113,11 @@ class StreamMapper:
     which block (text or reasoning) is open.
     """
 
-    __slots__ = ("_handlers", "_hook", "_mapper", "_open", "_tool_ids", "run_id", "tally")
+    __slots__ = ("_client_tools", "_handlers", "_hook", "_mapper", "_open", "_tool_ids", "run_id", "tally")
 
-    def __init__(self, mapper: Mapper, run_id: str) -> None:
+    def __init__(self, mapper: Mapper, run_id: str, client_tools: frozenset[str] = frozenset()) -> None:
         self._mapper = mapper
+        self._client_tools = client_tools
         self._handlers = mapper.handlers
         self._hook = mapper.event_hook
         self.run_id = run_id
@@ -139,15 +144,24 @@ class StreamMapper:
         return (RunStarted(self.run_id),)
 
     def end(self, status: str, error: str | None = None, message: str | None = None) -> Events:
-        """The events that close a stream ended with ``status``: a closing boundary, then :class:`RunEnded`."""
+        """The events that close a stream ended with ``status``: a closing boundary, the tool calls left to the
+        client (a completed run's), then :class:`RunEnded`."""
         tally = self.tally
-        reason = (tally.finish_reason or "stop") if status == "completed" else status
-        ended = RunEnded(status, reason, tally.usage, error, message)
-        if self._open is None:
-            return (ended,)
-        closing = _CLOSES[self._open]()
+        closing: Events = (_CLOSES[self._open](),) if self._open is not None else ()
         self._open = None
-        return (closing, ended)
+        pending = tuple(self._pending(call) for call in tally.pending()) if status == "completed" else ()
+        if status != "completed":
+            reason = status
+        elif pending:
+            reason = "tool_calls"  # whatever the model reported: the client has calls to run
+        else:
+            reason = tally.finish_reason if tally.finish_reason not in (None, "tool_calls") else "stop"
+        return (*closing, *pending, RunEnded(status, reason, tally.usage, error, message))
+
+    def _pending(self, call: Mapping[str, Any]) -> ToolCallPending:
+        name = call.get("name") or ""
+        args = self._payload(call.get("args") or {})
+        return ToolCallPending(call.get("id") or "", name, args, name in self._client_tools)
 
     def _hooked(self, mapped: Events, source: V2Event) -> Events:
         hook = self._hook
@@ -221,13 +235,20 @@ class StreamMapper:
     def _tool_end(self, event: V2Event) -> Events:
         output = event["data"].get("output")
         call_id = getattr(output, "tool_call_id", None) or None
+        self.tally.tool_answered(call_id)
         return (ToolEnded(event["run_id"], event["name"], self._payload(output), call_id),)
 
     def _tool_error(self, event: V2Event) -> Events:
         error = event["data"].get("error")
         message = public_message("tool_error", error, self._mapper.expose_errors) if error else ""
         call_id = event["data"].get("tool_call_id") or None
+        self.tally.tool_answered(call_id)
         return (ToolFailed(event["run_id"], event["name"], message, call_id),)
+
+    def _tool_answered(self, event: V2Event) -> Events:
+        data = event["data"]
+        self.tally.tool_answered(getattr(data.get("output"), "tool_call_id", None) or data.get("tool_call_id"))
+        return _NOTHING
 
     def _custom(self, event: V2Event) -> Events:
         return (Custom(event["name"], self._payload(event["data"])),)

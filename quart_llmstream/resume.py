@@ -3,7 +3,9 @@
 ``GET <route>/<stream id>/stream`` (the path the AI SDK's ``resume`` calls) answers the frames after the
 ``Last-Event-ID`` header (or ``?last_event_id=``, which a browser can set on a first request), then
 follows the live tail to the final frame; without one it replays from the start. ``204`` when there is
-nothing to resume. ``POST <route>/<stream id>/cancel`` stops the run wherever it runs: ``202``, or
+nothing to resume, and, for the AI SDK, when no ``Last-Event-ID`` is named and the stream has finished
+(``useChat`` asks on every page load, and has the finished answer already). ``POST <route>/<stream
+id>/cancel`` stops the run wherever it runs: ``202``, or
 ``404`` when no stream of that owner runs. Stream ids are capabilities: with a ``stream_owner`` hook, a
 stream of another owner is answered as unknown.
 """
@@ -55,7 +57,11 @@ def resume_routes(
             after = _last_event_id()
         except RequestError as exc:
             return protocol.error_response(exc)
-        opened = await store.open(stream_id) if _STREAM_ID.fullmatch(stream_id) else None
+        if not _STREAM_ID.fullmatch(stream_id):
+            return Response(status=204)
+        if after is None and not protocol.replays_finished and not await store.running(stream_id):
+            return Response(status=204)  # nothing running; the client has what finished
+        opened = await store.open(stream_id)
         if opened is None:
             return Response(status=204)
         meta, reader = opened
@@ -63,7 +69,7 @@ def resume_routes(
             reader.close()
             return protocol.error_response(RequestError(404, "not_found", "no such stream"))
         encoder = protocol.encoder(stream_id, frozenset(meta.events), meta.ids)
-        response = await protocol.respond(reader, encoder, _FOLLOWER, settings, after)
+        response = await protocol.respond(reader, encoder, _FOLLOWER, settings, after or 0)
         response.headers["X-Stream-Id"] = stream_id
         return response
 
@@ -87,8 +93,11 @@ async def _requester(settings: Settings) -> str | None:
     return await stream_owner(settings, ChatRequest("", [], {}, Headers(request.headers)))
 
 
-def _last_event_id() -> int:
-    value = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "0"
+def _last_event_id() -> int | None:
+    """The number of the last event the client had, when it names one."""
+    value = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    if value is None:
+        return None
     if not value.isdigit():
         raise RequestError(400, "invalid_request", "Last-Event-ID: an event number")
     return int(value)

@@ -13,10 +13,10 @@ import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any, Unpack, cast
+from typing import Any, NamedTuple, Unpack, cast
 from uuid import uuid4
 
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 from quart import Blueprint, Quart, Response, request
 from quart.blueprints import BlueprintSetupState
 from werkzeug.datastructures import Headers
@@ -25,13 +25,14 @@ from .chat_request import ChatRequest, read_json_body
 from .errors import ConfigError, RequestError, public_message
 from .events import RunEnded
 from .extension import LLMStream
+from .inputs import checkpointed_graph, runnable_input
 from .logs import MemoryLog, StreamLog
 from .logs.store import StreamConflict, StreamMeta, StreamStore
 from .mapping import Mapper
 from .protocols import PROTOCOLS
 from .resume import check_stream_id, resume_routes, stream_owner
 from .run import Run
-from .run_config import build_run_config
+from .run_config import build_run_config, scoped_thread_id
 from .settings import Options, Settings, check_option_names, load_settings
 from .sources import EVENT_SOURCES, Emit
 from .sources.filters import narrow, server_filters
@@ -106,30 +107,41 @@ def _chat_view(
             if settings.client_filters:
                 kinds, run_filters = narrow(chat_request.body, mapper.events, filters)
                 chosen = mapper if kinds == mapper.events else mapper.narrowed(kinds)
-            runnable, config = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing)
+            run = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing)
             stream_log: StreamLog
             if store is None:
                 stream_id, stream_log = str(run_id), MemoryLog(_BUFFERED_EVENTS)
             else:
-                stream_id, stream_log = await _resumable_log(store, chat_request, chosen.events, settings)
+                stream_id, stream_log = await _resumable_log(store, chat_request, chosen.events, run.owner)
             _check_capacity(extension, settings, stream_log)  # again: no await from here on
         except RequestError as exc:
             return protocol.error_response(exc)
-        inputs = chat_request.runnable_input()
+        runnable, inputs, config = run.runnable, run.inputs, run.config
 
         def source(emit: Emit) -> Awaitable[None]:
             return event_source(runnable, inputs, config, emit, **run_filters)
 
         reader = stream_log.reader()
-        run = Run(source, chosen(str(run_id)), stream_log, settings, chat_request, outlives_client=store is not None)
-        extension.add(run)
+        mapping = chosen(str(run_id), [tool["function"]["name"] for tool in chat_request.tools])
+        producer = Run(source, mapping, stream_log, settings, chat_request, outlives_client=store is not None)
+        extension.add(producer)
         encoder = protocol.encoder(stream_id, chosen.events, chat_request.ids)
-        response = await protocol.respond(reader, encoder, run, settings, None if store is None else 0)
+        response = await protocol.respond(reader, encoder, producer, settings, None if store is None else 0)
         if store is not None:
             response.headers["X-Stream-Id"] = stream_id
+        if run.thread_id is not None:
+            response.headers["X-Thread-Id"] = run.thread_id
         return response
 
     return chat
+
+
+class _Prepared(NamedTuple):
+    runnable: Runnable[Any, Any]
+    config: RunnableConfig
+    inputs: Any
+    owner: str | None
+    thread_id: str | None  # the client's name for the run's thread (its checkpointer's is scoped by owner)
 
 
 async def _prepare_run(
@@ -138,27 +150,36 @@ async def _prepare_run(
     run_id: Any,
     settings: Settings,
     tracing: LangfuseTracing | None,
-) -> tuple[Runnable[Any, Any], Any]:
-    """The user's code that runs before streaming: the factory and the ``run_config`` hook."""
+) -> _Prepared:
+    """The user's code that runs before streaming (the factory, the ``stream_owner`` and ``run_config``
+    hooks), the run's thread, and the runnable's input: a failure is a ``500`` before any streaming."""
     try:
+        owner = await stream_owner(settings, chat_request)
         runnable = factory(chat_request)
         if inspect.isawaitable(runnable):
             runnable = await runnable
+        thread_id = chat_request.thread_id
+        if thread_id is None and checkpointed_graph(runnable) is not None:  # a conversation of its own
+            thread_id = uuid4().hex
+        scoped = None if thread_id is None else scoped_thread_id(thread_id, owner)
         callbacks = (*settings.callbacks, tracing.handler()) if tracing else settings.callbacks
-        config = await build_run_config(chat_request, run_id, callbacks, settings.run_config)
+        config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, scoped)
+        inputs = await runnable_input(runnable, chat_request, config)
+    except RequestError:
+        raise
     except Exception as exc:
-        log.exception("preparing the run failed (runnable factory or run_config hook)")
+        log.exception("preparing the run failed (runnable factory, a hook, or reading the thread)")
         detail = public_message("internal_error", exc, settings.expose_errors)
         raise RequestError(500, "internal_error", detail) from None
-    return runnable, config
+    return _Prepared(runnable, config, inputs, owner, thread_id)
 
 
 async def _resumable_log(
-    store: StreamStore, chat_request: ChatRequest, events: frozenset[str], settings: Settings
+    store: StreamStore, chat_request: ChatRequest, events: frozenset[str], owner: str | None
 ) -> tuple[str, StreamLog]:
     """The stream's id (the request's, or a new unguessable one) and its log in the store."""
     stream_id = check_stream_id(chat_request.ids.get("stream_id") or secrets.token_urlsafe(18))
-    meta = StreamMeta(await stream_owner(settings, chat_request), tuple(sorted(events)), dict(chat_request.ids))
+    meta = StreamMeta(owner, tuple(sorted(events)), dict(chat_request.ids))
     try:
         return stream_id, await store.create(stream_id, meta, _BUFFERED_EVENTS)
     except StreamConflict:

@@ -1,7 +1,8 @@
-"""The RunnableConfig of one request's run: its id, callbacks, and what the user's hook adds.
+"""The RunnableConfig of one request's run: its id, callbacks, its thread, and what the user's hook adds.
 
 Per-request metadata is how tracing learns who asked: Langfuse reads ``langfuse_user_id``,
-``langfuse_session_id`` and ``langfuse_tags`` from it.
+``langfuse_session_id`` and ``langfuse_tags`` from it. A LangGraph checkpointer finds the conversation under
+``configurable.thread_id``; a middleware finds the tools the client runs under ``configurable.client_tools``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -17,7 +19,7 @@ from langchain_core.runnables.config import merge_configs
 
 from .chat_request import ChatRequest
 
-__all__ = ["build_run_config"]
+__all__ = ["build_run_config", "scoped_thread_id"]
 
 
 async def build_run_config(
@@ -25,14 +27,27 @@ async def build_run_config(
     run_id: UUID,
     callbacks: Sequence[BaseCallbackHandler],
     hook: Callable[[ChatRequest], Any] | None,
+    thread_id: str | None = None,
 ) -> RunnableConfig:
-    """The run's config: ``run_id``, ``callbacks``, then whatever ``hook(chat_request)`` returns."""
+    """The run's config: ``run_id``, ``callbacks``, the thread and the client's tools, then whatever
+    ``hook(chat_request)`` returns (a ``thread_id`` of its own wins)."""
     config: RunnableConfig = {"run_id": run_id}
     if callbacks:
         config["callbacks"] = list(callbacks)
+    configurable: dict[str, Any] = {} if thread_id is None else {"thread_id": thread_id}
+    if chat_request.tools:
+        configurable["client_tools"] = chat_request.tools
+    if configurable:
+        config["configurable"] = configurable
     if hook is None:
         return config
     extra = hook(chat_request)
     if inspect.isawaitable(extra):
         extra = await extra
     return merge_configs(config, extra) if extra else config
+
+
+def scoped_thread_id(thread_id: str, owner: str | None) -> str:
+    """The checkpointer's name for a client's thread: within its owner's, so that another owner naming the
+    same thread gets another, empty thread (the owner is quoted: no two owners share a prefix)."""
+    return thread_id if owner is None else f"{quote(owner, safe='')}:{thread_id}"

@@ -44,6 +44,8 @@ class Settings(BaseModel):
     """Longest question accepted, in characters."""
     max_history: int = Field(default=100, ge=0)
     """Most chat-history messages accepted."""
+    max_tools: int = Field(default=128, ge=0)
+    """Most tools a request may declare for the client to run."""
     events: Annotated[tuple[EventKind, ...], BeforeValidator(_split_commas)] = ("token",)
     """Kinds of event sent: token, reasoning, tool, custom, start, end."""
     include_names: Names = None
@@ -129,6 +131,7 @@ class Options(TypedDict, total=False):
     max_duration: float | None
     max_question_chars: int
     max_history: int
+    max_tools: int
     events: str | Sequence[EventKind]
     include_names: str | Sequence[str] | None
     include_types: str | Sequence[str] | None

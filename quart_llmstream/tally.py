@@ -1,4 +1,5 @@
-"""What a stream's end reports: its whole text, tokens sent, usage and the last model's finish reason.
+"""What a stream's end reports: its whole text, tokens sent, usage, the last model's finish reason, and the
+tool calls of the last model that no tool answered (the client's to run).
 
 The mapping feeds it; ``on_end`` (through :class:`~.lifecycle.StreamResult`) and the final event read it.
 It is kept whatever the ``events`` option selects, so ``on_end`` and every protocol's finish frame
@@ -15,13 +16,15 @@ _USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
 
 
 class Tally:
-    __slots__ = ("_text", "finish_reason", "tokens", "usage")
+    __slots__ = ("_answered", "_calls", "_text", "finish_reason", "tokens", "usage")
 
     def __init__(self) -> None:
         self._text: list[str] = []
         self.tokens = 0
         self.usage: dict[str, int] | None = None
         self.finish_reason: str | None = None
+        self._calls: list[dict[str, Any]] = []  # the last model's tool calls
+        self._answered: set[str] = set()  # ids of the calls a tool answered
 
     def add_text(self, text: str) -> None:
         self._text.append(text)
@@ -37,9 +40,19 @@ class Tally:
             self.usage = total
         if getattr(output, "tool_calls", None):
             self.finish_reason = "tool_calls"
+            self._calls = list(output.tool_calls)
         elif output is not None:
+            self._calls = []
             metadata = getattr(output, "response_metadata", {}) or {}
             self.finish_reason = metadata.get("finish_reason") or metadata.get("stop_reason") or "stop"
+
+    def tool_answered(self, call_id: str | None) -> None:
+        if call_id:
+            self._answered.add(call_id)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The last model's tool calls that no tool answered."""
+        return [call for call in self._calls if call.get("id") not in self._answered]
 
     @property
     def text(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,20 +24,25 @@ class Probe:
     """What the test can observe of the model's runs."""
 
     calls: list[list[BaseMessage]] = field(default_factory=list)
+    tools: list[list[dict[str, Any]] | None] = field(default_factory=list)  # the tools offered to each call
     chunks_sent: int = 0
     finished: int = 0
     cancelled_at: float | None = None
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+Reply = Sequence[Chunk] | Callable[[list[BaseMessage], list[dict[str, Any]] | None], Sequence[Chunk]]
+
+
 class ScriptedChatModel(PacedChatModel):
     """Streams each response of ``responses`` (one per call, cycling) chunk by chunk, ``delay`` apart.
 
     A chunk is a string, a list of content blocks, or a whole ``AIMessageChunk`` (tool calls,
-    reasoning). ``fail_at`` raises after that many chunks of a response.
+    reasoning); a response may also be a function of the messages and tools the model got, which
+    returns the chunks. ``fail_at`` raises after that many chunks of a response.
     """
 
-    responses: Sequence[Sequence[Chunk]]
+    responses: Sequence[Reply]
     fail_at: int | None = None
     error: str = "secret internal detail: db password is hunter2"
     probe: Probe = Field(default_factory=Probe)
@@ -48,8 +53,10 @@ class ScriptedChatModel(PacedChatModel):
 
     def script(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> Sequence[Chunk]:
         self.probe.calls.append(messages)
+        self.probe.tools.append(tools)
         self.probe.started.set()
-        return self.responses[(len(self.probe.calls) - 1) % len(self.responses)]
+        reply = self.responses[(len(self.probe.calls) - 1) % len(self.responses)]
+        return reply(messages, tools) if callable(reply) else reply
 
     def on_chunk(self, index: int) -> None:
         if index == self.fail_at:
@@ -140,3 +147,31 @@ def model_graph(**steps: tuple[BaseChatModel, str | None]) -> Runnable[Any, Any]
         previous = name
     graph.add_edge(previous, END)
     return QUESTION_PROMPT | RunnableLambda(lambda prompt: {"messages": prompt.to_messages()}) | graph.compile()
+
+
+def calling(*calls: tuple[str, dict[str, Any], str]) -> list[AIMessageChunk]:
+    """A model's tool calls ``(name, args, id)`` as it streams them: each call's head, then its arguments."""
+    import json
+
+    chunks = []
+    for index, (name, args, call_id) in enumerate(calls):
+        head = {"name": name, "args": "", "id": call_id, "index": index}
+        chunks.append(AIMessageChunk(content="", tool_call_chunks=[head]))
+        chunks.append(AIMessageChunk(content="", tool_call_chunks=[{"args": json.dumps(args), "index": index}]))
+    return chunks
+
+
+@tool
+def weather(city: str) -> str:
+    """Get the weather of a city."""
+    return f"sunny in {city}"
+
+
+def agent(model: BaseChatModel, *middleware: Any, checkpointer: bool = True, tools: Sequence[Any] = ()) -> Any:
+    """A LangChain ``create_agent`` graph, as users build it: a server tool (``weather``), ``middleware``, and
+    an in-memory checkpointer."""
+    from langchain.agents import create_agent
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver() if checkpointer else None
+    return create_agent(model, tools=[weather, *tools], middleware=list(middleware), checkpointer=saver)

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import HumanMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 from quart import Quart
 from werkzeug.datastructures import Headers
 
 from quart_llmstream import ChatRequest, create_blueprint
+from quart_llmstream.inputs import runnable_input
 from quart_llmstream.sources import astream_events, callback_events
 
 from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, ScriptedChatModel, model_graph, tool_agent, words
@@ -65,14 +66,15 @@ def essentials(event: dict[str, Any]) -> tuple[Any, ...] | None:
 
 
 async def collect(source: Callable[..., Any], runnable: Runnable[Any, Any], **filters: Any) -> list[tuple[Any, ...]]:
-    request = ChatRequest("What is a stream?", [], {}, Headers())
+    question = HumanMessage("What is a stream?")
+    request = ChatRequest(question.text, [], {}, Headers(), messages=[question])
     out = []
 
     async def emit(event: dict[str, Any]) -> None:
         if (kept := essentials(event)) is not None:
             out.append(kept)
 
-    await source(runnable, request.runnable_input(), None, emit, **filters)
+    await source(runnable, await runnable_input(runnable, request, {}), None, emit, **filters)
     return out
 
 

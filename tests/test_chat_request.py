@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import Runnable
 from quart import Quart
 
@@ -23,8 +23,9 @@ def make_app(**options: Any) -> tuple[Quart, list[ChatRequest]]:
         return answering("ok")
 
     app = Quart(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = 4096
-    app.register_blueprint(create_blueprint(factory, **{"max_question_chars": 50, "max_history": 2, **options}))
+    app.config["MAX_CONTENT_LENGTH"] = 4096 if options.pop("small", True) else 1 << 20
+    options = {"max_question_chars": 50, "max_history": 2, "max_tools": 3, **options}
+    app.register_blueprint(create_blueprint(factory, **options))
     return app, seen
 
 
@@ -33,7 +34,7 @@ BAD_BODIES = [
     ("not utf-8", b'{"question": "\xff"}', 400, "invalid_json", "not valid JSON"),
     ("not an object", b'["question"]', 400, "invalid_request", "JSON object"),
     ("null", b"null", 400, "invalid_request", "JSON object"),
-    ("missing question", b'{"chat_history": []}', 400, "invalid_request", "question: Field required"),
+    ("missing question", b'{"chat_history": []}', 400, "invalid_request", "question: required unless the history"),
     ("empty question", b'{"question": ""}', 400, "invalid_request", "question: Value error, must not be empty"),
     ("blank question", b'{"question": "  \\n"}', 400, "invalid_request", "must not be empty"),
     ("number question", b'{"question": 42}', 400, "invalid_request", "question: Input should be a valid string"),
@@ -62,6 +63,71 @@ BAD_BODIES = [
         "at most 2 messages",
     ),
     ("body too large", json.dumps({"question": "q" * 5000}).encode(), 413, "payload_too_large", "4096 bytes"),
+    (
+        "a tool result with no call id",
+        b'{"question": "q", "chat_history": [{"role": "tool", "content": "x"}]}',
+        400,
+        "invalid_request",
+        "chat_history.0: Value error, a tool result needs the tool_call_id",
+    ),
+    (
+        "a result answering no call",
+        json.dumps(
+            {
+                "chat_history": [
+                    {"role": "assistant", "tool_calls": [{"id": "c1", "name": "clock", "args": {}}]},
+                    {"role": "tool", "tool_call_id": "c9", "content": "x"},
+                ]
+            }
+        ).encode(),
+        400,
+        "invalid_request",
+        "the tool result for 'c9' answers no call",
+    ),
+    (
+        "no question after an answer",
+        b'{"chat_history": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}',
+        400,
+        "invalid_request",
+        "question: required unless the history ends with tool results",
+    ),
+    ("a bad thread id", b'{"question": "q", "thread_id": "a/b"}', 400, "invalid_request", "thread id: 1 to 128"),
+    ("tools not a list", b'{"question": "q", "tools": {"name": "x"}}', 400, "invalid_request", "tools: Input should"),
+    (
+        "a tool with a bad name",
+        b'{"question": "q", "tools": [{"name": "a b"}]}',
+        400,
+        "invalid_request",
+        "tools.0: the name must be 1 to 64",
+    ),
+    (
+        "a tool whose parameters are no object schema",
+        b'{"question": "q", "tools": [{"name": "clock", "parameters": {"type": "string"}}]}',
+        400,
+        "invalid_request",
+        "tools.0 (clock): parameters must be a JSON Schema of an object",
+    ),
+    (
+        "a tool over 64 KB",
+        json.dumps({"question": "q", "tools": [{"name": "big", "description": "x" * 70_000}]}).encode(),
+        400,
+        "invalid_request",
+        "tools.0 (big): over 64 KB of JSON",
+    ),
+    (
+        "more tools than max_tools",
+        json.dumps({"question": "q", "tools": [{"name": f"t{i}"} for i in range(4)]}).encode(),
+        400,
+        "invalid_request",
+        "tools: at most 3 tools, got 4",
+    ),
+    (
+        "a tool declared twice",
+        b'{"question": "q", "tools": [{"name": "clock"}, {"type": "function", "function": {"name": "clock"}}]}',
+        400,
+        "invalid_request",
+        "tools: clock declared more than once",
+    ),
 ]
 
 
@@ -69,7 +135,7 @@ BAD_BODIES = [
     ("body", "status", "error", "detail"), [b[1:] for b in BAD_BODIES], ids=[b[0] for b in BAD_BODIES]
 )
 async def test_bad_body_gets_a_4xx_json_error(body: bytes, status: int, error: str, detail: str) -> None:
-    app, seen = make_app()
+    app, seen = make_app(small=len(body) < 5000 or b"tools" not in body)
     response = await app.test_client().post("/chat", data=body, headers={"Content-Type": "application/json"})
     assert response.status_code == status
     assert response.mimetype == "application/json"
@@ -102,7 +168,7 @@ async def test_history_in_both_shapes_becomes_messages() -> None:
             {"role": "user", "content": "hi"},
             ["assistant", "hello"],
             ["human", "again"],
-            {"role": "ai", "content": "yes", "id": "ignored extra key"},
+            {"role": "ai", "content": "yes", "id": "a-5"},
         ],
         "session": "s-1",
     }
@@ -120,4 +186,42 @@ async def test_history_in_both_shapes_becomes_messages() -> None:
     ]
     assert chat_request.body["session"] == "s-1"
     assert chat_request.headers["X-Tenant"] == "acme"
-    assert chat_request.runnable_input() == {"question": "and now?", "chat_history": chat_request.chat_history}
+    assert chat_request.messages[:-1] == chat_request.chat_history
+    assert chat_request.messages[-1].text == "and now?"
+    assert chat_request.messages[4].id == "a-5"
+    assert chat_request.messages[-1].id.startswith("user-"), "named by its text and place, as a thread needs"
+
+
+async def test_a_continuation_with_tool_results_and_declared_tools_is_a_chat_request() -> None:
+    app, seen = make_app(max_history=10)
+    body = {
+        "thread_id": "t-1",
+        "tools": [
+            {"name": "clock", "description": "The browser's time"},
+            {"type": "function", "function": {"name": "locate", "parameters": {"type": "object", "properties": {}}}},
+        ],
+        "chat_history": [
+            {"role": "user", "content": "What time is it?", "id": "u1"},
+            {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "name": "clock", "args": {}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "10:00"},
+        ],
+    }
+    response = await app.test_client().post("/chat", json=body)
+    assert response.status_code == 200
+    [chat_request] = seen
+    assert chat_request.continues and chat_request.question == "What time is it?"
+    assert chat_request.thread_id == "t-1"
+    call, result = chat_request.messages[1:]
+    assert isinstance(call, AIMessage) and call.tool_calls[0]["id"] == "c1"
+    assert isinstance(result, ToolMessage) and result.tool_call_id == "c1" and result.text == "10:00"
+    assert chat_request.tools == [
+        {
+            "type": "function",
+            "function": {
+                "name": "clock",
+                "parameters": {"type": "object", "properties": {}},
+                "description": "The browser's time",
+            },
+        },
+        {"type": "function", "function": {"name": "locate", "parameters": {"type": "object", "properties": {}}}},
+    ]

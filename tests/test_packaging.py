@@ -65,11 +65,11 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
 
 @pytest.fixture(scope="module")
 def installed(dist: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with the wheel (and its ``redis`` extra) installed; its ``bin`` folder."""
+    """A fresh venv with the wheel (and the extras its optional modules need) installed; its ``bin`` folder."""
     venv = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)  # this pip installs
     pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q"]
-    subprocess.run([*pip, f"{dist['wheel']}[redis]", "hypercorn"], check=True, capture_output=True)
+    subprocess.run([*pip, f"{dist['wheel']}[redis,agents]", "hypercorn"], check=True, capture_output=True)
     return venv / "bin"
 
 

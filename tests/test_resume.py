@@ -181,3 +181,31 @@ async def test_a_resumed_response_gets_heartbeats_while_the_run_is_silent() -> N
             raw = b"".join([chunk async for chunk in r.aiter_raw()])
     assert raw.count(b": ping\n") >= 3
     assert token_texts(parse(raw)) == ["b"] and parse(raw).messages[-1] == "[DONE]"
+
+
+async def test_each_ai_sdk_answer_has_its_own_message_id_and_a_resumed_answer_keeps_its_own() -> None:
+    """``useChat`` replaces the message whose id a ``start`` names: one id per chat overwrote each answer."""
+    app = chat_app(answering(*TOKENS, delay=0.04), protocol="ai-sdk", resume="memory")
+    async with running(app) as url:
+        api, ask = f"{url}/chat", {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "q"}]}
+        first = await node("ai_sdk.mjs", op="send", api=api, chatId="chat-8", messages=[ask])
+        turns = [ask, first["message"], {**ask, "id": "u2"}]
+        second = await node("ai_sdk.mjs", op="send", api=api, chatId="chat-8", messages=turns, abortAfterChunks=8)
+        again = await node("ai_sdk.mjs", op="reconnect", api=api, chatId="chat-8")
+    assert not again["noStream"], "the second answer was still running"
+    starts = [run["chunks"][0]["messageId"] for run in (first, second, again)]
+    assert starts[0] != starts[1], "each answer has an id of its own"
+    assert starts[2] == starts[1], "a resumed answer keeps the id of the answer it resumes"
+
+
+async def test_the_ai_sdk_gets_204_once_the_chat_has_no_active_stream_and_a_last_event_id_still_gets_the_rest() -> None:
+    """A page that reloads after an answer ended (``useChat({resume: true})``) must not get the answer again."""
+    app = chat_app(answering("a", "b", "c"), protocol="ai-sdk", resume="memory")
+    async with running(app) as url:
+        api, ask = f"{url}/chat", {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "q"}]}
+        done = await node("ai_sdk.mjs", op="send", api=api, chatId="chat-9", messages=[ask])
+        reload = await node("ai_sdk.mjs", op="reconnect", api=api, chatId="chat-9")
+        status, rest = await resume_from(f"{api}/chat-9/stream", last_event_id="3")
+    assert done["error"] is None and reload["noStream"]
+    assert status == 200 and [json.loads(data)["type"] for data in rest.messages[:-1]][-1] == "finish"
+    assert any('"delta":"c"' in data for data in rest.messages) and not any('"delta":"a"' in d for d in rest.messages)

@@ -122,6 +122,13 @@ class RedisStore(StreamStore):
             return False
         return True
 
+    async def running(self, stream_id: str) -> bool:
+        try:
+            return bool(await self.redis.exists(_key(stream_id, "lease")))
+        except Exception as exc:
+            self.failed(exc)
+            return False
+
     async def close(self) -> None:
         await self._cancels.close()
         if self._owns_client:

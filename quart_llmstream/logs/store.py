@@ -44,6 +44,10 @@ class StreamStore(ABC):
     async def cancel(self, stream_id: str, owner: str | None) -> bool:
         """Stop the running stream of that owner; False when there is none."""
 
+    @abstractmethod
+    async def running(self, stream_id: str) -> bool:
+        """A run of ``stream_id`` is still going."""
+
     async def close(self) -> None:  # noqa: B027  # most stores hold nothing to release
         """Release connections, at the app's end."""
 
@@ -78,6 +82,10 @@ class MemoryStore(StreamStore):
             return False
         known[1].request_stop("cancel")
         return True
+
+    async def running(self, stream_id: str) -> bool:
+        known = self._streams.get(stream_id)
+        return known is not None and not known[1].closed
 
     def _expire(self, stream_id: str, log: MemoryLog) -> None:
         if self._streams.get(stream_id, (None, None))[1] is log:

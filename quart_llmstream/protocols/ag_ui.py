@@ -1,7 +1,7 @@
 """AG-UI (CopilotKit and other agent front ends; npm ``@ag-ui/client``'s ``HttpAgent``, protocol 1.0).
 
-Request: ``RunAgentInput`` ``{threadId, runId, state, messages, tools, context, forwardedProps}``; the
-last user message is the question, the messages before it the history.
+Request: ``RunAgentInput`` ``{threadId, runId, state, messages, tools, context, forwardedProps}``, read by
+:mod:`.ag_ui_messages`.
 
 Response: one ``data: <event JSON>`` frame per event: ``RUN_STARTED`` first; text messages, tool calls
 and their results, reasoning and ``CUSTOM`` events; ``RUN_FINISHED`` last, or ``RUN_ERROR``.
@@ -9,16 +9,12 @@ and their results, reasoning and ``CUSTOM`` events; ``RUN_FINISHED`` last, or ``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest, describe_validation_error, from_messages
-from ..errors import RequestError
+from ..chat_request import ChatRequest
 from ..events import (
     Custom,
     Event,
@@ -31,6 +27,7 @@ from ..events import (
     TextEnd,
     TextStart,
     ToolCallArgs,
+    ToolCallPending,
     ToolCallStarted,
     ToolEnded,
     ToolFailed,
@@ -39,83 +36,21 @@ from ..events import (
 from ..payloads import to_json
 from ..settings import Settings
 from ..sse import encode_event
+from .ag_ui_messages import read_run_input
 from .base import Encoder, Protocol
 from .tool_calls import Call, ToolCalls
 
 __all__ = ["AgUiProtocol"]
 
 
-class _FunctionCall(BaseModel):
-    name: StrictStr
-    arguments: StrictStr
-
-
-class _ToolCall(BaseModel):
-    id: StrictStr
-    function: _FunctionCall
-
-
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    id: StrictStr = ""
-    role: Literal["user", "assistant", "system", "developer", "tool"]
-    content: StrictStr | list[dict[str, Any]] | None = None
-    toolCalls: list[_ToolCall] | None = None
-    toolCallId: StrictStr | None = None
-
-
-class _RunAgentInput(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    threadId: StrictStr
-    runId: StrictStr
-    messages: list[_Message]
-
-
 class AgUiProtocol(Protocol):
     name = "ag-ui"
 
     def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
-        try:
-            parsed = _RunAgentInput.model_validate(body)
-            messages = [_to_message(message) for message in parsed.messages]
-        except (ValidationError, ValueError) as exc:
-            detail = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-            raise RequestError(400, "invalid_request", detail) from None
-        ids = {"thread_id": parsed.threadId, "run_id": parsed.runId, "stream_id": parsed.runId}
-        return from_messages(messages, body, headers, settings, ids)
+        return read_run_input(body, headers, settings)
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return AgUiEncoder(stream_id, ids.get("thread_id", stream_id), ids.get("run_id", stream_id))
-
-
-def _to_message(message: _Message) -> BaseMessage:
-    content = message.content
-    text = content if isinstance(content, str) else "".join(p.get("text") or "" for p in content or ())
-    if message.role == "user":
-        return HumanMessage(text)
-    if message.role in ("system", "developer"):
-        return SystemMessage(text)
-    if message.role == "tool":
-        if not message.toolCallId:
-            raise ValueError("messages: a tool message needs its toolCallId")
-        return ToolMessage(text, tool_call_id=message.toolCallId)
-    calls = [
-        {"name": call.function.name, "args": _arguments(call.function.arguments), "id": call.id}
-        for call in message.toolCalls or ()
-    ]
-    return AIMessage(text, tool_calls=calls)
-
-
-def _arguments(arguments: str) -> dict[str, Any]:
-    try:
-        parsed = json.loads(arguments) if arguments else {}
-    except ValueError:
-        raise ValueError("messages: a tool call's arguments must be a JSON object") from None
-    if not isinstance(parsed, dict):
-        raise ValueError("messages: a tool call's arguments must be a JSON object")
-    return parsed
 
 
 def _event(**fields: Any) -> bytes:
@@ -147,6 +82,7 @@ class AgUiEncoder(Encoder):
             ToolStarted: self._tool_started,
             ToolEnded: self._tool_ended,
             ToolFailed: self._tool_failed,
+            ToolCallPending: self._tool_pending,
             Custom: self._custom,
             RunEnded: self._run_ended,
         }
@@ -207,13 +143,22 @@ class AgUiEncoder(Encoder):
         call, announced = self._calls.tool_started(event)
         if announced:
             return frames
+        return frames + self._whole_call(call.id, call.name, to_json(call.input))
+
+    def _tool_pending(self, event: ToolCallPending) -> bytes:
+        """A call the client runs: announced already, it ends with the run; else it is sent whole."""
+        call, announced = self._calls.pending(event)
+        if announced:
+            return b""
+        return self._whole_call(call.id, call.name, to_json(event.args))
+
+    def _whole_call(self, call_id: str, name: str, args: str) -> bytes:
         parent = self._step_message or self._new_message()
         self._step_message = parent
         return (
-            frames
-            + _event(type="TOOL_CALL_START", toolCallId=call.id, toolCallName=call.name, parentMessageId=parent)
-            + _event(type="TOOL_CALL_ARGS", toolCallId=call.id, delta=to_json(call.input))
-            + _event(type="TOOL_CALL_END", toolCallId=call.id)
+            _event(type="TOOL_CALL_START", toolCallId=call_id, toolCallName=name, parentMessageId=parent)
+            + _event(type="TOOL_CALL_ARGS", toolCallId=call_id, delta=args)
+            + _event(type="TOOL_CALL_END", toolCallId=call_id)
         )
 
     def _tool_result(self, call: Call, content: Any) -> bytes:

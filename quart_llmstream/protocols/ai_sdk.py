@@ -1,8 +1,7 @@
 """The Vercel AI SDK's UI message stream (``useChat`` with ``DefaultChatTransport``, npm ``ai``).
 
-Request, as the transport POSTs it: ``{id, messages: UIMessage[], trigger, messageId, ...extra body}``.
-The text of the last user message is the question; the messages before it become the history (their
-text parts, and the tool parts of assistant messages as tool calls and tool results).
+Request, as the transport POSTs it: ``{id, messages: UIMessage[], trigger, messageId, ...extra body}``, read
+by :mod:`.ai_sdk_messages`.
 
 Response: ``data: <chunk JSON>`` frames with header ``x-vercel-ai-ui-message-stream: v1``: ``start``,
 ``start-step``, text and reasoning blocks, tool input and output, ``data-<name>`` for custom events,
@@ -12,14 +11,11 @@ Response: ``data: <chunk JSON>`` frames with header ``x-vercel-ai-ui-message-str
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest, describe_validation_error, from_messages
-from ..errors import RequestError
+from ..chat_request import ChatRequest
 from ..events import (
     Custom,
     Event,
@@ -32,6 +28,7 @@ from ..events import (
     TextEnd,
     TextStart,
     ToolCallArgs,
+    ToolCallPending,
     ToolCallStarted,
     ToolEnded,
     ToolFailed,
@@ -40,6 +37,7 @@ from ..events import (
 from ..payloads import to_json
 from ..settings import Settings
 from ..sse import encode_event
+from .ai_sdk_messages import read_chat
 from .base import SSE_HEADERS, Encoder, Protocol
 from .tool_calls import ToolCalls
 
@@ -49,79 +47,16 @@ _DONE = encode_event("[DONE]")
 _FINISH_REASONS = {"stop": "stop", "tool_calls": "tool-calls", "length": "length", "content_filter": "content-filter"}
 
 
-class _UIMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    id: StrictStr = ""
-    role: Literal["user", "assistant", "system"]
-    parts: list[dict[str, Any]]
-
-
-class _ChatBody(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    id: StrictStr = ""
-    messages: list[_UIMessage]
-    trigger: StrictStr = "submit-message"
-    messageId: StrictStr | None = None  # the transport's name
-
-
 class AiSdkProtocol(Protocol):
     name = "ai-sdk"
     headers: ClassVar[Mapping[str, str]] = {**SSE_HEADERS, "x-vercel-ai-ui-message-stream": "v1"}
+    replays_finished = False  # useChat({resume}) asks on every page load: a finished answer it has already
 
     def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
-        try:
-            parsed = _ChatBody.model_validate(body)
-        except ValidationError as exc:
-            raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
-        messages = [message for ui in parsed.messages for message in _to_messages(ui)]
-        ids = {"chat_id": parsed.id, "stream_id": parsed.id} if parsed.id else {}
-        ids |= {"message_id": parsed.messageId} if parsed.messageId else {}
-        return from_messages(messages, body, headers, settings, ids)
+        return read_chat(body, headers, settings)
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
-        return AiSdkEncoder(stream_id)
-
-
-def _to_messages(ui: _UIMessage) -> list[BaseMessage]:
-    if ui.role != "assistant":
-        text = "".join(part.get("text") or "" for part in ui.parts if part.get("type") == "text")
-        return [HumanMessage(text) if ui.role == "user" else SystemMessage(text)]
-    messages: list[BaseMessage] = []
-    step: list[Mapping[str, Any]] = []
-    for part in ui.parts:  # each step is a model's reply, then the results of the tools it called
-        if part.get("type") == "step-start":
-            messages += _step_messages(step)
-            step = []
-        else:
-            step.append(part)
-    return messages + _step_messages(step)
-
-
-def _step_messages(parts: list[Mapping[str, Any]]) -> list[BaseMessage]:
-    text = "".join(part.get("text") or "" for part in parts if part.get("type") == "text")
-    tools = [part for part in parts if _tool_name(part)]
-    if not text and not tools:
-        return []
-    calls = [{"name": _tool_name(p), "args": p.get("input") or {}, "id": p.get("toolCallId") or ""} for p in tools]
-    results: list[BaseMessage] = [
-        ToolMessage(_content(p.get("output") if "output" in p else p.get("errorText")), tool_call_id=call["id"])
-        for p, call in zip(tools, calls, strict=True)
-        if p.get("state") in ("output-available", "output-error")
-    ]
-    return [AIMessage(text, tool_calls=calls), *results]
-
-
-def _tool_name(part: Mapping[str, Any]) -> str | None:
-    kind = str(part.get("type") or "")
-    if kind == "dynamic-tool":
-        return str(part.get("toolName") or "")
-    return kind[len("tool-") :] if kind.startswith("tool-") else None
-
-
-def _content(value: Any) -> str:
-    return value if isinstance(value, str) else to_json(value)
+        return AiSdkEncoder(stream_id, ids.get("message_id") or f"msg-{stream_id}")
 
 
 def _chunk(**fields: Any) -> bytes:
@@ -132,8 +67,8 @@ class AiSdkEncoder(Encoder):
     """Numbers the text and reasoning blocks, and keeps tool calls apart by their call id; a model's
     run between tool results is a step."""
 
-    def __init__(self, stream_id: str) -> None:
-        self._id = stream_id
+    def __init__(self, stream_id: str, message_id: str) -> None:
+        self._message_id = message_id
         self._blocks = 0
         self._step_open = True
         self._calls = ToolCalls(stream_id)
@@ -150,12 +85,13 @@ class AiSdkEncoder(Encoder):
             ToolStarted: self._tool_started,
             ToolEnded: self._tool_ended,
             ToolFailed: self._tool_failed,
+            ToolCallPending: self._tool_pending,
             Custom: self._custom,
             RunEnded: self._run_ended,
         }
 
     def opening(self) -> bytes:
-        return _chunk(type="start", messageId=f"msg-{self._id}") + _chunk(type="start-step")
+        return _chunk(type="start", messageId=self._message_id) + _chunk(type="start-step")
 
     def _step(self) -> bytes:
         """A ``start-step`` when the model speaks again after a tool result."""
@@ -191,6 +127,13 @@ class AiSdkEncoder(Encoder):
         call, announced = self._calls.tool_started(event)
         start = b"" if announced else _chunk(type="tool-input-start", toolCallId=call.id, toolName=call.name)
         available = _chunk(type="tool-input-available", toolCallId=call.id, toolName=call.name, input=call.input)
+        return self._step() + start + available
+
+    def _tool_pending(self, event: ToolCallPending) -> bytes:
+        """A call the client runs: its part made whole (``tool-input-available``), which fires ``onToolCall``."""
+        call, announced = self._calls.pending(event)
+        start = b"" if announced else _chunk(type="tool-input-start", toolCallId=call.id, toolName=call.name)
+        available = _chunk(type="tool-input-available", toolCallId=call.id, toolName=call.name, input=event.args)
         return self._step() + start + available
 
     def _tool_ended(self, event: ToolEnded) -> bytes:

@@ -69,6 +69,8 @@ class Protocol(ABC):
 
     resumable: ClassVar[bool] = True
     """Its clients can reconnect with ``Last-Event-ID``: frames may carry SSE ids."""
+    replays_finished: ClassVar[bool] = True
+    """A resume that names no ``Last-Event-ID`` replays a finished stream (else: ``204``)."""
 
     async def respond(
         self, reader: LogReader, encoder: Encoder, run: Run | Follower, settings: Settings, after: int | None = None

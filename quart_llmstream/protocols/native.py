@@ -1,7 +1,10 @@
 """The native protocol: the format of the hand-written pattern this library replaces.
 
-Request: ``{"question": str, "chat_history": [{"role", "content"} | [role, content], ...], "id"?: str}``
-(``id`` names the stream, for resume).
+Request: ``{"question": str, "chat_history": [{"role", "content", "id"?} | [role, content], ...], "id"?: str,
+"thread_id"?: str, "tools"?: [...]}`` (``id`` names the stream, for resume; ``thread_id`` the conversation).
+History items may be an assistant's ``{"role": "assistant", "content", "tool_calls": [{"id", "name", "args"}]}``
+and a tool result ``{"role": "tool", "tool_call_id", "content"}``; ``question`` may be left out when the
+history ends with tool results (a continuation).
 Tokens are unnamed ``data: {"token": "..."}`` messages; an error is ``data: {"error": "...", "code":
 "..."}``; the last frame is ``data: [DONE]``. Every other kind of event goes out as a *named* event
 (``event: <kind>``), which a client that handles only unnamed messages ignores.
@@ -12,13 +15,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, cast
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, StrictStr, ValidationError, ValidationInfo, field_validator, model_validator
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest, describe_validation_error
+from ..chat_request import ChatRequest, conversation, describe_validation_error
+from ..client_tools import client_tools
 from ..errors import RequestError
-from ..events import BLOCK_BOUNDARIES, EVENT_TYPES, Event, RunEnded, RunStarted, TextDelta
+from ..events import (
+    BLOCK_BOUNDARIES,
+    EVENT_TYPES,
+    Event,
+    RunEnded,
+    RunStarted,
+    TextDelta,
+    ToolCallArgs,
+    ToolCallPending,
+    ToolCallStarted,
+)
 from ..payloads import to_json
 from ..settings import Settings
 from ..sse import encode_event
@@ -26,19 +40,22 @@ from .base import Encoder, Protocol
 
 __all__ = ["NativeProtocol"]
 
-_MESSAGE_CLASSES: dict[str, type[BaseMessage]] = {
-    "user": HumanMessage,
-    "human": HumanMessage,
-    "assistant": AIMessage,
-    "ai": AIMessage,
-    "system": SystemMessage,
-}
+_ROLES = {"human": "user", "ai": "assistant"}
 _DONE = encode_event("[DONE]")
 
 
+class _ToolCall(BaseModel):
+    id: StrictStr
+    name: StrictStr
+    args: dict[str, Any] = {}
+
+
 class _HistoryItem(BaseModel):
-    role: Literal["user", "assistant", "system", "human", "ai"]
-    content: StrictStr
+    role: Literal["user", "assistant", "system", "tool", "human", "ai"]
+    content: StrictStr = ""
+    id: StrictStr | None = None
+    tool_calls: list[_ToolCall] = []  # an assistant's
+    tool_call_id: StrictStr | None = None  # a tool result's: the call it answers
 
     @model_validator(mode="before")
     @classmethod
@@ -49,33 +66,45 @@ class _HistoryItem(BaseModel):
             return {"role": value[0], "content": value[1]}
         return value
 
+    @model_validator(mode="after")
+    def _tool_results_name_their_call(self) -> _HistoryItem:
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a tool result needs the tool_call_id of the call it answers")
+        return self
+
+    def message(self) -> BaseMessage:
+        role, id = _ROLES.get(self.role, self.role), self.id
+        if role == "user":
+            return HumanMessage(self.content, id=id)
+        if role == "system":
+            return SystemMessage(self.content, id=id)
+        if role == "tool":
+            return ToolMessage(self.content, tool_call_id=self.tool_call_id or "", id=id)
+        calls = [{"id": call.id, "name": call.name, "args": call.args} for call in self.tool_calls]
+        return AIMessage(self.content, tool_calls=calls, id=id)
+
 
 class _ChatBody(BaseModel):
-    question: StrictStr
+    question: StrictStr | None = None  # left out when the history ends with tool results
     chat_history: list[_HistoryItem] = []
     id: StrictStr | None = None  # the stream's id, for resume
+    thread_id: StrictStr | None = None
+    tools: list[Any] | None = None
 
     @field_validator("question")
     @classmethod
-    def _question_fits(cls, value: str, info: ValidationInfo) -> str:
-        if not value.strip():
+    def _question_has_text(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("must not be empty")
-        limit = _settings(info).max_question_chars
-        if len(value) > limit:
-            raise ValueError(f"must be at most {limit} characters, got {len(value)}")
         return value
 
     @field_validator("chat_history", mode="before")
     @classmethod
     def _history_fits(cls, value: Any, info: ValidationInfo) -> Any:
-        limit = _settings(info).max_history
+        limit = cast(Settings, cast(dict[str, Any], info.context)["settings"]).max_history
         if isinstance(value, list) and len(value) > limit:
             raise ValueError(f"must hold at most {limit} messages, got {len(value)}")
         return value
-
-
-def _settings(info: ValidationInfo) -> Settings:
-    return cast(Settings, cast(dict[str, Any], info.context)["settings"])
 
 
 class NativeProtocol(Protocol):
@@ -86,20 +115,46 @@ class NativeProtocol(Protocol):
             parsed = _ChatBody.model_validate(body, context={"settings": settings})
         except ValidationError as exc:
             raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
-        history = [_MESSAGE_CLASSES[item.role](content=item.content) for item in parsed.chat_history]
+        messages = [item.message() for item in parsed.chat_history]
+        if parsed.question is not None:
+            messages.append(HumanMessage(parsed.question))
+        elif not (messages and isinstance(messages[-1], ToolMessage)):
+            raise RequestError(400, "invalid_request", "question: required unless the history ends with tool results")
         ids = {"stream_id": parsed.id} if parsed.id is not None else {}
-        return ChatRequest(parsed.question, history, body, headers, ids)
+        tools = client_tools(parsed.tools, settings)
+        return conversation(
+            messages, body, headers, settings, ids=ids, thread_id=parsed.thread_id, tools=tools, what="chat_history"
+        )
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return NativeEncoder(events)
 
 
 class NativeEncoder(Encoder):
+    """Named events as their kinds; a call left to the client is sent as ``tool_call`` and ``tool_args`` unless
+    they streamed already."""
+
     def __init__(self, events: frozenset[str]) -> None:
         self._start, self._end = "start" in events, "end" in events
+        self._announced: set[str | None] = set()  # ids of the calls a model streamed
+        self._pending = 0
         self.encoders = _NAMED.copy()
         self.encoders[RunStarted] = self._run_started
+        self.encoders[ToolCallStarted] = self._tool_call
+        self.encoders[ToolCallPending] = self._tool_pending
         self.encoders[RunEnded] = self._run_ended
+
+    def _tool_call(self, event: ToolCallStarted) -> bytes:
+        self._announced.add(event.id)
+        return _named(event)
+
+    def _tool_pending(self, event: ToolCallPending) -> bytes:
+        if event.id in self._announced:
+            return b""
+        index, self._pending = self._pending, self._pending + 1
+        return _named(ToolCallStarted(index, event.id, event.name)) + _named(
+            ToolCallArgs(index, event.id, to_json(event.args))
+        )
 
     def _run_started(self, event: RunStarted) -> bytes:
         return _named(event) if self._start else b""

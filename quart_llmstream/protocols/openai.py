@@ -1,31 +1,29 @@
 """The OpenAI Chat Completions API: any OpenAI client (the SDKs, Open WebUI, LiteLLM, ``ChatOpenAI``) can
 talk to the runnable by pointing its base URL at the blueprint's ``url_prefix``.
 
-Routes: ``POST /chat/completions`` and ``GET /models``. The last user message is the question, the
-messages before it the history. ``stream: true`` gets ``chat.completion.chunk`` frames (the answer's text,
-and reasoning as ``delta.reasoning_content``; the runnable's own tool calls are not sent as
-``tool_calls``, which a client would try to run), a chunk with the ``finish_reason``, the usage chunk
-when ``stream_options.include_usage`` is set, and ``data: [DONE]``; a failure mid-stream sends
-``data: {"error": {...}}``. Otherwise the run goes to its end and one ``chat.completion`` comes back.
-Fields the runnable cannot honour (``temperature``, ``max_tokens``, ``tools``, ...) are ignored.
+Routes: ``POST /chat/completions`` (the request is read by :mod:`.openai_messages`) and ``GET /models``.
+``stream: true`` gets ``chat.completion.chunk`` frames (the answer's text, and reasoning as
+``delta.reasoning_content``), ``delta.tool_calls`` for calls of the tools the client declared that the run
+left to it (the runnable's own tool calls are never sent: a client would try to run them), a chunk with the
+``finish_reason``, the usage chunk when ``stream_options.include_usage`` is set, and ``data: [DONE]``; a
+failure mid-stream sends ``data: {"error": {...}}``. Otherwise the run goes to its end and one
+``chat.completion`` comes back. Fields the runnable cannot honour (``temperature``, ``max_tokens``, ...) are
+ignored.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
 from quart import Response, jsonify
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest, describe_validation_error, from_messages
+from ..chat_request import ChatRequest
 from ..errors import RequestError
-from ..events import EVENT_TYPES, Event, ReasoningDelta, RunEnded, TextDelta
+from ..events import EVENT_TYPES, Event, ReasoningDelta, RunEnded, TextDelta, ToolCallPending
 from ..logs import LogReader
 from ..payloads import to_json
 from ..response import Follower
@@ -33,6 +31,7 @@ from ..run import Run
 from ..settings import Settings
 from ..sse import encode_event
 from .base import Encoder, Protocol
+from .openai_messages import read_completion_request
 
 __all__ = ["OpenAIProtocol"]
 
@@ -41,43 +40,11 @@ _FINISH_REASONS = {"length": "length", "content_filter": "content_filter"}  # an
 _ERROR_TYPES = {400: "invalid_request_error", 404: "invalid_request_error", 413: "invalid_request_error"}
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: StrictStr | list[dict[str, Any]] | None = None
-    tool_calls: list[dict[str, Any]] | None = None
-    tool_call_id: StrictStr | None = None
-
-
-class _StreamOptions(BaseModel):
-    include_usage: StrictBool = False
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    model: StrictStr
-    messages: list[_Message]
-    stream: StrictBool | None = False
-    stream_options: _StreamOptions | None = None
-
-
 class OpenAIProtocol(Protocol):
     name = "openai"
 
     def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
-        try:
-            parsed = _Body.model_validate(body)
-        except ValidationError as exc:
-            raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
-        if settings.models is not None and parsed.model not in settings.models:
-            raise RequestError(404, "model_not_found", f"The model '{parsed.model}' does not exist")
-        messages = [_to_message(index, message) for index, message in enumerate(parsed.messages)]
-        ids = {"model": parsed.model}
-        if parsed.stream:
-            ids["stream"] = "usage" if parsed.stream_options and parsed.stream_options.include_usage else "yes"
-        return from_messages(messages, body, headers, settings, ids)
+        return read_completion_request(body, headers, settings)
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return OpenAIEncoder(stream_id, ids.get("model", ""), ids.get("stream"))
@@ -117,38 +84,6 @@ class OpenAIProtocol(Protocol):
         return {"error": {"message": exc.detail, "type": error_type, "param": None, "code": exc.error}}
 
 
-def _to_message(index: int, message: _Message) -> BaseMessage:
-    content = message.content
-    if isinstance(content, list):
-        others = sorted({str(part.get("type")) for part in content if part.get("type") != "text"})
-        if others:
-            detail = f"messages.{index}.content: only text parts are supported, not {', '.join(others)}"
-            raise RequestError(400, "invalid_request", detail)
-        content = "".join(str(part.get("text") or "") for part in content)
-    text = content or ""
-    if message.role == "user":
-        return HumanMessage(text)
-    if message.role in ("system", "developer"):
-        return SystemMessage(text)
-    if message.role == "tool":
-        return ToolMessage(text, tool_call_id=message.tool_call_id or "")
-    calls = [_tool_call(index, call) for call in message.tool_calls or ()]
-    return AIMessage(text, tool_calls=calls)
-
-
-def _tool_call(index: int, call: Mapping[str, Any]) -> dict[str, Any]:
-    function = call.get("function") or {}
-    try:
-        args = json.loads(function.get("arguments") or "{}")
-    except (TypeError, ValueError):
-        raise RequestError(400, "invalid_request", f"messages.{index}.tool_calls: arguments must be JSON") from None
-    return {
-        "name": str(function.get("name") or ""),
-        "args": args if isinstance(args, dict) else {},
-        "id": call.get("id"),
-    }
-
-
 def _nothing(event: Event) -> bytes:
     return b""
 
@@ -165,12 +100,14 @@ class OpenAIEncoder(Encoder):
         self._head = "data: " + head[:-1] + ',"choices":[{"index":0,"delta":{'
         self._text: list[str] = []
         self._reasoning: list[str] = []
+        self._calls: list[dict[str, Any]] = []  # calls of tools the client declared, for it to run
         self._ended: RunEnded | None = None
         self.encoders = dict.fromkeys(EVENT_TYPES, _nothing)
         if self.streaming:
             self.encoders |= {TextDelta: self._text_chunk, ReasoningDelta: self._reasoning_chunk}
         else:
             self.encoders |= {TextDelta: self._keep_text, ReasoningDelta: self._keep_reasoning}
+        self.encoders[ToolCallPending] = self._tool_call
         self.encoders[RunEnded] = self._run_ended
 
     def opening(self) -> bytes:
@@ -193,13 +130,27 @@ class OpenAIEncoder(Encoder):
         self._reasoning.append(event.text)
         return b""
 
+    def _tool_call(self, event: ToolCallPending) -> bytes:
+        """A call of a tool the client declared (the agent's own calls stay hidden: the client would run them)."""
+        if not event.declared:
+            return b""
+        function = {"name": event.name, "arguments": to_json(event.args)}
+        call = {"id": event.id, "type": "function", "function": function}
+        self._calls.append(call)
+        if not self.streaming:
+            return b""
+        return self._chunk('"tool_calls":' + to_json([{"index": len(self._calls) - 1, **call}]))
+
+    def _finish_reason(self, event: RunEnded) -> str:
+        return "tool_calls" if self._calls else _FINISH_REASONS.get(event.finish_reason, "stop")
+
     def _run_ended(self, event: RunEnded) -> bytes:
         self._ended = event
         if not self.streaming:
             return b""
         if event.error:
             return encode_event(to_json(_error(event))) + _DONE
-        frames = self._chunk("", to_json(_FINISH_REASONS.get(event.finish_reason, "stop")))
+        frames = self._chunk("", to_json(self._finish_reason(event)))
         if self._usage_chunk:
             usage = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model}
             frames += encode_event(to_json(usage | {"choices": [], "usage": _usage(event)}))
@@ -214,7 +165,9 @@ class OpenAIEncoder(Encoder):
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self._text)}
         if self._reasoning:
             message["reasoning_content"] = "".join(self._reasoning)
-        choice = {"index": 0, "message": message, "finish_reason": _FINISH_REASONS.get(event.finish_reason, "stop")}
+        if self._calls:
+            message |= {"content": message["content"] or None, "tool_calls": self._calls}
+        choice = {"index": 0, "message": message, "finish_reason": self._finish_reason(event)}
         return 200, {
             "id": self._id,
             "object": "chat.completion",

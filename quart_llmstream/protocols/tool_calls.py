@@ -4,7 +4,8 @@ the tool's result.
 A model names a call (its id and tool) only in its first chunk and streams the arguments after it; the
 tool then runs as a run of its own, whose events do not carry the call's id until it ends (when the tool
 returns a ``ToolMessage``). This matches each tool run to the oldest announced call of the same tool, and
-gives a call that no model announced (a tool a chain runs by itself) an id of its own.
+gives a call that no model announced (a tool a chain runs by itself) an id of its own. A call no tool ran by
+the end of the run (:class:`~quart_llmstream.events.ToolCallPending`, the client's to run) is matched by its id.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..events import ToolCallArgs, ToolCallStarted, ToolStarted
+from ..events import ToolCallArgs, ToolCallPending, ToolCallStarted, ToolStarted
 
 __all__ = ["Call", "ToolCalls"]
 
@@ -56,6 +57,15 @@ class ToolCalls:
             call.input = _parsed(call.args, event.input)
         self._by_run[event.run_id] = call
         return call, call.announced
+
+    def pending(self, event: ToolCallPending) -> tuple[Call, bool]:
+        """The call a pending one is (the model's, by its id), and whether a model announced it."""
+        call = next((c for c in self._waiting if c.id == event.id), None)
+        if call is None:
+            return Call(event.id or self._new_id(), event.name, announced=False, input=event.args), False
+        self._waiting.remove(call)
+        call.input = event.args
+        return call, True
 
     def tool_ended(self, run_id: str, call_id: str | None) -> Call:
         call = self._by_run.pop(run_id, None)

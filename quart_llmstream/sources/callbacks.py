@@ -71,6 +71,7 @@ class _Collector(AsyncCallbackHandler):
         self._emit = emit
         self._filter = event_filter
         self._runs: dict[UUID, tuple[str, dict[str, Any]]] = {}  # run type, and the fields its events share
+        self._tool_calls: dict[UUID, str] = {}  # a tool run's call id, for its error
 
     # The two methods that make LangChain stream chat models inside ``ainvoke``.
     def tap_output_aiter(self, run_id: UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
@@ -131,13 +132,17 @@ class _Collector(AsyncCallbackHandler):
 
     async def on_tool_start(self, serialized: dict[str, Any] | None, input_str: str, **kwargs: Any) -> None:
         inputs = kwargs.pop("inputs", None)
+        if call_id := kwargs.pop("tool_call_id", None):
+            self._tool_calls[kwargs["run_id"]] = call_id
         await self._start("on_tool_start", "tool", serialized, {"input": inputs or {}}, **kwargs)
 
     async def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._tool_calls.pop(run_id, None)
         await self._send("on_tool_end", run_id, {"output": output})
 
     async def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        await self._send("on_tool_error", run_id, {"error": error, "tool_call_id": kwargs.get("tool_call_id")})
+        call_id = kwargs.get("tool_call_id") or self._tool_calls.pop(run_id, None)
+        await self._send("on_tool_error", run_id, {"error": error, "tool_call_id": call_id})
 
     async def on_custom_event(
         self, name: str, data: Any, *, run_id: UUID, tags: list[str] | None = None, metadata: Any = None, **kwargs: Any

@@ -1,20 +1,31 @@
 // AG-UI's own client against a server: `node ag_ui.mjs '<json>'` prints one JSON line.
-//   {"url", "threadId", "runId", "messages", "forwardedProps"?}  HttpAgent.runAgent, which validates each event
-// Output: {"messages": the agent's messages after the run, "events": the events in order, "error": null or
-// what failed (a RUN_ERROR, a validation error, or "timeout" after 30 s)}.
+//   {"url", "threadId", "runId", "messages", "forwardedProps"?, "tools"?, "clientTools"?: {toolName: result},
+//    "turns"?: [text, ...], "headers"?}
+// HttpAgent.runAgent validates each event. With `clientTools`, a run that ends with calls of those tools is
+// answered as a front end does: a tool message per call, then another run on the same thread. Each of
+// `turns` is a user message added after the runs before it, and its own run.
+// Output: {"messages": the agent's messages after the runs, "events": the events in order, "runs": how many,
+// "error": null or what failed (a RUN_ERROR, a validation error, or "timeout" after 30 s)}.
 import { HttpAgent } from "@ag-ui/client";
 
 const args = JSON.parse(process.argv[2]);
-const agent = new HttpAgent({ url: args.url, threadId: args.threadId, initialMessages: args.messages });
-const out = { messages: [], events: [], error: null };
+const agent = new HttpAgent({
+  url: args.url,
+  threadId: args.threadId,
+  initialMessages: args.messages,
+  headers: args.headers ?? {},
+});
+const out = { messages: [], events: [], runs: 0, error: null };
+const clientTools = args.clientTools ?? {};
 let timer;
 const timeout = new Promise((_, reject) => {
   timer = setTimeout(() => reject(new Error("timeout")), 30000);
 });
 
-try {
-  const run = agent.runAgent(
-    { runId: args.runId, tools: [], context: [], forwardedProps: args.forwardedProps ?? {} },
+async function run(runId) {
+  out.runs += 1;
+  await agent.runAgent(
+    { runId, tools: args.tools ?? [], context: [], forwardedProps: args.forwardedProps ?? {} },
     {
       onEvent({ event }) {
         out.events.push(event);
@@ -24,7 +35,30 @@ try {
       },
     },
   );
-  await Promise.race([run, timeout]);
+}
+
+function unansweredCalls() {
+  const last = agent.messages.at(-1);
+  return last?.role === "assistant" ? (last.toolCalls ?? []).filter((call) => call.function.name in clientTools) : [];
+}
+
+async function runAnsweringClientTools(runId) {
+  await Promise.race([run(runId), timeout]);
+  for (let again = 1; again < 4 && unansweredCalls().length && !out.error; again++) {
+    for (const call of unansweredCalls()) {
+      const content = JSON.stringify(clientTools[call.function.name]);
+      agent.addMessage({ id: `result-${call.id}`, role: "tool", toolCallId: call.id, content });
+    }
+    await Promise.race([run(`${runId}-${again}`), timeout]);
+  }
+}
+
+try {
+  await runAnsweringClientTools(args.runId);
+  for (const [index, text] of (args.turns ?? []).entries()) {
+    agent.addMessage({ id: `turn-${index + 2}`, role: "user", content: text });
+    await runAnsweringClientTools(`${args.runId}-turn-${index + 2}`);
+  }
 } catch (error) {
   out.error ??= String(error?.message ?? error);
 } finally {

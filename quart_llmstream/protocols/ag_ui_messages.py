@@ -1,0 +1,92 @@
+"""AG-UI's request: ``RunAgentInput`` ``{threadId, runId, state, messages, tools, context, forwardedProps}``
+as a :class:`~quart_llmstream.ChatRequest`.
+
+Messages keep their ids; an assistant's ``toolCalls`` become tool calls and ``tool`` messages their results,
+so a conversation that ends with the results of tools the client ran (frontend tools) is a continuation.
+``threadId`` is the thread, ``runId`` the stream, and ``tools`` the tools the client runs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
+from werkzeug.datastructures import Headers
+
+from ..chat_request import ChatRequest, conversation, describe_validation_error
+from ..client_tools import client_tools
+from ..errors import RequestError
+from ..settings import Settings
+
+__all__ = ["read_run_input"]
+
+
+class _FunctionCall(BaseModel):
+    name: StrictStr
+    arguments: StrictStr
+
+
+class _ToolCall(BaseModel):
+    id: StrictStr
+    function: _FunctionCall
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr = ""
+    role: Literal["user", "assistant", "system", "developer", "tool"]
+    content: StrictStr | list[dict[str, Any]] | None = None
+    toolCalls: list[_ToolCall] | None = None
+    toolCallId: StrictStr | None = None
+
+
+class _RunAgentInput(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    threadId: StrictStr
+    runId: StrictStr
+    messages: list[_Message]
+    tools: list[Any] | None = None
+
+
+def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
+    try:
+        parsed = _RunAgentInput.model_validate(body)
+        messages = [_to_message(message) for message in parsed.messages]
+    except (ValidationError, ValueError) as exc:
+        detail = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise RequestError(400, "invalid_request", detail) from None
+    ids = {"thread_id": parsed.threadId, "run_id": parsed.runId, "stream_id": parsed.runId}
+    tools = client_tools(parsed.tools, settings)
+    return conversation(messages, body, headers, settings, ids=ids, thread_id=parsed.threadId, tools=tools)
+
+
+def _to_message(message: _Message) -> BaseMessage:
+    content, id = message.content, message.id or None
+    text = content if isinstance(content, str) else "".join(p.get("text") or "" for p in content or ())
+    if message.role == "user":
+        return HumanMessage(text, id=id)
+    if message.role in ("system", "developer"):
+        return SystemMessage(text, id=id)
+    if message.role == "tool":
+        if not message.toolCallId:
+            raise ValueError("messages: a tool message needs its toolCallId")
+        return ToolMessage(text, tool_call_id=message.toolCallId, id=id)
+    calls = [
+        {"name": call.function.name, "args": _arguments(call.function.arguments), "id": call.id}
+        for call in message.toolCalls or ()
+    ]
+    return AIMessage(text, tool_calls=calls, id=id)
+
+
+def _arguments(arguments: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(arguments) if arguments else {}
+    except ValueError:
+        raise ValueError("messages: a tool call's arguments must be a JSON object") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("messages: a tool call's arguments must be a JSON object")
+    return parsed

@@ -1,0 +1,98 @@
+"""The AI SDK's request: the body ``DefaultChatTransport`` POSTs, ``{id, messages: UIMessage[], trigger,
+messageId, ...extra body}``, as a :class:`~quart_llmstream.ChatRequest`.
+
+Each UIMessage becomes LangChain messages under its own id: a user's text, and an assistant's steps (each a
+model's reply, then the results of the tools it called, from its tool parts). The chat ``id`` is the thread.
+A conversation whose last assistant message holds the results of tools the client ran (``addToolOutput``)
+is a continuation: its reply is appended to that message, so it keeps that message's id.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
+from werkzeug.datastructures import Headers
+
+from ..chat_request import ChatRequest, conversation, describe_validation_error
+from ..errors import RequestError
+from ..payloads import to_json
+from ..settings import Settings
+
+__all__ = ["read_chat"]
+
+
+class _UIMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr = ""
+    role: Literal["user", "assistant", "system"]
+    parts: list[dict[str, Any]]
+
+
+class _ChatBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr = ""
+    messages: list[_UIMessage]
+    trigger: StrictStr = "submit-message"
+    messageId: StrictStr | None = None  # the transport's name
+
+
+def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
+    try:
+        parsed = _ChatBody.model_validate(body)
+    except ValidationError as exc:
+        raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
+    messages = [message for ui in parsed.messages for message in _to_messages(ui)]
+    last = parsed.messages[-1] if parsed.messages else None
+    continued = last is not None and last.role == "assistant"
+    reply = (parsed.messageId or last.id) if continued and last is not None else f"msg-{secrets.token_urlsafe(12)}"
+    ids = {"chat_id": parsed.id, "stream_id": parsed.id} if parsed.id else {}
+    ids["message_id"] = reply
+    return conversation(messages, body, headers, settings, ids=ids, thread_id=parsed.id or None)
+
+
+def _to_messages(ui: _UIMessage) -> list[BaseMessage]:
+    id = ui.id or None
+    if ui.role != "assistant":
+        text = "".join(part.get("text") or "" for part in ui.parts if part.get("type") == "text")
+        return [HumanMessage(text, id=id) if ui.role == "user" else SystemMessage(text, id=id)]
+    steps: list[list[Mapping[str, Any]]] = [[]]
+    for part in ui.parts:  # each step is a model's reply, then the results of the tools it called
+        if part.get("type") == "step-start":
+            steps.append([])
+        else:
+            steps[-1].append(part)
+    messages: list[BaseMessage] = []
+    for step in (step for step in steps if step):
+        messages += _step_messages(step, f"{ui.id}-{len(messages)}" if messages else id)
+    return messages
+
+
+def _step_messages(parts: list[Mapping[str, Any]], id: str | None) -> list[BaseMessage]:
+    text = "".join(part.get("text") or "" for part in parts if part.get("type") == "text")
+    tools = [part for part in parts if _tool_name(part)]
+    if not text and not tools:
+        return []
+    calls = [{"name": _tool_name(p), "args": p.get("input") or {}, "id": p.get("toolCallId") or ""} for p in tools]
+    results: list[BaseMessage] = [
+        ToolMessage(_content(p.get("output") if "output" in p else p.get("errorText")), tool_call_id=call["id"])
+        for p, call in zip(tools, calls, strict=True)
+        if p.get("state") in ("output-available", "output-error")
+    ]
+    return [AIMessage(text, tool_calls=calls, id=id), *results]
+
+
+def _tool_name(part: Mapping[str, Any]) -> str | None:
+    kind = str(part.get("type") or "")
+    if kind == "dynamic-tool":
+        return str(part.get("toolName") or "")
+    return kind[len("tool-") :] if kind.startswith("tool-") else None
+
+
+def _content(value: Any) -> str:
+    return value if isinstance(value, str) else to_json(value)

@@ -1,0 +1,87 @@
+// The AI SDK's chat as `useChat` wraps it (ai 7's AbstractChat with an in-memory state), against a server:
+// `node ai_chat.mjs '<json>'` prints one JSON line.
+//   {"api", "chatId", "turns": [text, ...], "clientTools"?: {toolName: output}, "body"?, "headers"?}
+// Client tools have no `execute`: `onToolCall` answers them with `addToolOutput`, and `sendAutomaticallyWhen:
+// lastAssistantMessageIsCompleteWithToolCalls` sends the continuation, as an app does.
+// Output: {"messages": the chat's messages at the end, "requests": the bodies it POSTed, "toolCalls": what
+// onToolCall saw, "finishReasons": per finished response, "error": null or what failed}.
+import { AbstractChat, DefaultChatTransport, lastAssistantMessageIsCompleteWithToolCalls } from "ai";
+
+class MemoryState {
+  constructor() {
+    this.status = "ready";
+    this.error = undefined;
+    this.messages = [];
+  }
+  pushMessage(message) {
+    this.messages = [...this.messages, message];
+  }
+  popMessage() {
+    this.messages = this.messages.slice(0, -1);
+  }
+  replaceMessage(index, message) {
+    this.messages = [...this.messages.slice(0, index), message, ...this.messages.slice(index + 1)];
+  }
+  snapshot(thing) {
+    return structuredClone(thing);
+  }
+}
+
+class Chat extends AbstractChat {
+  constructor(init) {
+    super({ ...init, state: new MemoryState() });
+  }
+}
+
+const args = JSON.parse(process.argv[2]);
+const out = { messages: [], requests: [], toolCalls: [], finishReasons: [], error: null };
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const clientTools = args.clientTools ?? {};
+
+const chat = new Chat({
+  id: args.chatId,
+  transport: new DefaultChatTransport({
+    api: args.api,
+    body: args.body ?? {},
+    headers: args.headers ?? {},
+    fetch: async (url, init) => {
+      out.requests.push(JSON.parse(init.body));
+      return fetch(url, init);
+    },
+  }),
+  onToolCall: async ({ toolCall }) => {
+    out.toolCalls.push(toolCall);
+    if (toolCall.toolName in clientTools) {
+      chat.addToolOutput({ tool: toolCall.toolName, toolCallId: toolCall.toolCallId, output: clientTools[toolCall.toolName] });
+    }
+  },
+  onFinish: ({ finishReason }) => out.finishReasons.push(finishReason ?? null),
+  onError: (error) => {
+    out.error = String(error?.message ?? error);
+  },
+  sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithToolCalls,
+});
+
+async function idle() {
+  // automatic continuations start after a response ends: idle is "ready" with no new request for a while
+  let quiet = 0;
+  let seen = out.requests.length;
+  for (let i = 0; i < 1500 && quiet < 15; i++) {
+    await sleep(20);
+    const ready = chat.status === "ready" || chat.status === "error";
+    quiet = ready && out.requests.length === seen ? quiet + 1 : 0;
+    seen = out.requests.length;
+  }
+}
+
+try {
+  for (const text of args.turns) {
+    await chat.sendMessage({ text });
+    await idle();
+  }
+} catch (error) {
+  out.error ??= String(error?.message ?? error);
+}
+out.messages = chat.messages;
+console.log(JSON.stringify(out));
+process.exit(0);
