@@ -1,6 +1,7 @@
 """Example app: a chat page at ``/`` and the same agent streamed in every protocol: the native format at
 ``POST /api/chat`` (the page's), the Vercel AI SDK's at ``POST /api/ai-sdk/chat`` and AG-UI's at
-``POST /api/ag-ui/chat``, and OpenAI's Chat Completions below ``/v1`` (any OpenAI client's base URL).
+``POST /api/ag-ui/chat``, and OpenAI's Chat Completions below ``/v1`` (any OpenAI client's base URL). The
+agent is a LangChain ``create_agent`` graph with a checkpointer: each chat is a thread.
 
 ``hypercorn example_app:app`` serves it. With no configuration it runs on an offline demo model;
 ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` (and ``OPENAI_MODEL``) switch to ``ChatOpenAI``; Langfuse turns
@@ -18,7 +19,7 @@ from quart import Quart, Response
 
 from quart_llmstream import ChatRequest, create_blueprint
 
-from .agent import chat_model, tool_agent
+from .agent import LOCAL_TIME, build_agent, chat_model
 
 _ENVIRONMENT = ("LLMSTREAM_", "OPENAI_", "LANGFUSE_", "DEMO_")
 PROTOCOLS: tuple[Literal["ai-sdk", "ag-ui"], ...] = ("ai-sdk", "ag-ui")
@@ -31,16 +32,18 @@ def create_app(config: dict[str, Any] | None = None) -> Quart:
     app.config.update(_DEFAULTS)
     app.config.update({k: v for k, v in os.environ.items() if k.startswith(_ENVIRONMENT)})
     app.config.update(config or {})
-    runnable = tool_agent(chat_model(app.config))
+    model = chat_model(app.config)
+    agent = build_agent(model, LOCAL_TIME)  # the page, and the AI SDK's clients, run the clock
+    openai_agent = build_agent(model)  # OpenAI clients declare the tools they run in the request
 
     def build_runnable(chat_request: ChatRequest) -> Any:
-        return runnable  # a real app may pick a model or tools per user here
+        return agent  # a real app may pick a model or tools per user here
 
     app.register_blueprint(create_blueprint(build_runnable), url_prefix="/api")
     for protocol in PROTOCOLS:  # one factory, one blueprint per protocol
         blueprint = create_blueprint(build_runnable, name=protocol, protocol=protocol)
         app.register_blueprint(blueprint, url_prefix=f"/api/{protocol}")
-    openai = create_blueprint(build_runnable, name="demo-agent", protocol="openai", events="token")
+    openai = create_blueprint(lambda _: openai_agent, name="demo-agent", protocol="openai", events="token")
     app.register_blueprint(openai, url_prefix="/v1")
 
     @app.get("/")

@@ -1,35 +1,37 @@
-"""The example's runnable: a small tool-calling loop over a chat model, and its one demo tool."""
+"""The example's agent: LangChain's ``create_agent`` with a checkpointer (each chat is a thread), a tool the
+server runs (the weather) and one the page runs itself (the browser's local time), over a chat model."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import Runnable, chain
+from langchain_core.runnables import Runnable
 from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+
+from quart_llmstream.agents import ClientTools
 
 from .demo_model import DemoChatModel
 
-PROMPT = ChatPromptTemplate.from_messages(
-    [
-        ("system", "You are a helpful assistant. Use the weather tool when asked about the weather."),
-        MessagesPlaceholder("chat_history"),
-        ("human", "{question}"),
-    ]
+SYSTEM = (
+    "You are a helpful assistant. Use the weather tool when asked about the weather, and the local time tool "
+    "when asked what time it is."
 )
-MAX_STEPS = 4
+LOCAL_TIME = {
+    "name": "get_local_time",
+    "description": "The current date and time where the user is (the page runs it, in the user's browser).",
+    "parameters": {"type": "object", "properties": {}},
+}
+"""A tool the page runs: the model may call it, the page answers with the browser's clock."""
 
 
 @tool
 def get_weather(city: str) -> str:
     """Get the current weather of a city (demo data, always the same)."""
     return f"sunny and 21 degrees in {city} (demo data)"
-
-
-TOOLS = [get_weather]
 
 
 def chat_model(config: Mapping[str, Any]) -> BaseChatModel:
@@ -48,21 +50,14 @@ def chat_model(config: Mapping[str, Any]) -> BaseChatModel:
     )
 
 
-def tool_agent(model: BaseChatModel) -> Runnable[Any, Any]:
-    """Ask the model; run the tools it calls; ask again with the results, until it answers."""
-    bound = model.bind_tools(TOOLS)
-    by_name = {t.name: t for t in TOOLS}
-
-    @chain
-    async def agent(inputs: dict[str, Any]) -> BaseMessage:
-        messages = (await PROMPT.ainvoke(inputs)).to_messages()
-        for _ in range(MAX_STEPS):
-            reply = await bound.ainvoke(messages)
-            messages.append(reply)
-            if not reply.tool_calls:
-                break
-            for call in reply.tool_calls:
-                messages.append(await by_name[call["name"]].ainvoke(call))
-        return messages[-1]
-
-    return agent.with_config(run_name="agent")
+def build_agent(model: BaseChatModel, *client_tools: dict[str, Any]) -> Runnable[Any, Any]:
+    """The agent, built once: the server's tools, the client's (``client_tools`` are declared here, the AI
+    SDK's way; AG-UI and OpenAI clients declare theirs in the request), and a thread per chat."""
+    return create_agent(
+        model,
+        tools=[get_weather],
+        system_prompt=SYSTEM,
+        middleware=[ClientTools(*client_tools)],
+        checkpointer=InMemorySaver(),
+        name="agent",
+    )

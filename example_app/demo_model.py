@@ -1,7 +1,8 @@
 """The offline demo model: deterministic, no network, no key, streaming word by word at a model's pace.
 
-It answers from the question and the history, and calls the demo weather tool when asked about the
-weather, so every kind of event the blueprint streams shows up in the example.
+It answers from the question and the history, calls the demo weather tool when asked about the weather and
+the page's clock when asked what time it is, so every kind of event the blueprint streams shows up in the
+example.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage, ToolMessage
 from .paced_model import PacedChatModel
 
 _CITY = re.compile(r"weather\s+(?:in|at|for)\s+([A-Za-z][A-Za-z .'-]*)", re.IGNORECASE)
+_TIME = re.compile(r"\b(what time|the time|time is it)\b", re.IGNORECASE)
 
 
 class DemoChatModel(PacedChatModel):
@@ -27,30 +29,46 @@ class DemoChatModel(PacedChatModel):
         return "demo"
 
     def script(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> list[AIMessageChunk]:
+        offered = {tool["function"]["name"] for tool in tools or ()}
         last = messages[-1] if messages else None
         if isinstance(last, ToolMessage):
+            if _called(messages, last.tool_call_id) == "get_local_time":
+                return _words(f"(demo model) Your browser says it is {last.text} where you are.")
             return _words(f"(demo model) The demo weather tool says: {last.text}.")
         question = last.text.strip() if last is not None else ""
         match = _CITY.search(question)
-        if match and tools and any(t["function"]["name"] == "get_weather" for t in tools):
-            arguments = json.dumps({"city": match.group(1).strip(" .")})
-            half = len(arguments) // 2
-            return [
-                AIMessageChunk(
-                    content="",
-                    tool_call_chunks=[{"name": "get_weather", "args": arguments[:half], "id": "call_demo", "index": 0}],
-                ),
-                AIMessageChunk(
-                    content="", tool_call_chunks=[{"name": None, "args": arguments[half:], "id": None, "index": 0}]
-                ),
-            ]
+        if match and "get_weather" in offered:
+            return _call("get_weather", {"city": match.group(1).strip(" .")}, "call_demo")
+        if _TIME.search(question) and "get_local_time" in offered:
+            return _call("get_local_time", {}, "call_clock")
         asked = [m.text for m in messages[:-1] if m.type == "human"]
         earlier = f" Earlier you asked: {asked[-1]}" if asked else ""
         return _words(
             f"(demo model) You asked: {question} This is message {len(asked) + 1} of our conversation.{earlier} "
-            "Ask about the weather in a city to see a tool call. Set OPENAI_API_KEY or OPENAI_BASE_URL "
-            "to talk to a real model."
+            "Ask about the weather in a city to see a tool call, or what time it is to see the page run one. "
+            "Set OPENAI_API_KEY or OPENAI_BASE_URL to talk to a real model."
         )
+
+
+def _called(messages: list[BaseMessage], call_id: str) -> str | None:
+    """The name of the tool whose call ``call_id`` is, from the assistant message that made it."""
+    for message in reversed(messages):
+        for call in getattr(message, "tool_calls", None) or ():
+            if call["id"] == call_id:
+                return str(call["name"])
+    return None
+
+
+def _call(name: str, args: dict[str, Any], call_id: str) -> list[AIMessageChunk]:
+    """A tool call as a model streams it: its head, then its arguments in two pieces."""
+    arguments = json.dumps(args)
+    half = len(arguments) // 2
+    return [
+        AIMessageChunk(
+            content="", tool_call_chunks=[{"name": name, "args": arguments[:half], "id": call_id, "index": 0}]
+        ),
+        AIMessageChunk(content="", tool_call_chunks=[{"name": None, "args": arguments[half:], "id": None, "index": 0}]),
+    ]
 
 
 def _words(text: str) -> list[AIMessageChunk]:

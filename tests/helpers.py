@@ -232,7 +232,7 @@ JS = TESTS / "js"
 
 
 @cache
-def _node_clients() -> None:
+def node_clients() -> None:
     """``npm ci`` once per session, from the lock file: the JS clients at their pinned versions."""
     if shutil.which("node") is None:
         raise RuntimeError("node is needed for the protocol tests (Debian: apt-get install nodejs npm)")
@@ -243,7 +243,7 @@ def _node_clients() -> None:
 
 async def node(script: str, **args: Any) -> dict[str, Any]:
     """Run ``tests/js/<script>`` with ``args`` as its JSON argument; its last printed line, parsed."""
-    await asyncio.to_thread(_node_clients)
+    await asyncio.to_thread(node_clients)
     process = await asyncio.create_subprocess_exec(
         "node", str(JS / script), json.dumps(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

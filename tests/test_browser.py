@@ -17,7 +17,7 @@ from playwright.async_api import Page, async_playwright
 from example_app import create_app
 from quart_llmstream import ChatRequest, StreamResult
 
-from helpers import Cutter, eventually
+from helpers import JS, Cutter, eventually, node_clients
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -119,11 +119,30 @@ async def test_tool_calls_and_results_are_shown(page: Page, server: Any) -> None
         await ask(page, "What is the weather in Paris?")
         await page.wait_for_function("document.getElementById('status').textContent === 'done'")
         tools = await page.locator(".assistant .tool").all_text_contents()
-        assert tools == ['🔧 get_weather({"city": "Paris"}', "→ sunny and 21 degrees in Paris (demo data)"]
+        assert tools == ['get_weather({"city": "Paris"})', "→ sunny and 21 degrees in Paris (demo data)"]
         assert (
             await last_answer(page)
             == "(demo model) The demo weather tool says: sunny and 21 degrees in Paris (demo data)."
         )
+
+
+async def test_a_tool_the_page_runs_answers_the_model_and_the_answer_goes_on(page: Page, server: Any) -> None:
+    """The model calls the browser's clock: the page runs it and sends the result back on the same thread."""
+    async with example(server) as (url, ended):
+        await page.goto(url)
+        await ask(page, "What time is it?")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        call, result = await page.locator(".assistant .tool").all_text_contents()
+        assert call == "get_local_time({})"
+        browser_time = result.removeprefix("→ ")
+        assert browser_time.startswith(await page.evaluate("new Date().toString().slice(0, 15)"))
+        assert await last_answer(page) == f"(demo model) Your browser says it is {browser_time} where you are."
+        assert [result.status for result in ended] == ["completed", "completed"], "the call, then its continuation"
+
+        await ask(page, "What did I ask before?")
+        await page.wait_for_function("document.querySelectorAll('.assistant .answer').length === 2")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        assert "This is message 2 of our conversation. Earlier you asked: What time is it?" in await last_answer(page)
 
 
 async def test_a_dropped_connection_resumes_and_the_answer_shows_once_whole(page: Page, server: Any) -> None:
@@ -141,3 +160,78 @@ async def test_a_dropped_connection_resumes_and_the_answer_shows_once_whole(page
             assert cutter.connections > connections_before_cut, "the page reconnected"
         assert [result.status for result in ended] == ["completed"]
         assert await last_answer(page) == ended[0].text
+
+
+# A page built as the AI SDK documents it (useChat from @ai-sdk/react, resume on), bundled by esbuild.
+
+REACT_PAGE = '<!doctype html><html><body><div id="root"></div><script src="/react/bundle.js"></script></body></html>'
+
+
+@pytest.fixture(scope="module")
+def react_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import subprocess
+
+    node_clients()
+    bundle = tmp_path_factory.mktemp("react") / "bundle.js"
+    esbuild = [str(JS / "node_modules" / ".bin" / "esbuild"), str(JS / "react_chat.jsx"), "--bundle", "--format=iife"]
+    options = ["--jsx=automatic", "--define:process.env.NODE_ENV='production'", f"--outfile={bundle}"]
+    subprocess.run([*esbuild, *options], check=True, capture_output=True, cwd=JS)
+    return bundle
+
+
+@asynccontextmanager
+async def react_example(server: Any, bundle: Path) -> AsyncIterator[str]:
+    app = create_app({"DEMO_SECONDS_PER_TOKEN": 0.01})
+
+    @app.get("/react")
+    async def react_page() -> Any:
+        return REACT_PAGE
+
+    @app.get("/react/bundle.js")
+    async def react_script() -> Any:
+        return bundle.read_text(), {"Content-Type": "text/javascript"}
+
+    async with server(app) as url:
+        yield url
+
+
+async def react_ask(page: Page, question: str, messages: int) -> None:
+    await page.fill("#question", question)
+    await page.click("#send")
+    await page.wait_for_function(f"document.querySelectorAll('#messages li').length === {messages}")
+    await page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+
+
+async def test_use_chat_keeps_every_answer_of_a_multi_turn_chat_with_resume_on(
+    page: Page, server: Any, react_bundle: Path
+) -> None:
+    """Each answer has its own message id: with one id per chat, the second answer replaced the first."""
+    async with react_example(server, react_bundle) as url:
+        await page.goto(f"{url}/react?chat=multi")
+        await react_ask(page, "What is SSE?", 2)
+        await react_ask(page, "What did I ask before?", 4)
+        roles = await page.eval_on_selector_all("#messages li", "items => items.map(i => i.className)")
+        ids = await page.eval_on_selector_all("#messages li.assistant", "items => items.map(i => i.dataset.id)")
+        answers = await page.locator("#messages li.assistant").all_text_contents()
+    assert roles == ["user", "assistant", "user", "assistant"]
+    assert len(set(ids)) == 2
+    assert answers[0].startswith("(demo model) You asked: What is SSE? This is message 1")
+    assert "This is message 2 of our conversation. Earlier you asked: What is SSE?" in answers[1]
+
+
+async def test_use_chat_reloaded_after_an_answer_ended_shows_it_once(
+    page: Page, server: Any, react_bundle: Path
+) -> None:
+    """On load ``useChat({resume: true})`` asks for the chat's stream: a finished one is ``204``, not a replay."""
+    async with react_example(server, react_bundle) as url:
+        await page.goto(f"{url}/react?chat=reload")
+        await react_ask(page, "What is SSE?", 2)
+        answered = await page.locator("#messages li.assistant").all_text_contents()
+        resumes: list[int] = []
+        page.on("response", lambda r: resumes.append(r.status) if r.url.endswith("/reload/stream") else None)
+        await page.reload()
+        await eventually(lambda: resumes, seconds=10)
+        await asyncio.sleep(0.5)  # time for a replay to show, if one came
+        after = await page.locator("#messages li.assistant").all_text_contents()
+    assert resumes == [204]
+    assert after == answered

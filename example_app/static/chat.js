@@ -1,5 +1,7 @@
 // The chat page: POST with fetch, read the Server-Sent Events with a reader, show them as they come, and
-// after a dropped connection resume where it stopped.
+// after a dropped connection resume where it stopped. The chat is a thread on the server (the agent has a
+// checkpointer); a tool the page runs itself (the browser's clock) ends the answer with its call, and the
+// page sends the result back to continue it.
 // Model output only ever goes into textContent: it is never parsed as HTML.
 "use strict";
 
@@ -9,9 +11,15 @@ const form = document.getElementById("ask");
 const input = document.getElementById("question");
 const sendButton = document.getElementById("send");
 const stopButton = document.getElementById("stop");
-const history = []; // [role, content] pairs sent back with each question
+const history = []; // the conversation, sent whole with each request: {role, content, tool_calls?, tool_call_id?}
+const threadId = crypto.randomUUID(); // this page's chat
 let controller = null;
 let currentStream = null;
+
+// Tools the page runs when the model calls them: their result goes back to the server as a tool message.
+const PAGE_TOOLS = {
+  get_local_time: () => new Date().toString(),
+};
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -53,25 +61,42 @@ function turn(question) {
   const answer = element("span", "answer");
   box.append(tools, answer);
   log.append(box);
-  const calls = new Map(); // tool call index -> its line
   return {
     answer,
     token(text) { answer.textContent += text; },
-    event(name, payload) {
-      if (name === "tool_call") {
-        const line = element("div", "tool", `🔧 ${payload.name}(`);
-        calls.set(payload.index, line);
-        tools.append(line);
-      } else if (name === "tool_args") {
-        calls.get(payload.index).textContent += payload.delta;
-      } else if (name === "tool_end") {
-        tools.append(element("div", "tool tool-result", `→ ${typeof payload.output === "string" ? payload.output : JSON.stringify(payload.output)}`));
-      } else if (name === "tool_error") {
-        tools.append(element("div", "tool error", `✗ ${payload.name}: ${payload.error}`));
-      }
+    call(call) {
+      call.line = element("div", "tool", "");
+      tools.append(call.line);
+      this.args(call);
     },
+    args(call) { call.line.textContent = `${call.name}(${call.args})`; },
+    result(output) {
+      tools.append(element("div", "tool tool-result", `→ ${typeof output === "string" ? output : JSON.stringify(output)}`));
+    },
+    failed(name, error) { tools.append(element("div", "tool error", `${name} failed: ${error}`)); },
     error(message) { box.append(element("div", "error", message)); },
   };
+}
+
+// One stream's named events: tool calls as they stream (the page keeps those it must run), results, the end.
+function onEvent(stream, name, payload) {
+  if (name === "tool_call") {
+    const call = { index: payload.index, id: payload.id, name: payload.name, args: "" };
+    stream.calls.push(call);
+    stream.view.call(call);
+  } else if (name === "tool_args") {
+    const call = stream.calls.findLast((c) => c.index === payload.index);
+    call.args += payload.delta;
+    stream.view.args(call);
+  } else if (name === "tool_end") {
+    stream.answered.add(payload.call_id);
+    stream.view.result(payload.output);
+  } else if (name === "tool_error") {
+    stream.answered.add(payload.call_id);
+    stream.view.failed(payload.name, payload.error);
+  } else if (name === "end") {
+    stream.finishReason = payload.finish_reason;
+  }
 }
 
 const RECONNECTS = [250, 500, 1000, 2000, 4000]; // ms to wait before each try after a dropped connection
@@ -81,10 +106,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function read(response, stream) {
   const parse = sseParser((name, data, id) => {
     stream.lastEventId = id;
-    if (name !== "message") return stream.view.event(name, JSON.parse(data));
+    if (name !== "message") return onEvent(stream, name, JSON.parse(data));
     if (data === "[DONE]") { stream.finished = true; return; }
     const payload = JSON.parse(data);
-    if ("token" in payload) stream.view.token(payload.token);
+    if ("token" in payload) { stream.text += payload.token; stream.view.token(payload.token); }
     else if ("error" in payload) stream.view.error(payload.error);
   });
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -114,8 +139,12 @@ async function resume(stream, signal) {
   }
 }
 
-async function ask(question) {
-  const stream = { view: turn(question), id: null, lastEventId: null, finished: false };
+// One request of the chat: a question, or (none) the results of the page's tools, which continue the answer.
+async function converse(question, view) {
+  const stream = { view, id: null, lastEventId: null, finished: false, text: "", calls: [], answered: new Set() };
+  const body = { thread_id: threadId, chat_history: [...history] };
+  if (question !== null) body.question = question;
+  let ending = "";
   controller = new AbortController();
   currentStream = stream;
   sendButton.disabled = true;
@@ -125,7 +154,7 @@ async function ask(question) {
     const response = await fetch("/api/chat", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ question, chat_history: history }),
+      body: JSON.stringify(body),
       signal: controller.signal,
     });
     stream.id = response.headers.get("X-Stream-Id");
@@ -142,16 +171,36 @@ async function ask(question) {
         if (stream.lastEventId === before && !stream.finished) break; // nothing more to be had
       }
     }
-    statusLine.textContent = stream.finished ? "done" : "ended early";
+    ending = stream.finished ? "done" : "ended early";
   } catch (error) {
-    statusLine.textContent = error.name === "AbortError" ? "stopped" : `failed: ${error.message}`;
+    ending = error.name === "AbortError" ? "stopped" : `failed: ${error.message}`;
   } finally {
-    history.push(["user", question], ["assistant", stream.view.answer.textContent]);
     controller = null;
     currentStream = null;
     sendButton.disabled = false;
     stopButton.disabled = true;
   }
+  if (question !== null) history.push({ role: "user", content: question });
+  const mine = stream.calls.filter((call) => call.name in PAGE_TOOLS && !stream.answered.has(call.id));
+  if (stream.finishReason !== "tool_calls" || !mine.length || ending !== "done") {
+    history.push({ role: "assistant", content: stream.text });
+    statusLine.textContent = ending;
+    return;
+  }
+  statusLine.textContent = `running ${mine.map((call) => call.name).join(", ")}`;
+  // The answer waits for the page's tools: run them, and send their results to continue it.
+  const calls = mine.map((call) => ({ id: call.id, name: call.name, args: JSON.parse(call.args || "{}") }));
+  history.push({ role: "assistant", content: stream.text, tool_calls: calls });
+  for (const call of calls) {
+    const output = PAGE_TOOLS[call.name](call.args);
+    view.result(output);
+    history.push({ role: "tool", tool_call_id: call.id, content: output });
+  }
+  await converse(null, view);
+}
+
+async function ask(question) {
+  await converse(question, turn(question));
 }
 
 form.addEventListener("submit", (event) => {
