@@ -73,15 +73,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def package_at(app: str) -> tuple[str, dict[str, str], Path]:
+    """The app's name, and the environment and folder a process of ``app`` starts in: ``<app>@<rev>`` imports
+    the package of that revision. (``python -m`` puts its folder first on ``sys.path``: started in this tree,
+    it would import this tree's package whatever ``PYTHONPATH`` says.)"""
+    name, at, rev = app.partition("@")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if not at:
+        return name, env, ROOT
+    folder = BASELINES[at + rev]
+    return name, env | {"BENCH_PACKAGE": str(folder)}, folder
+
+
 @contextlib.contextmanager
 def server(app: str) -> Iterator[tuple[int, int]]:
     port = free_port()
-    name, at, rev = app.partition("@")
-    env = dict(os.environ)
-    if at:  # the same app on an earlier revision of the package, imported first
-        env["PYTHONPATH"] = os.pathsep.join([str(BASELINES[at + rev]), str(ROOT)])
+    name, env, folder = package_at(app)
     command = [sys.executable, "-m", "bench.server", name, str(port), str(SERVER_CPU)]
-    with listening(command, port, cwd=ROOT, env=env) as pid:
+    with listening(command, port, cwd=folder, env=env) as pid:
         yield pid, port
 
 

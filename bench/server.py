@@ -15,10 +15,19 @@ import sys
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+import quart_llmstream
 from bench.apps import APPS
 
 
+def check_package() -> None:
+    """A server of ``<app>@<rev>`` must run that revision's package, not this tree's."""
+    expected = os.environ.get("BENCH_PACKAGE")
+    if expected and not quart_llmstream.__file__.startswith(expected):  # type: ignore[union-attr]
+        raise RuntimeError(f"meant to import the package from {expected}, imported {quart_llmstream.__file__}")
+
+
 def main() -> None:
+    check_package()
     name, port, cpu = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     os.sched_setaffinity(0, {cpu})
     config = Config()
