@@ -25,9 +25,25 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .errors import RequestError
 from .settings import Settings
 
-__all__ = ["ChatRequest", "check_thread_id", "conversation", "describe_validation_error", "read_json_body"]
+__all__ = ["ChatRequest", "Resume", "check_thread_id", "conversation", "describe_validation_error", "read_json_body"]
 
 _THREAD_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """A client's answer to the interrupts its thread waits on (LangGraph's ``Command(resume=...)``).
+
+    ``value`` (when ``has_value``) is one value, for the one pending interrupt, or a map of pending interrupt
+    ids to values (LangGraph's rule: a dict is a map only when every key is a pending interrupt's id);
+    ``answers`` AG-UI's ``{interrupt id: {"status", "payload"}}``; ``approvals`` decisions on tool calls
+    awaiting approval, ``{tool call id: (approved, reason)}`` (the AI SDK's).
+    """
+
+    value: Any = None
+    has_value: bool = False
+    answers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    approvals: Mapping[str, tuple[bool, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +55,8 @@ class ChatRequest:
     ``question`` is the text of the last user message and ``chat_history`` the messages before it.
     ``thread_id`` names the conversation (LangGraph's thread), ``tools`` are the tools the client declared
     (OpenAI function-tool dicts, for ``bind_tools``), and ``ids`` the protocol's own identifiers (the AI
-    SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...).
+    SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...). ``resume`` answers the interrupts the
+    thread waits on: the run goes on from them instead of from a new message.
     """
 
     question: str
@@ -50,6 +67,7 @@ class ChatRequest:
     messages: list[BaseMessage] = field(default_factory=list)
     thread_id: str | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)
+    resume: Resume | None = None
 
     @property
     def continues(self) -> bool:
@@ -83,22 +101,23 @@ def conversation(
     ids: Mapping[str, str] | None = None,
     thread_id: str | None = None,
     tools: Sequence[dict[str, Any]] = (),
+    resume: Resume | None = None,
     what: str = "messages",
 ) -> ChatRequest:
     """The chat request of a whole conversation, checked: it ends with the user's question, or with the
-    results of the tool calls of the assistant message before them. ``what`` names the conversation in
-    the body, for error details.
+    results of the tool calls of the assistant message before them, unless it ``resume``s interrupts (then
+    it may end anywhere, or be empty). ``what`` names the conversation in the body, for error details.
 
     A user message the client sent without an id gets one made from its text and its place among the user
     messages, so that the same conversation sent again names the same messages (a thread needs that).
     """
     messages = _named(messages)
-    if not messages:
+    if not messages and resume is None:
         raise RequestError(400, "invalid_request", f"{what}: the conversation is empty")
-    last = messages[-1]
+    last = messages[-1] if messages else None
     if isinstance(last, ToolMessage):
         _check_results(messages, what)
-    elif not isinstance(last, HumanMessage):
+    elif not isinstance(last, HumanMessage) and resume is None:
         detail = f"{what}: the last message must be the user's question, or the results of tool calls"
         raise RequestError(400, "invalid_request", detail)
     asked = next((i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], HumanMessage)), None)
@@ -113,7 +132,8 @@ def conversation(
         raise RequestError(400, "invalid_request", detail)
     history = messages[:asked] if asked is not None else []
     thread_id = None if thread_id is None else check_thread_id(thread_id)
-    return ChatRequest(question, history, body, headers, dict(ids or {}), messages, thread_id, list(tools))
+    ids = dict(ids or {})
+    return ChatRequest(question, history, body, headers, ids, messages, thread_id, list(tools), resume)
 
 
 def _named(messages: list[BaseMessage]) -> list[BaseMessage]:

@@ -11,6 +11,10 @@ SAFE_MESSAGES = {
     "tool_error": "The tool failed.",
     "shutdown": "The server is restarting; please ask again.",
     "cancelled": "The answer was stopped.",
+    "interrupted": (
+        "The agent waits for a decision (an interrupt), which this protocol cannot carry: answer it through a "
+        "protocol that can (native, AI SDK, AG-UI)."
+    ),
     "lost": "The answer was interrupted on the server; please ask again.",
     "trimmed": "Part of the answer is no longer kept; please ask again.",
     "overloaded": "The server is busy; please retry shortly.",

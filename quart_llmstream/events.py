@@ -20,6 +20,8 @@ __all__ = [
     "EVENT_TYPES",
     "Custom",
     "Event",
+    "Interrupted",
+    "MessagesSnapshot",
     "ReasoningDelta",
     "ReasoningEnd",
     "ReasoningStart",
@@ -30,14 +32,13 @@ __all__ = [
     "TextEnd",
     "TextStart",
     "ToolCallArgs",
+    "ToolCallDecided",
     "ToolCallPending",
     "ToolCallStarted",
     "ToolEnded",
     "ToolFailed",
     "ToolStarted",
-    "from_record",
     "from_stream_event",
-    "to_record",
 ]
 
 
@@ -196,6 +197,40 @@ class ToolCallPending(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Interrupted(Event):
+    """The run paused at LangGraph interrupts: its thread waits for a decision on each.
+
+    Sent whatever ``events`` selects, just before the final event. Each interrupt is ``{"id", "value"}``, and
+    for tool calls awaiting approval (``HumanInTheLoopMiddleware``) ``"actions"``: ``[{"tool_call_id", "name",
+    "args", "description"}]``. ``thread_id`` is the client's name for the thread.
+    """
+
+    kind = "interrupt"
+    thread_id: str | None
+    interrupts: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDecided(Event):
+    """A resumed run starts with the decisions it carries on tool calls that awaited approval."""
+
+    kind = "tool_decided"
+    id: str
+    name: str
+    approved: bool
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesSnapshot(Event):
+    """The thread's messages, as plain data (``{"id", "role", "content", "tool_calls"?, "tool_call_id"?}``):
+    a resumed run starts with them, for clients that must know every call it goes on with."""
+
+    kind = "messages"
+    messages: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
 class Custom(Event):
     """``adispatch_custom_event(name, data)`` in the runnable."""
 
@@ -218,8 +253,8 @@ class Custom(Event):
 class RunEnded(Event):
     """The last event of every stream: how the run ended, and what a client learns of it.
 
-    ``status`` is ``completed``, ``error``, ``timeout`` or ``cancelled``; ``error`` is the code of the
-    error frame a protocol sends first (None when completed) and ``message`` its public text.
+    ``status`` is ``completed``, ``interrupted``, ``error``, ``timeout`` or ``cancelled``; ``error`` is the code
+    of the error frame a protocol sends first (None when completed) and ``message`` its public text.
     """
 
     kind = "end"
@@ -241,10 +276,10 @@ class RunEnded(Event):
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     *(RunStarted, TextDelta, ReasoningDelta, ToolCallStarted, ToolCallArgs, ToolStarted, ToolEnded, ToolFailed),
-    *(ToolCallPending, Custom, RunEnded, *BLOCK_BOUNDARIES),
+    *(ToolCallPending, Interrupted, ToolCallDecided, MessagesSnapshot, Custom, RunEnded, *BLOCK_BOUNDARIES),
 )
 """Every type of event, for encoders that dispatch on the type."""
-_ENDINGS = (ToolCallPending, RunEnded)  # made at the run's end, never by the event hook
+_ENDINGS = (ToolCallPending, Interrupted, ToolCallDecided, MessagesSnapshot, RunEnded)  # never the hook's
 _KINDS = {cls.kind: cls for cls in EVENT_TYPES if cls not in BLOCK_BOUNDARIES and cls not in _ENDINGS}
 
 
@@ -254,17 +289,3 @@ def from_stream_event(item: StreamEvent) -> Event:
     if cls is None:
         raise ValueError(f"the event hook returned an unknown kind of event: {item.kind!r}")
     return cls.from_data(item.data)
-
-
-_BY_NAME = {cls.__name__: cls for cls in EVENT_TYPES}
-
-
-def to_record(event: Event) -> dict[str, Any]:
-    """The event as JSON data, for a shared store: its type's name under ``"t"``, then its fields."""
-    return {"t": type(event).__name__, **{f.name: getattr(event, f.name) for f in fields(event)}}
-
-
-def from_record(record: dict[str, Any]) -> Event:
-    """The event :func:`to_record` wrote."""
-    cls = _BY_NAME[record.pop("t")]
-    return cls(**record)

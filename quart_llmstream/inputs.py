@@ -1,6 +1,7 @@
 """The runnable's input, made once per request from the chat request: ``{"question", "chat_history",
 "messages"}``, so a prompt over ``question`` and ``chat_history`` and an agent over ``messages`` (a LangChain
-``create_agent`` graph, any LangGraph ``MessagesState`` graph) both plug in with no adapter.
+``create_agent`` graph, any LangGraph ``MessagesState`` graph) both plug in with no adapter; or, for a request
+that answers the interrupts its thread waits on, LangGraph's ``Command(resume=...)``.
 
 On a LangGraph thread with a checkpointer, the thread already holds the conversation so far. Every client
 sends the whole conversation each turn, and ``add_messages`` merges by id, but the model's own answers are in
@@ -11,36 +12,49 @@ tool result by the call it answers), but for the model's answers.
 
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from .chat_request import ChatRequest
+from .errors import RequestError
+from .events import Event, MessagesSnapshot
+from .threads import checkpointed_graph, plain_messages, resume_value
 
-__all__ = ["checkpointed_graph", "runnable_input"]
-
-
-def checkpointed_graph(runnable: Runnable[Any, Any]) -> Any:
-    """The LangGraph graph with a checkpointer that ``runnable`` is (through ``with_config`` and the like), or
-    None. A graph can only be one when langgraph was imported, so nothing is imported to find out."""
-    pregel = sys.modules.get("langgraph.pregel")
-    while isinstance(runnable, RunnableBinding):
-        runnable = runnable.bound
-    if pregel is None or not isinstance(runnable, pregel.Pregel):
-        return None
-    return runnable if runnable.checkpointer not in (None, True, False) else None
+__all__ = ["RunInput", "runnable_input", "unseen"]
 
 
-async def runnable_input(runnable: Runnable[Any, Any], chat_request: ChatRequest, config: RunnableConfig) -> Any:
+@dataclass(frozen=True, slots=True)
+class RunInput:
+    """The runnable's input, and the events the stream starts with (a resumed run's thread and decisions)."""
+
+    value: Any
+    opening: tuple[Event, ...] = ()
+
+
+async def runnable_input(runnable: Runnable[Any, Any], chat_request: ChatRequest, config: RunnableConfig) -> RunInput:
     """The input of the request's run of ``runnable``, with ``config`` (its thread, when it has one)."""
-    messages = chat_request.messages
     graph = checkpointed_graph(runnable)
-    if graph is not None and config.get("configurable", {}).get("thread_id") is not None:
-        thread = await graph.aget_state(config)
-        messages = unseen(messages, thread.values.get("messages") or [])
-    return {"question": chat_request.question, "chat_history": chat_request.chat_history, "messages": messages}
+    thread_id = config.get("configurable", {}).get("thread_id")
+    if chat_request.resume is not None:
+        if graph is None:
+            raise RequestError(400, "invalid_request", "resume: the runnable has no checkpointer, so no thread waits")
+        if thread_id is None:
+            detail = "resume: no thread id names the thread whose interrupts it answers"
+            raise RequestError(400, "invalid_request", detail)
+        from langgraph.types import Command
+
+        state = await graph.aget_state(config)
+        values, decided = resume_value(state, chat_request.resume)
+        return RunInput(Command(resume=values), (MessagesSnapshot(plain_messages(state)), *decided))
+    messages = chat_request.messages
+    if graph is not None and thread_id is not None:
+        state = await graph.aget_state(config)
+        messages = unseen(messages, state.values.get("messages") or [])
+    inputs = {"question": chat_request.question, "chat_history": chat_request.chat_history, "messages": messages}
+    return RunInput(inputs)
 
 
 def unseen(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = ["Status", "StreamResult", "call_hook"]
 
 log = logging.getLogger("quart_llmstream")
 
-Status = Literal["completed", "cancelled", "error", "timeout"]
+Status = Literal["completed", "interrupted", "cancelled", "error", "timeout"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,8 @@ class StreamResult:
     """What ``on_end`` learns of a finished stream."""
 
     status: Status
-    """``completed``; ``cancelled`` (client left, or server shut down); ``error``; ``timeout``."""
+    """``completed``; ``interrupted`` (the thread waits for a decision); ``cancelled`` (client left, or server
+    shut down); ``error``; ``timeout``."""
     text: str
     """The whole text of the tokens produced (also after a disconnect, with ``on_disconnect="continue"``)."""
     tokens: int
@@ -34,6 +35,8 @@ class StreamResult:
     duration: float
     """Seconds from the start of the run to its end."""
     run_id: str
+    interrupts: list[dict[str, Any]] = field(default_factory=list)
+    """The interrupts the thread waits on, when ``interrupted``: ``{"id", "value", "actions"?}``."""
 
 
 async def call_hook(hook: Callable[..., Any] | None, *args: Any) -> None:

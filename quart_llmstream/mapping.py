@@ -15,11 +15,13 @@ SDK's and AG-UI open and close them), and feeds the stream's :class:`~.tally.Tal
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk
 
+from .endings import final_events
 from .errors import public_message
 from .events import (
     Custom,
@@ -27,14 +29,12 @@ from .events import (
     ReasoningDelta,
     ReasoningEnd,
     ReasoningStart,
-    RunEnded,
     RunStarted,
     StreamEvent,
     TextDelta,
     TextEnd,
     TextStart,
     ToolCallArgs,
-    ToolCallPending,
     ToolCallStarted,
     ToolEnded,
     ToolFailed,
@@ -42,7 +42,9 @@ from .events import (
     from_stream_event,
 )
 from .payloads import jsonable
+from .reasoning import reasoning_texts
 from .tally import Tally
+from .threads import describe, is_interrupt
 
 __all__ = ["EVENT_KINDS", "EventHook", "Mapper", "StreamMapper"]
 
@@ -91,6 +93,8 @@ class Mapper:
         if "custom" in self.events:
             handlers["on_custom_event"] = StreamMapper._custom
         self.handlers = handlers
+        self.graph_handlers = handlers | {"on_chain_stream": StreamMapper._chain_stream}
+        """With LangGraph in the process: a graph's root stream says when it pauses at an interrupt."""
 
     def narrowed(self, events: Collection[str]) -> Mapper:
         """The same mapper with fewer kinds of event (a client's choice, when allowed)."""
@@ -101,9 +105,17 @@ class Mapper:
             expose_errors=self.expose_errors,
         )
 
-    def __call__(self, run_id: str, client_tools: Collection[str] = ()) -> StreamMapper:
-        """The mapping of one stream; ``client_tools`` names the tools the request declared."""
-        return StreamMapper(self, run_id, frozenset(client_tools))
+    def __call__(
+        self,
+        run_id: str,
+        *,
+        client_tools: Collection[str] = (),
+        thread_id: str | None = None,
+        opening: Events = (),
+    ) -> StreamMapper:
+        """The mapping of one stream: ``client_tools`` names the tools the request declared, ``thread_id`` the
+        thread the run is on, and ``opening`` are events the stream starts with (a resumed run's)."""
+        return StreamMapper(self, run_id, frozenset(client_tools), thread_id, opening)
 
 
 class StreamMapper:
@@ -113,12 +125,22 @@ class StreamMapper:
     which block (text or reasoning) is open.
     """
 
-    __slots__ = ("_client_tools", "_handlers", "_hook", "_mapper", "_open", "_tool_ids", "run_id", "tally")
+    __slots__ = (
+        *("_client_tools", "_handlers", "_hook", "_mapper", "_open", "_opening", "_thread_id", "_tool_ids"),
+        *("run_id", "tally"),
+    )
 
-    def __init__(self, mapper: Mapper, run_id: str, client_tools: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        mapper: Mapper,
+        run_id: str,
+        client_tools: frozenset[str] = frozenset(),
+        thread_id: str | None = None,
+        opening: Events = (),
+    ) -> None:
         self._mapper = mapper
-        self._client_tools = client_tools
-        self._handlers = mapper.handlers
+        self._client_tools, self._thread_id, self._opening = client_tools, thread_id, opening
+        self._handlers = mapper.graph_handlers if "langgraph.pregel" in sys.modules else mapper.handlers
         self._hook = mapper.event_hook
         self.run_id = run_id
         self.tally = Tally()
@@ -141,27 +163,30 @@ class StreamMapper:
 
     def start(self) -> Events:
         """The events that open a stream, before the run's first event."""
-        return (RunStarted(self.run_id),)
+        return (RunStarted(self.run_id), *self._opening)
+
+    def interrupted(self, waiting: list[dict[str, Any]] | None) -> bool:
+        """Whether the run ended at interrupts: ``waiting`` are those its thread waits on, as the thread says
+        (None: no thread to ask, so what the stream showed stands)."""
+        if waiting is not None:
+            self.tally.interrupts = waiting
+        return bool(self.tally.interrupts)
 
     def end(self, status: str, error: str | None = None, message: str | None = None) -> Events:
-        """The events that close a stream ended with ``status``: a closing boundary, the tool calls left to the
-        client (a completed run's), then :class:`RunEnded`."""
-        tally = self.tally
+        """The events that close a stream ended with ``status``: a closing boundary, what the run leaves
+        waiting (:mod:`.endings`), then :class:`RunEnded`."""
         closing: Events = (_CLOSES[self._open](),) if self._open is not None else ()
         self._open = None
-        pending = tuple(self._pending(call) for call in tally.pending()) if status == "completed" else ()
-        if status != "completed":
-            reason = status
-        elif pending:
-            reason = "tool_calls"  # whatever the model reported: the client has calls to run
-        else:
-            reason = tally.finish_reason if tally.finish_reason not in (None, "tool_calls") else "stop"
-        return (*closing, *pending, RunEnded(status, reason, tally.usage, error, message))
-
-    def _pending(self, call: Mapping[str, Any]) -> ToolCallPending:
-        name = call.get("name") or ""
-        args = self._payload(call.get("args") or {})
-        return ToolCallPending(call.get("id") or "", name, args, name in self._client_tools)
+        ending = final_events(
+            self.tally,
+            status,
+            error,
+            message,
+            client_tools=self._client_tools,
+            thread_id=self._thread_id,
+            payload=self._payload,
+        )
+        return (*closing, *ending)
 
     def _hooked(self, mapped: Events, source: V2Event) -> Events:
         hook = self._hook
@@ -206,7 +231,7 @@ class StreamMapper:
         events = self._mapper.events
         out: list[Event] = []
         if "reasoning" in events:
-            out.extend(ReasoningDelta(text) for text in _reasoning(chunk) if text)
+            out.extend(ReasoningDelta(text) for text in reasoning_texts(chunk) if text)
         if "tool" in events:
             for call in chunk.tool_call_chunks:
                 out.extend(self._tool_call_chunk(event["run_id"], call))
@@ -240,6 +265,8 @@ class StreamMapper:
 
     def _tool_error(self, event: V2Event) -> Events:
         error = event["data"].get("error")
+        if is_interrupt(error):  # the graph pauses in the tool: no failure (it runs again when resumed)
+            return _NOTHING
         message = public_message("tool_error", error, self._mapper.expose_errors) if error else ""
         call_id = event["data"].get("tool_call_id") or None
         self.tally.tool_answered(call_id)
@@ -247,7 +274,18 @@ class StreamMapper:
 
     def _tool_answered(self, event: V2Event) -> Events:
         data = event["data"]
-        self.tally.tool_answered(getattr(data.get("output"), "tool_call_id", None) or data.get("tool_call_id"))
+        if not is_interrupt(data.get("error")):
+            self.tally.tool_answered(getattr(data.get("output"), "tool_call_id", None) or data.get("tool_call_id"))
+        return _NOTHING
+
+    def _chain_stream(self, event: V2Event) -> Events:
+        """A graph's root stream: ``{"__interrupt__": (Interrupt, ...)}`` when it pauses."""
+        if event["parent_ids"]:
+            return _NOTHING
+        chunk = event["data"].get("chunk")
+        if isinstance(chunk, dict) and "__interrupt__" in chunk:
+            calls = self.tally.calls
+            self.tally.interrupts += [describe(interrupt, calls) for interrupt in chunk["__interrupt__"]]
         return _NOTHING
 
     def _custom(self, event: V2Event) -> Events:
@@ -255,19 +293,3 @@ class StreamMapper:
 
     def _payload(self, value: Any) -> Any:
         return jsonable(value, self._mapper.max_payload_chars)
-
-
-def _reasoning(chunk: AIMessageChunk) -> list[str]:
-    """Reasoning text of a chunk, in the shapes providers send it."""
-    texts = []
-    if isinstance(chunk.content, list):
-        for block in chunk.content:
-            if isinstance(block, dict):
-                if block.get("type") == "reasoning":
-                    texts.append(block.get("reasoning") or "")
-                    texts.extend(part.get("text") or "" for part in block.get("summary") or ())  # OpenAI Responses
-                elif block.get("type") == "thinking":  # Anthropic
-                    texts.append(block.get("thinking") or "")
-    if reasoning := chunk.additional_kwargs.get("reasoning_content"):  # DeepSeek, Qwen, vLLM
-        texts.append(str(reasoning))
-    return texts

@@ -25,7 +25,7 @@ from .chat_request import ChatRequest, read_json_body
 from .errors import ConfigError, RequestError, public_message
 from .events import RunEnded
 from .extension import LLMStream
-from .inputs import checkpointed_graph, runnable_input
+from .inputs import RunInput, runnable_input
 from .logs import MemoryLog, StreamLog
 from .logs.store import StreamConflict, StreamMeta, StreamStore
 from .mapping import Mapper
@@ -36,6 +36,7 @@ from .run_config import build_run_config, scoped_thread_id
 from .settings import Options, Settings, check_option_names, load_settings
 from .sources import EVENT_SOURCES, Emit
 from .sources.filters import narrow, server_filters
+from .threads import checkpointed_graph, interrupts_of
 from .tracing import LangfuseTracing
 
 __all__ = ["RunnableFactory", "create_blueprint"]
@@ -116,13 +117,21 @@ def _chat_view(
             _check_capacity(extension, settings, stream_log)  # again: no await from here on
         except RequestError as exc:
             return protocol.error_response(exc)
-        runnable, inputs, config = run.runnable, run.inputs, run.config
+        runnable, inputs, config = run.runnable, run.inputs.value, run.config
+        graph = checkpointed_graph(runnable) if run.thread_id is not None else None
 
-        def source(emit: Emit) -> Awaitable[None]:
-            return event_source(runnable, inputs, config, emit, **run_filters)
+        async def source(emit: Emit) -> list[dict[str, Any]] | None:
+            """Run; then the interrupts the thread waits on (None: no thread to ask)."""
+            await event_source(runnable, inputs, config, emit, **run_filters)
+            return None if graph is None else interrupts_of(await graph.aget_state(config))
 
         reader = stream_log.reader()
-        mapping = chosen(str(run_id), [tool["function"]["name"] for tool in chat_request.tools])
+        mapping = chosen(
+            str(run_id),
+            client_tools=[tool["function"]["name"] for tool in chat_request.tools],
+            thread_id=run.thread_id,
+            opening=run.inputs.opening,
+        )
         producer = Run(source, mapping, stream_log, settings, chat_request, outlives_client=store is not None)
         extension.add(producer)
         encoder = protocol.encoder(stream_id, chosen.events, chat_request.ids)
@@ -139,7 +148,7 @@ def _chat_view(
 class _Prepared(NamedTuple):
     runnable: Runnable[Any, Any]
     config: RunnableConfig
-    inputs: Any
+    inputs: RunInput
     owner: str | None
     thread_id: str | None  # the client's name for the run's thread (its checkpointer's is scoped by owner)
 
@@ -159,8 +168,8 @@ async def _prepare_run(
         if inspect.isawaitable(runnable):
             runnable = await runnable
         thread_id = chat_request.thread_id
-        if thread_id is None and checkpointed_graph(runnable) is not None:  # a conversation of its own
-            thread_id = uuid4().hex
+        if thread_id is None and chat_request.resume is None and checkpointed_graph(runnable) is not None:
+            thread_id = uuid4().hex  # a conversation of its own
         scoped = None if thread_id is None else scoped_thread_id(thread_id, owner)
         callbacks = (*settings.callbacks, tracing.handler()) if tracing else settings.callbacks
         config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, scoped)

@@ -2,7 +2,9 @@
 
 The run owns what limits the run: its deadline (``max_duration``), the runnable's silence
 (``idle_timeout``), a stop requested by the server (shutdown, a dropped reader) and the lifecycle
-hooks. It knows nothing of HTTP: responses read its log (:mod:`.response`). Running it in its own task
+hooks. A run ends ``completed``, or ``interrupted`` when its thread waits for a decision (the source says
+which interrupts wait, when it can ask the thread; the mapping saw them in the stream otherwise). It knows
+nothing of HTTP: responses read its log (:mod:`.response`). Running it in its own task
 means nothing a response does (waiting, being cancelled by a disconnect) can cut the run by accident.
 
 Every run ends with its log closed by :class:`~quart_llmstream.events.RunEnded`: an exception or a stop
@@ -55,7 +57,7 @@ class Run:
 
     def __init__(
         self,
-        source: Callable[[Emit], Awaitable[None]],
+        source: Callable[[Emit], Awaitable[list[dict[str, Any]] | None]],
         mapper: StreamMapper,
         stream_log: StreamLog,
         settings: Settings,
@@ -121,8 +123,8 @@ class Run:
             await call_hook(self._settings.on_start, self._chat_request)
             for event in self._mapper.start():
                 await append(event)
-            await self._source(self._emit)
-            return "completed", None, None
+            waiting = await self._source(self._emit)  # the interrupts the thread waits on, if it has one
+            return ("interrupted" if self._mapper.interrupted(waiting) else "completed"), None, None
         except asyncio.CancelledError:
             reason = self._stop_reason
             if reason is None or reason.code is None:  # nobody to tell
@@ -152,6 +154,7 @@ class Run:
             usage=tally.usage,
             duration=asyncio.get_running_loop().time() - self._started,
             run_id=self._mapper.run_id,
+            interrupts=tally.interrupts if status == "interrupted" else [],
         )
         await call_hook(self._settings.on_end, self._chat_request, result)
 

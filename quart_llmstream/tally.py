@@ -16,7 +16,7 @@ _USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
 
 
 class Tally:
-    __slots__ = ("_answered", "_calls", "_text", "finish_reason", "tokens", "usage")
+    __slots__ = ("_answered", "_calls", "_text", "finish_reason", "interrupts", "tokens", "usage")
 
     def __init__(self) -> None:
         self._text: list[str] = []
@@ -25,6 +25,7 @@ class Tally:
         self.finish_reason: str | None = None
         self._calls: list[dict[str, Any]] = []  # the last model's tool calls
         self._answered: set[str] = set()  # ids of the calls a tool answered
+        self.interrupts: list[dict[str, Any]] = []  # the interrupts the thread waits on
 
     def add_text(self, text: str) -> None:
         self._text.append(text)
@@ -49,6 +50,11 @@ class Tally:
     def tool_answered(self, call_id: str | None) -> None:
         if call_id:
             self._answered.add(call_id)
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """The last model's tool calls."""
+        return self._calls
 
     def pending(self) -> list[dict[str, Any]]:
         """The last model's tool calls that no tool answered."""

@@ -26,10 +26,11 @@ import logging
 import secrets
 from typing import Any
 
-from ..events import Event, RunEnded, from_record, to_record
+from ..events import Event, RunEnded
 from .base import LogReader, StreamLog
 from .cancels import CHANNEL, Asked, CancelListener
 from .memory import MemoryLog
+from .records import from_record, to_record
 from .store import StreamConflict, StreamMeta, StreamStore
 
 __all__ = ["RedisStore"]

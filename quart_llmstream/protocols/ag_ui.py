@@ -3,8 +3,10 @@
 Request: ``RunAgentInput`` ``{threadId, runId, state, messages, tools, context, forwardedProps}``, read by
 :mod:`.ag_ui_messages`.
 
-Response: one ``data: <event JSON>`` frame per event: ``RUN_STARTED`` first; text messages, tool calls
-and their results, reasoning and ``CUSTOM`` events; ``RUN_FINISHED`` last, or ``RUN_ERROR``.
+Response: one ``data: <event JSON>`` frame per event: ``RUN_STARTED`` first (a resumed run then sends the
+thread's ``MESSAGES_SNAPSHOT``); text messages, tool calls and their results, reasoning and ``CUSTOM``
+events; ``RUN_FINISHED`` last (with ``outcome: {type: "interrupt", interrupts}`` when the thread waits for a
+decision), or ``RUN_ERROR``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from ..chat_request import ChatRequest
 from ..events import (
     Custom,
     Event,
+    Interrupted,
+    MessagesSnapshot,
     ReasoningDelta,
     ReasoningEnd,
     ReasoningStart,
@@ -27,6 +31,7 @@ from ..events import (
     TextEnd,
     TextStart,
     ToolCallArgs,
+    ToolCallDecided,
     ToolCallPending,
     ToolCallStarted,
     ToolEnded,
@@ -36,7 +41,7 @@ from ..events import (
 from ..payloads import to_json
 from ..settings import Settings
 from ..sse import encode_event
-from .ag_ui_messages import read_run_input
+from .ag_ui_messages import read_run_input, to_ag_ui
 from .base import Encoder, Protocol
 from .tool_calls import Call, ToolCalls
 
@@ -69,6 +74,7 @@ class AgUiEncoder(Encoder):
         self._step_message: str | None = None  # the assistant message this step's tool calls belong to
         self._unended: list[Call] = []  # calls whose arguments may still stream
         self._calls = ToolCalls(stream_id)
+        self._interrupts: list[dict[str, Any]] = []  # what the run's RUN_FINISHED says it waits on
         self.encoders = {
             RunStarted: lambda _: b"",
             TextStart: self._text_start,
@@ -83,6 +89,9 @@ class AgUiEncoder(Encoder):
             ToolEnded: self._tool_ended,
             ToolFailed: self._tool_failed,
             ToolCallPending: self._tool_pending,
+            Interrupted: self._interrupted,
+            ToolCallDecided: self._tool_decided,
+            MessagesSnapshot: lambda event: _event(type="MESSAGES_SNAPSHOT", messages=to_ag_ui(event.messages)),
             Custom: self._custom,
             RunEnded: self._run_ended,
         }
@@ -161,6 +170,23 @@ class AgUiEncoder(Encoder):
             + _event(type="TOOL_CALL_END", toolCallId=call_id)
         )
 
+    def _interrupted(self, event: Interrupted) -> bytes:
+        """The interrupts go in ``RUN_FINISHED``'s outcome; a call awaiting approval must be the client's whole."""
+        frames = b""
+        for interrupt in event.interrupts:
+            actions = interrupt.get("actions")
+            for action in actions or ():
+                frames += self._tool_pending(
+                    ToolCallPending(action["tool_call_id"] or "", action["name"], action["args"])
+                )
+            self._interrupts.append(_interrupt(interrupt, actions))
+        return frames
+
+    def _tool_decided(self, event: ToolCallDecided) -> bytes:
+        """A resumed run: an approved call runs under its own id; a rejected one gets the rejection as result."""
+        call = self._calls.decided(event)
+        return b"" if event.approved else self._tool_result(call, event.message)
+
     def _tool_result(self, call: Call, content: Any) -> bytes:
         self._step_message = None  # the model's next words are a new assistant message
         text = content if isinstance(content, str) else to_json(content)
@@ -180,4 +206,22 @@ class AgUiEncoder(Encoder):
         frames = self._end_calls()
         if event.error:
             return frames + _event(type="RUN_ERROR", message=event.message, code=event.error)
+        if self._interrupts:
+            outcome = {"type": "interrupt", "interrupts": self._interrupts}
+            return frames + _event(type="RUN_FINISHED", threadId=self._thread_id, runId=self._run_id, outcome=outcome)
         return frames + _event(type="RUN_FINISHED", threadId=self._thread_id, runId=self._run_id)
+
+
+def _interrupt(interrupt: dict[str, Any], actions: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A LangGraph interrupt as AG-UI's: calls awaiting approval are a ``tool_call`` (the call named when it is
+    one), anything else ``langgraph:interrupt``; the value stays whole in ``metadata``."""
+    value = interrupt["value"]
+    described: dict[str, Any] = {"id": interrupt["id"], "metadata": {"langgraph": {"value": value}}}
+    if actions is None:
+        message = value if isinstance(value, str) else value.get("message") if isinstance(value, dict) else None
+        return (
+            described | {"reason": "langgraph:interrupt"} | ({"message": message} if isinstance(message, str) else {})
+        )
+    described |= {"reason": "tool_call", "message": "\n\n".join(action["description"] for action in actions)}
+    described["metadata"]["actions"] = actions
+    return described | ({"toolCallId": actions[0]["tool_call_id"]} if len(actions) == 1 else {})

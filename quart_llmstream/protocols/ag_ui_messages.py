@@ -15,12 +15,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest, conversation, describe_validation_error
+from ..chat_request import ChatRequest, Resume, conversation, describe_validation_error
 from ..client_tools import client_tools
 from ..errors import RequestError
 from ..settings import Settings
 
-__all__ = ["read_run_input"]
+__all__ = ["read_run_input", "to_ag_ui"]
 
 
 class _FunctionCall(BaseModel):
@@ -43,6 +43,12 @@ class _Message(BaseModel):
     toolCallId: StrictStr | None = None
 
 
+class _ResumeEntry(BaseModel):
+    interruptId: StrictStr
+    status: Literal["resolved", "cancelled"]
+    payload: Any = None
+
+
 class _RunAgentInput(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -50,6 +56,8 @@ class _RunAgentInput(BaseModel):
     runId: StrictStr
     messages: list[_Message]
     tools: list[Any] | None = None
+    resume: list[_ResumeEntry] | None = None
+    forwardedProps: dict[str, Any] | None = None
 
 
 def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
@@ -61,7 +69,20 @@ def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -
         raise RequestError(400, "invalid_request", detail) from None
     ids = {"thread_id": parsed.threadId, "run_id": parsed.runId, "stream_id": parsed.runId}
     tools = client_tools(parsed.tools, settings)
-    return conversation(messages, body, headers, settings, ids=ids, thread_id=parsed.threadId, tools=tools)
+    resume = _resume(parsed)
+    return conversation(
+        messages, body, headers, settings, ids=ids, thread_id=parsed.threadId, tools=tools, resume=resume
+    )
+
+
+def _resume(parsed: _RunAgentInput) -> Resume | None:
+    """``resume: [{interruptId, status, payload}]``, or CopilotKit's older ``forwardedProps.command.resume``."""
+    if parsed.resume:
+        return Resume(answers={entry.interruptId: entry.model_dump() for entry in parsed.resume})
+    command = (parsed.forwardedProps or {}).get("command")
+    if isinstance(command, dict) and command.get("resume") is not None:
+        return Resume(command["resume"], has_value=True)
+    return None
 
 
 def _to_message(message: _Message) -> BaseMessage:
@@ -90,3 +111,19 @@ def _arguments(arguments: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ValueError("messages: a tool call's arguments must be a JSON object")
     return parsed
+
+
+def to_ag_ui(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A thread's messages (:class:`~quart_llmstream.events.MessagesSnapshot`) as AG-UI's."""
+    out = []
+    for message in messages:
+        shaped = {"id": message["id"], "role": message["role"], "content": message["content"]}
+        if "tool_calls" in message:
+            shaped["toolCalls"] = [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": json.dumps(c["args"])}}
+                for c in message["tool_calls"]
+            ]
+        if "tool_call_id" in message:
+            shaped["toolCallId"] = message["tool_call_id"]
+        out.append(shaped)
+    return out

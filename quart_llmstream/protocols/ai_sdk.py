@@ -19,6 +19,8 @@ from ..chat_request import ChatRequest
 from ..events import (
     Custom,
     Event,
+    Interrupted,
+    MessagesSnapshot,
     ReasoningDelta,
     ReasoningEnd,
     ReasoningStart,
@@ -28,6 +30,7 @@ from ..events import (
     TextEnd,
     TextStart,
     ToolCallArgs,
+    ToolCallDecided,
     ToolCallPending,
     ToolCallStarted,
     ToolEnded,
@@ -71,6 +74,7 @@ class AiSdkEncoder(Encoder):
         self._message_id = message_id
         self._blocks = 0
         self._step_open = True
+        self._approvals = 0  # tool calls awaiting a person's approval
         self._calls = ToolCalls(stream_id)
         self.encoders = {
             RunStarted: lambda _: b"",
@@ -86,6 +90,9 @@ class AiSdkEncoder(Encoder):
             ToolEnded: self._tool_ended,
             ToolFailed: self._tool_failed,
             ToolCallPending: self._tool_pending,
+            Interrupted: self._interrupted,
+            ToolCallDecided: self._tool_decided,
+            MessagesSnapshot: lambda _: b"",
             Custom: self._custom,
             RunEnded: self._run_ended,
         }
@@ -125,16 +132,46 @@ class AiSdkEncoder(Encoder):
 
     def _tool_started(self, event: ToolStarted) -> bytes:
         call, announced = self._calls.tool_started(event)
+        if call.known:  # an approved call, running now: the client's part has it whole
+            return self._step()
         start = b"" if announced else _chunk(type="tool-input-start", toolCallId=call.id, toolName=call.name)
         available = _chunk(type="tool-input-available", toolCallId=call.id, toolName=call.name, input=call.input)
         return self._step() + start + available
 
     def _tool_pending(self, event: ToolCallPending) -> bytes:
         """A call the client runs: its part made whole (``tool-input-available``), which fires ``onToolCall``."""
+        return self._whole_call(event)[1]
+
+    def _whole_call(self, event: ToolCallPending) -> tuple[str, bytes]:
         call, announced = self._calls.pending(event)
         start = b"" if announced else _chunk(type="tool-input-start", toolCallId=call.id, toolName=call.name)
         available = _chunk(type="tool-input-available", toolCallId=call.id, toolName=call.name, input=event.args)
-        return self._step() + start + available
+        return call.id, self._step() + start + available
+
+    def _interrupted(self, event: Interrupted) -> bytes:
+        """Tool calls awaiting approval become approval requests (``addToolApprovalResponse`` answers them);
+        any other interrupt a ``data-interrupt`` part, which the next request's ``resume`` answers."""
+        frames = b""
+        for interrupt in event.interrupts:
+            if "actions" not in interrupt:
+                data = {"id": interrupt["id"], "value": interrupt["value"]}
+                frames += _chunk(type="data-interrupt", id=interrupt["id"], data=data)
+            for action in interrupt.get("actions", ()):
+                call_id, whole = self._whole_call(
+                    ToolCallPending(action["tool_call_id"] or "", action["name"], action["args"])
+                )
+                frames += whole + _chunk(
+                    type="tool-approval-request", approvalId=f"approval-{call_id}", toolCallId=call_id
+                )
+                self._approvals += 1
+        return frames
+
+    def _tool_decided(self, event: ToolCallDecided) -> bytes:
+        """A resumed run: an approved call runs (its output follows), a rejected one is denied."""
+        if event.approved:
+            self._calls.decided(event)
+            return b""
+        return _chunk(type="tool-output-denied", toolCallId=event.id)
 
     def _tool_ended(self, event: ToolEnded) -> bytes:
         call = self._calls.tool_ended(event.run_id, event.call_id)
@@ -157,5 +194,8 @@ class AiSdkEncoder(Encoder):
         frames = self._end_step()
         if event.error:
             frames += _chunk(type="error", errorText=event.message)
-        reason = _FINISH_REASONS.get(event.finish_reason, "other") if event.status == "completed" else "error"
+        if event.status == "interrupted":
+            reason = "tool-calls" if self._approvals else "other"
+        else:
+            reason = _FINISH_REASONS.get(event.finish_reason, "other") if event.status == "completed" else "error"
         return frames + _chunk(type="finish", finishReason=reason) + _DONE

@@ -4,7 +4,9 @@ messageId, ...extra body}``, as a :class:`~quart_llmstream.ChatRequest`.
 Each UIMessage becomes LangChain messages under its own id: a user's text, and an assistant's steps (each a
 model's reply, then the results of the tools it called, from its tool parts). The chat ``id`` is the thread.
 A conversation whose last assistant message holds the results of tools the client ran (``addToolOutput``)
-is a continuation: its reply is appended to that message, so it keeps that message's id.
+is a continuation: its reply is appended to that message, so it keeps that message's id. Tool parts of that
+message in ``approval-responded`` (``addToolApprovalResponse``) resume the thread with those decisions; a
+``resume`` field in the body answers any other interrupt (a ``data-interrupt`` part said which).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest, conversation, describe_validation_error
+from ..chat_request import ChatRequest, Resume, conversation, describe_validation_error
 from ..errors import RequestError
 from ..payloads import to_json
 from ..settings import Settings
@@ -53,7 +55,23 @@ def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> Cha
     reply = (parsed.messageId or last.id) if continued and last is not None else f"msg-{secrets.token_urlsafe(12)}"
     ids = {"chat_id": parsed.id, "stream_id": parsed.id} if parsed.id else {}
     ids["message_id"] = reply
-    return conversation(messages, body, headers, settings, ids=ids, thread_id=parsed.id or None)
+    approvals = _approvals(last) if continued and last is not None else {}
+    resume = Resume(body.get("resume"), has_value="resume" in body, approvals=approvals)
+    resumes = approvals or resume.has_value
+    thread_id = parsed.id or None
+    return conversation(
+        messages, body, headers, settings, ids=ids, thread_id=thread_id, resume=resume if resumes else None
+    )
+
+
+def _approvals(ui: _UIMessage) -> dict[str, tuple[bool, str | None]]:
+    """The decisions of a person on the tool calls of the message (``addToolApprovalResponse``)."""
+    decided = {}
+    for part in ui.parts:
+        approval = part.get("approval")
+        if _tool_name(part) and part.get("state") == "approval-responded" and isinstance(approval, dict):
+            decided[str(part.get("toolCallId") or "")] = (approval.get("approved") is True, approval.get("reason"))
+    return decided
 
 
 def _to_messages(ui: _UIMessage) -> list[BaseMessage]:

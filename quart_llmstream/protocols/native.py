@@ -4,7 +4,9 @@ Request: ``{"question": str, "chat_history": [{"role", "content", "id"?} | [role
 "thread_id"?: str, "tools"?: [...]}`` (``id`` names the stream, for resume; ``thread_id`` the conversation).
 History items may be an assistant's ``{"role": "assistant", "content", "tool_calls": [{"id", "name", "args"}]}``
 and a tool result ``{"role": "tool", "tool_call_id", "content"}``; ``question`` may be left out when the
-history ends with tool results (a continuation).
+history ends with tool results (a continuation), or when the body ``resume``s the interrupts the thread
+waits on (an ``interrupt`` named event ``{"thread_id", "interrupts": [{"id", "value", "actions"?}]}`` said
+which).
 Tokens are unnamed ``data: {"token": "..."}`` messages; an error is ``data: {"error": "...", "code":
 "..."}``; the last frame is ``data: [DONE]``. Every other kind of event goes out as a *named* event
 (``event: <kind>``), which a client that handles only unnamed messages ignores.
@@ -19,17 +21,19 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, StrictStr, ValidationError, ValidationInfo, field_validator, model_validator
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest, conversation, describe_validation_error
+from ..chat_request import ChatRequest, Resume, conversation, describe_validation_error
 from ..client_tools import client_tools
 from ..errors import RequestError
 from ..events import (
     BLOCK_BOUNDARIES,
     EVENT_TYPES,
     Event,
+    MessagesSnapshot,
     RunEnded,
     RunStarted,
     TextDelta,
     ToolCallArgs,
+    ToolCallDecided,
     ToolCallPending,
     ToolCallStarted,
 )
@@ -90,6 +94,7 @@ class _ChatBody(BaseModel):
     id: StrictStr | None = None  # the stream's id, for resume
     thread_id: StrictStr | None = None
     tools: list[Any] | None = None
+    resume: Any = None  # the answer to the interrupts the thread waits on
 
     @field_validator("question")
     @classmethod
@@ -116,14 +121,23 @@ class NativeProtocol(Protocol):
         except ValidationError as exc:
             raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
         messages = [item.message() for item in parsed.chat_history]
+        resume = Resume(parsed.resume, has_value=True) if "resume" in body else None
         if parsed.question is not None:
             messages.append(HumanMessage(parsed.question))
-        elif not (messages and isinstance(messages[-1], ToolMessage)):
-            raise RequestError(400, "invalid_request", "question: required unless the history ends with tool results")
+        elif resume is None and not (messages and isinstance(messages[-1], ToolMessage)):
+            detail = "question: required unless the history ends with tool results, or the body resumes"
+            raise RequestError(400, "invalid_request", detail)
         ids = {"stream_id": parsed.id} if parsed.id is not None else {}
-        tools = client_tools(parsed.tools, settings)
         return conversation(
-            messages, body, headers, settings, ids=ids, thread_id=parsed.thread_id, tools=tools, what="chat_history"
+            messages,
+            body,
+            headers,
+            settings,
+            ids=ids,
+            thread_id=parsed.thread_id,
+            tools=client_tools(parsed.tools, settings),
+            resume=resume,
+            what="chat_history",
         )
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
@@ -178,5 +192,7 @@ def _nothing(event: Event) -> bytes:
     return b""
 
 
-_NAMED: dict[type[Event], Any] = dict.fromkeys(EVENT_TYPES, _named) | dict.fromkeys(BLOCK_BOUNDARIES, _nothing)
+_NAMED: dict[type[Event], Any] = dict.fromkeys(EVENT_TYPES, _named) | dict.fromkeys(
+    (*BLOCK_BOUNDARIES, ToolCallDecided, MessagesSnapshot), _nothing
+)
 _NAMED[TextDelta] = _token

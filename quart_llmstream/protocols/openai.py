@@ -6,7 +6,8 @@ Routes: ``POST /chat/completions`` (the request is read by :mod:`.openai_message
 ``delta.reasoning_content``), ``delta.tool_calls`` for calls of the tools the client declared that the run
 left to it (the runnable's own tool calls are never sent: a client would try to run them), a chunk with the
 ``finish_reason``, the usage chunk when ``stream_options.include_usage`` is set, and ``data: [DONE]``; a
-failure mid-stream sends ``data: {"error": {...}}``. Otherwise the run goes to its end and one
+failure mid-stream sends ``data: {"error": {...}}``, and so does a run that stops at an interrupt (code
+``interrupted``: the API cannot ask a person). Otherwise the run goes to its end and one
 ``chat.completion`` comes back. Fields the runnable cannot honour (``temperature``, ``max_tokens``, ...) are
 ignored.
 """
@@ -23,7 +24,7 @@ from werkzeug.datastructures import Headers
 
 from ..chat_request import ChatRequest
 from ..errors import RequestError
-from ..events import EVENT_TYPES, Event, ReasoningDelta, RunEnded, TextDelta, ToolCallPending
+from ..events import EVENT_TYPES, Event, Interrupted, ReasoningDelta, RunEnded, TextDelta, ToolCallPending
 from ..logs import LogReader
 from ..payloads import to_json
 from ..response import Follower
@@ -38,6 +39,7 @@ __all__ = ["OpenAIProtocol"]
 _DONE = encode_event("[DONE]")
 _FINISH_REASONS = {"length": "length", "content_filter": "content_filter"}  # anything else ends as "stop"
 _ERROR_TYPES = {400: "invalid_request_error", 404: "invalid_request_error", 413: "invalid_request_error"}
+_ERROR_STATUSES = {"timeout": 504, "interrupted": 409}  # of a whole answer that failed; anything else: 500
 
 
 class OpenAIProtocol(Protocol):
@@ -108,6 +110,7 @@ class OpenAIEncoder(Encoder):
         else:
             self.encoders |= {TextDelta: self._keep_text, ReasoningDelta: self._keep_reasoning}
         self.encoders[ToolCallPending] = self._tool_call
+        self.encoders[Interrupted] = self._interrupted
         self.encoders[RunEnded] = self._run_ended
 
     def opening(self) -> bytes:
@@ -141,10 +144,17 @@ class OpenAIEncoder(Encoder):
             return b""
         return self._chunk('"tool_calls":' + to_json([{"index": len(self._calls) - 1, **call}]))
 
+    def _interrupted(self, event: Interrupted) -> bytes:
+        """Chat Completions has no way to ask a person: an error the SDKs raise (``APIError``, ``interrupted``)."""
+        self._ended = RunEnded.failed("interrupted")
+        return encode_event(to_json(_error(self._ended))) if self.streaming else b""
+
     def _finish_reason(self, event: RunEnded) -> str:
         return "tool_calls" if self._calls else _FINISH_REASONS.get(event.finish_reason, "stop")
 
     def _run_ended(self, event: RunEnded) -> bytes:
+        if self._ended is not None:  # interrupted: its error went out
+            return _DONE if self.streaming else b""
         self._ended = event
         if not self.streaming:
             return b""
@@ -161,7 +171,7 @@ class OpenAIEncoder(Encoder):
         event = self._ended
         assert event is not None
         if event.error:
-            return (504 if event.error == "timeout" else 500), _error(event)
+            return _ERROR_STATUSES.get(event.error, 500), _error(event)
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self._text)}
         if self._reasoning:
             message["reasoning_content"] = "".join(self._reasoning)

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..events import ToolCallArgs, ToolCallPending, ToolCallStarted, ToolStarted
+from ..events import ToolCallArgs, ToolCallDecided, ToolCallPending, ToolCallStarted, ToolStarted
 
 __all__ = ["Call", "ToolCalls"]
 
@@ -26,6 +26,7 @@ class Call:
     announced: bool  # a model streamed it (so its start and arguments were sent)
     args: list[str] = field(default_factory=list)
     input: Any = None
+    known: bool = False  # the client has it whole already (a call a person decided on, resumed)
 
 
 class ToolCalls:
@@ -66,6 +67,12 @@ class ToolCalls:
         self._waiting.remove(call)
         call.input = event.args
         return call, True
+
+    def decided(self, event: ToolCallDecided) -> Call:
+        """A call a person approved, which the resumed run runs now: the client has it whole."""
+        call = Call(event.id, event.name, announced=True, known=True)
+        self._waiting.append(call)
+        return call
 
     def tool_ended(self, run_id: str, call_id: str | None) -> Call:
         call = self._by_run.pop(run_id, None)

@@ -1,31 +1,42 @@
 // AG-UI's own client against a server: `node ag_ui.mjs '<json>'` prints one JSON line.
 //   {"url", "threadId", "runId", "messages", "forwardedProps"?, "tools"?, "clientTools"?: {toolName: result},
-//    "turns"?: [text, ...], "headers"?}
+//    "turns"?: [text, ...], "headers"?, "answer"?: {status, payload}}
 // HttpAgent.runAgent validates each event. With `clientTools`, a run that ends with calls of those tools is
 // answered as a front end does: a tool message per call, then another run on the same thread. Each of
-// `turns` is a user message added after the runs before it, and its own run.
+// `turns` is a user message added after the runs before it, and its own run. With `answer`, a run that ends at
+// interrupts (agent.pendingInterrupts) is resumed with that answer to each: runAgent({resume}).
 // Output: {"messages": the agent's messages after the runs, "events": the events in order, "runs": how many,
+// "interrupts": agent.pendingInterrupts after each run, "streams": each response's body as it came (SSE),
 // "error": null or what failed (a RUN_ERROR, a validation error, or "timeout" after 30 s)}.
 import { HttpAgent } from "@ag-ui/client";
 
 const args = JSON.parse(process.argv[2]);
+const out = { messages: [], events: [], runs: 0, interrupts: [], streams: [], error: null };
 const agent = new HttpAgent({
   url: args.url,
   threadId: args.threadId,
   initialMessages: args.messages,
   headers: args.headers ?? {},
+  fetch: async (url, init) => {
+    const response = await fetch(url, init);
+    const [mine, theirs] = response.body.tee();
+    const index = out.streams.push("") - 1;
+    (async () => {
+      for await (const chunk of mine.pipeThrough(new TextDecoderStream())) out.streams[index] += chunk;
+    })();
+    return new Response(theirs, { status: response.status, headers: response.headers });
+  },
 });
-const out = { messages: [], events: [], runs: 0, error: null };
 const clientTools = args.clientTools ?? {};
 let timer;
 const timeout = new Promise((_, reject) => {
   timer = setTimeout(() => reject(new Error("timeout")), 30000);
 });
 
-async function run(runId) {
+async function run(runId, resume) {
   out.runs += 1;
   await agent.runAgent(
-    { runId, tools: args.tools ?? [], context: [], forwardedProps: args.forwardedProps ?? {} },
+    { runId, tools: args.tools ?? [], context: [], forwardedProps: args.forwardedProps ?? {}, resume },
     {
       onEvent({ event }) {
         out.events.push(event);
@@ -35,6 +46,7 @@ async function run(runId) {
       },
     },
   );
+  out.interrupts.push(structuredClone(agent.pendingInterrupts));
 }
 
 function unansweredCalls() {
@@ -44,6 +56,10 @@ function unansweredCalls() {
 
 async function runAnsweringClientTools(runId) {
   await Promise.race([run(runId), timeout]);
+  if (args.answer && agent.pendingInterrupts.length && !out.error) {
+    const resume = agent.pendingInterrupts.map((interrupt) => ({ interruptId: interrupt.id, ...args.answer }));
+    await Promise.race([run(`${runId}-resumed`, resume), timeout]);
+  }
   for (let again = 1; again < 4 && unansweredCalls().length && !out.error; again++) {
     for (const call of unansweredCalls()) {
       const content = JSON.stringify(clientTools[call.function.name]);

@@ -1,11 +1,18 @@
 // The AI SDK's chat as `useChat` wraps it (ai 7's AbstractChat with an in-memory state), against a server:
 // `node ai_chat.mjs '<json>'` prints one JSON line.
-//   {"api", "chatId", "turns": [text, ...], "clientTools"?: {toolName: output}, "body"?, "headers"?}
-// Client tools have no `execute`: `onToolCall` answers them with `addToolOutput`, and `sendAutomaticallyWhen:
-// lastAssistantMessageIsCompleteWithToolCalls` sends the continuation, as an app does.
+//   {"api", "chatId", "turns": [text, ...], "clientTools"?: {toolName: output}, "approvals"?: {toolName: bool},
+//    "body"?, "headers"?}
+// Client tools have no `execute`: `onToolCall` answers them with `addToolOutput`. A call that awaits
+// approval is answered with `addToolApprovalResponse` as `approvals` says. `sendAutomaticallyWhen` (the tool
+// calls complete, or every approval answered) sends the continuation, as an app does.
 // Output: {"messages": the chat's messages at the end, "requests": the bodies it POSTed, "toolCalls": what
 // onToolCall saw, "finishReasons": per finished response, "error": null or what failed}.
-import { AbstractChat, DefaultChatTransport, lastAssistantMessageIsCompleteWithToolCalls } from "ai";
+import {
+  AbstractChat,
+  DefaultChatTransport,
+  lastAssistantMessageIsCompleteWithApprovalResponses,
+  lastAssistantMessageIsCompleteWithToolCalls,
+} from "ai";
 
 class MemoryState {
   constructor() {
@@ -34,9 +41,23 @@ class Chat extends AbstractChat {
 }
 
 const args = JSON.parse(process.argv[2]);
-const out = { messages: [], requests: [], toolCalls: [], finishReasons: [], error: null };
+const out = { messages: [], requests: [], toolCalls: [], finishReasons: [], approvalRequests: [], error: null };
+// Output also lists "approvalRequests": the calls that awaited approval.
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const clientTools = args.clientTools ?? {};
+const approvals = args.approvals ?? {};
+
+function answerApprovals() {
+  for (const part of chat.lastMessage?.parts ?? []) {
+    if (part.state !== "approval-requested") continue;
+    const toolName = part.type.replace(/^tool-/, "");
+    out.approvalRequests.push({ toolName, toolCallId: part.toolCallId, approvalId: part.approval.id });
+    if (toolName in approvals) {
+      const approved = approvals[toolName];
+      chat.addToolApprovalResponse({ id: part.approval.id, approved, reason: approved ? undefined : "Not now." });
+    }
+  }
+}
 
 const chat = new Chat({
   id: args.chatId,
@@ -55,11 +76,15 @@ const chat = new Chat({
       chat.addToolOutput({ tool: toolCall.toolName, toolCallId: toolCall.toolCallId, output: clientTools[toolCall.toolName] });
     }
   },
-  onFinish: ({ finishReason }) => out.finishReasons.push(finishReason ?? null),
+  onFinish: ({ finishReason }) => {
+    out.finishReasons.push(finishReason ?? null);
+    setTimeout(answerApprovals, 0);
+  },
   onError: (error) => {
     out.error = String(error?.message ?? error);
   },
-  sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithToolCalls,
+  sendAutomaticallyWhen: (options) =>
+    lastAssistantMessageIsCompleteWithToolCalls(options) || lastAssistantMessageIsCompleteWithApprovalResponses(options),
 });
 
 async function idle() {

@@ -1,0 +1,46 @@
+"""How a stream ends: what a run leaves waiting, then the final event.
+
+A run that completed may leave tool calls to the client (calls of the last model that no tool answered:
+:class:`~.events.ToolCallPending`); a run whose LangGraph thread waits for decisions ends
+:class:`~.events.Interrupted`. Either is sent whatever the ``events`` option selects — the client has to act —
+just before :class:`~.events.RunEnded`, whose finish reason says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from .events import Event, Interrupted, RunEnded, ToolCallPending
+from .tally import Tally
+
+__all__ = ["final_events"]
+
+
+def final_events(
+    tally: Tally,
+    status: str,
+    error: str | None,
+    message: str | None,
+    *,
+    client_tools: Collection[str],
+    thread_id: str | None,
+    payload: Callable[[Any], Any],
+) -> tuple[Event, ...]:
+    """The events after the run's last one: what it leaves waiting, then :class:`RunEnded` (``payload`` makes
+    tool arguments plain data)."""
+    if status == "interrupted":
+        return Interrupted(thread_id, tally.interrupts), RunEnded(status, "interrupt", tally.usage, error, message)
+    pending = tuple(_pending(call, client_tools, payload) for call in tally.pending()) if status == "completed" else ()
+    if status != "completed":
+        reason = status
+    elif pending:
+        reason = "tool_calls"  # whatever the model reported: the client has calls to run
+    else:
+        reason = tally.finish_reason if tally.finish_reason not in (None, "tool_calls") else "stop"
+    return (*pending, RunEnded(status, reason, tally.usage, error, message))
+
+
+def _pending(call: Mapping[str, Any], client_tools: Collection[str], payload: Callable[[Any], Any]) -> Event:
+    name = call.get("name") or ""
+    return ToolCallPending(call.get("id") or "", name, payload(call.get("args") or {}), name in client_tools)

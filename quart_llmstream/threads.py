@@ -1,0 +1,164 @@
+"""A run's LangGraph thread: the graph behind a runnable, and what its checkpointer knows of the thread.
+
+The thread's state (``aget_state``) is the truth about it: what it holds already (:mod:`.inputs` sends a
+graph only what it lacks), which interrupts wait for a decision after a run, and whether a resume answers
+them. LangGraph is only imported where a graph was found, so an app without it pays nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.runnables import Runnable, RunnableBinding
+
+from .chat_request import Resume
+from .errors import RequestError
+from .events import ToolCallDecided
+from .payloads import jsonable
+
+__all__ = ["checkpointed_graph", "interrupts_of", "is_interrupt", "plain_messages", "resume_value"]
+
+_MAX_VALUE_CHARS = 1 << 16  # an interrupt's value is what a person decides on: keep it whole, within reason
+_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+_REJECTED = "The user rejected this call."
+_CANCELLED = "__agui_cancelled__"  # what ag-ui-langgraph resumes a cancelled interrupt with
+
+
+def checkpointed_graph(runnable: Runnable[Any, Any]) -> Any:
+    """The LangGraph graph with a checkpointer that ``runnable`` is (through ``with_config`` and the like), or
+    None. A graph can only be one when langgraph was imported, so nothing is imported to find out."""
+    pregel = sys.modules.get("langgraph.pregel")
+    while isinstance(runnable, RunnableBinding):
+        runnable = runnable.bound
+    if pregel is None or not isinstance(runnable, pregel.Pregel):
+        return None
+    return runnable if runnable.checkpointer not in (None, True, False) else None
+
+
+def is_interrupt(error: object) -> bool:
+    """``error`` is LangGraph pausing (an ``interrupt()`` inside a tool), not a failure."""
+    errors = sys.modules.get("langgraph.errors")
+    return errors is not None and isinstance(error, errors.GraphInterrupt)
+
+
+def interrupts_of(state: Any) -> list[dict[str, Any]]:
+    """The interrupts a thread's state waits on, as plain data (:class:`~.events.Interrupted`)."""
+    return [describe(interrupt, _last_calls(state)) for interrupt in state.interrupts]
+
+
+def describe(interrupt: Any, calls: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One interrupt: its id and value, and for tool calls awaiting approval, which calls (``calls`` are the
+    last model's, which ``HumanInTheLoopMiddleware`` reviews in order)."""
+    described = {"id": interrupt.id, "value": jsonable(interrupt.value, _MAX_VALUE_CHARS)}
+    requests = interrupt.value.get("action_requests") if isinstance(interrupt.value, Mapping) else None
+    if isinstance(requests, list):
+        unused = list(calls)
+        actions = []
+        for request in requests:
+            name, args = request.get("name"), request.get("args")
+            call = next((c for c in unused if c["name"] == name and c["args"] == args), None)
+            call = call or next((c for c in unused if c["name"] == name), None)
+            if call is not None:
+                unused.remove(call)
+            described_args = jsonable(args, _MAX_VALUE_CHARS)
+            action = {"tool_call_id": call and call["id"], "name": name, "args": described_args}
+            actions.append(action | {"description": request.get("description") or ""})
+        described["actions"] = actions
+    return described
+
+
+def resume_value(state: Any, resume: Resume) -> tuple[dict[str, Any], list[ToolCallDecided]]:
+    """What ``Command(resume=...)`` gets for ``resume`` on a thread in ``state`` — a value per interrupt id —
+    and the decisions it carries on tool calls; or :class:`RequestError`: the thread has no state (404), nothing
+    pending (409), or the resume answers an interrupt or a call that is not pending (400)."""
+    if state.created_at is None:
+        raise RequestError(404, "not_found", "no such thread")
+    pending = interrupts_of(state)
+    if not pending:
+        raise RequestError(409, "conflict", "nothing on this thread waits for a decision")
+    by_id = {interrupt["id"]: interrupt for interrupt in pending}
+    values: dict[str, Any] = {}
+    decided: list[ToolCallDecided] = []
+    if resume.approvals:
+        calls = {a["tool_call_id"]: i for i in pending for a in i.get("actions", ()) if a["tool_call_id"]}
+        if unknown := sorted(set(resume.approvals) - set(calls)):
+            raise RequestError(400, "invalid_request", f"resume: no tool call {', '.join(unknown)} awaits approval")
+        for interrupt in {calls[call_id]["id"]: calls[call_id] for call_id in resume.approvals}.values():
+            values[interrupt["id"]] = _decisions(interrupt, resume.approvals, decided)
+    for interrupt_id, answer in resume.answers.items():
+        if interrupt_id not in by_id:
+            raise RequestError(400, "invalid_request", f"resume: no interrupt {interrupt_id} is pending on this thread")
+        values[interrupt_id] = _answer(by_id[interrupt_id], answer, decided)
+    if resume.has_value:
+        value = resume.value
+        if isinstance(value, dict) and value and set(value) <= set(by_id):  # LangGraph's rule: a map of ids
+            values |= {key: _checked(by_id[key], answer) for key, answer in value.items()}
+        else:
+            left = [interrupt for interrupt in pending if interrupt["id"] not in values]
+            if len(left) != 1:
+                detail = f"resume: {len(left)} interrupts wait for a decision: answer them by id, {{id: value}}"
+                raise RequestError(400, "invalid_request", detail)
+            values[left[0]["id"]] = _checked(left[0], value)
+    return values, decided
+
+
+def _decisions(interrupt: Mapping[str, Any], approvals: Mapping[str, Any], decided: list[ToolCallDecided]) -> Any:
+    """The decisions of ``HumanInTheLoopMiddleware``, one per action request, in order."""
+    decisions = []
+    for action in interrupt["actions"]:
+        call_id = action["tool_call_id"]
+        if call_id not in approvals:
+            detail = f"resume: the call {call_id} ({action['name']}) waits for a decision too"
+            raise RequestError(400, "invalid_request", detail)
+        approved, reason = approvals[call_id]
+        decided.append(ToolCallDecided(call_id, action["name"], approved, None if approved else reason or _REJECTED))
+        decisions.append({"type": "approve"} if approved else {"type": "reject", "message": reason or _REJECTED})
+    return {"decisions": decisions}
+
+
+def _answer(interrupt: Mapping[str, Any], answer: Any, decided: list[ToolCallDecided]) -> Any:
+    """An AG-UI answer (``{"status", "payload"}``): for calls awaiting approval, ``cancelled`` rejects them and
+    ``{"approved": bool, "message"?}`` decides them all; anything else is the interrupt's value."""
+    status, payload = answer.get("status"), answer.get("payload")
+    if "actions" in interrupt:
+        if status == "cancelled" or isinstance(payload, bool) or (isinstance(payload, dict) and "approved" in payload):
+            approved = status != "cancelled" and (payload if isinstance(payload, bool) else bool(payload["approved"]))
+            reason = payload.get("message") if isinstance(payload, dict) else None
+            ids = [action["tool_call_id"] for action in interrupt["actions"]]
+            return _decisions(interrupt, dict.fromkeys(ids, (approved, reason)), decided)
+        return _checked(interrupt, payload)
+    return {_CANCELLED: True, "interrupt_id": interrupt["id"]} if status == "cancelled" else payload
+
+
+def _checked(interrupt: Mapping[str, Any], value: Any) -> Any:
+    """A raw value for calls awaiting approval must hold one decision per call, as the middleware requires."""
+    if "actions" in interrupt:
+        decisions = value.get("decisions") if isinstance(value, dict) else None
+        if not isinstance(decisions, list) or len(decisions) != len(interrupt["actions"]):
+            detail = f"resume: the interrupt {interrupt['id']} needs one decision per call awaiting approval"
+            raise RequestError(400, "invalid_request", f"{detail}: {{'decisions': [...]}}")
+    return value
+
+
+def _last_calls(state: Any) -> list[Mapping[str, Any]]:
+    messages = state.values.get("messages") if isinstance(state.values, Mapping) else None
+    last = next((m for m in reversed(messages or ()) if isinstance(m, AIMessage)), None)
+    return list(last.tool_calls) if last is not None else []
+
+
+def plain_messages(state: Any) -> list[dict[str, Any]]:
+    """A thread's messages as plain data (:class:`~.events.MessagesSnapshot`)."""
+    messages = state.values.get("messages") if isinstance(state.values, Mapping) else None
+    return [_plain(message) for message in messages or () if message.type in _ROLES]
+
+
+def _plain(message: BaseMessage) -> dict[str, Any]:
+    plain: dict[str, Any] = {"id": message.id or "", "role": _ROLES[message.type], "content": message.text}
+    if isinstance(message, AIMessage) and message.tool_calls:
+        plain["tool_calls"] = [{"id": c["id"], "name": c["name"], "args": c["args"]} for c in message.tool_calls]
+    if isinstance(message, ToolMessage):
+        plain["tool_call_id"] = message.tool_call_id
+    return plain
