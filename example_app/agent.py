@@ -1,5 +1,6 @@
 """The example's agent: LangChain's ``create_agent`` with a checkpointer (each chat is a thread), a tool the
-server runs (the weather) and one the page runs itself (the browser's local time), over a chat model."""
+server runs (the weather), one the page runs itself (the browser's local time), and one a person approves
+before it runs (sending a note, under ``HumanInTheLoopMiddleware``), over a chat model."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain.agents import create_agent
+from langchain.agents.middleware import HumanInTheLoopMiddleware
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 from langchain_core.tools import tool
@@ -17,8 +19,8 @@ from quart_llmstream.agents import ClientTools
 from .demo_model import DemoChatModel
 
 SYSTEM = (
-    "You are a helpful assistant. Use the weather tool when asked about the weather, and the local time tool "
-    "when asked what time it is."
+    "You are a helpful assistant. Use the weather tool when asked about the weather, the local time tool "
+    "when asked what time it is, and the note tool when asked to send a note."
 )
 LOCAL_TIME = {
     "name": "get_local_time",
@@ -32,6 +34,12 @@ LOCAL_TIME = {
 def get_weather(city: str) -> str:
     """Get the current weather of a city (demo data, always the same)."""
     return f"sunny and 21 degrees in {city} (demo data)"
+
+
+@tool
+def send_note(to: str, text: str) -> str:
+    """Send a short note to someone (demo: nothing leaves the server). A person approves each note first."""
+    return f"the note to {to} was sent (demo: nothing left the server)"
 
 
 def chat_model(config: Mapping[str, Any]) -> BaseChatModel:
@@ -55,9 +63,9 @@ def build_agent(model: BaseChatModel, *client_tools: dict[str, Any]) -> Runnable
     SDK's way; AG-UI and OpenAI clients declare theirs in the request), and a thread per chat."""
     return create_agent(
         model,
-        tools=[get_weather],
+        tools=[get_weather, send_note],
         system_prompt=SYSTEM,
-        middleware=[ClientTools(*client_tools)],
+        middleware=[ClientTools(*client_tools), HumanInTheLoopMiddleware(interrupt_on={"send_note": True})],
         checkpointer=InMemorySaver(),
         name="agent",
     )

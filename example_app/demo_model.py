@@ -1,8 +1,8 @@
 """The offline demo model: deterministic, no network, no key, streaming word by word at a model's pace.
 
-It answers from the question and the history, calls the demo weather tool when asked about the weather and
-the page's clock when asked what time it is, so every kind of event the blueprint streams shows up in the
-example.
+It answers from the question and the history, calls the demo weather tool when asked about the weather, the
+page's clock when asked what time it is, and the note tool (which a person approves first) when asked to
+send a note, so every kind of event the blueprint streams shows up in the example.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .paced_model import PacedChatModel
 
 _CITY = re.compile(r"weather\s+(?:in|at|for)\s+([A-Za-z][A-Za-z .'-]*)", re.IGNORECASE)
 _TIME = re.compile(r"\b(what time|the time|time is it)\b", re.IGNORECASE)
+_NOTE = re.compile(r"send (?:a )?note to (\w+)(?: saying)?:? (.+)", re.IGNORECASE)
 
 
 class DemoChatModel(PacedChatModel):
@@ -32,8 +33,12 @@ class DemoChatModel(PacedChatModel):
         offered = {tool["function"]["name"] for tool in tools or ()}
         last = messages[-1] if messages else None
         if isinstance(last, ToolMessage):
-            if _called(messages, last.tool_call_id) == "get_local_time":
+            called = _called(messages, last.tool_call_id)
+            if called == "get_local_time":
                 return _words(f"(demo model) Your browser says it is {last.text} where you are.")
+            if called == "send_note":
+                done = "Nothing was sent" if last.status == "error" else "Done"
+                return _words(f"(demo model) {done}: {last.text}.")
             return _words(f"(demo model) The demo weather tool says: {last.text}.")
         question = last.text.strip() if last is not None else ""
         match = _CITY.search(question)
@@ -41,11 +46,15 @@ class DemoChatModel(PacedChatModel):
             return _call("get_weather", {"city": match.group(1).strip(" .")}, "call_demo")
         if _TIME.search(question) and "get_local_time" in offered:
             return _call("get_local_time", {}, "call_clock")
+        note = _NOTE.search(question)
+        if note and "send_note" in offered:
+            return _call("send_note", {"to": note.group(1), "text": note.group(2).strip(" .")}, "call_note")
         asked = [m.text for m in messages[:-1] if m.type == "human"]
         earlier = f" Earlier you asked: {asked[-1]}" if asked else ""
         return _words(
             f"(demo model) You asked: {question} This is message {len(asked) + 1} of our conversation.{earlier} "
-            "Ask about the weather in a city to see a tool call, or what time it is to see the page run one. "
+            "Ask about the weather in a city to see a tool call, what time it is to see the page run one, or "
+            "to send a note to Ann saying hello to approve one first. "
             "Set OPENAI_API_KEY or OPENAI_BASE_URL to talk to a real model."
         )
 

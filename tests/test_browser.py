@@ -162,6 +162,27 @@ async def test_a_dropped_connection_resumes_and_the_answer_shows_once_whole(page
         assert await last_answer(page) == ended[0].text
 
 
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+async def test_a_call_that_needs_approval_waits_for_the_users_decision(page: Page, server: Any, decision: str) -> None:
+    """``send_note`` runs under ``HumanInTheLoopMiddleware``: the answer stops at the interrupt, the page shows
+    the call with Approve and Reject, and the decision resumes the thread."""
+    async with example(server) as (url, ended):
+        await page.goto(url)
+        await ask(page, "Send a note to Ann saying hello")
+        await page.wait_for_function("document.getElementById('status').textContent === 'waiting for your decision'")
+        waiting = await page.locator(".assistant .approval .tool").text_content()
+        assert waiting == 'send_note({"to":"Ann","text":"hello"}) needs your approval'
+        assert [result.status for result in ended] == ["interrupted"]
+        await page.click(f".assistant .approval button.{decision}")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        answer = await last_answer(page)
+        assert [result.status for result in ended] == ["interrupted", "completed"]
+    if decision == "approve":
+        assert answer == "(demo model) Done: the note to Ann was sent (demo: nothing left the server)."
+    else:
+        assert answer.startswith("(demo model) Nothing was sent: User rejected the tool call for `send_note`")
+
+
 # A page built as the AI SDK documents it (useChat from @ai-sdk/react, resume on), bundled by esbuild.
 
 REACT_PAGE = '<!doctype html><html><body><div id="root"></div><script src="/react/bundle.js"></script></body></html>'

@@ -1,7 +1,8 @@
 // The chat page: POST with fetch, read the Server-Sent Events with a reader, show them as they come, and
 // after a dropped connection resume where it stopped. The chat is a thread on the server (the agent has a
 // checkpointer); a tool the page runs itself (the browser's clock) ends the answer with its call, and the
-// page sends the result back to continue it.
+// page sends the result back to continue it; a call that needs the user's approval ends the answer with an
+// interrupt, and the user's Approve or Reject resumes the thread.
 // Model output only ever goes into textContent: it is never parsed as HTML.
 "use strict";
 
@@ -74,6 +75,22 @@ function turn(question) {
       tools.append(element("div", "tool tool-result", `→ ${typeof output === "string" ? output : JSON.stringify(output)}`));
     },
     failed(name, error) { tools.append(element("div", "tool error", `${name} failed: ${error}`)); },
+    // A call that waits for the user: Approve or Reject, which `decide(approved)` sends.
+    approval(action, decide) {
+      const box = element("div", "approval");
+      box.append(element("div", "tool", `${action.name}(${JSON.stringify(action.args)}) needs your approval`));
+      for (const [label, approved] of [["Approve", true], ["Reject", false]]) {
+        const button = element("button", label.toLowerCase(), label);
+        button.type = "button";
+        button.addEventListener("click", () => {
+          box.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+          box.append(element("span", "decision", approved ? " approved" : " rejected"));
+          decide(approved);
+        });
+        box.append(button);
+      }
+      tools.append(box);
+    },
     error(message) { box.append(element("div", "error", message)); },
   };
 }
@@ -94,6 +111,8 @@ function onEvent(stream, name, payload) {
   } else if (name === "tool_error") {
     stream.answered.add(payload.call_id);
     stream.view.failed(payload.name, payload.error);
+  } else if (name === "interrupt") {
+    stream.interrupts = payload.interrupts;
   } else if (name === "end") {
     stream.finishReason = payload.finish_reason;
   }
@@ -139,11 +158,13 @@ async function resume(stream, signal) {
   }
 }
 
-// One request of the chat: a question, or (none) the results of the page's tools, which continue the answer.
-async function converse(question, view) {
+// One request of the chat: a question, or (none) the results of the page's tools or the user's decisions
+// (`answer`, what the thread waits for), which continue the answer.
+async function converse(question, view, answer) {
   const stream = { view, id: null, lastEventId: null, finished: false, text: "", calls: [], answered: new Set() };
   const body = { thread_id: threadId, chat_history: [...history] };
   if (question !== null) body.question = question;
+  if (answer !== undefined) body.resume = answer;
   let ending = "";
   controller = new AbortController();
   currentStream = stream;
@@ -181,6 +202,7 @@ async function converse(question, view) {
     stopButton.disabled = true;
   }
   if (question !== null) history.push({ role: "user", content: question });
+  if (stream.interrupts && ending === "done") return awaitDecisions(stream, view);
   const mine = stream.calls.filter((call) => call.name in PAGE_TOOLS && !stream.answered.has(call.id));
   if (stream.finishReason !== "tool_calls" || !mine.length || ending !== "done") {
     history.push({ role: "assistant", content: stream.text });
@@ -197,6 +219,21 @@ async function converse(question, view) {
     history.push({ role: "tool", tool_call_id: call.id, content: output });
   }
   await converse(null, view);
+}
+
+// The thread waits for the user: one decision per call awaiting approval, sent when all are made.
+function awaitDecisions(stream, view) {
+  history.push({ role: "assistant", content: stream.text });
+  statusLine.textContent = "waiting for your decision";
+  sendButton.disabled = true;
+  for (const interrupt of stream.interrupts) {
+    const actions = interrupt.actions ?? [];
+    const decisions = new Array(actions.length);
+    actions.forEach((action, index) => view.approval(action, (approved) => {
+      decisions[index] = approved ? { type: "approve" } : { type: "reject", message: "The user rejected it." };
+      if (!decisions.includes(undefined)) converse(null, view, { decisions });
+    }));
+  }
 }
 
 async function ask(question) {
