@@ -22,6 +22,7 @@ from quart import Request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from .attachments import Attachment, Attachments
 from .errors import RequestError
 from .settings import Settings
 
@@ -53,6 +54,7 @@ class ChatRequest:
     ``messages`` is the whole conversation as LangChain messages, with the protocol's message ids: it ends
     with the question (a ``HumanMessage``) or, for a continuation, with the results of tools the client ran.
     ``question`` is the text of the last user message and ``chat_history`` the messages before it.
+    ``attachments`` lists what the messages' attachments became (their content blocks are in the messages).
     ``thread_id`` names the conversation (LangGraph's thread), ``tools`` are the tools the client declared
     (OpenAI function-tool dicts, for ``bind_tools``), and ``ids`` the protocol's own identifiers (the AI
     SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...). ``resume`` answers the interrupts the
@@ -68,6 +70,7 @@ class ChatRequest:
     thread_id: str | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)
     resume: Resume | None = None
+    attachments: list[Attachment] = field(default_factory=list)
 
     @property
     def continues(self) -> bool:
@@ -102,6 +105,7 @@ def conversation(
     thread_id: str | None = None,
     tools: Sequence[dict[str, Any]] = (),
     resume: Resume | None = None,
+    attachments: Attachments | None = None,
     what: str = "messages",
 ) -> ChatRequest:
     """The chat request of a whole conversation, checked: it ends with the user's question, or with the
@@ -121,7 +125,7 @@ def conversation(
         detail = f"{what}: the last message must be the user's question, or the results of tool calls"
         raise RequestError(400, "invalid_request", detail)
     asked = next((i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], HumanMessage)), None)
-    question = messages[asked].text if asked is not None else ""
+    question = _typed(messages, asked, attachments)
     if isinstance(last, HumanMessage) and not question.strip():
         raise RequestError(400, "invalid_request", f"{what}: the last user message has no text")
     if len(question) > settings.max_question_chars:
@@ -133,7 +137,18 @@ def conversation(
     history = messages[:asked] if asked is not None else []
     thread_id = None if thread_id is None else check_thread_id(thread_id)
     ids = dict(ids or {})
-    return ChatRequest(question, history, body, headers, ids, messages, thread_id, list(tools), resume)
+    found = attachments.found if attachments is not None else []
+    return ChatRequest(question, history, body, headers, ids, messages, thread_id, list(tools), resume, found)
+
+
+def _typed(messages: list[BaseMessage], asked: int | None, attachments: Attachments | None) -> str:
+    """What the user typed in their last message: its text, but for the text of files attached to it."""
+    if asked is None:
+        return ""
+    users = sum(isinstance(message, HumanMessage) for message in messages[: asked + 1])
+    if attachments is not None and len(attachments.typed) == sum(isinstance(m, HumanMessage) for m in messages):
+        return attachments.typed[users - 1]
+    return messages[asked].text
 
 
 def _named(messages: list[BaseMessage]) -> list[BaseMessage]:

@@ -26,6 +26,10 @@ def _split_commas(value: Any) -> Any:
 
 
 Names = Annotated[tuple[str, ...] | None, BeforeValidator(_split_commas)]
+DEFAULT_ATTACHMENT_TYPES = (
+    *("image/png", "image/jpeg", "image/gif", "image/webp"),
+    *("application/pdf", "text/plain", "audio/wav", "audio/mpeg"),
+)
 EventKind = Literal["token", "reasoning", "tool", "custom", "start", "end"]
 
 
@@ -46,6 +50,12 @@ class Settings(BaseModel):
     """Most chat-history messages accepted."""
     max_tools: int = Field(default=128, ge=0)
     """Most tools a request may declare for the client to run."""
+    max_attachments: int = Field(default=20, ge=0)
+    """Most attachments (images, audio, files) a request may hold, its history's included."""
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    """Most bytes one attachment may hold, decoded."""
+    attachment_types: Names = DEFAULT_ATTACHMENT_TYPES
+    """The media types accepted in attachments."""
     events: Annotated[tuple[EventKind, ...], BeforeValidator(_split_commas)] = ("token",)
     """Kinds of event sent: token, reasoning, tool, custom, start, end."""
     include_names: Names = None
@@ -132,6 +142,9 @@ class Options(TypedDict, total=False):
     max_question_chars: int
     max_history: int
     max_tools: int
+    max_attachments: int
+    max_attachment_bytes: int
+    attachment_types: str | Sequence[str]
     events: str | Sequence[EventKind]
     include_names: str | Sequence[str] | None
     include_types: str | Sequence[str] | None

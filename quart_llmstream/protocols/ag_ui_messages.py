@@ -1,7 +1,8 @@
 """AG-UI's request: ``RunAgentInput`` ``{threadId, runId, state, messages, tools, context, forwardedProps}``
 as a :class:`~quart_llmstream.ChatRequest`.
 
-Messages keep their ids; an assistant's ``toolCalls`` become tool calls and ``tool`` messages their results,
+Messages keep their ids; a user's media parts become content blocks (:mod:`~quart_llmstream.attachments`);
+an assistant's ``toolCalls`` become tool calls and ``tool`` messages their results,
 so a conversation that ends with the results of tools the client ran (frontend tools) is a continuation.
 ``threadId`` is the thread, ``runId`` the stream, and ``tools`` the tools the client runs.
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from werkzeug.datastructures import Headers
 
+from ..attachments import Attachments
 from ..chat_request import ChatRequest, Resume, conversation, describe_validation_error
 from ..client_tools import client_tools
 from ..errors import RequestError
@@ -61,17 +63,27 @@ class _RunAgentInput(BaseModel):
 
 
 def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
+    found = Attachments(settings)
     try:
         parsed = _RunAgentInput.model_validate(body)
-        messages = [_to_message(message) for message in parsed.messages]
+        messages = [_to_message(message, found, f"messages.{i}") for i, message in enumerate(parsed.messages)]
     except (ValidationError, ValueError) as exc:
         detail = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
         raise RequestError(400, "invalid_request", detail) from None
     ids = {"thread_id": parsed.threadId, "run_id": parsed.runId, "stream_id": parsed.runId}
     tools = client_tools(parsed.tools, settings)
     resume = _resume(parsed)
+    thread_id = parsed.threadId
     return conversation(
-        messages, body, headers, settings, ids=ids, thread_id=parsed.threadId, tools=tools, resume=resume
+        messages,
+        body,
+        headers,
+        settings,
+        ids=ids,
+        thread_id=thread_id,
+        tools=tools,
+        resume=resume,
+        attachments=found,
     )
 
 
@@ -85,11 +97,16 @@ def _resume(parsed: _RunAgentInput) -> Resume | None:
     return None
 
 
-def _to_message(message: _Message) -> BaseMessage:
+def _to_message(message: _Message, found: Attachments, where: str) -> BaseMessage:
     content, id = message.content, message.id or None
     text = content if isinstance(content, str) else "".join(p.get("text") or "" for p in content or ())
+    parts = (
+        [(i, part) for i, part in enumerate(content) if part.get("type") != "text"] if isinstance(content, list) else []
+    )
+    if parts and message.role != "user":
+        raise RequestError(400, "invalid_request", f"{where}.content.{parts[0][0]}: only a user's message has media")
     if message.role == "user":
-        return HumanMessage(text, id=id)
+        return found.message(text, [_media(part, found, f"{where}.content.{i}") for i, part in parts], id)
     if message.role in ("system", "developer"):
         return SystemMessage(text, id=id)
     if message.role == "tool":
@@ -101,6 +118,32 @@ def _to_message(message: _Message) -> BaseMessage:
         for call in message.toolCalls or ()
     ]
     return AIMessage(text, tool_calls=calls, id=id)
+
+
+def _media(part: dict[str, Any], found: Attachments, where: str) -> dict[str, Any]:
+    """1.0's ``{type: image | audio | video | document, source: {type: data | url | file, value, mimeType?}}``
+    (a filename in ``metadata.filename``), or the older ``{type: binary, mimeType, data? | url?, filename?}``."""
+    kind = {"image": "image", "audio": "audio", "video": "video", "document": "file"}.get(part.get("type", ""))
+    if part.get("type") == "binary":
+        filename, mime = part.get("filename"), part.get("mimeType")
+        if isinstance(part.get("data"), str):
+            return found.base64(part["data"], mime, where, filename)
+        if isinstance(part.get("url"), str):
+            return found.url(part["url"], where, filename, mime_type=mime)
+        raise RequestError(400, "invalid_request", f"{where}: a binary part needs its data or url")
+    source = part.get("source")
+    if kind is None or not isinstance(source, dict) or not isinstance(source.get("value"), str):
+        raise RequestError(400, "invalid_request", f"{where}: an unknown part ({part.get('type')!r})")
+    metadata = part.get("metadata")
+    filename = metadata.get("filename") if isinstance(metadata, dict) else None
+    mime, value = source.get("mimeType"), source["value"]
+    if source.get("type") == "data":
+        return found.base64(value, mime or (kind if kind != "file" else None), where, filename)
+    if source.get("type") == "url":
+        return found.url(value, where, filename, mime_type=mime, kind=kind)
+    if source.get("type") == "file":
+        return found.file_id(value, where, filename)
+    raise RequestError(400, "invalid_request", f"{where}: an unknown source ({source.get('type')!r})")
 
 
 def _arguments(arguments: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The AI SDK's request: the body ``DefaultChatTransport`` POSTs, ``{id, messages: UIMessage[], trigger,
 messageId, ...extra body}``, as a :class:`~quart_llmstream.ChatRequest`.
 
-Each UIMessage becomes LangChain messages under its own id: a user's text, and an assistant's steps (each a
-model's reply, then the results of the tools it called, from its tool parts). The chat ``id`` is the thread.
+Each UIMessage becomes LangChain messages under its own id: a user's text and files (``file`` parts, as
+content blocks: :mod:`~quart_llmstream.attachments`), and an assistant's steps (each a model's reply, then
+the results of the tools it called, from its tool parts). The chat ``id`` is the thread.
 A conversation whose last assistant message holds the results of tools the client ran (``addToolOutput``)
 is a continuation: its reply is appended to that message, so it keeps that message's id. Tool parts of that
 message in ``approval-responded`` (``addToolApprovalResponse``) resume the thread with those decisions; a
@@ -15,10 +16,11 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from werkzeug.datastructures import Headers
 
+from ..attachments import Attachments
 from ..chat_request import ChatRequest, Resume, conversation, describe_validation_error
 from ..errors import RequestError
 from ..payloads import to_json
@@ -49,7 +51,8 @@ def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> Cha
         parsed = _ChatBody.model_validate(body)
     except ValidationError as exc:
         raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
-    messages = [message for ui in parsed.messages for message in _to_messages(ui)]
+    found = Attachments(settings)
+    messages = [m for index, ui in enumerate(parsed.messages) for m in _to_messages(ui, found, f"messages.{index}")]
     last = parsed.messages[-1] if parsed.messages else None
     continued = last is not None and last.role == "assistant"
     reply = (parsed.messageId or last.id) if continued and last is not None else f"msg-{secrets.token_urlsafe(12)}"
@@ -59,8 +62,9 @@ def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> Cha
     resume = Resume(body.get("resume"), has_value="resume" in body, approvals=approvals)
     resumes = approvals or resume.has_value
     thread_id = parsed.id or None
+    resume_or_none = resume if resumes else None
     return conversation(
-        messages, body, headers, settings, ids=ids, thread_id=thread_id, resume=resume if resumes else None
+        messages, body, headers, settings, ids=ids, thread_id=thread_id, resume=resume_or_none, attachments=found
     )
 
 
@@ -74,11 +78,16 @@ def _approvals(ui: _UIMessage) -> dict[str, tuple[bool, str | None]]:
     return decided
 
 
-def _to_messages(ui: _UIMessage) -> list[BaseMessage]:
+def _to_messages(ui: _UIMessage, found: Attachments, where: str) -> list[BaseMessage]:
     id = ui.id or None
+    files = [(index, part) for index, part in enumerate(ui.parts) if part.get("type") == "file"]
+    if files and ui.role != "user":
+        raise RequestError(400, "invalid_request", f"{where}.parts.{files[0][0]}: only a user's message has files")
     if ui.role != "assistant":
         text = "".join(part.get("text") or "" for part in ui.parts if part.get("type") == "text")
-        return [HumanMessage(text, id=id) if ui.role == "user" else SystemMessage(text, id=id)]
+        if ui.role != "user":
+            return [SystemMessage(text, id=id)]
+        return [found.message(text, [_file(part, found, f"{where}.parts.{index}") for index, part in files], id)]
     steps: list[list[Mapping[str, Any]]] = [[]]
     for part in ui.parts:  # each step is a model's reply, then the results of the tools it called
         if part.get("type") == "step-start":
@@ -89,6 +98,16 @@ def _to_messages(ui: _UIMessage) -> list[BaseMessage]:
     for step in (step for step in steps if step):
         messages += _step_messages(step, f"{ui.id}-{len(messages)}" if messages else id)
     return messages
+
+
+def _file(part: Mapping[str, Any], found: Attachments, where: str) -> dict[str, Any]:
+    """A ``file`` part ``{mediaType, url, filename?}``: ``url`` a data URL (a ``FileList`` read by ``useChat``)
+    or a hosted one; ``ai`` 7 may name only the kind (``mediaType: "image"``)."""
+    url, media_type, filename = part.get("url"), part.get("mediaType"), part.get("filename")
+    if not isinstance(url, str):
+        raise RequestError(400, "invalid_request", f"{where}: a file part needs its url")
+    kind = media_type if media_type in ("image", "audio", "video") else None
+    return found.url(url, where, filename if isinstance(filename, str) else None, mime_type=media_type, kind=kind)
 
 
 def _step_messages(parts: list[Mapping[str, Any]], id: str | None) -> list[BaseMessage]:

@@ -1,7 +1,8 @@
 """The native protocol: the format of the hand-written pattern this library replaces.
 
 Request: ``{"question": str, "chat_history": [{"role", "content", "id"?} | [role, content], ...], "id"?: str,
-"thread_id"?: str, "tools"?: [...]}`` (``id`` names the stream, for resume; ``thread_id`` the conversation).
+"thread_id"?: str, "tools"?: [...], "attachments"?: [{"url", "mime_type"?, "filename"?}]}`` (user history
+items take ``attachments`` too) (``id`` names the stream, for resume; ``thread_id`` the conversation).
 History items may be an assistant's ``{"role": "assistant", "content", "tool_calls": [{"id", "name", "args"}]}``
 and a tool result ``{"role": "tool", "tool_call_id", "content"}``; ``question`` may be left out when the
 history ends with tool results (a continuation), or when the body ``resume``s the interrupts the thread
@@ -17,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, cast
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, StrictStr, ValidationError, ValidationInfo, field_validator, model_validator
 from werkzeug.datastructures import Headers
 
+from ..attachments import Attachments
 from ..chat_request import ChatRequest, Resume, conversation, describe_validation_error
 from ..client_tools import client_tools
 from ..errors import RequestError
@@ -54,10 +56,17 @@ class _ToolCall(BaseModel):
     args: dict[str, Any] = {}
 
 
+class _Attachment(BaseModel):
+    url: StrictStr  # a data: URL, or an https URL (passed to the model's provider, never fetched here)
+    mime_type: StrictStr | None = None
+    filename: StrictStr | None = None
+
+
 class _HistoryItem(BaseModel):
     role: Literal["user", "assistant", "system", "tool", "human", "ai"]
     content: StrictStr = ""
     id: StrictStr | None = None
+    attachments: list[_Attachment] = []  # a user's
     tool_calls: list[_ToolCall] = []  # an assistant's
     tool_call_id: StrictStr | None = None  # a tool result's: the call it answers
 
@@ -76,10 +85,12 @@ class _HistoryItem(BaseModel):
             raise ValueError("a tool result needs the tool_call_id of the call it answers")
         return self
 
-    def message(self) -> BaseMessage:
+    def message(self, found: Attachments, where: str) -> BaseMessage:
         role, id = _ROLES.get(self.role, self.role), self.id
+        if self.attachments and role != "user":
+            raise RequestError(400, "invalid_request", f"{where}.attachments: only a user's message has attachments")
         if role == "user":
-            return HumanMessage(self.content, id=id)
+            return found.message(self.content, _attached(self.attachments, found, f"{where}.attachments"), id)
         if role == "system":
             return SystemMessage(self.content, id=id)
         if role == "tool":
@@ -95,6 +106,7 @@ class _ChatBody(BaseModel):
     thread_id: StrictStr | None = None
     tools: list[Any] | None = None
     resume: Any = None  # the answer to the interrupts the thread waits on
+    attachments: list[_Attachment] = []  # the question's
 
     @field_validator("question")
     @classmethod
@@ -120,10 +132,11 @@ class NativeProtocol(Protocol):
             parsed = _ChatBody.model_validate(body, context={"settings": settings})
         except ValidationError as exc:
             raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
-        messages = [item.message() for item in parsed.chat_history]
+        found = Attachments(settings)
+        messages = [item.message(found, f"chat_history.{i}") for i, item in enumerate(parsed.chat_history)]
         resume = Resume(parsed.resume, has_value=True) if "resume" in body else None
         if parsed.question is not None:
-            messages.append(HumanMessage(parsed.question))
+            messages.append(found.message(parsed.question, _attached(parsed.attachments, found, "attachments")))
         elif resume is None and not (messages and isinstance(messages[-1], ToolMessage)):
             detail = "question: required unless the history ends with tool results, or the body resumes"
             raise RequestError(400, "invalid_request", detail)
@@ -137,11 +150,19 @@ class NativeProtocol(Protocol):
             thread_id=parsed.thread_id,
             tools=client_tools(parsed.tools, settings),
             resume=resume,
+            attachments=found,
             what="chat_history",
         )
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return NativeEncoder(events)
+
+
+def _attached(attachments: list[_Attachment], found: Attachments, where: str) -> list[dict[str, Any]]:
+    return [
+        found.url(item.url, f"{where}.{index}", item.filename, mime_type=item.mime_type)
+        for index, item in enumerate(attachments)
+    ]
 
 
 class NativeEncoder(Encoder):

@@ -1,7 +1,8 @@
 """The OpenAI Chat Completions request as a :class:`~quart_llmstream.ChatRequest`.
 
-``messages`` (``system``, ``developer``, ``user``, ``assistant`` with its ``tool_calls``, ``tool``) are the
-conversation; one that ends with ``tool`` messages answering the last ``tool_calls`` is a continuation.
+``messages`` (``system``, ``developer``, ``user`` with its text, ``image_url``, ``input_audio`` and ``file``
+parts, ``assistant`` with its ``tool_calls``, ``tool``) are the conversation; one that ends with ``tool``
+messages answering the last ``tool_calls`` is a continuation.
 ``tools`` are the tools the client runs. The thread is the ``X-Thread-Id`` header (the API has no field for
 it).
 """
@@ -12,16 +13,19 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
 from werkzeug.datastructures import Headers
 
+from ..attachments import Attachments
 from ..chat_request import ChatRequest, conversation, describe_validation_error
 from ..client_tools import client_tools
 from ..errors import RequestError
 from ..settings import Settings
 
 __all__ = ["read_completion_request"]
+
+_AUDIO = {"wav": "audio/wav", "mp3": "audio/mpeg"}
 
 
 class _Message(BaseModel):
@@ -54,21 +58,25 @@ def read_completion_request(body: dict[str, Any], headers: Headers, settings: Se
         raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
     if settings.models is not None and parsed.model not in settings.models:
         raise RequestError(404, "model_not_found", f"The model '{parsed.model}' does not exist")
-    messages = _to_messages(parsed.messages)
+    found = Attachments(settings)
+    messages = _to_messages(parsed.messages, found)
     ids = {"model": parsed.model}
     if parsed.stream:
         ids["stream"] = "usage" if parsed.stream_options and parsed.stream_options.include_usage else "yes"
     tools = client_tools(parsed.tools, settings)
     thread_id = headers.get("X-Thread-Id") or None
-    return conversation(messages, body, headers, settings, ids=ids, thread_id=thread_id, tools=tools)
+    return conversation(
+        messages, body, headers, settings, ids=ids, thread_id=thread_id, tools=tools, attachments=found
+    )
 
 
-def _to_messages(messages: list[_Message]) -> list[BaseMessage]:
+def _to_messages(messages: list[_Message], found: Attachments) -> list[BaseMessage]:
     out: list[BaseMessage] = []
     for index, message in enumerate(messages):
-        text = _text(index, message.content)
+        text = _text(message.content)
+        parts = _media(index, message, found)
         if message.role == "user":
-            out.append(HumanMessage(text))
+            out.append(found.message(text, parts))
         elif message.role in ("system", "developer"):
             out.append(SystemMessage(text))
         elif message.role == "tool":
@@ -78,14 +86,35 @@ def _to_messages(messages: list[_Message]) -> list[BaseMessage]:
     return out
 
 
-def _text(index: int, content: str | list[dict[str, Any]] | None) -> str:
+def _text(content: str | list[dict[str, Any]] | None) -> str:
     if not isinstance(content, list):
         return content or ""
-    others = sorted({str(part.get("type")) for part in content if part.get("type") != "text"})
-    if others:
-        detail = f"messages.{index}.content: only text parts are supported, not {', '.join(others)}"
-        raise RequestError(400, "invalid_request", detail)
-    return "".join(str(part.get("text") or "") for part in content)
+    return "".join(str(part.get("text") or "") for part in content if part.get("type") == "text")
+
+
+def _media(index: int, message: _Message, found: Attachments) -> list[dict[str, Any]]:
+    """A user's ``image_url {url, detail?}``, ``input_audio {data, format}`` and ``file {file_data, filename} |
+    {file_id}`` parts, as content blocks."""
+    content = message.content if isinstance(message.content, list) else []
+    blocks = []
+    for number, part in enumerate(content):
+        kind, where = str(part.get("type")), f"messages.{index}.content.{number}"
+        if kind == "text":
+            continue
+        if message.role != "user":
+            raise RequestError(400, "invalid_request", f"{where}: only a user's message has {kind} parts")
+        value: dict[str, Any] = part[kind] if isinstance(part.get(kind), dict) else {}
+        if kind == "image_url" and isinstance(value.get("url"), str):
+            blocks.append(found.url(value["url"], where, kind="image"))
+        elif kind == "input_audio" and isinstance(value.get("data"), str):
+            blocks.append(found.base64(value["data"], _AUDIO.get(str(value.get("format"))), where))
+        elif kind == "file" and isinstance(value.get("file_data"), str):
+            blocks.append(found.url(value["file_data"], where, value.get("filename"), kind="file"))
+        elif kind == "file" and isinstance(value.get("file_id"), str):
+            blocks.append(found.file_id(value["file_id"], where, value.get("filename")))
+        else:
+            raise RequestError(400, "invalid_request", f"{where}: a {kind} part this endpoint does not take")
+    return blocks
 
 
 def _tool_call(index: int, call: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 // The AI SDK's chat as `useChat` wraps it (ai 7's AbstractChat with an in-memory state), against a server:
 // `node ai_chat.mjs '<json>'` prints one JSON line.
-//   {"api", "chatId", "turns": [text, ...], "clientTools"?: {toolName: output}, "approvals"?: {toolName: bool},
+//   {"api", "chatId", "turns": [text | {text, files: [FileUIPart]}, ...], "clientTools"?: {toolName: output},
+//    "approvals"?: {toolName: bool},
 //    "body"?, "headers"?}
 // Client tools have no `execute`: `onToolCall` answers them with `addToolOutput`. A call that awaits
 // approval is answered with `addToolApprovalResponse` as `approvals` says. `sendAutomaticallyWhen` (the tool
@@ -100,8 +101,8 @@ async function idle() {
 }
 
 try {
-  for (const text of args.turns) {
-    await chat.sendMessage({ text });
+  for (const turn of args.turns) {
+    await chat.sendMessage(typeof turn === "string" ? { text: turn } : turn);
     await idle();
   }
 } catch (error) {
