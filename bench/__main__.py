@@ -17,6 +17,7 @@ from typing import Any
 
 from bench import load
 from bench.apps import pipeline
+from bench.attachments import attachment_costs
 from bench.calls import calls_per_token
 from bench.processes import (
     LOAD_CPU,
@@ -145,6 +146,8 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
         results["r"] = await resume_costs(a_streams, int(40 * scale))
     if "s" in scenarios:
         results["s"] = await server_costs(4 * scale, a_streams)
+    if "m" in scenarios:
+        results["m"] = await attachment_costs(int(20 * scale))
     if "a" not in scenarios:
         return results
     results["a"] = {app: await cpu_per_token(app, a_streams, 200) for app in ("hand", "default", "lean")}
@@ -170,6 +173,8 @@ def table(r: dict[str, Any]) -> str:
         scenarios += _resume_rows(r["r"])
     if "s" in r:
         scenarios += _server_rows(r["s"])
+    if "m" in r:
+        scenarios += _media_rows(r["m"])
     if "a" in r:
         scenarios += _rows(r)
     rows = [(label if i == 0 else "", *row) for label, lines in scenarios for i, row in enumerate(lines)]
@@ -234,6 +239,24 @@ def _server_rows(s: dict[str, Any]) -> Rows:
     return [("(s) servers, one core, lean source: 1-token streams; 200-token streams", lines)]
 
 
+def _media_rows(m: dict[str, Any]) -> Rows:
+    lines = [
+        (
+            "server CPU per request",
+            f"{m['with_image']['cpu_ms']:.1f} vs {m['without']['cpu_ms']:.1f} ms without "
+            f"(the image: {m['image_cpu_ms']:.1f} ms)",
+            "image <= 50 ms",
+        ),
+        (
+            "reading it (in-process)",
+            f"{m['read_cpu_ms']:.1f} ms CPU; peak {m['peak_x']:.2f}x the image, "
+            f"{m['held_x']:.2f}x held while it streams",
+            "peak <= 3x",
+        ),
+    ]
+    return [("(m) a request with a 5 MB image (data URL), lean source, 1-token answer", lines)]
+
+
 def _rows(r: dict[str, Any]) -> Rows:
     hand = r["a"]["hand"]["cpu_us_per_token"]
 
@@ -296,7 +319,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="half the work, for a quick look")
     parser.add_argument("--baseline", metavar="REV", help="also measure CPU/token against git revision REV")
     parser.add_argument(
-        "--scenarios", default="ahrs", help="a: (a)-(f); h: protocols; r: resume; s: servers (default: all)"
+        "--scenarios", default="ahrsm", help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media (default: all)"
     )
     args = parser.parse_args()
     outcome = asyncio.run(main(args.quick, args.scenarios, args.baseline))

@@ -51,12 +51,29 @@ class DemoChatModel(PacedChatModel):
             return _call("send_note", {"to": note.group(1), "text": note.group(2).strip(" .")}, "call_note")
         asked = [m.text for m in messages[:-1] if m.type == "human"]
         earlier = f" Earlier you asked: {asked[-1]}" if asked else ""
+        received = _attachments(last) if last is not None else ""
         return _words(
-            f"(demo model) You asked: {question} This is message {len(asked) + 1} of our conversation.{earlier} "
+            f"(demo model) {received}You asked: {question} This is message {len(asked) + 1} of our conversation."
+            f"{earlier} "
             "Ask about the weather in a city to see a tool call, what time it is to see the page run one, or "
             "to send a note to Ann saying hello to approve one first. "
             "Set OPENAI_API_KEY or OPENAI_BASE_URL to talk to a real model."
         )
+
+
+def _attachments(message: BaseMessage) -> str:
+    """What a message carries besides its text, as the demo model says it: count, types and sizes."""
+    content = message.content if isinstance(message.content, list) else []
+    blocks = [b for b in content if isinstance(b, dict) and b.get("type") in ("image", "audio", "file")]
+    if not blocks:
+        return ""
+    described = []
+    for block in blocks:
+        data = block.get("base64") or ""
+        size = len(data) * 3 // 4 - data[-2:].count("=") if data else None
+        described.append(f"{block.get('mime_type') or block['type']}, {size} bytes" if size else block.get("url", ""))
+    plural = "s" if len(blocks) > 1 else ""
+    return f"You sent {len(blocks)} attachment{plural}: {'; '.join(described)}. "
 
 
 def _called(messages: list[BaseMessage], call_id: str) -> str | None:

@@ -1,11 +1,11 @@
 """Attachments — images, audio, files — as LangChain's v1 standard content blocks, checked.
 
 Each protocol reads its own shapes (:mod:`.protocols`) and hands each attachment here: a ``data:`` URL or
-base64 data is decoded once, in pieces, to check it (valid base64, its size, and that its first bytes are of
-the type it claims) and goes to the model as ``base64`` + ``mime_type``; an ``https`` URL passes through as
-``url``. **The server never fetches a URL**: any other scheme is refused. Plain text becomes a text block
-(what every provider takes). Every refusal is a ``400`` naming the part: its path in the body, and its
-filename when it has one. No attachment is dropped in silence.
+base64 data is checked (valid base64, its size, and that its first bytes are of the type it claims) with no
+copy of the whole and only its first bytes decoded, and goes to the model as ``base64`` + ``mime_type``; an
+``https`` URL passes through as ``url``. **The server never fetches a URL**: any other scheme is refused.
+Plain text becomes a text block (what every provider takes). Every refusal is a ``400`` naming the part: its
+path in the body, and its filename when it has one. No attachment is dropped in silence.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ __all__ = ["Attachment", "Attachments"]
 
 _ALIASES = {"image/jpg": "image/jpeg", "audio/x-wav": "audio/wav", "audio/wave": "audio/wav", "audio/mp3": "audio/mpeg"}
 _FOR_PROVIDERS = {"audio/mpeg": "audio/mp3"}  # OpenAI's input_audio takes "mp3" and "wav", not "mpeg"
-_PIECE = 1 << 16  # base64 characters decoded at a time: a multiple of 4
+_PIECE = 1 << 16  # base64 characters checked at a time
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 
 
 @dataclass(frozen=True)
@@ -157,17 +158,19 @@ class Attachments:
         return HumanMessage([*content, *parts], id=id)
 
     def _decoded(self, data: str, label: str) -> tuple[int, bytes]:
-        """The size of the bytes ``data`` holds and their first ones, decoded a piece at a time: no copy of the
-        whole is ever made."""
-        size, head = 0, b""
+        """The size of the bytes ``data`` holds and their first ones, with no copy of the whole and no decoding
+        but of the first ones: the alphabet is checked a piece at a time, the size follows from the length."""
+        end = data.find("=")
+        valid = len(data) % 4 == 0 and (end == -1 or data[end:] in ("=", "=="))
         try:
             for start in range(0, len(data), _PIECE):
-                piece = binascii.a2b_base64(data[start : start + _PIECE], strict_mode=True)
-                size += len(piece)
-                head = head or piece[:16]
-        except (binascii.Error, ValueError):
-            raise RequestError(400, "invalid_request", f"{label}: not valid base64") from None
-        return size, head
+                valid = valid and not data[start : start + _PIECE].encode("ascii").translate(None, _ALPHABET)
+            head = binascii.a2b_base64(data[:64], strict_mode=True) if valid else b""
+        except (UnicodeEncodeError, binascii.Error):
+            valid = False
+        if not valid:
+            raise RequestError(400, "invalid_request", f"{label}: not valid base64")
+        return len(data) // 4 * 3 - (len(data) - end if end != -1 else 0), head[:16]
 
     def _text(self, data: str, label: str) -> str:
         try:

@@ -83,7 +83,7 @@ async def read_json_body(request: Request) -> dict[str, Any]:
     if not request.is_json:
         raise RequestError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)")
     try:
-        raw = await request.get_data()
+        raw = await request.get_data(cache=False)  # not kept: the parsed body is what the request needs
     except RequestEntityTooLarge:
         raise RequestError(413, "payload_too_large", f"the body is over {request.max_content_length} bytes") from None
     try:

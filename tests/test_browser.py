@@ -183,6 +183,33 @@ async def test_a_call_that_needs_approval_waits_for_the_users_decision(page: Pag
         assert answer.startswith("(demo model) Nothing was sent: User rejected the tool call for `send_note`")
 
 
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real PNG of a grey square, small enough to attach."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+async def test_an_attached_image_shows_as_a_thumbnail_and_reaches_the_model(page: Page, server: Any) -> None:
+    picture = png()
+    async with example(server) as (url, _):
+        await page.goto(url)
+        await page.set_input_files("#files", files=[{"name": "grey.png", "mimeType": "image/png", "buffer": picture}])
+        await ask(page, "What is in the picture?")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        thumbnail = page.locator(".user img.thumbnail")
+        assert await thumbnail.get_attribute("alt") == "grey.png"
+        assert await thumbnail.evaluate("image => image.naturalWidth") == 2, "the thumbnail shows the picture"
+        answer = await last_answer(page)
+    assert answer.startswith(f"(demo model) You sent 1 attachment: image/png, {len(picture)} bytes. You asked:")
+
+
 # A page built as the AI SDK documents it (useChat from @ai-sdk/react, resume on), bundled by esbuild.
 
 REACT_PAGE = '<!doctype html><html><body><div id="root"></div><script src="/react/bundle.js"></script></body></html>'

@@ -12,6 +12,7 @@ const form = document.getElementById("ask");
 const input = document.getElementById("question");
 const sendButton = document.getElementById("send");
 const stopButton = document.getElementById("stop");
+const filesInput = document.getElementById("files");
 const history = []; // the conversation, sent whole with each request: {role, content, tool_calls?, tool_call_id?}
 const threadId = crypto.randomUUID(); // this page's chat
 let controller = null;
@@ -55,8 +56,29 @@ function sseParser(onEvent) {
   };
 }
 
-function turn(question) {
-  log.append(element("div", "turn user", question));
+// The files the user picked, as attachments (data URLs, which the server decodes and checks).
+async function attachments() {
+  const read = (file) => new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve({ url: reader.result, mime_type: file.type, filename: file.name });
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+  const picked = await Promise.all([...filesInput.files].map(read));
+  filesInput.value = "";
+  return picked;
+}
+
+function turn(question, attached = []) {
+  const mine = element("div", "turn user", question);
+  for (const attachment of attached) {
+    const thumbnail = document.createElement("img");
+    thumbnail.className = "thumbnail";
+    thumbnail.alt = attachment.filename;
+    thumbnail.src = attachment.url; // the user's own file, as a data URL
+    mine.append(thumbnail);
+  }
+  log.append(mine);
   const box = element("div", "turn assistant");
   const tools = element("div", "tools");
   const answer = element("span", "answer");
@@ -160,10 +182,11 @@ async function resume(stream, signal) {
 
 // One request of the chat: a question, or (none) the results of the page's tools or the user's decisions
 // (`answer`, what the thread waits for), which continue the answer.
-async function converse(question, view, answer) {
+async function converse(question, view, answer, attached = []) {
   const stream = { view, id: null, lastEventId: null, finished: false, text: "", calls: [], answered: new Set() };
   const body = { thread_id: threadId, chat_history: [...history] };
   if (question !== null) body.question = question;
+  if (attached.length) body.attachments = attached;
   if (answer !== undefined) body.resume = answer;
   let ending = "";
   controller = new AbortController();
@@ -201,7 +224,7 @@ async function converse(question, view, answer) {
     sendButton.disabled = false;
     stopButton.disabled = true;
   }
-  if (question !== null) history.push({ role: "user", content: question });
+  if (question !== null) history.push({ role: "user", content: question, attachments: attached });
   if (stream.interrupts && ending === "done") return awaitDecisions(stream, view);
   const mine = stream.calls.filter((call) => call.name in PAGE_TOOLS && !stream.answered.has(call.id));
   if (stream.finishReason !== "tool_calls" || !mine.length || ending !== "done") {
@@ -237,7 +260,8 @@ function awaitDecisions(stream, view) {
 }
 
 async function ask(question) {
-  await converse(question, turn(question));
+  const attached = await attachments();
+  await converse(question, turn(question, attached), undefined, attached);
 }
 
 form.addEventListener("submit", (event) => {

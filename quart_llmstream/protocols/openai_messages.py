@@ -65,9 +65,7 @@ def read_completion_request(body: dict[str, Any], headers: Headers, settings: Se
         ids["stream"] = "usage" if parsed.stream_options and parsed.stream_options.include_usage else "yes"
     tools = client_tools(parsed.tools, settings)
     thread_id = headers.get("X-Thread-Id") or None
-    return conversation(
-        messages, body, headers, settings, ids=ids, thread_id=thread_id, tools=tools, attachments=found
-    )
+    return conversation(messages, body, headers, settings, ids=ids, thread_id=thread_id, tools=tools, attachments=found)
 
 
 def _to_messages(messages: list[_Message], found: Attachments) -> list[BaseMessage]:
