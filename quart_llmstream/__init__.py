@@ -2,11 +2,12 @@
 
 from .chat_request import ChatRequest
 from .errors import ConfigError, RequestError
-from .events import StreamEvent
 from .extension import LLMStream, drain
+from .hook import StreamEvent
 from .lifecycle import StreamResult
 from .routes import RunnableFactory, create_blueprint
 from .settings import Options, Settings
+from .state import emit_state
 
 __all__ = [
     "ChatRequest",
@@ -20,5 +21,6 @@ __all__ = [
     "StreamResult",
     "create_blueprint",
     "drain",
+    "emit_state",
 ]
 __version__ = "0.2.0"

@@ -54,7 +54,8 @@ class ChatRequest:
     ``messages`` is the whole conversation as LangChain messages, with the protocol's message ids: it ends
     with the question (a ``HumanMessage``) or, for a continuation, with the results of tools the client ran.
     ``question`` is the text of the last user message and ``chat_history`` the messages before it.
-    ``attachments`` lists what the messages' attachments became (their content blocks are in the messages).
+    ``attachments`` lists what the messages' attachments became (their content blocks are in the messages);
+    ``state`` is the client's shared state (AG-UI's ``state``, a native or AI SDK body's ``state``).
     ``thread_id`` names the conversation (LangGraph's thread), ``tools`` are the tools the client declared
     (OpenAI function-tool dicts, for ``bind_tools``), and ``ids`` the protocol's own identifiers (the AI
     SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...). ``resume`` answers the interrupts the
@@ -71,6 +72,7 @@ class ChatRequest:
     tools: list[dict[str, Any]] = field(default_factory=list)
     resume: Resume | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
 
     @property
     def continues(self) -> bool:
@@ -106,6 +108,7 @@ def conversation(
     tools: Sequence[dict[str, Any]] = (),
     resume: Resume | None = None,
     attachments: Attachments | None = None,
+    state: Any = None,
     what: str = "messages",
 ) -> ChatRequest:
     """The chat request of a whole conversation, checked: it ends with the user's question, or with the
@@ -138,7 +141,10 @@ def conversation(
     thread_id = None if thread_id is None else check_thread_id(thread_id)
     ids = dict(ids or {})
     found = attachments.found if attachments is not None else []
-    return ChatRequest(question, history, body, headers, ids, messages, thread_id, list(tools), resume, found)
+    if state is not None and not isinstance(state, dict):
+        raise RequestError(400, "invalid_request", "state: must be an object")
+    tools_ = list(tools)
+    return ChatRequest(question, history, body, headers, ids, messages, thread_id, tools_, resume, found, state or {})
 
 
 def _typed(messages: list[BaseMessage], asked: int | None, attachments: Attachments | None) -> str:

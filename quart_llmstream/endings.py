@@ -19,16 +19,15 @@ __all__ = ["final_events"]
 
 def final_events(
     tally: Tally,
-    status: str,
-    error: str | None,
-    message: str | None,
-    *,
+    ended: tuple[str, str | None, str | None],
     client_tools: Collection[str],
     thread_id: str | None,
     payload: Callable[[Any], Any],
 ) -> tuple[Event, ...]:
-    """The events after the run's last one: what it leaves waiting, then :class:`RunEnded` (``payload`` makes
-    tool arguments plain data)."""
+    """The events after the run's last one: what it leaves waiting, then :class:`RunEnded`. ``ended`` is the
+    run's status, error code and public message; ``client_tools`` the tools the client declared, and
+    ``payload`` makes tool arguments plain data."""
+    status, error, message = ended
     if status == "interrupted":
         return Interrupted(thread_id, tally.interrupts), RunEnded(status, "interrupt", tally.usage, error, message)
     pending = tuple(_pending(call, client_tools, payload) for call in tally.pending()) if status == "completed" else ()

@@ -5,13 +5,13 @@ stream's log, and each protocol's encoder writes them as its frames. Every paylo
 already, so an event can be encoded, stored (in Redis) or compared without touching LangChain objects.
 
 Each event has a ``kind``, the name the ``events`` option and the native format give it, and a ``data``
-view, its native payload. ``StreamEvent(kind, data)`` is that pair as the event hook sees it.
+view, its native payload (what the event hook sees: :mod:`.hook`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 from .errors import public_message
 
@@ -27,7 +27,8 @@ __all__ = [
     "ReasoningStart",
     "RunEnded",
     "RunStarted",
-    "StreamEvent",
+    "StateChanged",
+    "StatePredicted",
     "TextDelta",
     "TextEnd",
     "TextStart",
@@ -38,15 +39,7 @@ __all__ = [
     "ToolEnded",
     "ToolFailed",
     "ToolStarted",
-    "from_stream_event",
 ]
-
-
-class StreamEvent(NamedTuple):
-    """An event as the event hook sees it: its kind (``token``, ``tool_call``, ...) and its JSON payload."""
-
-    kind: str
-    data: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +51,6 @@ class Event:
     @property
     def data(self) -> Any:
         return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def stream_event(self) -> StreamEvent:
-        return StreamEvent(self.kind, self.data)
 
     @classmethod
     def from_data(cls, data: Any) -> Event:
@@ -231,6 +221,28 @@ class MessagesSnapshot(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StateChanged(Event):
+    """The graph's state changed (the keys ``state_keys`` selects): ``values`` is all of it, ``patch`` the RFC 6902
+    operations from the state sent before (None for the first). Sent whatever ``events`` selects."""
+
+    kind = "state"
+    values: dict[str, Any]
+    patch: list[dict[str, Any]] | None = None
+
+    @property
+    def data(self) -> Any:
+        return {"snapshot": self.values} if self.patch is None else {"patch": self.patch}
+
+
+@dataclass(frozen=True, slots=True)
+class StatePredicted(Event):
+    """A tool whose arguments predict the state (``predict_state``) is being called: the state follows them."""
+
+    kind = "state_predicted"
+    predictions: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
 class Custom(Event):
     """``adispatch_custom_event(name, data)`` in the runnable."""
 
@@ -276,16 +288,7 @@ class RunEnded(Event):
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     *(RunStarted, TextDelta, ReasoningDelta, ToolCallStarted, ToolCallArgs, ToolStarted, ToolEnded, ToolFailed),
-    *(ToolCallPending, Interrupted, ToolCallDecided, MessagesSnapshot, Custom, RunEnded, *BLOCK_BOUNDARIES),
+    *(ToolCallPending, Interrupted, ToolCallDecided, MessagesSnapshot, StateChanged, StatePredicted, Custom),
+    *(RunEnded, *BLOCK_BOUNDARIES),
 )
 """Every type of event, for encoders that dispatch on the type."""
-_ENDINGS = (ToolCallPending, Interrupted, ToolCallDecided, MessagesSnapshot, RunEnded)  # never the hook's
-_KINDS = {cls.kind: cls for cls in EVENT_TYPES if cls not in BLOCK_BOUNDARIES and cls not in _ENDINGS}
-
-
-def from_stream_event(item: StreamEvent) -> Event:
-    """The typed event for what an event hook returned; ``ValueError`` for a kind or payload that has none."""
-    cls = _KINDS.get(item.kind)
-    if cls is None:
-        raise ValueError(f"the event hook returned an unknown kind of event: {item.kind!r}")
-    return cls.from_data(item.data)

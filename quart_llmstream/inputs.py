@@ -21,7 +21,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from .chat_request import ChatRequest
 from .errors import RequestError
 from .events import Event, MessagesSnapshot
-from .threads import checkpointed_graph, plain_messages, resume_value
+from .threads import checkpointed_graph, graph_of, plain_messages, resume_value, shared_keys
 
 __all__ = ["RunInput", "runnable_input", "unseen"]
 
@@ -54,6 +54,9 @@ async def runnable_input(runnable: Runnable[Any, Any], chat_request: ChatRequest
         state = await graph.aget_state(config)
         messages = unseen(messages, state.values.get("messages") or [])
     inputs = {"question": chat_request.question, "chat_history": chat_request.chat_history, "messages": messages}
+    shown = graph_of(runnable)
+    if shown is not None and chat_request.state:  # the client's state, for the graph's own keys
+        inputs |= {key: value for key, value in chat_request.state.items() if key in shared_keys(shown)}
     return RunInput(inputs)
 
 

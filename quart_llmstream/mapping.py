@@ -10,13 +10,14 @@ twice. The text is ``AIMessageChunk.text``, which joins the text blocks of conte
 empty for reasoning and tool-call chunks; empty text is never sent.
 
 The mapping also marks where blocks of text and of reasoning begin and end (protocols such as the AI
-SDK's and AG-UI open and close them), and feeds the stream's :class:`~.tally.Tally`.
+SDK's and AG-UI open and close them), and feeds the stream's :class:`~.tally.Tally`; a LangGraph graph's
+interrupts and state are read by the handlers of :mod:`.graphs`.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk
@@ -26,11 +27,13 @@ from .errors import public_message
 from .events import (
     Custom,
     Event,
+    MessagesSnapshot,
     ReasoningDelta,
     ReasoningEnd,
     ReasoningStart,
     RunStarted,
-    StreamEvent,
+    StateChanged,
+    StatePredicted,
     TextDelta,
     TextEnd,
     TextStart,
@@ -39,26 +42,25 @@ from .events import (
     ToolEnded,
     ToolFailed,
     ToolStarted,
-    from_stream_event,
 )
+from .graphs import INTERRUPT_HANDLERS, STATE_HANDLERS, custom_event, predicting
+from .hook import EventHook, from_stream_event, to_stream_event
 from .payloads import jsonable
 from .reasoning import reasoning_texts
+from .state import StateStream
 from .tally import Tally
-from .threads import describe, is_interrupt
+from .threads import Thread, is_interrupt
 
-__all__ = ["EVENT_KINDS", "EventHook", "Mapper", "StreamMapper"]
-
-EVENT_KINDS = ("token", "reasoning", "tool", "custom", "start", "end")
+__all__ = ["EventHook", "Mapper", "StreamMapper"]
 
 Events = tuple[Event, ...]
 V2Event = Mapping[str, Any]
-EventHook = Callable[[StreamEvent, V2Event], "StreamEvent | None"]
-"""Sees each mapped event with the v2 event it came from; returns it, a rewritten one, or None to drop it."""
 
 _NOTHING: Events = ()
 _Handler = Callable[["StreamMapper", V2Event], Events]
 _OPENS = {TextDelta: TextStart, ReasoningDelta: ReasoningStart}
 _CLOSES = {TextDelta: TextEnd, ReasoningDelta: ReasoningEnd}
+_BESIDE_BLOCKS = frozenset({Custom, StateChanged, StatePredicted})  # neither open nor close a block
 
 
 class Mapper:
@@ -71,11 +73,13 @@ class Mapper:
         event_hook: EventHook | None = None,
         max_payload_chars: int = 8192,
         expose_errors: bool = False,
+        predict_state: Sequence[Mapping[str, str]] = (),
     ) -> None:
         self.events = frozenset(events)
         self.event_hook = event_hook
         self.max_payload_chars = max_payload_chars
         self.expose_errors = expose_errors
+        self.predict_state = tuple(predict_state)
         chunk_kinds = self.events & {"token", "reasoning", "tool"}
         handlers: dict[str, _Handler] = {"on_chat_model_end": StreamMapper._model_end}
         if chunk_kinds == {"token"}:
@@ -91,10 +95,14 @@ class Mapper:
         else:  # which calls a tool answered, for the calls left to the client
             handlers |= dict.fromkeys(("on_tool_end", "on_tool_error"), StreamMapper._tool_answered)
         if "custom" in self.events:
-            handlers["on_custom_event"] = StreamMapper._custom
+            handlers["on_custom_event"] = custom_event
         self.handlers = handlers
-        self.graph_handlers = handlers | {"on_chain_stream": StreamMapper._chain_stream}
+        self.graph_handlers = handlers | INTERRUPT_HANDLERS
         """With LangGraph in the process: a graph's root stream says when it pauses at an interrupt."""
+        self.state_handlers = self.graph_handlers | STATE_HANDLERS
+        """For a graph whose state streams (:mod:`.graphs`)."""
+        if self.predict_state:
+            self.state_handlers["on_chat_model_stream"] = predicting(handlers.get("on_chat_model_stream"))
 
     def narrowed(self, events: Collection[str]) -> Mapper:
         """The same mapper with fewer kinds of event (a client's choice, when allowed)."""
@@ -103,6 +111,7 @@ class Mapper:
             event_hook=self.event_hook,
             max_payload_chars=self.max_payload_chars,
             expose_errors=self.expose_errors,
+            predict_state=self.predict_state,
         )
 
     def __call__(
@@ -112,10 +121,13 @@ class Mapper:
         client_tools: Collection[str] = (),
         thread_id: str | None = None,
         opening: Events = (),
+        state_keys: Collection[str] = (),
     ) -> StreamMapper:
         """The mapping of one stream: ``client_tools`` names the tools the request declared, ``thread_id`` the
-        thread the run is on, and ``opening`` are events the stream starts with (a resumed run's)."""
-        return StreamMapper(self, run_id, frozenset(client_tools), thread_id, opening)
+        thread the run is on, ``opening`` are events the stream starts with (a resumed run's), and
+        ``state_keys`` the keys of a LangGraph graph's state that stream (none: no state)."""
+        state = StateStream(state_keys, self.predict_state) if state_keys else None
+        return StreamMapper(self, run_id, frozenset(client_tools), thread_id, opening, state)
 
 
 class StreamMapper:
@@ -126,8 +138,8 @@ class StreamMapper:
     """
 
     __slots__ = (
-        *("_client_tools", "_handlers", "_hook", "_mapper", "_open", "_opening", "_thread_id", "_tool_ids"),
-        *("run_id", "tally"),
+        *("_client_tools", "_handlers", "_hook", "_mapper", "_messages_end", "_open", "_opening", "_state_end"),
+        *("_thread_id", "_tool_ids", "run_id", "state", "tally"),
     )
 
     def __init__(
@@ -137,10 +149,15 @@ class StreamMapper:
         client_tools: frozenset[str] = frozenset(),
         thread_id: str | None = None,
         opening: Events = (),
+        state: StateStream | None = None,
     ) -> None:
         self._mapper = mapper
         self._client_tools, self._thread_id, self._opening = client_tools, thread_id, opening
-        self._handlers = mapper.graph_handlers if "langgraph.pregel" in sys.modules else mapper.handlers
+        self.state = state
+        graphs = mapper.state_handlers if state else mapper.graph_handlers  # LangGraph's: only if it is loaded
+        self._handlers = graphs if state or "langgraph.pregel" in sys.modules else mapper.handlers
+        self._state_end: Events = ()  # what the thread's state says at the end: its state, its messages
+        self._messages_end: Events = ()
         self._hook = mapper.event_hook
         self.run_id = run_id
         self.tally = Tally()
@@ -165,35 +182,30 @@ class StreamMapper:
         """The events that open a stream, before the run's first event."""
         return (RunStarted(self.run_id), *self._opening)
 
-    def interrupted(self, waiting: list[dict[str, Any]] | None) -> bool:
-        """Whether the run ended at interrupts: ``waiting`` are those its thread waits on, as the thread says
-        (None: no thread to ask, so what the stream showed stands)."""
-        if waiting is not None:
-            self.tally.interrupts = waiting
+    def interrupted(self, thread: Thread | None) -> bool:
+        """Whether the run ended at interrupts, as its thread's state after the run says (None: no thread to
+        ask, so what the stream showed stands); the thread's state and messages go out with the end."""
+        if thread is not None:
+            self.tally.interrupts = thread.interrupts
+            if self.state is not None:
+                self._state_end = self.state.replace(thread.values)
+                self._messages_end = (MessagesSnapshot(thread.messages),)
         return bool(self.tally.interrupts)
 
     def end(self, status: str, error: str | None = None, message: str | None = None) -> Events:
         """The events that close a stream ended with ``status``: a closing boundary, what the run leaves
         waiting (:mod:`.endings`), then :class:`RunEnded`."""
-        closing: Events = (_CLOSES[self._open](),) if self._open is not None else ()
+        closing: Events = ((_CLOSES[self._open](),) if self._open is not None else ()) + self._state_end
         self._open = None
-        ending = final_events(
-            self.tally,
-            status,
-            error,
-            message,
-            client_tools=self._client_tools,
-            thread_id=self._thread_id,
-            payload=self._payload,
-        )
-        return (*closing, *ending)
+        ending = final_events(self.tally, (status, error, message), self._client_tools, self._thread_id, self.payload)
+        return (*closing, *ending[:-1], *self._messages_end, ending[-1])  # the thread's messages come last
 
     def _hooked(self, mapped: Events, source: V2Event) -> Events:
         hook = self._hook
         assert hook is not None
         out = []
         for event in mapped:
-            item = event.stream_event()
+            item = to_stream_event(event)
             result = hook(item, source)
             if result is not None:
                 out.append(event if result == item else from_stream_event(result))
@@ -206,7 +218,7 @@ class StreamMapper:
             kind = type(event)
             if kind is TextDelta:
                 self.tally.add_text(event.text)  # type: ignore[attr-defined]
-            if kind is not self._open and kind is not Custom:
+            if kind is not self._open and kind not in _BESIDE_BLOCKS:
                 if self._open is not None:
                     out.append(_CLOSES[self._open]())
                     self._open = None
@@ -255,13 +267,13 @@ class StreamMapper:
         return _NOTHING
 
     def _tool_start(self, event: V2Event) -> Events:
-        return (ToolStarted(event["run_id"], event["name"], self._payload(event["data"].get("input"))),)
+        return (ToolStarted(event["run_id"], event["name"], self.payload(event["data"].get("input"))),)
 
     def _tool_end(self, event: V2Event) -> Events:
         output = event["data"].get("output")
         call_id = getattr(output, "tool_call_id", None) or None
         self.tally.tool_answered(call_id)
-        return (ToolEnded(event["run_id"], event["name"], self._payload(output), call_id),)
+        return (ToolEnded(event["run_id"], event["name"], self.payload(output), call_id),)
 
     def _tool_error(self, event: V2Event) -> Events:
         error = event["data"].get("error")
@@ -278,18 +290,5 @@ class StreamMapper:
             self.tally.tool_answered(getattr(data.get("output"), "tool_call_id", None) or data.get("tool_call_id"))
         return _NOTHING
 
-    def _chain_stream(self, event: V2Event) -> Events:
-        """A graph's root stream: ``{"__interrupt__": (Interrupt, ...)}`` when it pauses."""
-        if event["parent_ids"]:
-            return _NOTHING
-        chunk = event["data"].get("chunk")
-        if isinstance(chunk, dict) and "__interrupt__" in chunk:
-            calls = self.tally.calls
-            self.tally.interrupts += [describe(interrupt, calls) for interrupt in chunk["__interrupt__"]]
-        return _NOTHING
-
-    def _custom(self, event: V2Event) -> Events:
-        return (Custom(event["name"], self._payload(event["data"])),)
-
-    def _payload(self, value: Any) -> Any:
+    def payload(self, value: Any) -> Any:
         return jsonable(value, self._mapper.max_payload_chars)

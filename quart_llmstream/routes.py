@@ -36,7 +36,7 @@ from .run_config import build_run_config, scoped_thread_id
 from .settings import Options, Settings, check_option_names, load_settings
 from .sources import EVENT_SOURCES, Emit
 from .sources.filters import narrow, server_filters
-from .threads import checkpointed_graph, interrupts_of
+from .threads import Thread, checkpointed_graph, graph_of, shared_keys, thread_of
 from .tracing import LangfuseTracing
 
 __all__ = ["RunnableFactory", "create_blueprint"]
@@ -93,6 +93,7 @@ def _chat_view(
         event_hook=settings.event_hook,
         max_payload_chars=settings.max_payload_chars,
         expose_errors=settings.expose_errors,
+        predict_state=[prediction.model_dump() for prediction in settings.predict_state],
     )
     filters = server_filters(settings)
     protocol = PROTOCOLS[settings.protocol]
@@ -120,10 +121,10 @@ def _chat_view(
         runnable, inputs, config = run.runnable, run.inputs.value, run.config
         graph = checkpointed_graph(runnable) if run.thread_id is not None else None
 
-        async def source(emit: Emit) -> list[dict[str, Any]] | None:
-            """Run; then the interrupts the thread waits on (None: no thread to ask)."""
+        async def source(emit: Emit) -> Thread | None:
+            """Run; then what the thread's state says (None: no thread to ask)."""
             await event_source(runnable, inputs, config, emit, **run_filters)
-            return None if graph is None else interrupts_of(await graph.aget_state(config))
+            return None if graph is None else thread_of(await graph.aget_state(config))
 
         reader = stream_log.reader()
         mapping = chosen(
@@ -131,6 +132,7 @@ def _chat_view(
             client_tools=[tool["function"]["name"] for tool in chat_request.tools],
             thread_id=run.thread_id,
             opening=run.inputs.opening,
+            state_keys=_state_keys(runnable, settings),
         )
         producer = Run(source, mapping, stream_log, settings, chat_request, outlives_client=store is not None)
         extension.add(producer)
@@ -193,6 +195,14 @@ async def _resumable_log(
         return stream_id, await store.create(stream_id, meta, _BUFFERED_EVENTS)
     except StreamConflict:
         raise RequestError(409, "conflict", f"the stream {stream_id} is still running") from None
+
+
+def _state_keys(runnable: Runnable[Any, Any], settings: Settings) -> tuple[str, ...]:
+    """The keys of a graph's state that stream: ``state_keys``, or by default those the graph shows."""
+    graph = graph_of(runnable)
+    if graph is None:
+        return ()
+    return tuple(shared_keys(graph)) if settings.state_keys is None else settings.state_keys
 
 
 def _check_capacity(extension: LLMStream, settings: Settings, stream_log: StreamLog | None = None) -> None:

@@ -27,6 +27,7 @@ from .logs import StreamLog
 from .mapping import StreamMapper
 from .settings import Settings
 from .sources import Emit
+from .threads import Thread
 
 __all__ = ["Run", "StopReason"]
 
@@ -57,7 +58,7 @@ class Run:
 
     def __init__(
         self,
-        source: Callable[[Emit], Awaitable[list[dict[str, Any]] | None]],
+        source: Callable[[Emit], Awaitable[Thread | None]],
         mapper: StreamMapper,
         stream_log: StreamLog,
         settings: Settings,
@@ -123,8 +124,8 @@ class Run:
             await call_hook(self._settings.on_start, self._chat_request)
             for event in self._mapper.start():
                 await append(event)
-            waiting = await self._source(self._emit)  # the interrupts the thread waits on, if it has one
-            return ("interrupted" if self._mapper.interrupted(waiting) else "completed"), None, None
+            thread = await self._source(self._emit)  # what its thread's state says, when it has one
+            return ("interrupted" if self._mapper.interrupted(thread) else "completed"), None, None
         except asyncio.CancelledError:
             reason = self._stop_reason
             if reason is None or reason.code is None:  # nobody to tell

@@ -7,6 +7,7 @@ fails ``register_blueprint`` (so the app's start) with an error naming the key.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -15,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloa
 
 from .errors import ConfigError
 
-__all__ = ["CONFIG_PREFIX", "ConfigError", "Options", "Settings", "check_option_names", "load_settings"]
+__all__ = ["CONFIG_PREFIX", "ConfigError", "Options", "Prediction", "Settings", "check_option_names", "load_settings"]
 
 CONFIG_PREFIX = "LLMSTREAM_"
 
@@ -23,6 +24,21 @@ CONFIG_PREFIX = "LLMSTREAM_"
 def _split_commas(value: Any) -> Any:
     """Lists may come from the environment as ``"a,b"``."""
     return tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else value
+
+
+def _json(value: Any) -> Any:
+    """Structured options may come from the environment as JSON."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class Prediction(BaseModel):
+    """A tool argument that predicts a state key: the state follows it as the model streams it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    state_key: str
+    tool: str
+    tool_argument: str
 
 
 Names = Annotated[tuple[str, ...] | None, BeforeValidator(_split_commas)]
@@ -56,6 +72,10 @@ class Settings(BaseModel):
     """Most bytes one attachment may hold, decoded."""
     attachment_types: Names = DEFAULT_ATTACHMENT_TYPES
     """The media types accepted in attachments."""
+    state_keys: Names = None
+    """The keys of a LangGraph graph's state that stream to the client. None: every key but ``messages``."""
+    predict_state: Annotated[tuple[Prediction, ...], BeforeValidator(_json)] = ()
+    """Tool arguments that predict state keys, ``[{"state_key", "tool", "tool_argument"}]``."""
     events: Annotated[tuple[EventKind, ...], BeforeValidator(_split_commas)] = ("token",)
     """Kinds of event sent: token, reasoning, tool, custom, start, end."""
     include_names: Names = None
@@ -145,6 +165,8 @@ class Options(TypedDict, total=False):
     max_attachments: int
     max_attachment_bytes: int
     attachment_types: str | Sequence[str]
+    state_keys: str | Sequence[str] | None
+    predict_state: str | Sequence[Mapping[str, str]]
     events: str | Sequence[EventKind]
     include_names: str | Sequence[str] | None
     include_types: str | Sequence[str] | None

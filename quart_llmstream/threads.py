@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
@@ -19,7 +20,10 @@ from .errors import RequestError
 from .events import ToolCallDecided
 from .payloads import jsonable
 
-__all__ = ["checkpointed_graph", "interrupts_of", "is_interrupt", "plain_messages", "resume_value"]
+__all__ = [
+    *("Thread", "checkpointed_graph", "graph_of", "is_interrupt", "plain_messages", "resume_value"),
+    *("shared_keys", "thread_of"),
+]
 
 _MAX_VALUE_CHARS = 1 << 16  # an interrupt's value is what a person decides on: keep it whole, within reason
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
@@ -27,15 +31,41 @@ _REJECTED = "The user rejected this call."
 _CANCELLED = "__agui_cancelled__"  # what ag-ui-langgraph resumes a cancelled interrupt with
 
 
-def checkpointed_graph(runnable: Runnable[Any, Any]) -> Any:
-    """The LangGraph graph with a checkpointer that ``runnable`` is (through ``with_config`` and the like), or
-    None. A graph can only be one when langgraph was imported, so nothing is imported to find out."""
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """What a thread's state says after a run: the interrupts it waits on, its values and its messages."""
+
+    interrupts: list[dict[str, Any]]
+    values: dict[str, Any]
+    messages: list[dict[str, Any]]
+
+
+def graph_of(runnable: Runnable[Any, Any]) -> Any:
+    """The LangGraph graph ``runnable`` is (through ``with_config`` and the like), or None. A graph can only
+    be one when langgraph was imported, so nothing is imported to find out."""
     pregel = sys.modules.get("langgraph.pregel")
     while isinstance(runnable, RunnableBinding):
         runnable = runnable.bound
-    if pregel is None or not isinstance(runnable, pregel.Pregel):
-        return None
-    return runnable if runnable.checkpointer not in (None, True, False) else None
+    return runnable if pregel is not None and isinstance(runnable, pregel.Pregel) else None
+
+
+def shared_keys(graph: Any) -> list[str]:
+    """The keys of a graph's state it shows (its output schema's), but ``messages``: what is shared with the
+    client by default."""
+    channels = graph.output_channels
+    return [key for key in ([channels] if isinstance(channels, str) else channels) if key != "messages"]
+
+
+def checkpointed_graph(runnable: Runnable[Any, Any]) -> Any:
+    """The graph with a checkpointer that ``runnable`` is, or None."""
+    graph = graph_of(runnable)
+    return graph if graph is not None and graph.checkpointer not in (None, True, False) else None
+
+
+def thread_of(state: Any) -> Thread:
+    """A thread's state (``aget_state``) as plain data."""
+    values = dict(state.values) if isinstance(state.values, Mapping) else {}
+    return Thread(interrupts_of(state), values, plain_messages(state))
 
 
 def is_interrupt(error: object) -> bool:

@@ -27,6 +27,8 @@ from ..events import (
     ReasoningStart,
     RunEnded,
     RunStarted,
+    StateChanged,
+    StatePredicted,
     TextDelta,
     TextEnd,
     TextStart,
@@ -91,7 +93,9 @@ class AgUiEncoder(Encoder):
             ToolCallPending: self._tool_pending,
             Interrupted: self._interrupted,
             ToolCallDecided: self._tool_decided,
-            MessagesSnapshot: lambda event: _event(type="MESSAGES_SNAPSHOT", messages=to_ag_ui(event.messages)),
+            MessagesSnapshot: self._messages_snapshot,
+            StateChanged: _state,
+            StatePredicted: lambda event: _event(type="CUSTOM", name="PredictState", value=event.predictions),
             Custom: self._custom,
             RunEnded: self._run_ended,
         }
@@ -182,6 +186,10 @@ class AgUiEncoder(Encoder):
             self._interrupts.append(_interrupt(interrupt, actions))
         return frames
 
+    def _messages_snapshot(self, event: MessagesSnapshot) -> bytes:
+        """The thread's messages (a resumed run's start, a run's end): the calls streamed so far end first."""
+        return self._end_calls() + _event(type="MESSAGES_SNAPSHOT", messages=to_ag_ui(event.messages))
+
     def _tool_decided(self, event: ToolCallDecided) -> bytes:
         """A resumed run: an approved call runs under its own id; a rejected one gets the rejection as result."""
         call = self._calls.decided(event)
@@ -210,6 +218,12 @@ class AgUiEncoder(Encoder):
             outcome = {"type": "interrupt", "interrupts": self._interrupts}
             return frames + _event(type="RUN_FINISHED", threadId=self._thread_id, runId=self._run_id, outcome=outcome)
         return frames + _event(type="RUN_FINISHED", threadId=self._thread_id, runId=self._run_id)
+
+
+def _state(event: StateChanged) -> bytes:
+    if event.patch is None:
+        return _event(type="STATE_SNAPSHOT", snapshot=event.values)
+    return _event(type="STATE_DELTA", delta=event.patch)
 
 
 def _interrupt(interrupt: dict[str, Any], actions: list[dict[str, Any]] | None) -> dict[str, Any]:

@@ -84,6 +84,7 @@ def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -
         tools=tools,
         resume=resume,
         attachments=found,
+        state=body.get("state"),
     )
 
 

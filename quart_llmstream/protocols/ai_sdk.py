@@ -26,6 +26,8 @@ from ..events import (
     ReasoningStart,
     RunEnded,
     RunStarted,
+    StateChanged,
+    StatePredicted,
     TextDelta,
     TextEnd,
     TextStart,
@@ -93,6 +95,8 @@ class AiSdkEncoder(Encoder):
             Interrupted: self._interrupted,
             ToolCallDecided: self._tool_decided,
             MessagesSnapshot: lambda _: b"",
+            StateChanged: lambda event: _chunk(type="data-state", id="state", data=event.values),  # one part
+            StatePredicted: lambda _: b"",
             Custom: self._custom,
             RunEnded: self._run_ended,
         }

@@ -64,7 +64,15 @@ def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> Cha
     thread_id = parsed.id or None
     resume_or_none = resume if resumes else None
     return conversation(
-        messages, body, headers, settings, ids=ids, thread_id=thread_id, resume=resume_or_none, attachments=found
+        messages,
+        body,
+        headers,
+        settings,
+        ids=ids,
+        thread_id=thread_id,
+        resume=resume_or_none,
+        attachments=found,
+        state=body.get("state"),
     )
 
 

@@ -33,6 +33,7 @@ from ..events import (
     MessagesSnapshot,
     RunEnded,
     RunStarted,
+    StatePredicted,
     TextDelta,
     ToolCallArgs,
     ToolCallDecided,
@@ -151,6 +152,7 @@ class NativeProtocol(Protocol):
             tools=client_tools(parsed.tools, settings),
             resume=resume,
             attachments=found,
+            state=body.get("state"),
             what="chat_history",
         )
 
@@ -214,6 +216,6 @@ def _nothing(event: Event) -> bytes:
 
 
 _NAMED: dict[type[Event], Any] = dict.fromkeys(EVENT_TYPES, _named) | dict.fromkeys(
-    (*BLOCK_BOUNDARIES, ToolCallDecided, MessagesSnapshot), _nothing
+    (*BLOCK_BOUNDARIES, ToolCallDecided, MessagesSnapshot, StatePredicted), _nothing
 )
 _NAMED[TextDelta] = _token

@@ -1,21 +1,23 @@
 // AG-UI's own client against a server: `node ag_ui.mjs '<json>'` prints one JSON line.
 //   {"url", "threadId", "runId", "messages", "forwardedProps"?, "tools"?, "clientTools"?: {toolName: result},
-//    "turns"?: [text, ...], "headers"?, "answer"?: {status, payload}}
+//    "turns"?: [text, ...], "headers"?, "answer"?: {status, payload}, "state"?: the client's initial state}
 // HttpAgent.runAgent validates each event. With `clientTools`, a run that ends with calls of those tools is
 // answered as a front end does: a tool message per call, then another run on the same thread. Each of
 // `turns` is a user message added after the runs before it, and its own run. With `answer`, a run that ends at
 // interrupts (agent.pendingInterrupts) is resumed with that answer to each: runAgent({resume}).
 // Output: {"messages": the agent's messages after the runs, "events": the events in order, "runs": how many,
 // "interrupts": agent.pendingInterrupts after each run, "streams": each response's body as it came (SSE),
+// "state": agent.state after the runs,
 // "error": null or what failed (a RUN_ERROR, a validation error, or "timeout" after 30 s)}.
 import { HttpAgent } from "@ag-ui/client";
 
 const args = JSON.parse(process.argv[2]);
-const out = { messages: [], events: [], runs: 0, interrupts: [], streams: [], error: null };
+const out = { messages: [], events: [], runs: 0, interrupts: [], streams: [], state: null, error: null };
 const agent = new HttpAgent({
   url: args.url,
   threadId: args.threadId,
   initialMessages: args.messages,
+  initialState: args.state ?? {},
   headers: args.headers ?? {},
   fetch: async (url, init) => {
     const response = await fetch(url, init);
@@ -81,5 +83,6 @@ try {
   clearTimeout(timer);
 }
 out.messages = agent.messages;
+out.state = agent.state;
 console.log(JSON.stringify(out));
 process.exit(0);

@@ -1,0 +1,80 @@
+"""What a LangGraph graph's run shows in its stream, beside tokens and tools: where it pauses at interrupts
+(its root stream's ``__interrupt__`` chunk), and its state — the input of each top-level node is the state
+after the step before it, the graph's end holds the last, and a node may publish one while it works
+(:func:`~.state.emit_state`) — and the calls of tools whose arguments predict the state.
+
+These are handlers of v2 events, as the :class:`~.mapping.StreamMapper`'s own are; the mapper uses them only
+for a stream that may be a graph's, so other runnables pay nothing for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .events import Custom, Event
+from .state import STATE_EVENT
+from .threads import describe
+
+if TYPE_CHECKING:
+    from .mapping import StreamMapper
+
+__all__ = ["INTERRUPT_HANDLERS", "STATE_HANDLERS", "custom_event", "predicting"]
+
+Events = tuple[Event, ...]
+V2Event = Mapping[str, Any]
+Handler = Callable[["StreamMapper", V2Event], Events]
+
+
+def _chain_stream(mapper: StreamMapper, event: V2Event) -> Events:
+    """A graph's root stream: ``{"__interrupt__": (Interrupt, ...)}`` when it pauses."""
+    if event["parent_ids"]:
+        return ()
+    chunk = event["data"].get("chunk")
+    if isinstance(chunk, dict) and "__interrupt__" in chunk:
+        calls = mapper.tally.calls
+        mapper.tally.interrupts += [describe(interrupt, calls) for interrupt in chunk["__interrupt__"]]
+    return ()
+
+
+def _node_started(mapper: StreamMapper, event: V2Event) -> Events:
+    """A top-level node starts: its input is the graph's state after the step before."""
+    state = mapper.state
+    if state is None or len(event["parent_ids"]) != 1 or event["name"] != event["metadata"].get("langgraph_node"):
+        return ()
+    return state.replace(event["data"].get("input"))
+
+
+def _graph_ended(mapper: StreamMapper, event: V2Event) -> Events:
+    state = mapper.state
+    return state.replace(event["data"].get("output")) if state is not None and not event["parent_ids"] else ()
+
+
+def custom_event(mapper: StreamMapper, event: V2Event) -> Events:
+    """A custom event when those are sent; for a graph whose state streams, a node's published state
+    (:func:`~.state.emit_state`) too."""
+    if event["name"] == STATE_EVENT:
+        return mapper.state.update(event["data"]) if mapper.state is not None else ()
+    return (Custom(event["name"], mapper.payload(event["data"])),) if "custom" in mapper.events else ()
+
+
+def predicting(model_stream: Handler | None) -> Handler:
+    """``on_chat_model_stream`` that also follows the arguments of tools predicting the state."""
+
+    def handler(mapper: StreamMapper, event: V2Event) -> Events:
+        predicted: Events = ()
+        state = mapper.state
+        for call in event["data"]["chunk"].tool_call_chunks if state is not None else ():
+            key = (event["run_id"], call.get("index") or 0)
+            predicted += state.tool_args(key, call.get("name"), call.get("args"))  # type: ignore[union-attr]
+        return predicted + (model_stream(mapper, event) if model_stream is not None else ())
+
+    return handler
+
+
+INTERRUPT_HANDLERS: dict[str, Handler] = {"on_chain_stream": _chain_stream}
+STATE_HANDLERS: dict[str, Handler] = {
+    "on_chain_start": _node_started,
+    "on_chain_end": _graph_ended,
+    "on_custom_event": custom_event,
+}

@@ -1,0 +1,94 @@
+"""Shared state: the graph's state streams to the client, and a node can publish one while it works.
+
+A LangGraph graph's state is read where it shows in the stream — the input of each top-level node is the
+state after the step before it, the graph's end holds the last, and the thread's state after the run says
+what it is — and from :func:`emit_state`, which a node or tool calls with an intermediate state (a long
+task's progress). A tool whose arguments predict the state (``predict_state``) moves it as the arguments
+stream, before the tool runs. Only the keys ``state_keys`` selects are sent (by default those of the graph's
+output schema but ``messages``), and only when they changed: the first time whole, then as RFC 6902 JSON patches
+(``jsonpatch``, which langchain-core brings). A step's state is compared once, never per token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import jsonpatch
+from langchain_core.callbacks.manager import adispatch_custom_event
+from langchain_core.runnables import RunnableConfig
+from langchain_core.utils.json import parse_partial_json
+
+from .events import Event, StateChanged, StatePredicted
+from .payloads import jsonable
+
+__all__ = ["STATE_EVENT", "StateStream", "emit_state"]
+
+STATE_EVENT = "quart_llmstream.state"
+"""The custom event :func:`emit_state` dispatches."""
+_MAX_STATE_CHARS = 1 << 20
+
+
+async def emit_state(values: Mapping[str, Any], config: RunnableConfig | None = None) -> None:
+    """Publish ``values`` (some of the graph's state keys) from inside a node or tool, while it works: the
+    client gets them before the node ends. ``config`` is the node's, where Python cannot pass it on by itself
+    (before 3.11 in async code)."""
+    await adispatch_custom_event(STATE_EVENT, dict(values), config=config)
+
+
+class StateStream:
+    """The state one stream sends."""
+
+    __slots__ = ("_calls", "_keys", "_predicted", "_predictions", "_sent", "_values")
+
+    def __init__(self, keys: Collection[str], predictions: Sequence[Mapping[str, str]] = ()) -> None:
+        self._keys = frozenset(keys)
+        self._predictions = [dict(p) for p in predictions]
+        self._predicted = {p["tool"] for p in self._predictions}
+        self._values: dict[str, Any] = {}
+        self._sent: Any = None
+        self._calls: dict[Any, list[str]] = {}  # each predicting call: its tool, and its arguments so far
+
+    def replace(self, values: Any) -> tuple[Event, ...]:
+        """The graph's whole state, as it is now."""
+        if not isinstance(values, Mapping):
+            return ()
+        self._values = self._selected(values)
+        return self._changed()
+
+    def update(self, values: Any) -> tuple[Event, ...]:
+        """Some of the state's keys (a node's published state, a predicted argument)."""
+        if not isinstance(values, Mapping):
+            return ()
+        self._values = {**self._values, **self._selected(values)}
+        return self._changed()
+
+    def tool_args(self, call: Any, name: str | None, args: str | None) -> tuple[Event, ...]:
+        """A model streams a call's arguments (``call`` tells the calls apart): a predicting tool's start says
+        so, and its arguments move the state as they come, parsed from the partial JSON."""
+        known = self._calls.get(call)
+        started: tuple[Event, ...] = ()
+        if known is None:
+            if name not in self._predicted:
+                return ()
+            known = self._calls[call] = [name, ""]
+            started = (StatePredicted(self._predictions),)
+        known[1] += args or ""
+        parsed = parse_partial_json(known[1]) if known[1] else None
+        moved = {
+            p["state_key"]: parsed[p["tool_argument"]]
+            for p in self._predictions
+            if p["tool"] == known[0] and isinstance(parsed, dict) and p["tool_argument"] in parsed
+        }
+        return started + (self.update(moved) if moved else ())
+
+    def _selected(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in values.items() if key in self._keys}
+
+    def _changed(self) -> tuple[Event, ...]:
+        current = jsonable(self._values, _MAX_STATE_CHARS)
+        if current == self._sent or not isinstance(current, dict) or (self._sent is None and not current):
+            return ()  # unchanged, or nothing to show yet
+        patch = None if self._sent is None else jsonpatch.make_patch(self._sent, current).patch
+        self._sent = current
+        return (StateChanged(current, patch),)

@@ -1,0 +1,208 @@
+"""Shared state: a LangGraph graph's state streams to the client (a snapshot, then patches, only when it
+changes), the client's state reaches the graph, a node publishes its progress before it ends, and a tool's
+streaming arguments move the state before the tool runs — each protocol as its own client assembles it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any, TypedDict
+
+import jsonpatch
+import pytest
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentState
+from langchain_core.messages import BaseMessage, ToolMessage
+from langchain_core.tools import InjectedToolCallId, tool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.types import Command
+
+from quart_llmstream import emit_state
+
+from fakes import ScriptedChatModel, words
+from helpers import chat_app, node, post_stream, running
+
+
+class Plan(TypedDict, total=False):
+    messages: Annotated[list[BaseMessage], add_messages]
+    todos: list[str]
+    progress: int
+
+
+def planning(checkpointer: bool = True, pause: float = 0.0) -> Any:
+    """Two steps: ``plan`` adds a to-do and publishes its progress while it works; ``review`` adds another."""
+
+    async def plan(state: Plan) -> Plan:
+        for step in (1, 2):
+            await emit_state({"progress": step})
+            await asyncio.sleep(pause)
+        return {"todos": [*state.get("todos", []), "book"], "progress": 3}
+
+    async def review(state: Plan) -> Plan:
+        return {"todos": [*state["todos"], "pack"]}
+
+    graph = StateGraph(Plan)
+    graph.add_node("plan", plan)
+    graph.add_node("review", review)
+    graph.add_edge(START, "plan")
+    graph.add_edge("plan", "review")
+    graph.add_edge("review", END)
+    return graph.compile(checkpointer=InMemorySaver() if checkpointer else None)
+
+
+FINAL = {"todos": ["pay", "book", "pack"], "progress": 3}
+
+
+@pytest.mark.parametrize("source", ["astream_events", "callbacks"])
+async def test_native_a_snapshot_then_patches_applied_in_order_give_the_final_state(source: str) -> None:
+    graph = planning()
+    async with running(chat_app(graph, event_source=source)) as url:
+        _, stream = await post_stream(
+            f"{url}/chat", {"question": "plan", "thread_id": "t", "state": {"todos": ["pay"]}}
+        )
+    frames = [json.loads(event.data) for event in stream.events if event.event == "state"]
+    state = frames[0]["snapshot"]
+    assert state == {"todos": ["pay"]}, "the client's state reached the graph"
+    seen = [state]
+    for frame in frames[1:]:
+        state = jsonpatch.apply_patch(state, frame["patch"])
+        seen.append(state)
+    assert state == FINAL
+    stored = (await graph.aget_state({"configurable": {"thread_id": "t"}})).values
+    assert {key: stored[key] for key in FINAL} == FINAL
+    progress = [s.get("progress") for s in seen]
+    assert progress.index(1) < progress.index(2) < next(i for i, s in enumerate(seen) if "book" in s["todos"]), (
+        "the node's progress arrived before it ended"
+    )
+    assert len(frames) == len({json.dumps(s, sort_keys=True) for s in seen}), "sent only when it changed"
+
+
+async def test_intermediate_state_arrives_while_the_node_still_works() -> None:
+    graph = planning(pause=0.5)
+    async with running(chat_app(graph)) as url:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=30) as client:
+            body = {"question": "plan", "thread_id": "t", "state": {"todos": ["pay"]}}
+            async with client.stream("POST", f"{url}/chat", json=body) as response:
+                seen = b""
+                async for chunk in response.aiter_raw():
+                    seen += chunk
+                    if b'"value":1' in seen or b'"progress":1' in seen:
+                        break
+    assert b"book" not in seen, "progress 1 came before the plan node ended (it still sleeps)"
+
+
+async def test_ag_ui_agent_state_is_the_graphs_final_state_and_messages_the_threads() -> None:
+    graph = planning()
+    async with running(chat_app(graph, protocol="ag-ui")) as url:
+        done = await node(
+            "ag_ui.mjs",
+            url=f"{url}/chat",
+            threadId="t",
+            runId="r1",
+            state={"todos": ["pay"]},
+            messages=[{"id": "u1", "role": "user", "content": "plan"}],
+        )
+    assert done["error"] is None
+    assert done["state"] == FINAL
+    thread = (await graph.aget_state({"configurable": {"thread_id": "t"}})).values["messages"]
+    assert [(m["id"], m["content"]) for m in done["messages"]] == [(m.id, m.text) for m in thread]
+    types = [event["type"] for event in done["events"]]
+    assert types.index("STATE_SNAPSHOT") < types.index("STATE_DELTA")
+    assert types[-2:] == ["MESSAGES_SNAPSHOT", "RUN_FINISHED"]
+
+
+async def test_ai_sdk_one_data_state_part_updated_in_place_ends_as_the_final_state() -> None:
+    async with running(chat_app(planning(), protocol="ai-sdk")) as url:
+        done = await node(
+            "ai_chat.mjs", api=f"{url}/chat", chatId="t", turns=["plan"], body={"state": {"todos": ["pay"]}}
+        )
+    assert done["error"] is None
+    _, answer = done["messages"]
+    states = [part for part in answer["parts"] if part["type"] == "data-state"]
+    assert states == [{"type": "data-state", "id": "state", "data": FINAL}]
+
+
+async def test_no_state_streams_for_a_runnable_that_is_not_a_graph_or_when_no_keys_are_selected() -> None:
+    async with running(chat_app(ScriptedChatModel(responses=[["hi"]]))) as url:
+        _, plain = await post_stream(f"{url}/chat", {"question": "q", "state": {"todos": ["pay"]}})
+    async with running(chat_app(planning(), state_keys=[])) as url:
+        _, off = await post_stream(f"{url}/chat", {"question": "q", "thread_id": "t"})
+    async with running(chat_app(planning(), state_keys=["todos"])) as url:
+        _, some = await post_stream(f"{url}/chat", {"question": "q", "thread_id": "t"})
+    assert not any(event.event == "state" for event in plain.events + off.events)
+    frames = [json.loads(event.data) for event in some.events if event.event == "state"]
+    assert frames[0] == {"snapshot": {"todos": ["book"]}} and all("progress" not in json.dumps(f) for f in frames)
+
+
+# Predictive state: the state follows a tool's arguments as the model streams them, before the tool runs.
+
+
+class Todos(AgentState[Any]):
+    todos: list[str]
+
+
+@tool
+def update_todos(todos: list[str], tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[Any]:
+    """Replace the to-do list."""
+    return Command(update={"todos": todos, "messages": [ToolMessage("updated", tool_call_id=tool_call_id)]})
+
+
+def listing(messages: list[BaseMessage], tools: Any) -> Any:
+    from langchain_core.messages import AIMessageChunk
+
+    if isinstance(messages[-1], ToolMessage):
+        return words("Your list is updated.")
+    head = {"name": "update_todos", "args": '{"todos": ["milk"', "id": "call_u1", "index": 0}
+    return [
+        AIMessageChunk(content="", tool_call_chunks=[head]),
+        AIMessageChunk(content="", tool_call_chunks=[{"args": ', "eggs"', "index": 0}]),
+        AIMessageChunk(content="", tool_call_chunks=[{"args": "]}", "index": 0}]),
+    ]
+
+
+PREDICT = [{"state_key": "todos", "tool": "update_todos", "tool_argument": "todos"}]
+
+
+def todo_agent() -> Any:
+    model = ScriptedChatModel(responses=[listing])
+    return create_agent(model, tools=[update_todos], state_schema=Todos, checkpointer=InMemorySaver())
+
+
+async def test_native_predicted_state_follows_the_arguments_before_the_tools_result() -> None:
+    async with running(chat_app(todo_agent(), events="token,tool", predict_state=PREDICT)) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "milk and eggs", "thread_id": "t"})
+    kinds = [(event.event, json.loads(event.data)) for event in stream.events if event.event in ("state", "tool_end")]
+    state: Any = None
+    seen = []
+    for kind, data in kinds:
+        if kind == "state":
+            state = data["snapshot"] if "snapshot" in data else jsonpatch.apply_patch(state, data["patch"])
+            seen.append(("state", state["todos"]))
+        else:
+            seen.append(("tool_end", None))
+    assert seen[:3] == [("state", ["milk"]), ("state", ["milk", "eggs"]), ("tool_end", None)]
+
+
+async def test_ag_ui_predict_state_comes_before_the_call_and_the_example_stream_exercises_every_feature(
+    tmp_path: Any,
+) -> None:
+    from test_interrupts import ag_ui_validate
+
+    async with running(chat_app(todo_agent(), protocol="ag-ui", events="token,tool", predict_state=PREDICT)) as url:
+        done = await node(
+            "ag_ui.mjs",
+            url=f"{url}/chat",
+            threadId="t",
+            runId="r1",
+            messages=[{"id": "u1", "role": "user", "content": "milk and eggs"}],
+        )
+    assert done["error"] is None and done["state"] == {"todos": ["milk", "eggs"]}
+    types = [(e["type"], e.get("name")) for e in done["events"]]
+    assert types.index(("CUSTOM", "PredictState")) < types.index(("TOOL_CALL_START", None))
+    report = ag_ui_validate(done["streams"][0], tmp_path)
+    assert report["summary"]["errors"] == 0, report
+    assert report["features"]["predictive-state-updates"] == report["features"]["shared-state"] == "exercised"
