@@ -19,11 +19,16 @@ from quart import Quart, Response
 
 from quart_llmstream import ChatRequest, create_blueprint
 
-from .agent import LOCAL_TIME, build_agent, chat_model
+from .agent import LOCAL_TIME, PREDICT_STATE, build_agent, chat_model
 
 _ENVIRONMENT = ("LLMSTREAM_", "OPENAI_", "LANGFUSE_", "DEMO_")
 PROTOCOLS: tuple[Literal["ai-sdk", "ag-ui"], ...] = ("ai-sdk", "ag-ui")
-_DEFAULTS = {"LLMSTREAM_EVENTS": "token,tool,start,end", "LLMSTREAM_MAX_STREAMS": 100, "LLMSTREAM_RESUME": "memory"}
+_DEFAULTS = {
+    "LLMSTREAM_EVENTS": "token,tool,start,end",
+    "LLMSTREAM_MAX_STREAMS": 100,
+    "LLMSTREAM_RESUME": "memory",
+    "LLMSTREAM_PREDICT_STATE": PREDICT_STATE,
+}
 
 
 def create_app(config: dict[str, Any] | None = None) -> Quart:

@@ -18,6 +18,8 @@ from .paced_model import PacedChatModel
 _CITY = re.compile(r"weather\s+(?:in|at|for)\s+([A-Za-z][A-Za-z .'-]*)", re.IGNORECASE)
 _TIME = re.compile(r"\b(what time|the time|time is it)\b", re.IGNORECASE)
 _NOTE = re.compile(r"send (?:a )?note to (\w+)(?: saying)?:? (.+)", re.IGNORECASE)
+_TODO = re.compile(r"add (.+?) to my (?:to-?do )?list", re.IGNORECASE)
+_LIST = re.compile(r"The user's to-do list: (.*)\.$", re.MULTILINE)
 
 
 class DemoChatModel(PacedChatModel):
@@ -39,6 +41,8 @@ class DemoChatModel(PacedChatModel):
             if called == "send_note":
                 done = "Nothing was sent" if last.status == "error" else "Done"
                 return _words(f"(demo model) {done}: {last.text}.")
+            if called == "update_todos":
+                return _words(f"(demo model) Done: {last.text}.")
             return _words(f"(demo model) The demo weather tool says: {last.text}.")
         question = last.text.strip() if last is not None else ""
         match = _CITY.search(question)
@@ -49,6 +53,10 @@ class DemoChatModel(PacedChatModel):
         note = _NOTE.search(question)
         if note and "send_note" in offered:
             return _call("send_note", {"to": note.group(1), "text": note.group(2).strip(" .")}, "call_note")
+        todo = _TODO.search(question)
+        if todo and "update_todos" in offered:
+            todos = [*_todos(messages), todo.group(1).strip(" .")]
+            return _call("update_todos", {"todos": todos}, "call_todos")
         asked = [m.text for m in messages[:-1] if m.type == "human"]
         earlier = f" Earlier you asked: {asked[-1]}" if asked else ""
         received = _attachments(last) if last is not None else ""
@@ -56,7 +64,7 @@ class DemoChatModel(PacedChatModel):
             f"(demo model) {received}You asked: {question} This is message {len(asked) + 1} of our conversation."
             f"{earlier} "
             "Ask about the weather in a city to see a tool call, what time it is to see the page run one, or "
-            "to send a note to Ann saying hello to approve one first. "
+            "to send a note to Ann saying hello to approve one first, or to add milk to my list. "
             "Set OPENAI_API_KEY or OPENAI_BASE_URL to talk to a real model."
         )
 
@@ -74,6 +82,13 @@ def _attachments(message: BaseMessage) -> str:
         described.append(f"{block.get('mime_type') or block['type']}, {size} bytes" if size else block.get("url", ""))
     plural = "s" if len(blocks) > 1 else ""
     return f"You sent {len(blocks)} attachment{plural}: {'; '.join(described)}. "
+
+
+def _todos(messages: list[BaseMessage]) -> list[str]:
+    """The to-do list, as the system prompt says it is."""
+    system = next((m.text for m in messages if m.type == "system"), "")
+    found = _LIST.search(system)
+    return [item for item in found.group(1).split("; ") if item and item != "(empty)"] if found else []
 
 
 def _called(messages: list[BaseMessage], call_id: str) -> str | None:

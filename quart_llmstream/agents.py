@@ -17,7 +17,7 @@ once, serves every request.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, NotRequired, cast
 
 from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, ModelResponse, hook_config
 from langchain.agents.middleware.types import PrivateStateAttr
@@ -35,10 +35,10 @@ class ClientToolsState(AgentState[Any]):
     """The model's calls while the server's tools of the same turn run: the client's are taken out meanwhile."""
 
 
-class ClientTools(AgentMiddleware[ClientToolsState, Any, Any]):
+class ClientTools(AgentMiddleware[AgentState[Any], Any, Any]):
     """Offer the client's tools to the model; end the agent's turn when the model calls one."""
 
-    state_schema = ClientToolsState
+    state_schema = ClientToolsState  # its own key besides the agent's
 
     def __init__(self, *tools: dict[str, Any] | type | Callable[..., Any] | BaseTool) -> None:
         """``tools`` are client tools declared on the server (anything ``bind_tools`` takes; only their
@@ -57,7 +57,7 @@ class ClientTools(AgentMiddleware[ClientToolsState, Any, Any]):
         return await handler(self._offered(request))
 
     @hook_config(can_jump_to=["end"])
-    def after_model(self, state: ClientToolsState, runtime: Runtime[Any]) -> dict[str, Any] | None:
+    def after_model(self, state: AgentState[Any], runtime: Runtime[Any]) -> dict[str, Any] | None:
         """The model called the client's tools: end the turn, once the server's tools of the turn have run."""
         last = state["messages"][-1]
         if not isinstance(last, AIMessage) or not last.tool_calls:
@@ -71,19 +71,19 @@ class ClientTools(AgentMiddleware[ClientToolsState, Any, Any]):
         held = last.model_copy(update={"tool_calls": server})  # the tool node runs these; the rest wait
         return {"messages": [held], "held_calls": last.tool_calls}
 
-    async def aafter_model(self, state: ClientToolsState, runtime: Runtime[Any]) -> dict[str, Any] | None:
+    async def aafter_model(self, state: AgentState[Any], runtime: Runtime[Any]) -> dict[str, Any] | None:
         return self.after_model(state, runtime)
 
     @hook_config(can_jump_to=["end"])
-    def before_model(self, state: ClientToolsState, runtime: Runtime[Any]) -> dict[str, Any] | None:
+    def before_model(self, state: AgentState[Any], runtime: Runtime[Any]) -> dict[str, Any] | None:
         """The server's tools of a turn that also called the client's have run: put every call back, and end."""
-        calls = state.get("held_calls")
+        calls = cast(ClientToolsState, state).get("held_calls")
         if not calls:
             return None
         last = next(message for message in reversed(state["messages"]) if isinstance(message, AIMessage))
         return {"messages": [last.model_copy(update={"tool_calls": calls})], "held_calls": None, "jump_to": "end"}
 
-    async def abefore_model(self, state: ClientToolsState, runtime: Runtime[Any]) -> dict[str, Any] | None:
+    async def abefore_model(self, state: AgentState[Any], runtime: Runtime[Any]) -> dict[str, Any] | None:
         return self.before_model(state, runtime)
 
     def _tools(self) -> list[dict[str, Any]]:

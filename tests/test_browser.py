@@ -183,6 +183,26 @@ async def test_a_call_that_needs_approval_waits_for_the_users_decision(page: Pag
         assert answer.startswith("(demo model) Nothing was sent: User rejected the tool call for `send_note`")
 
 
+async def test_the_to_do_list_is_shared_the_page_edits_it_and_the_agent_edits_it(page: Page, server: Any) -> None:
+    """The page's list goes with each request as the thread's state; the agent's tool changes it, and the page
+    follows the tool's argument as the model writes it (predicted), then the state the graph confirms."""
+    async with example(server) as (url, _):
+        await page.goto(url)
+        await page.fill("#todo-text", "bread")
+        await page.click("#add-todo button")
+        await ask(page, "Add milk to my list")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        items = await page.locator("#todo-list li").all_text_contents()
+        assert [item.removesuffix(" Remove") for item in items] == ["bread", "milk"]
+        assert await last_answer(page) == "(demo model) Done: the to-do list now has 2 items."
+        await page.click("#todo-list li:first-child button.remove")  # the page edits it too
+        await ask(page, "Add eggs to my list")
+        await page.wait_for_function("document.querySelectorAll('.assistant .answer').length === 2")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        items = await page.locator("#todo-list li").all_text_contents()
+    assert [item.removesuffix(" Remove") for item in items] == ["milk", "eggs"]
+
+
 def png(width: int = 2, height: int = 2) -> bytes:
     """A real PNG of a grey square, small enough to attach."""
     import struct

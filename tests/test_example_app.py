@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -14,7 +15,7 @@ import httpx
 
 from example_app import create_app
 
-from helpers import free_port, listening, post_stream, tokens
+from helpers import free_port, listening, node, post_stream, tokens
 from sse_parser import parse
 
 ROOT = Path(__file__).parent.parent
@@ -59,3 +60,35 @@ async def test_the_demo_model_streams_at_a_pace_and_answers_from_the_question(se
     assert "".join(pieces).startswith("(demo model) You asked: What is SSE?")
     names = [e.event for e in stream.events]
     assert names[0] == "start" and names[-2] == "end"
+
+
+async def test_the_example_agent_over_ag_ui_passes_ag_ui_validate_with_every_feature_it_can_infer(
+    server: Any, tmp_path: Path
+) -> None:
+    """A session recorded from the example's AG-UI endpoint with @ag-ui/client: a weather question (a server
+    tool), a to-do (shared and predicted state), a note to approve (human in the loop), approved."""
+    async with server(create_app({"DEMO_SECONDS_PER_TOKEN": 0.0})) as url:
+        done = await node(
+            "ag_ui.mjs",
+            url=f"{url}/api/ag-ui/chat",
+            threadId="t1",
+            runId="r1",
+            messages=[{"id": "u1", "role": "user", "content": "What is the weather in Paris?"}],
+            turns=["Add milk to my list", "Send a note to Ann saying hello"],
+            answer={"status": "resolved", "payload": {"approved": True}},
+        )
+    assert done["error"] is None and done["runs"] == 4 and done["state"] == {"todos": ["milk"]}
+    recording = tmp_path / "session.sse"
+    recording.write_text("".join(done["streams"]))
+    checked = subprocess.run(
+        [Path(sys.executable).parent / "ag-ui-validate", "--json", "--features", "shared-state", str(recording)],
+        capture_output=True,
+        text=True,
+    )
+    report = json.loads(checked.stdout)
+    assert checked.returncode == 0 and report["summary"]["errors"] == 0, report
+    inferable = {feature: status for feature, status in report["features"].items() if status != "not-inferable"}
+    assert inferable == dict.fromkeys(
+        ["agentic-chat", "backend-tool-rendering", "human-in-the-loop", "shared-state", "predictive-state-updates"],
+        "exercised",
+    )

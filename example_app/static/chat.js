@@ -13,6 +13,10 @@ const input = document.getElementById("question");
 const sendButton = document.getElementById("send");
 const stopButton = document.getElementById("stop");
 const filesInput = document.getElementById("files");
+const todoList = document.getElementById("todo-list");
+const todoForm = document.getElementById("add-todo");
+const todoText = document.getElementById("todo-text");
+let shared = { todos: [] }; // the agent's state the page shares: sent with each request, updated by the stream
 const history = []; // the conversation, sent whole with each request: {role, content, tool_calls?, tool_call_id?}
 const threadId = crypto.randomUUID(); // this page's chat
 let controller = null;
@@ -117,6 +121,55 @@ function turn(question, attached = []) {
   };
 }
 
+// RFC 6902 JSON Patch, as the server sends the state's changes (jsonpatch's ops).
+function applyPatch(document, operations) {
+  let root = structuredClone(document);
+  const keys = (path) => path.split("/").slice(1).map((key) => key.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const get = (path) => keys(path).reduce((node, key) => node[key], root);
+  const change = (path, apply) => {
+    const parts = keys(path);
+    if (!parts.length) return apply(null, null);
+    const last = parts.pop();
+    apply(parts.reduce((node, key) => node[key], root), last);
+  };
+  const add = (path, value) => change(path, (parent, key) => {
+    if (parent === null) root = value;
+    else if (Array.isArray(parent)) parent.splice(key === "-" ? parent.length : Number(key), 0, value);
+    else parent[key] = value;
+  });
+  const remove = (path) => change(path, (parent, key) => {
+    if (Array.isArray(parent)) parent.splice(Number(key), 1); else delete parent[key];
+  });
+  for (const op of operations) {
+    if (op.op === "add") add(op.path, op.value);
+    else if (op.op === "remove") remove(op.path);
+    else if (op.op === "replace") { remove(op.path); add(op.path, op.value); }
+    else if (op.op === "move") { const value = get(op.from); remove(op.from); add(op.path, value); }
+    else if (op.op === "copy") add(op.path, structuredClone(get(op.from)));
+  }
+  return root;
+}
+
+function renderTodos() {
+  todoList.replaceChildren(...(shared.todos ?? []).map((text, index) => {
+    const item = element("li", "todo", text);
+    const remove = element("button", "remove", "Remove");
+    remove.type = "button";
+    remove.addEventListener("click", () => { shared.todos.splice(index, 1); renderTodos(); });
+    item.append(" ", remove);
+    return item;
+  }));
+}
+
+todoForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = todoText.value.trim();
+  if (!text) return;
+  shared = { ...shared, todos: [...(shared.todos ?? []), text] };
+  todoText.value = "";
+  renderTodos();
+});
+
 // One stream's named events: tool calls as they stream (the page keeps those it must run), results, the end.
 function onEvent(stream, name, payload) {
   if (name === "tool_call") {
@@ -133,6 +186,9 @@ function onEvent(stream, name, payload) {
   } else if (name === "tool_error") {
     stream.answered.add(payload.call_id);
     stream.view.failed(payload.name, payload.error);
+  } else if (name === "state") {
+    shared = "snapshot" in payload ? { todos: [], ...payload.snapshot } : applyPatch(shared, payload.patch);
+    renderTodos();
   } else if (name === "interrupt") {
     stream.interrupts = payload.interrupts;
   } else if (name === "end") {
@@ -184,7 +240,7 @@ async function resume(stream, signal) {
 // (`answer`, what the thread waits for), which continue the answer.
 async function converse(question, view, answer, attached = []) {
   const stream = { view, id: null, lastEventId: null, finished: false, text: "", calls: [], answered: new Set() };
-  const body = { thread_id: threadId, chat_history: [...history] };
+  const body = { thread_id: threadId, chat_history: [...history], state: shared };
   if (question !== null) body.question = question;
   if (attached.length) body.attachments = attached;
   if (answer !== undefined) body.resume = answer;
