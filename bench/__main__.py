@@ -148,6 +148,8 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
         results["s"] = await server_costs(4 * scale, a_streams)
     if "m" in scenarios:
         results["m"] = await attachment_costs(int(20 * scale))
+    if "t" in scenarios:
+        results["t"] = await side_by_side(["graph-no-state", "graph-state"], a_streams)
     if "a" not in scenarios:
         return results
     results["a"] = {app: await cpu_per_token(app, a_streams, 200) for app in ("hand", "default", "lean")}
@@ -175,6 +177,8 @@ def table(r: dict[str, Any]) -> str:
         scenarios += _server_rows(r["s"])
     if "m" in r:
         scenarios += _media_rows(r["m"])
+    if "t" in r:
+        scenarios += _state_rows(r["t"])
     if "a" in r:
         scenarios += _rows(r)
     rows = [(label if i == 0 else "", *row) for label, lines in scenarios for i, row in enumerate(lines)]
@@ -257,6 +261,15 @@ def _media_rows(m: dict[str, Any]) -> Rows:
     return [("(m) a request with a 5 MB image (data URL), lean source, 1-token answer", lines)]
 
 
+def _state_rows(t: dict[str, Any]) -> Rows:
+    off, on = t["graph-no-state"]["cpu_us_per_token"], t["graph-state"]["cpu_us_per_token"]
+    lines = [
+        ("state off (state_keys=[])", f"{off:.0f} µs/tok", ""),
+        ("state on (every key but messages)", f"{on:.0f} µs/tok ({on / off:.2f}x)", ""),
+    ]
+    return [("(t) a 10-step LangGraph graph, 200 tokens in its last step, default source", lines)]
+
+
 def _rows(r: dict[str, Any]) -> Rows:
     hand = r["a"]["hand"]["cpu_us_per_token"]
 
@@ -319,7 +332,9 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="half the work, for a quick look")
     parser.add_argument("--baseline", metavar="REV", help="also measure CPU/token against git revision REV")
     parser.add_argument(
-        "--scenarios", default="ahrsm", help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media (default: all)"
+        "--scenarios",
+        default="ahrsmt",
+        help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media; t: state (default: all)",
     )
     args = parser.parse_args()
     outcome = asyncio.run(main(args.quick, args.scenarios, args.baseline))

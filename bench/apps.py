@@ -103,6 +103,52 @@ def hand_written_app() -> Quart:
     return app
 
 
+STEPS = 10
+
+
+def steps_graph(tokens: int, delay: float) -> Runnable[Any, Any]:
+    """A LangGraph graph of ``STEPS`` steps: each but the last moves the state on (a counter, a growing
+    list); the last streams the model's answer."""
+    from typing import Annotated, TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.graph.message import add_messages
+
+    # the functional form: annotations a function's own imports name must not be strings to resolve later
+    Steps = TypedDict(  # noqa: UP013
+        "Steps", {"messages": Annotated[list[BaseMessage], add_messages], "step": int, "done": list[int]}, total=False
+    )
+
+    model = BenchChatModel(tokens=tokens, delay=delay)
+    graph = StateGraph(Steps)
+    previous = START
+    for index in range(STEPS - 1):
+
+        def step(state: Any, index: int = index) -> Any:
+            return {"step": index + 1, "done": [*state.get("done", []), index]}
+
+        graph.add_node(f"step{index}", step)
+        graph.add_edge(previous, f"step{index}")
+        previous = f"step{index}"
+
+    async def answer(state: Any) -> Any:
+        return {"messages": [await model.ainvoke(state["messages"])]}
+
+    graph.add_node("answer", answer)
+    graph.add_edge(previous, "answer")
+    graph.add_edge("answer", END)
+    return graph.compile()
+
+
+def graph_app(state: bool) -> Quart:
+    """The ``STEPS``-step graph on the default source, its state streaming (every key but messages) or not."""
+    app = Quart(__name__)
+    factory = lambda chat_request: steps_graph(*_plan(chat_request.body))  # noqa: E731
+    app.register_blueprint(create_blueprint(factory, state_keys=None if state else []))
+    _add_probe(app)
+    return app
+
+
 def _add_probe(app: Quart) -> None:
     @app.get("/cancelled")
     async def cancelled() -> Any:
@@ -118,4 +164,6 @@ APPS = {
         for protocol in ("ai-sdk", "ag-ui", "openai")
     },
     "resume-redis": lambda: library_app("astream_events", resume=os.environ["BENCH_REDIS"]),
+    "graph-state": lambda: graph_app(True),
+    "graph-no-state": lambda: graph_app(False),
 }
