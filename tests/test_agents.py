@@ -359,3 +359,26 @@ async def test_a_bad_tool_definition_gets_a_400_naming_the_tool(protocol: str) -
     response = await app.test_client().post(ROUTES[protocol], json=BAD_TOOLS[protocol](bad))
     assert response.status_code == 400
     assert "tools.1 (weather): parameters must be a JSON Schema of an object" in await response.get_data(as_text=True)
+
+
+async def test_server_tools_called_in_the_same_turn_still_run_and_the_continuation_sees_both_results() -> None:
+    """The model calls the client's clock and the server's weather at once: the weather runs on the server,
+    the turn ends with the clock's call pending, and the continuation goes on with both results."""
+    model = ScriptedChatModel(responses=[clock_then_answer])
+    graph = agent(model, ClientTools(CLOCK))
+    question = "What time is it, and the weather?"
+    async with running(chat_app(graph, events="token,tool,end")) as url:
+        _, paused = await post_stream(f"{url}/chat", {"question": question, "thread_id": "t"})
+        history = [
+            {"role": "user", "content": question},
+            {"role": "assistant", "tool_calls": [{"id": "call_t1", "name": "get_local_time", "args": {}}]},
+            {"role": "tool", "tool_call_id": "call_t1", "content": "10:42"},
+        ]
+        _, answered = await post_stream(f"{url}/chat", {"thread_id": "t", "chat_history": history})
+    frames = [(event.event, json.loads(event.data)) for event in paused.events if event.event != "message"]
+    assert ("tool_end", "weather") in [(kind, data.get("name")) for kind, data in frames], "the server's tool ran"
+    assert frames[-1] == ("end", {"finish_reason": "tool_calls", "usage": None})
+    assert not any(kind == "tool_start" and data["name"] == "get_local_time" for kind, data in frames)
+    results = [m for m in model.probe.calls[-1] if isinstance(m, ToolMessage)]
+    assert sorted(m.text for m in results) == ["10:42", "sunny in Paris"]
+    assert answered.messages[-1] == "[DONE]"
