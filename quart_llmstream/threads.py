@@ -125,13 +125,13 @@ def resume_value(state: Any, resume: Resume) -> tuple[dict[str, Any], list[ToolC
     if resume.has_value:
         value = resume.value
         if isinstance(value, dict) and value and set(value) <= set(by_id):  # LangGraph's rule: a map of ids
-            values |= {key: _checked(by_id[key], answer) for key, answer in value.items()}
+            values |= {key: _checked(by_id[key], answer, decided) for key, answer in value.items()}
         else:
             left = [interrupt for interrupt in pending if interrupt["id"] not in values]
             if len(left) != 1:
                 detail = f"resume: {len(left)} interrupts wait for a decision: answer them by id, {{id: value}}"
                 raise RequestError(400, "invalid_request", detail)
-            values[left[0]["id"]] = _checked(left[0], value)
+            values[left[0]["id"]] = _checked(left[0], value, decided)
     return values, decided
 
 
@@ -159,17 +159,25 @@ def _answer(interrupt: Mapping[str, Any], answer: Any, decided: list[ToolCallDec
             reason = payload.get("message") if isinstance(payload, dict) else None
             ids = [action["tool_call_id"] for action in interrupt["actions"]]
             return _decisions(interrupt, dict.fromkeys(ids, (approved, reason)), decided)
-        return _checked(interrupt, payload)
+        return _checked(interrupt, payload, decided)
     return {_CANCELLED: True, "interrupt_id": interrupt["id"]} if status == "cancelled" else payload
 
 
-def _checked(interrupt: Mapping[str, Any], value: Any) -> Any:
-    """A raw value for calls awaiting approval must hold one decision per call, as the middleware requires."""
+def _checked(interrupt: Mapping[str, Any], value: Any, decided: list[ToolCallDecided]) -> Any:
+    """A raw value for calls awaiting approval must hold one decision per call, as the middleware requires;
+    what it decides on each call is noted (an approval or an edit runs it, anything else does not)."""
     if "actions" in interrupt:
         decisions = value.get("decisions") if isinstance(value, dict) else None
         if not isinstance(decisions, list) or len(decisions) != len(interrupt["actions"]):
             detail = f"resume: the interrupt {interrupt['id']} needs one decision per call awaiting approval"
             raise RequestError(400, "invalid_request", f"{detail}: {{'decisions': [...]}}")
+        for action, decision in zip(interrupt["actions"], decisions, strict=True):
+            kind = decision.get("type") if isinstance(decision, dict) else None
+            message = decision.get("message") if isinstance(decision, dict) else None
+            if action["tool_call_id"]:
+                decided.append(
+                    ToolCallDecided(action["tool_call_id"], action["name"], kind in ("approve", "edit"), message)
+                )
     return value
 
 

@@ -277,7 +277,14 @@ def ag_ui_validate(stream: str, folder: Path) -> dict[str, Any]:
     return report
 
 
-@pytest.mark.parametrize("answer", [{"status": "resolved", "payload": {"approved": True}}, {"status": "cancelled"}])
+ANSWERS = [
+    {"status": "resolved", "payload": {"approved": True}},
+    {"status": "resolved", "payload": {"decisions": [{"type": "approve"}]}},  # the middleware's own shape
+    {"status": "cancelled"},
+]
+
+
+@pytest.mark.parametrize("answer", ANSWERS)
 async def test_ag_ui_pending_interrupts_a_resumed_run_and_conformance(answer: dict[str, Any], tmp_path: Path) -> None:
     outbox = Outbox()
     app = chat_app(approving_agent(outbox), protocol="ag-ui", events="token,tool")
