@@ -28,7 +28,8 @@ from .settings import Settings
 
 __all__ = ["ChatRequest", "Resume", "check_thread_id", "conversation", "describe_validation_error", "read_json_body"]
 
-_THREAD_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+# No ":": it separates an owner from its thread, so no client can name a scoped thread (run_config).
+_THREAD_ID = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +186,7 @@ def _check_results(messages: list[BaseMessage], what: str) -> None:
 
 def check_thread_id(thread_id: str) -> str:
     if not _THREAD_ID.fullmatch(thread_id):
-        raise RequestError(400, "invalid_request", "thread id: 1 to 128 characters of A-Z, a-z, 0-9 and _ . : @ -")
+        raise RequestError(400, "invalid_request", "thread id: 1 to 128 characters of A-Z, a-z, 0-9 and _ . @ -")
     return thread_id
 
 

@@ -49,5 +49,6 @@ async def build_run_config(
 
 def scoped_thread_id(thread_id: str, owner: str | None) -> str:
     """The checkpointer's name for a client's thread: within its owner's, so that another owner naming the
-    same thread gets another, empty thread (the owner is quoted: no two owners share a prefix)."""
+    same thread gets another, empty thread. The owner is quoted and a client's thread id has no ``:``, so no two
+    owners share a prefix and a request without an owner cannot name a scoped thread."""
     return thread_id if owner is None else f"{quote(owner, safe='')}:{thread_id}"

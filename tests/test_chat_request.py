@@ -92,6 +92,7 @@ BAD_BODIES = [
         "question: required unless the history ends with tool results",
     ),
     ("a bad thread id", b'{"question": "q", "thread_id": "a/b"}', 400, "invalid_request", "thread id: 1 to 128"),
+    ("an owner's scoped thread", b'{"question": "q", "thread_id": "alice:t1"}', 400, "invalid_request", "thread id"),
     ("tools not a list", b'{"question": "q", "tools": {"name": "x"}}', 400, "invalid_request", "tools: Input should"),
     (
         "a tool with a bad name",
