@@ -7,7 +7,8 @@ On a LangGraph thread with a checkpointer, the thread already holds the conversa
 sends the whole conversation each turn, and ``add_messages`` merges by id, but the model's own answers are in
 the thread under ids the client never saw: sent as they are, they would be there twice. So the graph gets
 only what its thread lacks: the messages after the last one the thread holds (a user message by its id, a
-tool result by the call it answers), but for the model's answers.
+tool result by the call it answers), but for the model's answers. A tool result the thread lacks must answer
+a call the thread's last answer left open: a client cannot plant results of calls the model never made.
 """
 
 from __future__ import annotations
@@ -73,4 +74,11 @@ def unseen(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[B
         return message.id is not None and message.id in ids
 
     last = max((index for index, message in enumerate(conversation) if held(message)), default=-1)
-    return [message for message in conversation[last + 1 :] if not isinstance(message, AIMessage)]
+    new = [message for message in conversation[last + 1 :] if not isinstance(message, AIMessage)]
+    asked = next((message for message in reversed(thread) if isinstance(message, AIMessage)), None)
+    open_calls = {call["id"] for call in asked.tool_calls} - answered if asked is not None else set()
+    for message in new:
+        if isinstance(message, ToolMessage) and message.tool_call_id not in open_calls:
+            detail = f"the tool result for {message.tool_call_id!r} answers no call this thread waits on"
+            raise RequestError(409, "conflict", detail)
+    return new
