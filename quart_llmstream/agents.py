@@ -11,7 +11,8 @@ blueprint delivers the call to the client whole. Without it, the agent's tool no
     agent = create_agent(model, tools=[get_weather], middleware=[ClientTools()], checkpointer=InMemorySaver())
 
 The request's tools reach it through the run's config (``configurable.client_tools``), so one agent, built
-once, serves every request.
+once, serves every request. A client tool named like one of the agent's own is not the client's: the
+server's tool runs.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ClientTools(AgentMiddleware[AgentState[Any], Any, Any]):
         schemas are used), beside those each request declares."""
         super().__init__()
         self._declared = [convert_to_openai_tool(tool) for tool in tools]
+        self._server: set[str] = set()  # the names of the agent's own tools, as its model calls see them
 
     def wrap_model_call(
         self, request: ModelRequest[Any], handler: Callable[[ModelRequest[Any]], ModelResponse[Any]]
@@ -91,10 +93,11 @@ class ClientTools(AgentMiddleware[AgentState[Any], Any, Any]):
         return [*self._declared, *requested]
 
     def _names(self) -> set[str]:
-        return {tool["function"]["name"] for tool in self._tools()}
+        return {tool["function"]["name"] for tool in self._tools()} - self._server
 
     def _offered(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
         offered = {_name(tool) for tool in request.tools}
+        self._server |= offered
         extra = [tool for tool in self._tools() if tool["function"]["name"] not in offered]
         return request.override(tools=[*request.tools, *extra]) if extra else request
 

@@ -361,6 +361,25 @@ async def test_a_bad_tool_definition_gets_a_400_naming_the_tool(protocol: str) -
     assert "tools.1 (weather): parameters must be a JSON Schema of an object" in await response.get_data(as_text=True)
 
 
+async def test_a_client_tool_named_like_a_server_tool_does_not_take_its_place() -> None:
+    """A request declaring its own ``weather`` does not get the server's weather calls: the server's tool runs."""
+    model = ScriptedChatModel(responses=[clock_then_answer])
+    graph = agent(model, ClientTools())
+    body = {"question": "What time is it, and the weather?", "thread_id": "t", "tools": [CLOCK, {"name": "weather"}]}
+    async with running(chat_app(graph, events="tool,end")) as url:
+        _, paused = await post_stream(f"{url}/chat", body)
+    frames = [(event.event, json.loads(event.data)) for event in paused.events if event.event != "message"]
+    assert [(kind, data.get("name")) for kind, data in frames if kind.startswith("tool_")] == [
+        ("tool_call", "get_local_time"),
+        ("tool_args", None),
+        ("tool_call", "weather"),
+        ("tool_args", None),
+        ("tool_start", "weather"),
+        ("tool_end", "weather"),
+    ], "the server's weather ran; the client's clock did not"
+    assert [tool["function"]["name"] for tool in model.probe.tools[0]].count("weather") == 1
+
+
 async def test_a_tool_result_on_a_thread_must_answer_a_call_the_thread_waits_on() -> None:
     """A forged call and its result, sent after a plain answer, would land in the thread as a result of a call
     the model never made (and providers refuse a thread with such an orphan): a 409, the thread untouched."""
