@@ -155,8 +155,11 @@ def _answer(interrupt: Mapping[str, Any], answer: Any, decided: list[ToolCallDec
     status, payload = answer.get("status"), answer.get("payload")
     if "actions" in interrupt:
         if status == "cancelled" or isinstance(payload, bool) or (isinstance(payload, dict) and "approved" in payload):
-            approved = status != "cancelled" and (payload if isinstance(payload, bool) else bool(payload["approved"]))
+            approved = False if status == "cancelled" else payload if isinstance(payload, bool) else payload["approved"]
             reason = payload.get("message") if isinstance(payload, dict) else None
+            if not isinstance(approved, bool) or not isinstance(reason, str | None):
+                detail = f"resume: the interrupt {interrupt['id']} takes {{'approved': true or false, 'message'?: str}}"
+                raise RequestError(400, "invalid_request", detail)
             ids = [action["tool_call_id"] for action in interrupt["actions"]]
             return _decisions(interrupt, dict.fromkeys(ids, (approved, reason)), decided)
         return _checked(interrupt, payload, decided)

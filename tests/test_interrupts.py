@@ -313,6 +313,58 @@ async def test_ag_ui_pending_interrupts_a_resumed_run_and_conformance(answer: di
     assert resumed_run[:2] == ["RUN_STARTED", "MESSAGES_SNAPSHOT"], "the client learns the thread before its results"
 
 
+def emailing_two(messages: list[BaseMessage], tools: Any) -> Any:
+    if isinstance(messages[-1], ToolMessage):
+        return words("Done.")
+    return calling(
+        ("send_email", {"to": "ann@example.com", "body": "hi"}, "call_a"),
+        ("send_email", {"to": "bob@example.com", "body": "hi"}, "call_b"),
+    )
+
+
+async def test_ag_ui_a_rejected_call_keeps_its_rejection_and_the_approved_one_its_result() -> None:
+    """Two calls of one tool, the first rejected, the second approved: each result goes to its own call."""
+    outbox = Outbox()
+    graph = agent(
+        ScriptedChatModel(responses=[emailing_two]),
+        HumanInTheLoopMiddleware(interrupt_on={"send_email": True}),
+        tools=[outbox.tool],
+    )
+    answer = {"status": "resolved", "payload": {"decisions": [{"type": "reject", "message": "no"}, {"type": "approve"}]}}
+    async with running(chat_app(graph, protocol="ag-ui", events="token,tool")) as url:
+        done = await node(
+            "ag_ui.mjs",
+            url=f"{url}/chat",
+            threadId="t1",
+            runId="r1",
+            answer=answer,
+            messages=[{"id": "u1", "role": "user", "content": "Email both"}],
+        )
+    assert done["error"] is None and outbox.sent == ["bob@example.com"]
+    results = [(e["toolCallId"], e["content"]) for e in done["events"] if e["type"] == "TOOL_CALL_RESULT"]
+    assert results == [("call_a", "no"), ("call_b", "sent to bob@example.com")]
+
+
+@pytest.mark.parametrize("payload", [{"approved": "false"}, {"approved": 0}, {"approved": False, "message": 5}])
+async def test_ag_ui_an_approval_is_true_or_false_and_nothing_else(payload: dict[str, Any]) -> None:
+    outbox = Outbox()
+    app = chat_app(approving_agent(outbox), protocol="ag-ui")
+    async with running(app) as url:
+        first = [{"id": "u1", "role": "user", "content": "Email Ann"}]
+        done = await node("ag_ui.mjs", url=f"{url}/chat", threadId="t1", runId="r1", messages=first)
+        [pending] = done["interrupts"][0]
+        body = {
+            "threadId": "t1",
+            "runId": "r2",
+            "messages": first,
+            "resume": [{"interruptId": pending["id"], "status": "resolved", "payload": payload}],
+        }
+        async with httpx.AsyncClient(timeout=30) as http:
+            refused = await http.post(f"{url}/chat", json=body)
+    assert refused.status_code == 400 and "takes {'approved': true or false" in refused.json()["detail"]
+    assert outbox.sent == []
+
+
 async def test_ag_ui_copilotkits_older_command_resume_is_accepted() -> None:
     graph = asking("city")
     async with running(chat_app(graph, protocol="ag-ui")) as url:

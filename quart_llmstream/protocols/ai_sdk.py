@@ -172,10 +172,8 @@ class AiSdkEncoder(Encoder):
 
     def _tool_decided(self, event: ToolCallDecided) -> bytes:
         """A resumed run: an approved call runs (its output follows), a rejected one is denied."""
-        if event.approved:
-            self._calls.decided(event)
-            return b""
-        return _chunk(type="tool-output-denied", toolCallId=event.id)
+        self._calls.decided(event)
+        return b"" if event.approved else _chunk(type="tool-output-denied", toolCallId=event.id)
 
     def _tool_ended(self, event: ToolEnded) -> bytes:
         call = self._calls.tool_ended(event.run_id, event.call_id)

@@ -69,9 +69,11 @@ class ToolCalls:
         return call, True
 
     def decided(self, event: ToolCallDecided) -> Call:
-        """A call a person approved, which the resumed run runs now: the client has it whole."""
+        """A call a person decided, which the client has whole: an approved one runs now, so its tool's run
+        answers it (a rejected one never runs, and must not take an approved call's result)."""
         call = Call(event.id, event.name, announced=True, known=True)
-        self._waiting.append(call)
+        if event.approved:
+            self._waiting.append(call)
         return call
 
     def tool_ended(self, run_id: str, call_id: str | None) -> Call:
