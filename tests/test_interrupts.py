@@ -330,7 +330,8 @@ async def test_ag_ui_a_rejected_call_keeps_its_rejection_and_the_approved_one_it
         HumanInTheLoopMiddleware(interrupt_on={"send_email": True}),
         tools=[outbox.tool],
     )
-    answer = {"status": "resolved", "payload": {"decisions": [{"type": "reject", "message": "no"}, {"type": "approve"}]}}
+    decisions = [{"type": "reject", "message": "no"}, {"type": "approve"}]
+    answer = {"status": "resolved", "payload": {"decisions": decisions}}
     async with running(chat_app(graph, protocol="ag-ui", events="token,tool")) as url:
         done = await node(
             "ag_ui.mjs",
