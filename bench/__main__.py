@@ -32,6 +32,7 @@ from bench.processes import (
 )
 from bench.resume import resume_costs
 from bench.servers import server_costs
+from bench.state import predicted_costs
 
 SPREAD = 1.0  # seconds over which concurrent streams start
 RESULTS = Path(__file__).parent / "results"
@@ -150,6 +151,7 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
         results["m"] = await attachment_costs(int(20 * scale))
     if "t" in scenarios:
         results["t"] = await side_by_side(["graph-no-state", "graph-state"], a_streams)
+        results["t"]["predicted"] = predicted_costs()
     if "a" not in scenarios:
         return results
     results["a"] = {app: await cpu_per_token(app, a_streams, 200) for app in ("hand", "default", "lean")}
@@ -267,7 +269,16 @@ def _state_rows(t: dict[str, Any]) -> Rows:
         ("state off (state_keys=[])", f"{off:.0f} µs/tok", ""),
         ("state on (every key but messages)", f"{on:.0f} µs/tok ({on / off:.2f}x)", ""),
     ]
-    return [("(t) a 10-step LangGraph graph, 200 tokens in its last step, default source", lines)]
+    short, long = t["predicted"]["short"], t["predicted"]["long"]
+    figure = (
+        f"{short['kb']:.0f} KB: {short['cpu_ms']:.0f} ms, {short['events']} events; {long['kb']:.0f} KB: "
+        f"{long['cpu_ms']:.0f} ms ({long['cpu_ms'] / short['cpu_ms']:.1f}x)"
+    )
+    predicted = [("predicted argument, 5-char chunks", figure, "4x the size <= 6x")]
+    return [
+        ("(t) a 10-step LangGraph graph, 200 tokens in its last step, default source", lines),
+        ("(t) a long predicted tool argument, in-process", predicted),
+    ]
 
 
 def _rows(r: dict[str, Any]) -> Rows:

@@ -58,10 +58,11 @@ def custom_event(mapper: StreamMapper, event: V2Event) -> Events:
     return (Custom(event["name"], mapper.payload(event["data"])),) if "custom" in mapper.events else ()
 
 
-def predicting(model_stream: Handler | None) -> Handler:
-    """``on_chat_model_stream`` that also follows the arguments of tools predicting the state."""
+def predicting(model_stream: Handler | None, model_end: Handler) -> dict[str, Handler]:
+    """``on_chat_model_stream`` and ``on_chat_model_end`` that also follow the arguments of tools predicting
+    the state."""
 
-    def handler(mapper: StreamMapper, event: V2Event) -> Events:
+    def stream(mapper: StreamMapper, event: V2Event) -> Events:
         predicted: Events = ()
         state = mapper.state
         for call in event["data"]["chunk"].tool_call_chunks if state is not None else ():
@@ -69,7 +70,11 @@ def predicting(model_stream: Handler | None) -> Handler:
             predicted += state.tool_args(key, call.get("name"), call.get("args"))  # type: ignore[union-attr]
         return predicted + (model_stream(mapper, event) if model_stream is not None else ())
 
-    return handler
+    def end(mapper: StreamMapper, event: V2Event) -> Events:
+        predicted = mapper.state.model_ended(event["run_id"]) if mapper.state is not None else ()
+        return predicted + model_end(mapper, event)
+
+    return {"on_chat_model_stream": stream, "on_chat_model_end": end}
 
 
 INTERRUPT_HANDLERS: dict[str, Handler] = {"on_chain_stream": _chain_stream}

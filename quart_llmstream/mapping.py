@@ -102,7 +102,7 @@ class Mapper:
         self.state_handlers = self.graph_handlers | STATE_HANDLERS
         """For a graph whose state streams (:mod:`.graphs`)."""
         if self.predict_state:
-            self.state_handlers["on_chat_model_stream"] = predicting(handlers.get("on_chat_model_stream"))
+            self.state_handlers |= predicting(handlers.get("on_chat_model_stream"), StreamMapper._model_end)
 
     def narrowed(self, events: Collection[str]) -> Mapper:
         """The same mapper with fewer kinds of event (a client's choice, when allowed)."""

@@ -6,7 +6,9 @@ what it is — and from :func:`emit_state`, which a node or tool calls with an i
 task's progress). A tool whose arguments predict the state (``predict_state``) moves it as the arguments
 stream, before the tool runs. Only the keys ``state_keys`` selects are sent (by default those of the graph's
 output schema but ``messages``), and only when they changed: the first time whole, then as RFC 6902 JSON patches
-(``jsonpatch``, which langchain-core brings). A step's state is compared once, never per token.
+(``jsonpatch``, which langchain-core brings). A step's state is compared once, never per token; a predicted
+argument is parsed again only once it has grown by an eighth (and whole when the model's message ends), so a
+long one costs time linear in its length, not quadratic.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class StateStream:
         self._predicted = {p["tool"] for p in self._predictions}
         self._values: dict[str, Any] = {}
         self._sent: Any = None
-        self._calls: dict[Any, list[str]] = {}  # each predicting call: its tool, and its arguments so far
+        self._calls: dict[Any, _Predicting] = {}  # each predicting call, by (its model run, its index)
 
     def replace(self, values: Any) -> tuple[Event, ...]:
         """The graph's whole state, as it is now."""
@@ -63,24 +65,37 @@ class StateStream:
         self._values = {**self._values, **self._selected(values)}
         return self._changed()
 
-    def tool_args(self, call: Any, name: str | None, args: str | None) -> tuple[Event, ...]:
-        """A model streams a call's arguments (``call`` tells the calls apart): a predicting tool's start says
-        so, and its arguments move the state as they come, parsed from the partial JSON."""
-        known = self._calls.get(call)
+    def tool_args(self, call: tuple[str, int], name: str | None, args: str | None) -> tuple[Event, ...]:
+        """A model streams a call's arguments (``call`` is its model run and index): a predicting tool's start
+        says so, and its arguments move the state as they come, parsed from the partial JSON."""
+        predicting = self._calls.get(call)
         started: tuple[Event, ...] = ()
-        if known is None:
+        if predicting is None:
             if name not in self._predicted:
                 return ()
-            known = self._calls[call] = [name, ""]
+            predicting = self._calls[call] = _Predicting(name)
             started = (StatePredicted(self._predictions),)
-        known[1] += args or ""
-        parsed = parse_partial_json(known[1]) if known[1] else None
+        predicting.args += args or ""
+        if 8 * len(predicting.args) < 9 * predicting.parsed:  # not an eighth longer yet
+            return started
+        return started + self._predicted_by(predicting)
+
+    def model_ended(self, run_id: str) -> tuple[Event, ...]:
+        """A model's message ends: its predicting calls' arguments, whole."""
+        ended = [call for call in self._calls if call[0] == run_id]
+        return tuple(event for call in ended for event in self._predicted_by(self._calls.pop(call)))
+
+    def _predicted_by(self, predicting: _Predicting) -> tuple[Event, ...]:
+        if predicting.parsed == len(predicting.args):
+            return ()
+        predicting.parsed = len(predicting.args)
+        parsed = parse_partial_json(predicting.args) if predicting.args else None
         moved = {
             p["state_key"]: parsed[p["tool_argument"]]
             for p in self._predictions
-            if p["tool"] == known[0] and isinstance(parsed, dict) and p["tool_argument"] in parsed
+            if p["tool"] == predicting.tool and isinstance(parsed, dict) and p["tool_argument"] in parsed
         }
-        return started + (self.update(moved) if moved else ())
+        return self.update(moved) if moved else ()
 
     def _selected(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in values.items() if key in self._keys}
@@ -92,3 +107,12 @@ class StateStream:
         patch = None if self._sent is None else jsonpatch.make_patch(self._sent, current).patch
         self._sent = current
         return (StateChanged(current, patch),)
+
+
+class _Predicting:
+    """A predicting tool's call as its arguments stream: how much of them was parsed last."""
+
+    __slots__ = ("args", "parsed", "tool")
+
+    def __init__(self, tool: str) -> None:
+        self.tool, self.args, self.parsed = tool, "", 0

@@ -20,6 +20,8 @@ from langgraph.graph.message import add_messages
 from langgraph.types import Command
 
 from quart_llmstream import emit_state
+from quart_llmstream.events import StateChanged
+from quart_llmstream.state import StateStream
 
 from fakes import ScriptedChatModel, words
 from helpers import chat_app, node, post_stream, running
@@ -185,6 +187,25 @@ async def test_native_predicted_state_follows_the_arguments_before_the_tools_res
         else:
             seen.append(("tool_end", None))
     assert seen[:3] == [("state", ["milk"]), ("state", ["milk", "eggs"]), ("tool_end", None)]
+
+
+def test_a_long_predicted_argument_is_parsed_again_only_as_it_grows_and_whole_when_the_model_ends() -> None:
+    """A 13 KB argument in 5-character chunks (2,700 of them): parsed each chunk, that is quadratic work and a
+    state event per chunk; parsed as it grows by an eighth, about sixty, and the last is the whole argument."""
+    state = StateStream({"todos"}, PREDICT)
+    todos = [f"item {index:04}" for index in range(1000)]
+    text = json.dumps({"todos": todos})
+    events: list[Any] = []
+    for start in range(0, len(text), 5):
+        events += state.tool_args(("model-run", 0), "update_todos" if start == 0 else None, text[start : start + 5])
+    events += state.model_ended("model-run")
+    changes = [event for event in events if isinstance(event, StateChanged)]
+    assert 10 < len(changes) < 100
+    seen: Any = None
+    for change in changes:
+        seen = change.values if change.patch is None else jsonpatch.apply_patch(seen, change.patch)
+    assert seen == {"todos": todos}
+    assert state.model_ended("model-run") == (), "its arguments were sent whole"
 
 
 async def test_ag_ui_predict_state_comes_before_the_call_and_the_example_stream_exercises_every_feature(
