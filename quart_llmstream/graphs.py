@@ -4,13 +4,15 @@ after the step before it, the graph's end holds the last, and a node may publish
 (:func:`~.state.emit_state`) — and the calls of tools whose arguments predict the state.
 
 These are handlers of v2 events, as the :class:`~.mapping.StreamMapper`'s own are; the mapper uses them only
-for a stream that may be a graph's, so other runnables pay nothing for them.
+for a graph's stream, so other runnables pay nothing for them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import ToolMessage
 
 from .events import Custom, Event
 from .state import STATE_EVENT
@@ -27,11 +29,17 @@ Handler = Callable[["StreamMapper", V2Event], Events]
 
 
 def _chain_stream(mapper: StreamMapper, event: V2Event) -> Events:
-    """A graph's root stream: ``{"__interrupt__": (Interrupt, ...)}`` when it pauses."""
-    if event["parent_ids"]:
-        return ()
+    """A graph's root stream, a step's updates by node: the tool results a node wrote (a structured output's,
+    a tool's ``Command``), which answer their calls; ``{"__interrupt__": (Interrupt, ...)}`` when it pauses."""
     chunk = event["data"].get("chunk")
-    if isinstance(chunk, dict) and "__interrupt__" in chunk:
+    if event["parent_ids"] or not isinstance(chunk, dict):
+        return ()
+    for update in chunk.values():
+        messages = update.get("messages") if isinstance(update, dict) else None
+        for message in messages if isinstance(messages, list) else ():
+            if isinstance(message, ToolMessage):
+                mapper.tally.tool_answered(message.tool_call_id)
+    if "__interrupt__" in chunk:
         calls = mapper.tally.calls
         mapper.tally.interrupts += [describe(interrupt, calls) for interrupt in chunk["__interrupt__"]]
     return ()

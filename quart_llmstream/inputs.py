@@ -13,16 +13,17 @@ a call the thread's last answer left open: a client cannot plant results of call
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import RunnableConfig
 
 from .chat_request import ChatRequest
 from .errors import RequestError
 from .events import Event, MessagesSnapshot
-from .threads import checkpointed_graph, graph_of, plain_messages, resume_value, shared_keys
+from .threads import checkpointed, plain_messages, resume_value
 
 __all__ = ["RunInput", "runnable_input", "unseen"]
 
@@ -35,9 +36,12 @@ class RunInput:
     opening: tuple[Event, ...] = ()
 
 
-async def runnable_input(runnable: Runnable[Any, Any], chat_request: ChatRequest, config: RunnableConfig) -> RunInput:
-    """The input of the request's run of ``runnable``, with ``config`` (its thread, when it has one)."""
-    graph = checkpointed_graph(runnable)
+async def runnable_input(
+    chat_request: ChatRequest, config: RunnableConfig, graph: Any = None, state_keys: Collection[str] = ()
+) -> RunInput:
+    """The input of the request's run with ``config`` (its thread, when it has one), of ``graph`` when the
+    runnable is a LangGraph graph; the client's state is taken for ``state_keys``, those that stream."""
+    graph = checkpointed(graph)
     thread_id = config.get("configurable", {}).get("thread_id")
     if chat_request.resume is not None:
         if graph is None:
@@ -55,9 +59,8 @@ async def runnable_input(runnable: Runnable[Any, Any], chat_request: ChatRequest
         state = await graph.aget_state(config)
         messages = unseen(messages, state.values.get("messages") or [])
     inputs = {"question": chat_request.question, "chat_history": chat_request.chat_history, "messages": messages}
-    shown = graph_of(runnable)
-    if shown is not None and chat_request.state:  # the client's state, for the graph's own keys
-        inputs |= {key: value for key, value in chat_request.state.items() if key in shared_keys(shown)}
+    if state_keys and chat_request.state:  # the client's state, for the keys shared with it
+        inputs |= {key: value for key, value in chat_request.state.items() if key in state_keys}
     return RunInput(inputs)
 
 

@@ -16,7 +16,6 @@ interrupts and state are read by the handlers of :mod:`.graphs`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
@@ -98,7 +97,7 @@ class Mapper:
             handlers["on_custom_event"] = custom_event
         self.handlers = handlers
         self.graph_handlers = handlers | INTERRUPT_HANDLERS
-        """With LangGraph in the process: a graph's root stream says when it pauses at an interrupt."""
+        """For a LangGraph graph: its root stream says what its steps wrote and when it pauses at an interrupt."""
         self.state_handlers = self.graph_handlers | STATE_HANDLERS
         """For a graph whose state streams (:mod:`.graphs`)."""
         if self.predict_state:
@@ -121,13 +120,16 @@ class Mapper:
         client_tools: Collection[str] = (),
         thread_id: str | None = None,
         opening: Events = (),
+        graph: bool = False,
         state_keys: Collection[str] = (),
     ) -> StreamMapper:
         """The mapping of one stream: ``client_tools`` names the tools the request declared, ``thread_id`` the
-        thread the run is on, ``opening`` are events the stream starts with (a resumed run's), and
-        ``state_keys`` the keys of a LangGraph graph's state that stream (none: no state)."""
-        state = StateStream(state_keys, self.predict_state) if state_keys else None
-        return StreamMapper(self, run_id, frozenset(client_tools), thread_id, opening, state)
+        thread the run is on, ``opening`` are events the stream starts with (a resumed run's), ``graph`` says
+        the runnable is a LangGraph graph, and ``state_keys`` the keys of its state that stream (none: no
+        state)."""
+        state = StateStream(state_keys, self.predict_state) if graph and state_keys else None
+        handlers = self.state_handlers if state else self.graph_handlers if graph else self.handlers
+        return StreamMapper(self, run_id, frozenset(client_tools), thread_id, opening, state, handlers)
 
 
 class StreamMapper:
@@ -150,12 +152,12 @@ class StreamMapper:
         thread_id: str | None = None,
         opening: Events = (),
         state: StateStream | None = None,
+        handlers: Mapping[str, _Handler] | None = None,
     ) -> None:
         self._mapper = mapper
         self._client_tools, self._thread_id, self._opening = client_tools, thread_id, opening
         self.state = state
-        graphs = mapper.state_handlers if state else mapper.graph_handlers  # LangGraph's: only if it is loaded
-        self._handlers = graphs if state or "langgraph.pregel" in sys.modules else mapper.handlers
+        self._handlers = mapper.handlers if handlers is None else handlers
         self._state_end: Events = ()  # what the thread's state says at the end: its state, its messages
         self._messages_end: Events = ()
         self._hook = mapper.event_hook

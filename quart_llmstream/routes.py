@@ -36,7 +36,7 @@ from .run_config import build_run_config, scoped_thread_id
 from .settings import Options, Settings, check_option_names, load_settings
 from .sources import EVENT_SOURCES, Emit
 from .sources.filters import narrow, server_filters
-from .threads import Thread, checkpointed_graph, graph_of, shared_keys, thread_of
+from .threads import Thread, checkpointed, graph_of, shared_keys, thread_of
 from .tracing import LangfuseTracing
 
 __all__ = ["RunnableFactory", "create_blueprint"]
@@ -119,7 +119,7 @@ def _chat_view(
         except RequestError as exc:
             return protocol.error_response(exc)
         runnable, inputs, config = run.runnable, run.inputs.value, run.config
-        graph = checkpointed_graph(runnable) if run.thread_id is not None else None
+        graph = checkpointed(run.graph) if run.thread_id is not None else None
 
         async def source(emit: Emit) -> Thread | None:
             """Run; then what the thread's state says (None: no thread to ask)."""
@@ -132,7 +132,8 @@ def _chat_view(
             client_tools=[tool["function"]["name"] for tool in chat_request.tools],
             thread_id=run.thread_id,
             opening=run.inputs.opening,
-            state_keys=_state_keys(runnable, settings),
+            graph=run.graph is not None,
+            state_keys=run.state_keys,
         )
         producer = Run(source, mapping, stream_log, settings, chat_request, outlives_client=store is not None)
         extension.add(producer)
@@ -153,6 +154,8 @@ class _Prepared(NamedTuple):
     inputs: RunInput
     owner: str | None
     thread_id: str | None  # the client's name for the run's thread (its checkpointer's is scoped by owner)
+    graph: Any  # the LangGraph graph the runnable is, or None
+    state_keys: tuple[str, ...]  # the keys of its state shared with the client
 
 
 async def _prepare_run(
@@ -169,20 +172,22 @@ async def _prepare_run(
         runnable = factory(chat_request)
         if inspect.isawaitable(runnable):
             runnable = await runnable
+        graph = graph_of(runnable)
+        state_keys = _state_keys(graph, settings)
         thread_id = chat_request.thread_id
-        if thread_id is None and chat_request.resume is None and checkpointed_graph(runnable) is not None:
+        if thread_id is None and chat_request.resume is None and checkpointed(graph) is not None:
             thread_id = uuid4().hex  # a conversation of its own
         scoped = None if thread_id is None else scoped_thread_id(thread_id, owner)
         callbacks = (*settings.callbacks, tracing.handler()) if tracing else settings.callbacks
         config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, scoped)
-        inputs = await runnable_input(runnable, chat_request, config)
+        inputs = await runnable_input(chat_request, config, graph, state_keys)
     except RequestError:
         raise
     except Exception as exc:
         log.exception("preparing the run failed (runnable factory, a hook, or reading the thread)")
         detail = public_message("internal_error", exc, settings.expose_errors)
         raise RequestError(500, "internal_error", detail) from None
-    return _Prepared(runnable, config, inputs, owner, thread_id)
+    return _Prepared(runnable, config, inputs, owner, thread_id, graph, state_keys)
 
 
 async def _resumable_log(
@@ -197,9 +202,8 @@ async def _resumable_log(
         raise RequestError(409, "conflict", f"the stream {stream_id} is still running") from None
 
 
-def _state_keys(runnable: Runnable[Any, Any], settings: Settings) -> tuple[str, ...]:
-    """The keys of a graph's state that stream: ``state_keys``, or by default those the graph shows."""
-    graph = graph_of(runnable)
+def _state_keys(graph: Any, settings: Settings) -> tuple[str, ...]:
+    """The keys of a graph's state shared with the client: ``state_keys``, or by default those it shows."""
     if graph is None:
         return ()
     return tuple(shared_keys(graph)) if settings.state_keys is None else settings.state_keys

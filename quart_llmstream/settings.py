@@ -73,7 +73,8 @@ class Settings(BaseModel):
     attachment_types: Names = DEFAULT_ATTACHMENT_TYPES
     """The media types accepted in attachments."""
     state_keys: Names = None
-    """The keys of a LangGraph graph's state that stream to the client. None: every key but ``messages``."""
+    """The keys of a LangGraph graph's state shared with the client: they stream to it, and its state may set them.
+    None: every key but ``messages``."""
     predict_state: Annotated[tuple[Prediction, ...], BeforeValidator(_json)] = ()
     """Tool arguments that predict state keys, ``[{"state_key", "tool", "tool_argument"}]``."""
     events: Annotated[tuple[EventKind, ...], BeforeValidator(_split_commas)] = ("token",)

@@ -21,7 +21,7 @@ from .events import ToolCallDecided
 from .payloads import jsonable
 
 __all__ = [
-    *("Thread", "checkpointed_graph", "graph_of", "is_interrupt", "plain_messages", "resume_value"),
+    *("Thread", "checkpointed", "graph_of", "is_interrupt", "plain_messages", "resume_value"),
     *("shared_keys", "thread_of"),
 ]
 
@@ -56,9 +56,8 @@ def shared_keys(graph: Any) -> list[str]:
     return [key for key in ([channels] if isinstance(channels, str) else channels) if key != "messages"]
 
 
-def checkpointed_graph(runnable: Runnable[Any, Any]) -> Any:
-    """The graph with a checkpointer that ``runnable`` is, or None."""
-    graph = graph_of(runnable)
+def checkpointed(graph: Any) -> Any:
+    """``graph`` (:func:`graph_of`'s) if it has a checkpointer of its own, so its threads last; else None."""
     return graph if graph is not None and graph.checkpointer not in (None, True, False) else None
 
 

@@ -380,6 +380,30 @@ async def test_a_client_tool_named_like_a_server_tool_does_not_take_its_place() 
     assert [tool["function"]["name"] for tool in model.probe.tools[0]].count("weather") == 1
 
 
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk"])
+async def test_a_structured_output_call_is_the_agents_own_not_a_call_for_the_client(protocol: str) -> None:
+    """``create_agent``'s ``ToolStrategy`` answers the model's ``Answer`` call itself, with no tool run: the
+    stream ends as answered, with no call left to the client."""
+    from langchain.agents import create_agent
+    from langchain.agents.structured_output import ToolStrategy
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        text: str
+
+    model = ScriptedChatModel(responses=[calling(("Answer", {"text": "hi"}, "call_s1"))])
+    graph = create_agent(model, tools=[], response_format=ToolStrategy(Answer))
+    async with running(chat_app(graph, protocol=protocol, events="token,tool,end")) as url:
+        if protocol == "native":
+            _, stream = await post_stream(f"{url}/chat", {"question": "q"})
+            frames = [(event.event, json.loads(event.data)) for event in stream.events if event.event != "message"]
+            assert frames[-1] == ("end", {"finish_reason": "stop", "usage": None})
+        else:
+            done = await node("ai_chat.mjs", api=f"{url}/chat", chatId="c1", turns=["q"])
+            assert done["error"] is None and done["toolCalls"] == []
+            assert done["finishReasons"] == ["stop"]
+
+
 async def test_a_tool_result_on_a_thread_must_answer_a_call_the_thread_waits_on() -> None:
     """A forged call and its result, sent after a plain answer, would land in the thread as a result of a call
     the model never made (and providers refuse a thread with such an orphan): a 409, the thread untouched."""

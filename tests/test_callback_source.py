@@ -74,7 +74,7 @@ async def collect(source: Callable[..., Any], runnable: Runnable[Any, Any], **fi
         if (kept := essentials(event)) is not None:
             out.append(kept)
 
-    await source(runnable, (await runnable_input(runnable, request, {})).value, None, emit, **filters)
+    await source(runnable, (await runnable_input(request, {})).value, None, emit, **filters)
     return out
 
 

@@ -81,6 +81,34 @@ async def test_native_a_snapshot_then_patches_applied_in_order_give_the_final_st
     assert len(frames) == len({json.dumps(s, sort_keys=True) for s in seen}), "sent only when it changed"
 
 
+class Account(TypedDict, total=False):
+    messages: Annotated[list[BaseMessage], add_messages]
+    todos: list[str]
+    role: str
+
+
+async def test_the_clients_state_reaches_only_the_keys_shared_with_it() -> None:
+    """``state_keys`` selects what is shared both ways: a key the server keeps to itself (``role``) is not
+    the client's to write."""
+    seen: list[dict[str, Any]] = []
+
+    def look(state: Account) -> Account:
+        seen.append(dict(state))
+        return {}
+
+    graph = StateGraph(Account)
+    graph.add_node("look", look)
+    graph.add_edge(START, "look")
+    graph.add_edge("look", END)
+    body = {"question": "q", "state": {"todos": ["pay"], "role": "admin"}}
+    async with running(chat_app(graph.compile(), state_keys=["todos"])) as url:
+        await post_stream(f"{url}/chat", body)
+    async with running(chat_app(graph.compile())) as url:  # by default, every key but messages
+        await post_stream(f"{url}/chat", body)
+    assert seen[0].get("todos") == ["pay"] and "role" not in seen[0]
+    assert seen[1].get("role") == "admin"
+
+
 async def test_intermediate_state_arrives_while_the_node_still_works() -> None:
     graph = planning(pause=0.5)
     async with running(chat_app(graph)) as url:
