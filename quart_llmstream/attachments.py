@@ -40,6 +40,12 @@ class Attachment:
     block: dict[str, Any]  # the content block it became
 
 
+def _declared(mime_type: str | None) -> str | None:
+    """A client's media type, lower-cased, under its usual name (``image/jpg`` is ``image/jpeg``)."""
+    lowered = (mime_type or "").lower()
+    return _ALIASES.get(lowered, lowered) or None
+
+
 def _sniff(head: bytes) -> str | None:
     """The type the first bytes of a file say it is, for the types that say it."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -107,7 +113,7 @@ class Attachments:
         label = self._label(where, filename)
         self._count(label)
         size, head = self._decoded(data, label)
-        declared = _ALIASES.get((mime_type or "").lower(), (mime_type or "").lower()) or None
+        declared = _declared(mime_type)
         sniffed = _sniff(head)
         if declared is None or "/" not in declared:  # no type, or only its kind ("image")
             if sniffed is None or (declared and not sniffed.startswith(declared + "/")):
@@ -138,7 +144,7 @@ class Attachments:
         self, url: str, mime_type: str | None, kind: str | None, where: str, filename: str | None, label: str
     ) -> dict[str, Any]:
         self._count(label)
-        declared = _ALIASES.get((mime_type or "").lower(), (mime_type or "").lower()) or None
+        declared = _declared(mime_type)
         if declared is not None and "/" in declared:
             if declared not in self._types:
                 raise RequestError(400, "invalid_request", f"{label}: {declared} is not an accepted type")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from quart import Request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -26,7 +26,10 @@ from .attachments import Attachment, Attachments
 from .errors import RequestError
 from .settings import Settings
 
-__all__ = ["ChatRequest", "Resume", "check_thread_id", "conversation", "describe_validation_error", "read_json_body"]
+__all__ = [
+    *("ChatRequest", "Resume", "ToolCallIn", "check_thread_id", "conversation", "describe_validation_error"),
+    "read_json_body",
+]
 
 # No ":": it separates an owner from its thread, so no client can name a scoped thread (run_config).
 _THREAD_ID = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
@@ -46,6 +49,30 @@ class Resume:
     has_value: bool = False
     answers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     approvals: Mapping[str, tuple[bool, str | None]] = field(default_factory=dict)
+
+
+class _Function(BaseModel):
+    name: StrictStr
+    arguments: StrictStr = ""
+
+
+class ToolCallIn(BaseModel):
+    """A tool call in a history, in OpenAI's shape (AG-UI's too): ``{id, function: {name, arguments}}``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr
+    function: _Function
+
+    def as_langchain(self, where: str) -> dict[str, Any]:
+        """The call as a LangChain tool call: its arguments, a JSON object, parsed."""
+        try:
+            args = json.loads(self.function.arguments) if self.function.arguments else {}
+        except ValueError:
+            args = None
+        if not isinstance(args, dict):
+            raise RequestError(400, "invalid_request", f"{where}: its arguments must be a JSON object")
+        return {"name": self.function.name, "args": args, "id": self.id}
 
 
 @dataclass(frozen=True, slots=True)

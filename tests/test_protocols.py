@@ -193,6 +193,68 @@ async def test_a_bad_body_for_the_protocol_gets_a_4xx_json_error(protocol: str, 
     assert response.json()["error"] == "invalid_request"
 
 
+def ai_sdk(*parts: dict[str, Any], assistant: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    messages = [{"id": "u", "role": "user", "parts": list(parts)}]
+    if assistant is not None:
+        messages.append({"id": "a", "role": "assistant", "parts": assistant})
+    return {"id": "c", "messages": messages}
+
+
+def ag_ui(*messages: dict[str, Any]) -> dict[str, Any]:
+    return {"threadId": "t", "runId": "r", "messages": list(messages)}
+
+
+def openai(*messages: dict[str, Any]) -> dict[str, Any]:
+    return {"model": "m", "messages": list(messages)}
+
+
+PNG = {"type": "image", "source": {"type": "url", "value": "https://example.com/a.png", "mimeType": 5}}
+CALLED = {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": "get_time"}]}
+LISTED = {"id": "a", "role": "assistant", "toolCalls": [{"id": "c1", "function": {"name": "f", "arguments": "[1]"}}]}
+MALFORMED = [
+    ("ai-sdk", ai_sdk({"type": "text", "text": 5}), "messages.0.parts.0.text: Input should be a valid string"),
+    ("ai-sdk", ai_sdk({"type": "file", "url": "https://example.com/a.png", "mediaType": 5}), "parts.0.mediaType"),
+    ("ai-sdk", ai_sdk({"type": "file", "url": "https://x.io/a.png", "filename": {}}), "parts.0.filename"),
+    (
+        "ai-sdk",
+        ai_sdk(
+            {"type": "text", "text": "q"}, assistant=[{"type": "tool-f", "toolCallId": 7, "state": "input-available"}]
+        ),
+        "messages.1.parts.0.toolCallId",
+    ),
+    (
+        "ag-ui",
+        ag_ui({"id": "1", "role": "user", "content": [{"type": "text", "text": 5}]}),
+        "content.list[_Part].0.text",
+    ),
+    ("ag-ui", ag_ui({"id": "1", "role": "user", "content": [PNG]}), "0.source.mimeType"),
+    (
+        "ag-ui",
+        ag_ui({"id": "u", "role": "user", "content": "q"}, LISTED),
+        "messages.1.toolCalls.0: its arguments must be",
+    ),
+    ("openai", openai({"role": "user", "content": [{"type": "text", "text": 5}]}), "content.list[_Part].0.text"),
+    ("openai", openai({"role": "user", "content": "q"}, CALLED), "messages.1.tool_calls.0.function"),
+    (
+        "openai",
+        openai({"role": "user", "content": [{"type": "image_url", "image_url": {"url": 5}}]}),
+        "0.image_url.url",
+    ),
+]
+
+
+@pytest.mark.parametrize(("protocol", "body", "detail"), MALFORMED)
+async def test_a_malformed_part_gets_a_400_naming_where_not_a_500(protocol: str, body: Any, detail: str) -> None:
+    """Fields of the wrong type anywhere in a message (a number for a text, a string for an object) are
+    refused before the run, at their path."""
+    app = chat_app(answering("a"), protocol=protocol)
+    route = "/chat/completions" if protocol == "openai" else "/chat"
+    response = await app.test_client().post(route, json=body)
+    payload = await response.get_json()
+    assert response.status_code == 400, payload
+    assert detail in (payload["error"]["message"] if protocol == "openai" else payload["detail"])
+
+
 @pytest.mark.parametrize("expose", [False, True])
 @pytest.mark.parametrize("protocol", ["ai-sdk", "ag-ui"])
 async def test_a_mid_stream_exception_gives_the_protocols_error_frame_and_a_clean_end(

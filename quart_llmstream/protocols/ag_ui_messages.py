@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 from werkzeug.datastructures import Headers
 
 from ..attachments import Attachments
-from ..chat_request import ChatRequest, Resume, conversation, describe_validation_error
+from ..chat_request import ChatRequest, Resume, ToolCallIn, conversation, describe_validation_error
 from ..client_tools import client_tools
 from ..errors import RequestError
 from ..settings import Settings
@@ -25,14 +25,34 @@ from ..settings import Settings
 __all__ = ["read_run_input", "to_ag_ui"]
 
 
-class _FunctionCall(BaseModel):
-    name: StrictStr
-    arguments: StrictStr
+class _Source(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: StrictStr
+    value: StrictStr
+    mimeType: StrictStr | None = None
 
 
-class _ToolCall(BaseModel):
-    id: StrictStr
-    function: _FunctionCall
+class _Metadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    filename: StrictStr | None = None
+
+
+class _Part(BaseModel):
+    """A content part: ``text``, 1.0's media (``image``, ``audio``, ``video``, ``document``) or the older
+    ``binary``; what is read is typed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: StrictStr
+    text: StrictStr | None = None
+    source: _Source | None = None  # 1.0's media
+    metadata: _Metadata | None = None
+    mimeType: StrictStr | None = None  # the older binary
+    data: StrictStr | None = None
+    url: StrictStr | None = None
+    filename: StrictStr | None = None
 
 
 class _Message(BaseModel):
@@ -40,8 +60,8 @@ class _Message(BaseModel):
 
     id: StrictStr = ""
     role: Literal["user", "assistant", "system", "developer", "tool"]
-    content: StrictStr | list[dict[str, Any]] | None = None
-    toolCalls: list[_ToolCall] | None = None
+    content: StrictStr | list[_Part] | None = None
+    toolCalls: list[ToolCallIn] | None = None
     toolCallId: StrictStr | None = None
 
 
@@ -67,9 +87,8 @@ def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -
     try:
         parsed = _RunAgentInput.model_validate(body)
         messages = [_to_message(message, found, f"messages.{i}") for i, message in enumerate(parsed.messages)]
-    except (ValidationError, ValueError) as exc:
-        detail = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-        raise RequestError(400, "invalid_request", detail) from None
+    except ValidationError as exc:
+        raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
     ids = {"thread_id": parsed.threadId, "run_id": parsed.runId, "stream_id": parsed.runId}
     tools = client_tools(parsed.tools, settings)
     resume = _resume(parsed)
@@ -100,10 +119,8 @@ def _resume(parsed: _RunAgentInput) -> Resume | None:
 
 def _to_message(message: _Message, found: Attachments, where: str) -> BaseMessage:
     content, id = message.content, message.id or None
-    text = content if isinstance(content, str) else "".join(p.get("text") or "" for p in content or ())
-    parts = (
-        [(i, part) for i, part in enumerate(content) if part.get("type") != "text"] if isinstance(content, list) else []
-    )
+    text = content if isinstance(content, str) else "".join(p.text or "" for p in content or () if p.type == "text")
+    parts = [(i, part) for i, part in enumerate(content) if part.type != "text"] if isinstance(content, list) else []
     if parts and message.role != "user":
         raise RequestError(400, "invalid_request", f"{where}.content.{parts[0][0]}: only a user's message has media")
     if message.role == "user":
@@ -112,49 +129,33 @@ def _to_message(message: _Message, found: Attachments, where: str) -> BaseMessag
         return SystemMessage(text, id=id)
     if message.role == "tool":
         if not message.toolCallId:
-            raise ValueError("messages: a tool message needs its toolCallId")
+            raise RequestError(400, "invalid_request", f"{where}: a tool message needs its toolCallId")
         return ToolMessage(text, tool_call_id=message.toolCallId, id=id)
-    calls = [
-        {"name": call.function.name, "args": _arguments(call.function.arguments), "id": call.id}
-        for call in message.toolCalls or ()
-    ]
+    calls = [call.as_langchain(f"{where}.toolCalls.{i}") for i, call in enumerate(message.toolCalls or ())]
     return AIMessage(text, tool_calls=calls, id=id)
 
 
-def _media(part: dict[str, Any], found: Attachments, where: str) -> dict[str, Any]:
+def _media(part: _Part, found: Attachments, where: str) -> dict[str, Any]:
     """1.0's ``{type: image | audio | video | document, source: {type: data | url | file, value, mimeType?}}``
     (a filename in ``metadata.filename``), or the older ``{type: binary, mimeType, data? | url?, filename?}``."""
-    kind = {"image": "image", "audio": "audio", "video": "video", "document": "file"}.get(part.get("type", ""))
-    if part.get("type") == "binary":
-        filename, mime = part.get("filename"), part.get("mimeType")
-        if isinstance(part.get("data"), str):
-            return found.base64(part["data"], mime, where, filename)
-        if isinstance(part.get("url"), str):
-            return found.url(part["url"], where, filename, mime_type=mime)
+    kind = {"image": "image", "audio": "audio", "video": "video", "document": "file"}.get(part.type)
+    if part.type == "binary":
+        if part.data is not None:
+            return found.base64(part.data, part.mimeType, where, part.filename)
+        if part.url is not None:
+            return found.url(part.url, where, part.filename, mime_type=part.mimeType)
         raise RequestError(400, "invalid_request", f"{where}: a binary part needs its data or url")
-    source = part.get("source")
-    if kind is None or not isinstance(source, dict) or not isinstance(source.get("value"), str):
-        raise RequestError(400, "invalid_request", f"{where}: an unknown part ({part.get('type')!r})")
-    metadata = part.get("metadata")
-    filename = metadata.get("filename") if isinstance(metadata, dict) else None
-    mime, value = source.get("mimeType"), source["value"]
-    if source.get("type") == "data":
-        return found.base64(value, mime or (kind if kind != "file" else None), where, filename)
-    if source.get("type") == "url":
-        return found.url(value, where, filename, mime_type=mime, kind=kind)
-    if source.get("type") == "file":
-        return found.file_id(value, where, filename)
-    raise RequestError(400, "invalid_request", f"{where}: an unknown source ({source.get('type')!r})")
-
-
-def _arguments(arguments: str) -> dict[str, Any]:
-    try:
-        parsed = json.loads(arguments) if arguments else {}
-    except ValueError:
-        raise ValueError("messages: a tool call's arguments must be a JSON object") from None
-    if not isinstance(parsed, dict):
-        raise ValueError("messages: a tool call's arguments must be a JSON object")
-    return parsed
+    source = part.source
+    if kind is None or source is None:
+        raise RequestError(400, "invalid_request", f"{where}: an unknown part ({part.type!r})")
+    filename = part.metadata.filename if part.metadata else None
+    if source.type == "data":
+        return found.base64(source.value, source.mimeType or (kind if kind != "file" else None), where, filename)
+    if source.type == "url":
+        return found.url(source.value, where, filename, mime_type=source.mimeType, kind=kind)
+    if source.type == "file":
+        return found.file_id(source.value, where, filename)
+    raise RequestError(400, "invalid_request", f"{where}: an unknown source ({source.type!r})")
 
 
 def to_ag_ui(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,11 +13,10 @@ message in ``approval-responded`` (``addToolApprovalResponse``) resume the threa
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
 from werkzeug.datastructures import Headers
 
 from ..attachments import Attachments
@@ -29,12 +28,38 @@ from ..settings import Settings
 __all__ = ["read_chat"]
 
 
+class _Approval(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    approved: StrictBool | None = None
+    reason: StrictStr | None = None
+
+
+class _Part(BaseModel):
+    """A part of any type (``text``, ``file``, ``tool-<name>``, ``step-start``, ...): what is read is typed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: StrictStr
+    text: StrictStr | None = None
+    url: StrictStr | None = None  # a file's
+    mediaType: StrictStr | None = None
+    filename: StrictStr | None = None
+    toolName: StrictStr | None = None  # a tool part's
+    toolCallId: StrictStr = ""
+    state: StrictStr | None = None
+    input: Any = None
+    output: Any = None
+    errorText: StrictStr | None = None
+    approval: _Approval | None = None
+
+
 class _UIMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: StrictStr = ""
     role: Literal["user", "assistant", "system"]
-    parts: list[dict[str, Any]]
+    parts: list[_Part]
 
 
 class _ChatBody(BaseModel):
@@ -80,25 +105,25 @@ def _approvals(ui: _UIMessage) -> dict[str, tuple[bool, str | None]]:
     """The decisions of a person on the tool calls of the message (``addToolApprovalResponse``)."""
     decided = {}
     for part in ui.parts:
-        approval = part.get("approval")
-        if _tool_name(part) and part.get("state") == "approval-responded" and isinstance(approval, dict):
-            decided[str(part.get("toolCallId") or "")] = (approval.get("approved") is True, approval.get("reason"))
+        approval = part.approval
+        if _tool_name(part) and part.state == "approval-responded" and approval is not None:
+            decided[part.toolCallId] = (approval.approved is True, approval.reason)
     return decided
 
 
 def _to_messages(ui: _UIMessage, found: Attachments, where: str) -> list[BaseMessage]:
     id = ui.id or None
-    files = [(index, part) for index, part in enumerate(ui.parts) if part.get("type") == "file"]
+    files = [(index, part) for index, part in enumerate(ui.parts) if part.type == "file"]
     if files and ui.role != "user":
         raise RequestError(400, "invalid_request", f"{where}.parts.{files[0][0]}: only a user's message has files")
     if ui.role != "assistant":
-        text = "".join(part.get("text") or "" for part in ui.parts if part.get("type") == "text")
+        text = _text(ui.parts)
         if ui.role != "user":
             return [SystemMessage(text, id=id)]
         return [found.message(text, [_file(part, found, f"{where}.parts.{index}") for index, part in files], id)]
-    steps: list[list[Mapping[str, Any]]] = [[]]
+    steps: list[list[_Part]] = [[]]
     for part in ui.parts:  # each step is a model's reply, then the results of the tools it called
-        if part.get("type") == "step-start":
+        if part.type == "step-start":
             steps.append([])
         else:
             steps[-1].append(part)
@@ -108,35 +133,39 @@ def _to_messages(ui: _UIMessage, found: Attachments, where: str) -> list[BaseMes
     return messages
 
 
-def _file(part: Mapping[str, Any], found: Attachments, where: str) -> dict[str, Any]:
+def _file(part: _Part, found: Attachments, where: str) -> dict[str, Any]:
     """A ``file`` part ``{mediaType, url, filename?}``: ``url`` a data URL (a ``FileList`` read by ``useChat``)
     or a hosted one; ``ai`` 7 may name only the kind (``mediaType: "image"``)."""
-    url, media_type, filename = part.get("url"), part.get("mediaType"), part.get("filename")
-    if not isinstance(url, str):
+    if part.url is None:
         raise RequestError(400, "invalid_request", f"{where}: a file part needs its url")
-    kind = media_type if media_type in ("image", "audio", "video") else None
-    return found.url(url, where, filename if isinstance(filename, str) else None, mime_type=media_type, kind=kind)
+    kind = part.mediaType if part.mediaType in ("image", "audio", "video") else None
+    return found.url(part.url, where, part.filename, mime_type=part.mediaType, kind=kind)
 
 
-def _step_messages(parts: list[Mapping[str, Any]], id: str | None) -> list[BaseMessage]:
-    text = "".join(part.get("text") or "" for part in parts if part.get("type") == "text")
+def _step_messages(parts: list[_Part], id: str | None) -> list[BaseMessage]:
+    text = _text(parts)
     tools = [part for part in parts if _tool_name(part)]
     if not text and not tools:
         return []
-    calls = [{"name": _tool_name(p), "args": p.get("input") or {}, "id": p.get("toolCallId") or ""} for p in tools]
+    calls = [
+        {"name": _tool_name(p), "args": p.input if isinstance(p.input, dict) else {}, "id": p.toolCallId} for p in tools
+    ]
     results: list[BaseMessage] = [
-        ToolMessage(_content(p.get("output") if "output" in p else p.get("errorText")), tool_call_id=call["id"])
-        for p, call in zip(tools, calls, strict=True)
-        if p.get("state") in ("output-available", "output-error")
+        ToolMessage(_content(p.output if p.state == "output-available" else p.errorText), tool_call_id=p.toolCallId)
+        for p in tools
+        if p.state in ("output-available", "output-error")
     ]
     return [AIMessage(text, tool_calls=calls, id=id), *results]
 
 
-def _tool_name(part: Mapping[str, Any]) -> str | None:
-    kind = str(part.get("type") or "")
-    if kind == "dynamic-tool":
-        return str(part.get("toolName") or "")
-    return kind[len("tool-") :] if kind.startswith("tool-") else None
+def _text(parts: list[_Part]) -> str:
+    return "".join(part.text or "" for part in parts if part.type == "text")
+
+
+def _tool_name(part: _Part) -> str | None:
+    if part.type == "dynamic-tool":
+        return part.toolName or ""
+    return part.type[len("tool-") :] if part.type.startswith("tool-") else None
 
 
 def _content(value: Any) -> str:

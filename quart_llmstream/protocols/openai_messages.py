@@ -9,8 +9,6 @@ it).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
@@ -18,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationErr
 from werkzeug.datastructures import Headers
 
 from ..attachments import Attachments
-from ..chat_request import ChatRequest, conversation, describe_validation_error
+from ..chat_request import ChatRequest, ToolCallIn, conversation, describe_validation_error
 from ..client_tools import client_tools
 from ..errors import RequestError
 from ..settings import Settings
@@ -28,12 +26,41 @@ __all__ = ["read_completion_request"]
 _AUDIO = {"wav": "audio/wav", "mp3": "audio/mpeg"}
 
 
+class _ImageUrl(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    url: StrictStr
+
+
+class _InputAudio(BaseModel):
+    data: StrictStr
+    format: StrictStr
+
+
+class _File(BaseModel):
+    file_data: StrictStr | None = None
+    file_id: StrictStr | None = None
+    filename: StrictStr | None = None
+
+
+class _Part(BaseModel):
+    """A content part: ``text``, ``image_url``, ``input_audio`` or ``file``; what is read is typed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: StrictStr
+    text: StrictStr | None = None
+    image_url: _ImageUrl | None = None
+    input_audio: _InputAudio | None = None
+    file: _File | None = None
+
+
 class _Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: StrictStr | list[dict[str, Any]] | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    content: StrictStr | list[_Part] | None = None
+    tool_calls: list[ToolCallIn] | None = None
     tool_call_id: StrictStr | None = None
 
 
@@ -80,14 +107,17 @@ def _to_messages(messages: list[_Message], found: Attachments) -> list[BaseMessa
         elif message.role == "tool":
             out.append(ToolMessage(text, tool_call_id=message.tool_call_id or ""))
         else:
-            out.append(AIMessage(text, tool_calls=[_tool_call(index, call) for call in message.tool_calls or ()]))
+            calls = [
+                call.as_langchain(f"messages.{index}.tool_calls.{i}") for i, call in enumerate(message.tool_calls or ())
+            ]
+            out.append(AIMessage(text, tool_calls=calls))
     return out
 
 
-def _text(content: str | list[dict[str, Any]] | None) -> str:
+def _text(content: str | list[_Part] | None) -> str:
     if not isinstance(content, list):
         return content or ""
-    return "".join(str(part.get("text") or "") for part in content if part.get("type") == "text")
+    return "".join(part.text or "" for part in content if part.type == "text")
 
 
 def _media(index: int, message: _Message, found: Attachments) -> list[dict[str, Any]]:
@@ -96,33 +126,20 @@ def _media(index: int, message: _Message, found: Attachments) -> list[dict[str, 
     content = message.content if isinstance(message.content, list) else []
     blocks = []
     for number, part in enumerate(content):
-        kind, where = str(part.get("type")), f"messages.{index}.content.{number}"
+        kind, where = part.type, f"messages.{index}.content.{number}"
         if kind == "text":
             continue
         if message.role != "user":
             raise RequestError(400, "invalid_request", f"{where}: only a user's message has {kind} parts")
-        value: dict[str, Any] = part[kind] if isinstance(part.get(kind), dict) else {}
-        if kind == "image_url" and isinstance(value.get("url"), str):
-            blocks.append(found.url(value["url"], where, kind="image"))
-        elif kind == "input_audio" and isinstance(value.get("data"), str):
-            blocks.append(found.base64(value["data"], _AUDIO.get(str(value.get("format"))), where))
-        elif kind == "file" and isinstance(value.get("file_data"), str):
-            blocks.append(found.url(value["file_data"], where, value.get("filename"), kind="file"))
-        elif kind == "file" and isinstance(value.get("file_id"), str):
-            blocks.append(found.file_id(value["file_id"], where, value.get("filename")))
+        file = part.file if kind == "file" else None
+        if kind == "image_url" and part.image_url is not None:
+            blocks.append(found.url(part.image_url.url, where, kind="image"))
+        elif kind == "input_audio" and part.input_audio is not None:
+            blocks.append(found.base64(part.input_audio.data, _AUDIO.get(part.input_audio.format), where))
+        elif file is not None and file.file_data is not None:
+            blocks.append(found.url(file.file_data, where, file.filename, kind="file"))
+        elif file is not None and file.file_id is not None:
+            blocks.append(found.file_id(file.file_id, where, file.filename))
         else:
             raise RequestError(400, "invalid_request", f"{where}: a {kind} part this endpoint does not take")
     return blocks
-
-
-def _tool_call(index: int, call: Mapping[str, Any]) -> dict[str, Any]:
-    function = call.get("function") or {}
-    try:
-        args = json.loads(function.get("arguments") or "{}")
-    except (TypeError, ValueError):
-        raise RequestError(400, "invalid_request", f"messages.{index}.tool_calls: arguments must be JSON") from None
-    return {
-        "name": str(function.get("name") or ""),
-        "args": args if isinstance(args, dict) else {},
-        "id": call.get("id"),
-    }
