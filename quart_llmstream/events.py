@@ -11,35 +11,24 @@ view, its native payload (what the event hook sees: :mod:`.hook`).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from .errors import public_message
 
 __all__ = [
-    "BLOCK_BOUNDARIES",
-    "EVENT_TYPES",
-    "Custom",
-    "Event",
-    "Interrupted",
-    "MessagesSnapshot",
-    "ReasoningDelta",
-    "ReasoningEnd",
-    "ReasoningStart",
-    "RunEnded",
-    "RunStarted",
-    "StateChanged",
-    "StatePredicted",
-    "TextDelta",
-    "TextEnd",
-    "TextStart",
-    "ToolCallArgs",
-    "ToolCallDecided",
-    "ToolCallPending",
-    "ToolCallStarted",
-    "ToolEnded",
-    "ToolFailed",
-    "ToolStarted",
+    *("BLOCK_BOUNDARIES", "EVENT_TYPES", "Custom", "Event", "Interrupted", "MessagesSnapshot", "ReasoningDelta"),
+    *("ReasoningEnd", "ReasoningStart", "RunEnded", "RunStarted", "StateChanged", "StatePredicted", "StreamEvent"),
+    *("TextDelta", "TextEnd", "TextStart", "ToolCallArgs", "ToolCallDecided", "ToolCallPending", "ToolCallStarted"),
+    *("ToolEnded", "ToolFailed", "ToolStarted"),
 ]
+
+
+class StreamEvent(NamedTuple):
+    """An event as the event hook sees it (:mod:`.hook`): its kind (``token``, ``tool_call``, ...) and its
+    JSON payload."""
+
+    kind: str
+    data: Any
 
 
 @dataclass(frozen=True, slots=True)

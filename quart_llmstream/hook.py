@@ -2,18 +2,21 @@
 
 ``hook(event, source)`` sees the event with the v2 event it came from and returns it, a rewritten one
 (``event._replace(data=...)``), or None to drop it; a rewritten event becomes the typed event of its kind.
+It sees the events of the kinds in :data:`HOOKED`; the others (a graph's state, whose patches each build on
+the one before; what a run leaves waiting; the end) pass it by.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from .events import (
     Custom,
     Event,
     ReasoningDelta,
     RunStarted,
+    StreamEvent,
     TextDelta,
     ToolCallArgs,
     ToolCallStarted,
@@ -22,14 +25,7 @@ from .events import (
     ToolStarted,
 )
 
-__all__ = ["EventHook", "StreamEvent", "from_stream_event", "to_stream_event"]
-
-
-class StreamEvent(NamedTuple):
-    """An event as the event hook sees it: its kind (``token``, ``tool_call``, ...) and its JSON payload."""
-
-    kind: str
-    data: Any
+__all__ = ["HOOKED", "EventHook", "StreamEvent", "from_stream_event", "to_stream_event"]
 
 
 EventHook = Callable[[StreamEvent, Mapping[str, Any]], "StreamEvent | None"]
@@ -46,7 +42,9 @@ _HOOKED = (
     ToolFailed,
     Custom,
 )
-_KINDS = {cls.kind: cls for cls in _HOOKED}  # what the mapping makes of v2 events, not what a run's end makes
+HOOKED = frozenset(_HOOKED)
+"""The events the hook sees: what the mapping makes of v2 events, but a graph's state."""
+_KINDS = {cls.kind: cls for cls in _HOOKED}
 
 
 def to_stream_event(event: Event) -> StreamEvent:

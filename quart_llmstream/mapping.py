@@ -43,7 +43,7 @@ from .events import (
     ToolStarted,
 )
 from .graphs import INTERRUPT_HANDLERS, STATE_HANDLERS, custom_event, predicting
-from .hook import EventHook, from_stream_event, to_stream_event
+from .hook import HOOKED, EventHook, from_stream_event, to_stream_event
 from .payloads import jsonable
 from .reasoning import reasoning_texts
 from .state import StateStream
@@ -207,9 +207,9 @@ class StreamMapper:
         assert hook is not None
         out = []
         for event in mapped:
-            item = to_stream_event(event)
-            result = hook(item, source)
-            if result is not None:
+            if type(event) not in HOOKED:  # it passes the hook by
+                out.append(event)
+            elif (result := hook(item := to_stream_event(event), source)) is not None:
                 out.append(event if result == item else from_stream_event(result))
         return tuple(out)
 

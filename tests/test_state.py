@@ -109,6 +109,20 @@ async def test_the_clients_state_reaches_only_the_keys_shared_with_it() -> None:
     assert seen[1].get("role") == "admin"
 
 
+async def test_the_event_hook_does_not_see_the_state_whose_patches_build_on_each_other() -> None:
+    """A hook that drops every event it sees drops no state frame: a dropped patch would leave the client's
+    state wrong from then on."""
+    async with running(chat_app(planning(), event_hook=lambda event, source: None)) as url:
+        _, stream = await post_stream(
+            f"{url}/chat", {"question": "plan", "thread_id": "t", "state": {"todos": ["pay"]}}
+        )
+    frames = [json.loads(event.data) for event in stream.events if event.event == "state"]
+    state = frames[0]["snapshot"]
+    for frame in frames[1:]:
+        state = jsonpatch.apply_patch(state, frame["patch"])
+    assert state == FINAL
+
+
 async def test_intermediate_state_arrives_while_the_node_still_works() -> None:
     graph = planning(pause=0.5)
     async with running(chat_app(graph)) as url:
