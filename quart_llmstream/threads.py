@@ -80,10 +80,16 @@ def interrupts_of(state: Any) -> list[dict[str, Any]]:
 
 def describe(interrupt: Any, calls: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """One interrupt: its id and value, and for tool calls awaiting approval, which calls (``calls`` are the
-    last model's, which ``HumanInTheLoopMiddleware`` reviews in order)."""
+    last model's, which ``HumanInTheLoopMiddleware`` reviews in order; in its ``per_call`` mode, the one
+    call an interrupt names)."""
     described = {"id": interrupt.id, "value": jsonable(interrupt.value, _MAX_VALUE_CHARS)}
-    requests = interrupt.value.get("action_requests") if isinstance(interrupt.value, Mapping) else None
-    if isinstance(requests, list):
+    value = interrupt.value if isinstance(interrupt.value, Mapping) else {}
+    requests = value.get("action_requests")
+    if value.get("type") == "tool_approval":
+        args = jsonable(value.get("args"), _MAX_VALUE_CHARS)
+        action = {"tool_call_id": value.get("tool_call_id"), "name": value.get("name"), "args": args}
+        described["actions"] = [action | {"description": value.get("description") or ""}]
+    elif isinstance(requests, list):
         unused = list(calls)
         actions = []
         for request in requests:
@@ -145,7 +151,7 @@ def _decisions(interrupt: Mapping[str, Any], approvals: Mapping[str, Any], decid
         approved, reason = approvals[call_id]
         decided.append(ToolCallDecided(call_id, action["name"], approved, None if approved else reason or _REJECTED))
         decisions.append({"type": "approve"} if approved else {"type": "reject", "message": reason or _REJECTED})
-    return {"decisions": decisions}
+    return decisions[0] if _per_call(interrupt) else {"decisions": decisions}
 
 
 def _answer(interrupt: Mapping[str, Any], answer: Any, decided: list[ToolCallDecided]) -> Any:
@@ -166,10 +172,11 @@ def _answer(interrupt: Mapping[str, Any], answer: Any, decided: list[ToolCallDec
 
 
 def _checked(interrupt: Mapping[str, Any], value: Any, decided: list[ToolCallDecided]) -> Any:
-    """A raw value for calls awaiting approval must hold one decision per call, as the middleware requires;
-    what it decides on each call is noted (an approval or an edit runs it, anything else does not)."""
+    """A raw value for calls awaiting approval must hold one decision per call, as the middleware requires
+    (``{"decisions": [...]}``, or in ``per_call`` mode the one decision); what it decides on each call is
+    noted (an approval or an edit runs it, anything else does not)."""
     if "actions" in interrupt:
-        decisions = value.get("decisions") if isinstance(value, dict) else None
+        decisions = [value] if _per_call(interrupt) else value.get("decisions") if isinstance(value, dict) else None
         if not isinstance(decisions, list) or len(decisions) != len(interrupt["actions"]):
             detail = f"resume: the interrupt {interrupt['id']} needs one decision per call awaiting approval"
             raise RequestError(400, "invalid_request", f"{detail}: {{'decisions': [...]}}")
@@ -181,6 +188,12 @@ def _checked(interrupt: Mapping[str, Any], value: Any, decided: list[ToolCallDec
                     ToolCallDecided(action["tool_call_id"], action["name"], kind in ("approve", "edit"), message)
                 )
     return value
+
+
+def _per_call(interrupt: Mapping[str, Any]) -> bool:
+    """An approval of ``HumanInTheLoopMiddleware(interrupt_mode="per_call")``: one call, one decision."""
+    value = interrupt["value"]
+    return isinstance(value, Mapping) and value.get("type") == "tool_approval"
 
 
 def _last_calls(state: Any) -> list[Mapping[str, Any]]:

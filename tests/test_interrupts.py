@@ -51,8 +51,8 @@ def emailing(messages: list[BaseMessage], tools: Any) -> Any:
     return calling(("send_email", {"to": "ann@example.com", "body": "hi"}, "call_e1"))
 
 
-def approving_agent(outbox: Outbox) -> Any:
-    middleware = HumanInTheLoopMiddleware(interrupt_on={"send_email": True})
+def approving_agent(outbox: Outbox, mode: Any = "batched") -> Any:
+    middleware = HumanInTheLoopMiddleware(interrupt_on={"send_email": True}, interrupt_mode=mode)
     return agent(ScriptedChatModel(responses=[emailing]), middleware, tools=[outbox.tool])
 
 
@@ -224,10 +224,12 @@ async def test_a_client_cannot_approve_a_call_that_was_not_asked_for() -> None:
 # The AI SDK: approval requests, answered with addToolApprovalResponse (ai 7's AbstractChat, as useChat).
 
 
+@pytest.mark.parametrize("mode", ["batched", "per_call"])
 @pytest.mark.parametrize("approved", [True, False])
-async def test_ai_sdk_an_approval_round_trip(approved: bool) -> None:
+async def test_ai_sdk_an_approval_round_trip(approved: bool, mode: str) -> None:
+    """In either of the middleware's modes (one interrupt for the turn's calls, or one per call)."""
     outbox = Outbox()
-    app = chat_app(approving_agent(outbox), protocol="ai-sdk", events="token,tool")
+    app = chat_app(approving_agent(outbox, mode), protocol="ai-sdk", events="token,tool")
     async with running(app) as url:
         done = await node(
             "ai_chat.mjs", api=f"{url}/chat", chatId="c1", turns=["Email Ann"], approvals={"send_email": approved}
@@ -278,16 +280,21 @@ def ag_ui_validate(stream: str, folder: Path) -> dict[str, Any]:
 
 
 ANSWERS = [
-    {"status": "resolved", "payload": {"approved": True}},
-    {"status": "resolved", "payload": {"decisions": [{"type": "approve"}]}},  # the middleware's own shape
-    {"status": "cancelled"},
+    ("batched", {"status": "resolved", "payload": {"approved": True}}),
+    ("batched", {"status": "resolved", "payload": {"decisions": [{"type": "approve"}]}}),  # the middleware's shape
+    ("batched", {"status": "cancelled"}),
+    ("per_call", {"status": "resolved", "payload": {"approved": True}}),
+    ("per_call", {"status": "resolved", "payload": {"type": "approve"}}),  # the middleware's shape, per call
+    ("per_call", {"status": "cancelled"}),
 ]
 
 
-@pytest.mark.parametrize("answer", ANSWERS)
-async def test_ag_ui_pending_interrupts_a_resumed_run_and_conformance(answer: dict[str, Any], tmp_path: Path) -> None:
+@pytest.mark.parametrize(("mode", "answer"), ANSWERS)
+async def test_ag_ui_pending_interrupts_a_resumed_run_and_conformance(
+    mode: str, answer: dict[str, Any], tmp_path: Path
+) -> None:
     outbox = Outbox()
-    app = chat_app(approving_agent(outbox), protocol="ag-ui", events="token,tool")
+    app = chat_app(approving_agent(outbox, mode), protocol="ag-ui", events="token,tool")
     async with running(app) as url:
         done = await node(
             "ag_ui.mjs",
