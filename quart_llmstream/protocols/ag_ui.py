@@ -45,7 +45,7 @@ from ..settings import Settings
 from ..sse import encode_event
 from .ag_ui_messages import read_run_input, to_ag_ui
 from .base import Encoder, Protocol
-from .tool_calls import Call, ToolCalls
+from .tool_calls import Call, ToolCalls, awaiting_approval
 
 __all__ = ["AgUiProtocol"]
 
@@ -178,12 +178,9 @@ class AgUiEncoder(Encoder):
         """The interrupts go in ``RUN_FINISHED``'s outcome; a call awaiting approval must be the client's whole."""
         frames = b""
         for interrupt in event.interrupts:
-            actions = interrupt.get("actions")
-            for action in actions or ():
-                frames += self._tool_pending(
-                    ToolCallPending(action["tool_call_id"] or "", action["name"], action["args"])
-                )
-            self._interrupts.append(_interrupt(interrupt, actions))
+            for call in awaiting_approval(interrupt):
+                frames += self._tool_pending(call)
+            self._interrupts.append(_interrupt(interrupt, interrupt.get("actions")))
         return frames
 
     def _messages_snapshot(self, event: MessagesSnapshot) -> bytes:

@@ -44,7 +44,7 @@ from ..settings import Settings
 from ..sse import encode_event
 from .ai_sdk_messages import read_chat
 from .base import SSE_HEADERS, Encoder, Protocol
-from .tool_calls import ToolCalls
+from .tool_calls import ToolCalls, awaiting_approval
 
 __all__ = ["AiSdkProtocol"]
 
@@ -160,10 +160,8 @@ class AiSdkEncoder(Encoder):
             if "actions" not in interrupt:
                 data = {"id": interrupt["id"], "value": interrupt["value"]}
                 frames += _chunk(type="data-interrupt", id=interrupt["id"], data=data)
-            for action in interrupt.get("actions", ()):
-                call_id, whole = self._whole_call(
-                    ToolCallPending(action["tool_call_id"] or "", action["name"], action["args"])
-                )
+            for call in awaiting_approval(interrupt):
+                call_id, whole = self._whole_call(call)
                 frames += whole + _chunk(
                     type="tool-approval-request", approvalId=f"approval-{call_id}", toolCallId=call_id
                 )

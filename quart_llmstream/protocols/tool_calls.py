@@ -11,12 +11,18 @@ the end of the run (:class:`~quart_llmstream.events.ToolCallPending`, the client
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..events import ToolCallArgs, ToolCallDecided, ToolCallPending, ToolCallStarted, ToolStarted
 
-__all__ = ["Call", "ToolCalls"]
+__all__ = ["Call", "ToolCalls", "awaiting_approval"]
+
+
+def awaiting_approval(interrupt: Mapping[str, Any]) -> list[ToolCallPending]:
+    """The tool calls an interrupt holds for a person's approval, which the client must have whole."""
+    return [ToolCallPending(a["tool_call_id"] or "", a["name"], a["args"]) for a in interrupt.get("actions", ())]
 
 
 @dataclass
