@@ -80,6 +80,7 @@ class Attachments:
     def __init__(self, settings: Settings) -> None:
         self._max, self._max_bytes = settings.max_attachments, settings.max_attachment_bytes
         self._types = frozenset(_ALIASES.get(t, t) for t in settings.attachment_types or ())
+        self._urls = settings.attachment_urls
         self.found: list[Attachment] = []
         self.typed: list[str] = []  # what the user typed, message by message (their text, not their files')
 
@@ -106,6 +107,8 @@ class Attachments:
             scheme = url.partition(":")[0][:16] if ":" in url else "no scheme"
             detail = f"{label}: only https and data URLs are accepted (the server fetches nothing), not {scheme}"
             raise RequestError(400, "invalid_request", detail)
+        if not self._urls:
+            raise RequestError(400, "invalid_request", f"{label}: only data is accepted here, not URLs")
         return self._url(url, mime_type, kind, where, filename, label)
 
     def base64(self, data: str, mime_type: str | None, where: str, filename: str | None = None) -> dict[str, Any]:

@@ -72,6 +72,9 @@ class Settings(BaseModel):
     """Most bytes one attachment may hold, decoded."""
     attachment_types: Names = DEFAULT_ATTACHMENT_TYPES
     """The media types accepted in attachments."""
+    attachment_urls: bool = True
+    """Accept ``https`` URLs in attachments, passed to the model's provider as they are. Off: data only, for an
+    integration that downloads URLs in this process (``langchain-google-genai``)."""
     state_keys: Names = None
     """The keys of a LangGraph graph's state shared with the client: they stream to it, and its state may set them.
     None: every key but ``messages``."""
@@ -166,6 +169,7 @@ class Options(TypedDict, total=False):
     max_attachments: int
     max_attachment_bytes: int
     attachment_types: str | Sequence[str]
+    attachment_urls: bool
     state_keys: str | Sequence[str] | None
     predict_state: str | Sequence[Mapping[str, str]]
     events: str | Sequence[EventKind]

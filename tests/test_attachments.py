@@ -217,6 +217,18 @@ async def test_a_bad_attachment_is_a_400_naming_the_part(body: Any, detail: str)
     assert detail in (await response.get_json())["detail"]
 
 
+async def test_with_attachment_urls_off_an_https_url_is_refused_and_data_still_taken() -> None:
+    """For a model integration that downloads URLs in this process: only data reaches it."""
+    app = chat_app(seeing()[2], attachment_urls=False)
+    hosted = {"question": "q", "attachments": [{"url": "https://example.com/cat.png"}]}
+    inline = {"question": "q", "attachments": [{"url": data_url("image/png", PNG)}]}
+    refused = await app.test_client().post("/chat", json=hosted)
+    taken = await app.test_client().post("/chat", json=inline)
+    assert refused.status_code == 400
+    assert (await refused.get_json())["detail"] == "attachments.0: only data is accepted here, not URLs"
+    assert taken.status_code == 200
+
+
 async def test_no_url_a_client_names_is_ever_fetched_in_any_protocol() -> None:
     asked: list[str] = []
     target = Quart("target")
