@@ -1,9 +1,9 @@
-"""The chat request the runnable factory sees, and reading a JSON body before any streaming starts.
+"""The chat request the runnable factory sees, checked before any streaming starts.
 
 Each protocol validates its own body shape (:mod:`.protocols`) and reads it into the conversation it
 carries; what they share is here: the :class:`ChatRequest` they produce, the rules a conversation keeps (it
-ends with the user's question, or, continuing a run, with the results of the tool calls before them), the
-JSON body reader, and how a validation error reads. Every way a body can be wrong ends as a
+ends with the user's question, or, continuing a run, with the results of the tool calls before them), and
+how a validation error reads. Every way a body can be wrong ends as a
 :class:`~.errors.RequestError`, which the view turns into a 4xx JSON answer.
 """
 
@@ -18,9 +18,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
-from quart import Request
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from .attachments import Attachment, Attachments
 from .errors import RequestError
@@ -28,7 +26,6 @@ from .settings import Settings
 
 __all__ = [
     *("ChatRequest", "Resume", "ToolCallIn", "check_thread_id", "conversation", "describe_validation_error"),
-    "read_json_body",
 ]
 
 # No ":": it separates an owner from its thread, so no client can name a scoped thread (run_config).
@@ -106,23 +103,6 @@ class ChatRequest:
     def continues(self) -> bool:
         """The conversation ends with tool results: the run goes on from them."""
         return bool(self.messages) and isinstance(self.messages[-1], ToolMessage)
-
-
-async def read_json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object body, or :class:`RequestError` (415, 413 or 400)."""
-    if not request.is_json:
-        raise RequestError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)")
-    try:
-        raw = await request.get_data(cache=False)  # not kept: the parsed body is what the request needs
-    except RequestEntityTooLarge:
-        raise RequestError(413, "payload_too_large", f"the body is over {request.max_content_length} bytes") from None
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise RequestError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise RequestError(400, "invalid_request", "the body must be a JSON object")
-    return body
 
 
 def conversation(

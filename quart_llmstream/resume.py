@@ -98,6 +98,6 @@ def _last_event_id() -> int | None:
     value = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     if value is None:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise RequestError(400, "invalid_request", "Last-Event-ID: an event number")
     return int(value)

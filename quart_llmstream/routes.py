@@ -21,7 +21,8 @@ from quart import Blueprint, Quart, Response, request
 from quart.blueprints import BlueprintSetupState
 from werkzeug.datastructures import Headers
 
-from .chat_request import ChatRequest, read_json_body
+from .body import read_json_body
+from .chat_request import ChatRequest
 from .errors import ConfigError, RequestError, public_message
 from .events import RunEnded
 from .extension import LLMStream

@@ -1,0 +1,78 @@
+"""The request's JSON body, read before any streaming starts, and held to what the run can keep and send back.
+
+What a client sends goes further than the model: a checkpointer stores its messages, state, tool arguments
+and decisions (msgpack), and the stream sends them back as JSON. A body that either would fail on — NaN or
+Infinity, an integer beyond 64 bits, a lone UTF-16 surrogate, nesting deeper than :data:`MAX_DEPTH` — is
+refused here with a ``400`` naming where, rather than failing the run after its stream has started.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from quart import Request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .errors import RequestError
+
+__all__ = ["MAX_DEPTH", "read_json_body"]
+
+MAX_DEPTH = 64
+"""How deep a body's arrays and objects may nest."""
+_INTEGERS = range(-(1 << 63), 1 << 64)  # what msgpack holds
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+async def read_json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object body, or :class:`~.errors.RequestError` (415, 413 or 400)."""
+    if not request.is_json:
+        raise RequestError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)")
+    try:
+        raw = await request.get_data(cache=False)  # not kept: the parsed body is what the request needs
+    except RequestEntityTooLarge:
+        raise RequestError(413, "payload_too_large", f"the body is over {request.max_content_length} bytes") from None
+    try:
+        body = json.loads(raw, parse_constant=_not_json)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a constant
+        raise RequestError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RequestError(400, "invalid_json", f"the body nests deeper than {MAX_DEPTH} levels") from None
+    if not isinstance(body, dict):
+        raise RequestError(400, "invalid_request", "the body must be a JSON object")
+    _check(body)
+    return body
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _check(body: dict[str, Any]) -> None:
+    """One walk over the parsed body; a data URL of megabytes is one string, checked at C speed."""
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(body, 1, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                _refuse(path, "a lone UTF-16 surrogate is not text")
+        elif isinstance(value, bool | float) or value is None:
+            continue
+        elif isinstance(value, int):
+            if value not in _INTEGERS:
+                _refuse(path, "an integer beyond 64 bits")
+        elif depth > MAX_DEPTH:
+            _refuse(path, f"nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not key.isascii() and _SURROGATE.search(key):
+                    _refuse(path, "a lone UTF-16 surrogate is not text")
+                stack.append((item, depth + 1, (*path, key)))
+        else:
+            stack.extend((item, depth + 1, (*path, index)) for index, item in enumerate(value))
+
+
+def _refuse(path: tuple[str | int, ...], why: str) -> None:
+    where = ".".join(map(str, path)) or "the body"
+    raise RequestError(400, "invalid_request", f"{where}: {why}")

@@ -1,0 +1,85 @@
+"""A body the run could neither keep (a checkpointer's msgpack) nor send back (JSON) is a 400 up front, in
+every protocol, never a 500 or a stream that fails once started."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, MessagesState, StateGraph
+
+from fakes import answering
+from helpers import chat_app
+
+ROUTES = {"native": "/chat", "ai-sdk": "/chat", "ag-ui": "/chat", "openai": "/chat/completions"}
+
+
+def body_for(protocol: str, text: str = '"hi"', *, extra: str = "") -> str:
+    """A raw JSON body: ``text`` is JSON source, put in where the question goes; ``extra`` goes at the top."""
+    extra = f", {extra}" if extra else ""
+    if protocol == "native":
+        return f'{{"question": {text}{extra}}}'
+    if protocol == "ai-sdk":
+        part = f'{{"type": "text", "text": {text}}}'
+        return f'{{"id": "c", "messages": [{{"id": "u", "role": "user", "parts": [{part}]}}]{extra}}}'
+    if protocol == "ag-ui":
+        return f'{{"threadId": "t", "runId": "r", "messages": [{{"role": "user", "content": {text}}}]{extra}}}'
+    return f'{{"model": "m", "messages": [{{"role": "user", "content": {text}}}]{extra}}}'
+
+
+def graph() -> Any:
+    """A checkpointed graph, as the state and the thread that would store the body need."""
+    builder = StateGraph(MessagesState)
+    builder.add_node("answer", lambda state: {"messages": [AIMessage("ok")]})
+    builder.add_edge(START, "answer")
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+async def post(protocol: str, raw: str) -> tuple[int, str]:
+    app = chat_app(graph() if protocol != "openai" else answering("ok"), protocol=protocol)
+    response = await app.test_client().post(
+        ROUTES[protocol], data=raw.encode(), headers={"Content-Type": "application/json"}
+    )
+    payload = await response.get_json()
+    detail = payload["error"]["message"] if protocol == "openai" else payload["detail"]
+    return response.status_code, detail
+
+
+DEEP = "[" * 100 + "]" * 100
+BAD = [
+    ("a lone surrogate", '"hi \\ud800"', "", "a lone UTF-16 surrogate is not text"),
+    ("NaN", '"hi"', '"n": NaN', "NaN is not a JSON number"),
+    ("Infinity", '"hi"', '"n": -Infinity', "-Infinity is not a JSON number"),
+    ("an integer beyond 64 bits", '"hi"', '"n": 18446744073709551616', "n: an integer beyond 64 bits"),
+    ("nested 100 deep", '"hi"', f'"n": {DEEP}', "nested deeper than 64 levels"),
+    ("nested past the parser", '"hi"', '"n": ' + "[" * 100_000 + "]" * 100_000, "nests deeper than 64 levels"),
+]
+
+
+@pytest.mark.parametrize("protocol", list(ROUTES))
+@pytest.mark.parametrize(("text", "extra", "detail"), [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+async def test_a_body_the_run_could_not_keep_or_send_back_is_a_400(
+    protocol: str, text: str, extra: str, detail: str
+) -> None:
+    status, said = await post(protocol, body_for(protocol, text, extra=extra))
+    assert (status, detail in said) == (400, True), said
+
+
+@pytest.mark.parametrize("protocol", ["native", "ag-ui"])
+async def test_the_state_and_its_path_are_named(protocol: str) -> None:
+    status, said = await post(protocol, body_for(protocol, extra='"state": {"todos": [1, 18446744073709551616]}'))
+    assert (status, said) == (400, "state.todos.1: an integer beyond 64 bits")
+
+
+async def test_what_the_checks_let_pass_still_streams() -> None:
+    """The edges: 64 levels, the largest integers msgpack holds, a surrogate pair (one emoji), text with accents."""
+    nested = "[" * 62 + "]" * 62  # the body and its key are two levels
+    extra = f'"n": {nested}, "big": [18446744073709551615, -9223372036854775808], "e": "\\ud83d\\ude00 café"'
+    app = chat_app(answering("ok"))
+    response = await app.test_client().post(
+        "/chat", data=body_for("native", extra=extra).encode(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert "[DONE]" in (await response.get_data(as_text=True))
