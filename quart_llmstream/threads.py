@@ -10,12 +10,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import Runnable, RunnableBinding
+from pydantic import BaseModel, StrictStr, TypeAdapter, ValidationError
 
-from .chat_request import Resume
+from .chat_request import Resume, describe_validation_error
 from .errors import RequestError
 from .events import ToolCallDecided
 from .payloads import jsonable
@@ -88,9 +89,12 @@ def describe(interrupt: Any, calls: Sequence[Mapping[str, Any]]) -> dict[str, An
     if value.get("type") == "tool_approval":
         args = jsonable(value.get("args"), _MAX_VALUE_CHARS)
         action = {"tool_call_id": value.get("tool_call_id"), "name": value.get("name"), "args": args}
-        described["actions"] = [action | {"description": value.get("description") or ""}]
+        kinds = _allowed(getattr(interrupt, "response_schema", None))
+        described["actions"] = [action | {"description": value.get("description") or "", "allowed_decisions": kinds}]
     elif isinstance(requests, list):
         unused = list(calls)
+        configs = value.get("review_configs")
+        allowed = {c.get("action_name"): c.get("allowed_decisions") for c in configs or () if isinstance(c, Mapping)}
         actions = []
         for request in requests:
             name, args = request.get("name"), request.get("args")
@@ -100,7 +104,8 @@ def describe(interrupt: Any, calls: Sequence[Mapping[str, Any]]) -> dict[str, An
                 unused.remove(call)
             described_args = jsonable(args, _MAX_VALUE_CHARS)
             action = {"tool_call_id": call and call["id"], "name": name, "args": described_args}
-            actions.append(action | {"description": request.get("description") or ""})
+            action |= {"description": request.get("description") or "", "allowed_decisions": allowed.get(name)}
+            actions.append(action)
         described["actions"] = actions
     return described
 
@@ -181,13 +186,59 @@ def _checked(interrupt: Mapping[str, Any], value: Any, decided: list[ToolCallDec
             detail = f"resume: the interrupt {interrupt['id']} needs one decision per call awaiting approval"
             raise RequestError(400, "invalid_request", f"{detail}: {{'decisions': [...]}}")
         for action, decision in zip(interrupt["actions"], decisions, strict=True):
-            kind = decision.get("type") if isinstance(decision, dict) else None
-            message = decision.get("message") if isinstance(decision, dict) else None
+            kind, message = _decision(action, decision)
             if action["tool_call_id"]:
                 decided.append(
                     ToolCallDecided(action["tool_call_id"], action["name"], kind in ("approve", "edit"), message)
                 )
     return value
+
+
+class _Edited(BaseModel):
+    name: StrictStr
+    args: dict[str, Any]
+
+
+class _Decision(BaseModel):
+    """A decision on a call, as ``HumanInTheLoopMiddleware`` reads one."""
+
+    type: Literal["approve", "edit", "reject", "respond"]
+    edited_action: _Edited | None = None
+    message: StrictStr | None = None
+
+
+def _decision(action: Mapping[str, Any], decision: Any) -> tuple[str, str | None]:
+    """The kind and message of a raw decision on ``action``, or a 400: what the middleware would fail on
+    mid-run — a kind the call does not allow, an edit without the call's tool and args, a respond without
+    its message — is refused before it reaches the thread."""
+    where = f"resume: the decision on {action['tool_call_id'] or action['name']}"
+    try:
+        parsed = _Decision.model_validate(decision)
+    except ValidationError as exc:
+        raise RequestError(400, "invalid_request", f"{where}: {describe_validation_error(exc)}") from None
+    allowed = action.get("allowed_decisions")
+    if isinstance(allowed, list) and parsed.type not in allowed:
+        detail = f"{where}: {parsed.type!r} is not allowed, only {', '.join(map(repr, allowed))}"
+        raise RequestError(400, "invalid_request", detail)
+    if parsed.type == "edit" and (parsed.edited_action is None or parsed.edited_action.name != action["name"]):
+        detail = f"{where}: an edit takes edited_action {{'name': {action['name']!r}, 'args': {{...}}}}"
+        raise RequestError(400, "invalid_request", detail)
+    if parsed.type == "respond" and parsed.message is None:
+        raise RequestError(400, "invalid_request", f"{where}: a respond takes a message")
+    return parsed.type, parsed.message
+
+
+def _allowed(schema: Any) -> list[str] | None:
+    """The kinds of decision a ``per_call`` approval's ``response_schema`` takes (a type while the run goes, its
+    JSON schema once in the thread): the ``type`` tags of its union, or of its one decision."""
+    if schema is not None and not isinstance(schema, dict):
+        schema = TypeAdapter(schema).json_schema()
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(mapping := schema.get("discriminator", {}).get("mapping"), dict):
+        return list(mapping)
+    tag = schema.get("properties", {}).get("type", {}).get("const")
+    return [tag] if isinstance(tag, str) else None
 
 
 def _per_call(interrupt: Mapping[str, Any]) -> bool:

@@ -24,7 +24,7 @@ from openai import APIError, AsyncOpenAI, ConflictError
 from quart_llmstream import StreamResult
 
 from fakes import ScriptedChatModel, agent, calling, words
-from helpers import chat_app, node, post_stream, resume_from, running
+from helpers import chat_app, node, post_stream, resume_from, running, token_texts
 from sse_parser import ParsedStream
 
 
@@ -195,6 +195,41 @@ async def test_resume_requests_that_do_not_match_the_thread_are_refused() -> Non
     assert unknown_interrupt.status_code == 400
     assert "no interrupt no-such-interrupt is pending" in unknown_interrupt.json()["detail"]
     assert no_checkpointer.status_code == 400 and "no checkpointer" in (await no_checkpointer.get_json())["detail"]
+
+
+BAD_DECISIONS = [
+    (None, "Input should be a valid dictionary"),
+    ({}, "type: Field required"),
+    ({"type": "bogus"}, "type: Input should be 'approve', 'edit', 'reject' or 'respond'"),
+    ({"type": "respond", "message": "hi"}, "'respond' is not allowed, only 'approve', '"),
+    ({"type": "respond"}, "respond"),
+    ({"type": "edit"}, "an edit takes edited_action {'name': 'send_email'"),
+    ({"type": "edit", "edited_action": {"name": "other", "args": {}}}, "an edit takes edited_action"),
+    ({"type": "edit", "edited_action": {"name": "send_email", "args": 5}}, "edited_action.args"),
+    ({"type": "reject", "message": 5}, "message: Input should be a valid string"),
+]
+
+
+@pytest.mark.parametrize("mode", ["batched", "per_call"])
+async def test_a_decision_the_middleware_would_fail_on_is_a_400_and_the_thread_still_waits(mode: str) -> None:
+    """A decision of a kind the call does not allow, or of the wrong shape, never reaches the thread (where
+    the middleware would fail mid-run and every later decision with it); a good one afterwards goes on."""
+    outbox = Outbox()
+    allowed = {"allowed_decisions": ["approve", "reject", "edit"]}
+    middleware = HumanInTheLoopMiddleware(interrupt_on={"send_email": allowed}, interrupt_mode=mode)  # type: ignore[arg-type]
+    graph = agent(ScriptedChatModel(responses=[emailing]), middleware, tools=[outbox.tool])
+    async with running(chat_app(graph, events="token,tool")) as url, httpx.AsyncClient(timeout=30) as http:
+        await http.post(f"{url}/chat", json={"question": "Email Ann", "thread_id": "t"})
+        refused = []
+        for decision, _ in BAD_DECISIONS:
+            resume = decision if mode == "per_call" else {"decisions": [decision]}
+            answer = await http.post(f"{url}/chat", json={"thread_id": "t", "resume": resume})
+            refused.append((answer.status_code, answer.json()["detail"]))
+        approve = {"type": "approve"} if mode == "per_call" else {"decisions": [{"type": "approve"}]}
+        _, stream = await post_stream(f"{url}/chat", {"thread_id": "t", "resume": approve})
+    for (status, detail), (_, expected) in zip(refused, BAD_DECISIONS, strict=True):
+        assert status == 400 and expected in detail, detail
+    assert outbox.sent == ["ann@example.com"] and "".join(token_texts(stream)) == "Done: sent to ann@example.com"
 
 
 async def test_a_client_cannot_approve_a_call_that_was_not_asked_for() -> None:
