@@ -39,6 +39,8 @@ def _chain_stream(mapper: StreamMapper, event: V2Event) -> Events:
         for message in messages if isinstance(messages, list) else ():
             if isinstance(message, ToolMessage):
                 mapper.tally.tool_answered(message.tool_call_id)
+                if mapper.state is not None:  # a call answered without running (a person rejected it)
+                    mapper.state.tool_ran(message.name)
     if "__interrupt__" in chunk:
         calls = mapper.tally.calls
         mapper.tally.interrupts += [describe(interrupt, calls) for interrupt in chunk["__interrupt__"]]
@@ -66,9 +68,10 @@ def custom_event(mapper: StreamMapper, event: V2Event) -> Events:
     return (Custom(event["name"], mapper.payload(event["data"])),) if "custom" in mapper.events else ()
 
 
-def predicting(model_stream: Handler | None, model_end: Handler) -> dict[str, Handler]:
-    """``on_chat_model_stream`` and ``on_chat_model_end`` that also follow the arguments of tools predicting
-    the state."""
+def predicting(handlers: Mapping[str, Handler]) -> dict[str, Handler]:
+    """``handlers``' model and tool handlers, which also follow the arguments of tools predicting the state
+    as they stream, and hold the prediction until the tool has run."""
+    model_stream, model_end = handlers.get("on_chat_model_stream"), handlers["on_chat_model_end"]
 
     def stream(mapper: StreamMapper, event: V2Event) -> Events:
         predicted: Events = ()
@@ -82,7 +85,16 @@ def predicting(model_stream: Handler | None, model_end: Handler) -> dict[str, Ha
         predicted = mapper.state.model_ended(event["run_id"]) if mapper.state is not None else ()
         return predicted + model_end(mapper, event)
 
-    return {"on_chat_model_stream": stream, "on_chat_model_end": end}
+    def ran(handler: Handler) -> Handler:
+        def tool_ran(mapper: StreamMapper, event: V2Event) -> Events:
+            if mapper.state is not None:
+                mapper.state.tool_ran(event["name"])
+            return handler(mapper, event)
+
+        return tool_ran
+
+    tools = {kind: ran(handlers[kind]) for kind in ("on_tool_end", "on_tool_error")}
+    return {"on_chat_model_stream": stream, "on_chat_model_end": end, **tools}
 
 
 INTERRUPT_HANDLERS: dict[str, Handler] = {"on_chain_stream": _chain_stream}

@@ -101,7 +101,7 @@ class Mapper:
         self.state_handlers = self.graph_handlers | STATE_HANDLERS
         """For a graph whose state streams (:mod:`.graphs`)."""
         if self.predict_state:
-            self.state_handlers |= predicting(handlers.get("on_chat_model_stream"), StreamMapper._model_end)
+            self.state_handlers |= predicting(self.state_handlers)
 
     def narrowed(self, events: Collection[str]) -> Mapper:
         """The same mapper with fewer kinds of event (a client's choice, when allowed)."""
@@ -190,7 +190,7 @@ class StreamMapper:
         if thread is not None:
             self.tally.interrupts = thread.interrupts
             if self.state is not None:
-                self._state_end = self.state.replace(thread.values)
+                self._state_end = self.state.settle(thread.values)
                 self._messages_end = (MessagesSnapshot(thread.messages),)
         return bool(self.tally.interrupts)
 

@@ -41,7 +41,7 @@ async def emit_state(values: Mapping[str, Any], config: RunnableConfig | None = 
 class StateStream:
     """The state one stream sends."""
 
-    __slots__ = ("_calls", "_keys", "_predicted", "_predictions", "_sent", "_values")
+    __slots__ = ("_calls", "_held", "_keys", "_predicted", "_predictions", "_sent", "_values")
 
     def __init__(self, keys: Collection[str], predictions: Sequence[Mapping[str, str]] = ()) -> None:
         self._keys = frozenset(keys)
@@ -50,13 +50,27 @@ class StateStream:
         self._values: dict[str, Any] = {}
         self._sent: Any = None
         self._calls: dict[Any, _Predicting] = {}  # each predicting call, by (its model run, its index)
+        self._held: dict[str, dict[str, Any]] = {}  # what each predicting tool predicted, until it has run
 
     def replace(self, values: Any) -> tuple[Event, ...]:
-        """The graph's whole state, as it is now."""
+        """The graph's whole state, as it is now, but for the keys a tool that has not run yet predicts: a
+        node between the model and the tool (middleware's ``after_model``) must not take the prediction back."""
         if not isinstance(values, Mapping):
             return ()
         self._values = self._selected(values)
+        for predicted in self._held.values():
+            self._values |= predicted
         return self._changed()
+
+    def settle(self, values: Any) -> tuple[Event, ...]:
+        """The thread's state after the run: the truth, whatever was predicted (a call rejected or never run)."""
+        self._held.clear()
+        return self.replace(values)
+
+    def tool_ran(self, name: str | None) -> None:
+        """A tool has answered: the state it predicted is the graph's to say again (its next step shows it)."""
+        if name is not None:
+            self._held.pop(name, None)
 
     def update(self, values: Any) -> tuple[Event, ...]:
         """Some of the state's keys (a node's published state, a predicted argument)."""
@@ -95,7 +109,10 @@ class StateStream:
             for p in self._predictions
             if p["tool"] == predicting.tool and isinstance(parsed, dict) and p["tool_argument"] in parsed
         }
-        return self.update(moved) if moved else ()
+        if not moved:
+            return ()
+        self._held.setdefault(predicting.tool, {}).update(moved)
+        return self.update(moved)
 
     def _selected(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in values.items() if key in self._keys}
