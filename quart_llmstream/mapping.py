@@ -1,8 +1,6 @@
-"""Mapping: from LangChain's v2 events to the stream's typed events (:mod:`.events`).
-
-A v2 event is a dict with ``event``, ``name``, ``run_id``, ``parent_ids``, ``tags``, ``metadata`` and
-``data``. Only some matter to a chat client; which kinds are kept is the ``events`` option: ``token``
-(default), ``reasoning``, ``tool``, ``custom``, ``start`` and ``end``.
+"""Mapping: from LangChain's v2 events to the stream's typed events (:mod:`.events`). Only some matter to a
+chat client; which kinds are kept is the ``events`` option: ``token`` (default), ``reasoning``, ``tool``,
+``custom``, ``start`` and ``end``.
 
 Tokens come only from ``on_chat_model_stream``: the enclosing chain's ``on_chain_stream`` carries the
 same chunks again when a pipeline ends at a model, which is how hand-written loops send every token
@@ -37,6 +35,7 @@ from .events import (
     TextEnd,
     TextStart,
     ToolCallArgs,
+    ToolCallDecided,
     ToolCallStarted,
     ToolEnded,
     ToolFailed,
@@ -141,7 +140,7 @@ class StreamMapper:
 
     __slots__ = (
         *("_client_tools", "_handlers", "_hook", "_mapper", "_messages_end", "_open", "_opening", "_state_end"),
-        *("_thread_id", "_tool_ids", "run_id", "state", "tally"),
+        *("_approved", "_thread_id", "_tool_ids", "run_id", "state", "tally"),
     )
 
     def __init__(
@@ -156,6 +155,7 @@ class StreamMapper:
     ) -> None:
         self._mapper = mapper
         self._client_tools, self._thread_id, self._opening = client_tools, thread_id, opening
+        self._approved = {e.id for e in opening if isinstance(e, ToolCallDecided) and e.approved}
         self.state = state
         self._handlers = mapper.handlers if handlers is None else handlers
         self._state_end: Events = ()  # what the thread's state says at the end: its state, its messages
@@ -289,7 +289,10 @@ class StreamMapper:
     def _tool_answered(self, event: V2Event) -> Events:
         data = event["data"]
         if not is_interrupt(data.get("error")):
-            self.tally.tool_answered(getattr(data.get("output"), "tool_call_id", None) or data.get("tool_call_id"))
+            call_id = getattr(data.get("output"), "tool_call_id", None) or data.get("tool_call_id")
+            if call_id in self._approved:  # a person approved it: the client waits for its result, as for a call
+                return self._tool_end(event) if "output" in data else self._tool_error(event)
+            self.tally.tool_answered(call_id)
         return _NOTHING
 
     def payload(self, value: Any) -> Any:

@@ -259,12 +259,14 @@ async def test_a_client_cannot_approve_a_call_that_was_not_asked_for() -> None:
 # The AI SDK: approval requests, answered with addToolApprovalResponse (ai 7's AbstractChat, as useChat).
 
 
+@pytest.mark.parametrize("events", ["token,tool", "token"])
 @pytest.mark.parametrize("mode", ["batched", "per_call"])
 @pytest.mark.parametrize("approved", [True, False])
-async def test_ai_sdk_an_approval_round_trip(approved: bool, mode: str) -> None:
-    """In either of the middleware's modes (one interrupt for the turn's calls, or one per call)."""
+async def test_ai_sdk_an_approval_round_trip(approved: bool, mode: str, events: str) -> None:
+    """In either of the middleware's modes (one interrupt for the turn's calls, or one per call), and whatever
+    ``events`` selects: the client's tool part waits for the approved call's output."""
     outbox = Outbox()
-    app = chat_app(approving_agent(outbox, mode), protocol="ai-sdk", events="token,tool")
+    app = chat_app(approving_agent(outbox, mode), protocol="ai-sdk", events=events)
     async with running(app) as url:
         done = await node(
             "ai_chat.mjs", api=f"{url}/chat", chatId="c1", turns=["Email Ann"], approvals={"send_email": approved}
