@@ -25,7 +25,7 @@ from .events import (
     ToolStarted,
 )
 
-__all__ = ["HOOKED", "EventHook", "StreamEvent", "from_stream_event", "to_stream_event"]
+__all__ = ["HOOKED", "EventHook", "StreamEvent", "from_stream_event", "hooked", "to_stream_event"]
 
 
 EventHook = Callable[[StreamEvent, Mapping[str, Any]], "StreamEvent | None"]
@@ -57,3 +57,14 @@ def from_stream_event(item: StreamEvent) -> Event:
     if cls is None:
         raise ValueError(f"the event hook returned an unknown kind of event: {item.kind!r}")
     return cls.from_data(item.data)
+
+
+def hooked(hook: EventHook, mapped: tuple[Event, ...], source: Mapping[str, Any]) -> tuple[Event, ...]:
+    """``mapped`` as ``hook`` keeps, rewrites or drops it; events it does not see pass it by."""
+    out = []
+    for event in mapped:
+        if type(event) not in HOOKED:
+            out.append(event)
+        elif (result := hook(item := to_stream_event(event), source)) is not None:
+            out.append(event if result == item else from_stream_event(result))
+    return tuple(out)

@@ -42,8 +42,8 @@ from .events import (
     ToolStarted,
 )
 from .graphs import INTERRUPT_HANDLERS, STATE_HANDLERS, custom_event, predicting
-from .hook import HOOKED, EventHook, from_stream_event, to_stream_event
-from .payloads import jsonable
+from .hook import EventHook, hooked
+from .payloads import jsonable, tool_result
 from .reasoning import reasoning_texts
 from .state import StateStream
 from .tally import Tally
@@ -173,7 +173,7 @@ class StreamMapper:
             return _NOTHING
         mapped = handler(self, event)
         if self._hook is not None and mapped:
-            mapped = self._hooked(mapped, event)
+            mapped = hooked(self._hook, mapped, event)
         if len(mapped) == 1 and type(mapped[0]) is self._open:  # the open block goes on: the per-token case
             if self._open is TextDelta:
                 self.tally.add_text(mapped[0].text)  # type: ignore[attr-defined]
@@ -201,17 +201,6 @@ class StreamMapper:
         self._open = None
         ending = final_events(self.tally, (status, error, message), self._client_tools, self._thread_id, self.payload)
         return (*closing, *ending[:-1], *self._messages_end, ending[-1])  # the thread's messages come last
-
-    def _hooked(self, mapped: Events, source: V2Event) -> Events:
-        hook = self._hook
-        assert hook is not None
-        out = []
-        for event in mapped:
-            if type(event) not in HOOKED:  # it passes the hook by
-                out.append(event)
-            elif (result := hook(item := to_stream_event(event), source)) is not None:
-                out.append(event if result == item else from_stream_event(result))
-        return tuple(out)
 
     def _in_blocks(self, mapped: Events) -> Events:
         """``mapped`` with the boundaries of the blocks it opens and closes; text goes to the tally."""
@@ -272,7 +261,7 @@ class StreamMapper:
         return (ToolStarted(event["run_id"], event["name"], self.payload(event["data"].get("input"))),)
 
     def _tool_end(self, event: V2Event) -> Events:
-        output = event["data"].get("output")
+        output = tool_result(event["data"].get("output"))
         call_id = getattr(output, "tool_call_id", None) or None
         self.tally.tool_answered(call_id)
         return (ToolEnded(event["run_id"], event["name"], self.payload(output), call_id),)
@@ -289,7 +278,7 @@ class StreamMapper:
     def _tool_answered(self, event: V2Event) -> Events:
         data = event["data"]
         if not is_interrupt(data.get("error")):
-            call_id = getattr(data.get("output"), "tool_call_id", None) or data.get("tool_call_id")
+            call_id = getattr(tool_result(data.get("output")), "tool_call_id", None) or data.get("tool_call_id")
             if call_id in self._approved:  # a person approved it: the client waits for its result, as for a call
                 return self._tool_end(event) if "output" in data else self._tool_error(event)
             self.tally.tool_answered(call_id)

@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 from pydantic_core import to_jsonable_python
 
-__all__ = ["jsonable", "to_json"]
+__all__ = ["jsonable", "to_json", "tool_result"]
 
 # Compact, one line, ASCII only: a lone surrogate from a model becomes a \ud800 escape that
 # JSON.parse restores, instead of a UnicodeEncodeError; CR, LF and U+2028 can never break a frame.
@@ -34,6 +34,14 @@ def jsonable(value: Any, max_chars: int) -> Any:
     if len(text) <= max_chars:
         return data
     return text[:max_chars] + _ELLIPSIS
+
+
+def tool_result(output: Any) -> Any:
+    """What a tool answered: a LangGraph ``Command`` it returned (to update the graph's state) answers with
+    the ``ToolMessage`` among its updates, not as the command itself."""
+    update = getattr(output, "update", None) if type(output).__name__ == "Command" else None
+    messages = update.get("messages") if isinstance(update, dict) else None
+    return next((m for m in messages if isinstance(m, ToolMessage)), output) if isinstance(messages, list) else output
 
 
 def _safe_repr(value: Any) -> str:

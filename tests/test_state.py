@@ -208,6 +208,7 @@ def listing(messages: list[BaseMessage], tools: Any) -> Any:
     ]
 
 
+AI_SDK_TURN = {"id": "c1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "milk"}]}]}
 PREDICT = [{"state_key": "todos", "tool": "update_todos", "tool_argument": "todos"}]
 
 
@@ -242,6 +243,22 @@ async def test_native_predicted_state_follows_the_arguments_before_the_tools_res
         else:
             seen.append(("tool_end", None))
     assert seen == [("state", ["milk"]), ("state", ["milk", "eggs"]), ("tool_end", None)]
+
+
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk"])
+async def test_a_tool_that_returns_a_command_answers_with_its_tool_message(protocol: str) -> None:
+    """A tool updating the state returns a ``Command``: the client is shown its ``ToolMessage``'s answer, for
+    the call it answers, not the command's dump."""
+    async with running(chat_app(todo_agent(), protocol=protocol, events="token,tool")) as url:
+        body = {"question": "milk", "thread_id": "t"} if protocol == "native" else AI_SDK_TURN
+        _, stream = await post_stream(f"{url}/chat", body)
+    if protocol == "native":
+        [ended] = [json.loads(event.data) for event in stream.events if event.event == "tool_end"]
+        assert (ended["output"], ended["call_id"]) == ("updated", "call_u1")
+    else:
+        frames = [json.loads(data) for data in stream.messages if data.startswith("{")]
+        [output] = [frame for frame in frames if frame["type"] == "tool-output-available"]
+        assert output == {"type": "tool-output-available", "toolCallId": "call_u1", "output": "updated"}
 
 
 def test_a_long_predicted_argument_is_parsed_again_only_as_it_grows_and_whole_when_the_model_ends() -> None:
