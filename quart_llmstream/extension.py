@@ -1,6 +1,7 @@
 """The extension object: what belongs to the app rather than to one blueprint.
 
-It owns the registry of open runs (the ``max_streams`` cap, the end of every stream at shutdown),
+It owns the registry of open runs (the ``max_streams`` cap, the end of every stream at shutdown, one run
+at a time on a thread),
 Langfuse tracing (one client per app) and the signal handlers, and it lives in
 ``app.extensions["llmstream"]``. ``create_blueprint`` makes one on first registration when the app has
 none, so ``LLMStream(app)`` is needed only to set it up explicitly.
@@ -26,12 +27,12 @@ from typing import Any, Protocol
 
 from quart import Quart
 
-from .errors import ConfigError
+from .errors import ConfigError, RequestError
 from .logs.store import MemoryStore, StreamStore
 from .run import StopReason
 from .tracing import LangfuseTracing, langfuse_from_config, missing_keys
 
-__all__ = ["LLMStream", "drain"]
+__all__ = ["LLMStream", "ThreadHold", "drain"]
 
 log = logging.getLogger("quart_llmstream")
 
@@ -46,11 +47,35 @@ class OpenRun(Protocol):
     def stop(self, reason: StopReason) -> None: ...
 
 
+class ThreadHold:
+    """A request's hold on its thread, from before its state is read until its run's end is written: a second
+    request on the thread meanwhile gets ``409`` (as LangGraph's server rejects it), so two decisions sent at
+    once cannot both run an approved call, nor two runs write one thread. It holds within one process."""
+
+    __slots__ = ("_held", "_threads")
+
+    def __init__(self, threads: set[str]) -> None:
+        self._threads = threads
+        self._held: str | None = None
+
+    def take(self, thread_id: str) -> None:
+        if thread_id in self._threads:
+            raise RequestError(409, "conflict", "a run on this thread is still going")
+        self._threads.add(thread_id)
+        self._held = thread_id
+
+    def release(self) -> None:
+        if self._held is not None:
+            self._threads.discard(self._held)
+            self._held = None
+
+
 class LLMStream:
     """``LLMStream(app)`` or ``LLMStream()`` then ``init_app(app)``, in the Quart extension style."""
 
     def __init__(self, app: Quart | None = None) -> None:
         self.runs: set[OpenRun] = set()
+        self.threads: set[str] = set()  # the threads a run is on, by their checkpointer's (scoped) id
         self.draining = False
         self._config: Any = {}
         self._tracing: LangfuseTracing | None = None

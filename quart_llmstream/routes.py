@@ -25,7 +25,7 @@ from .body import read_json_body
 from .chat_request import ChatRequest
 from .errors import ConfigError, RequestError, public_message
 from .events import RunEnded
-from .extension import LLMStream
+from .extension import LLMStream, ThreadHold
 from .inputs import RunInput, runnable_input
 from .logs import MemoryLog, StreamLog
 from .logs.store import StreamConflict, StreamMeta, StreamStore
@@ -102,6 +102,7 @@ def _chat_view(
 
     async def chat() -> Response:
         run_id = uuid4()
+        hold = ThreadHold(extension.threads)
         try:
             _check_capacity(extension, settings)  # early, before reading the body
             body = await read_json_body(request)
@@ -110,7 +111,7 @@ def _chat_view(
             if settings.client_filters:
                 kinds, run_filters = narrow(chat_request.body, mapper.events, filters)
                 chosen = mapper if kinds == mapper.events else mapper.narrowed(kinds)
-            run = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing)
+            run = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing, hold)
             stream_log: StreamLog
             if store is None:
                 stream_id, stream_log = str(run_id), MemoryLog(_BUFFERED_EVENTS)
@@ -118,7 +119,11 @@ def _chat_view(
                 stream_id, stream_log = await _resumable_log(store, chat_request, chosen.events, run.owner)
             _check_capacity(extension, settings, stream_log)  # again: no await from here on
         except RequestError as exc:
+            hold.release()
             return protocol.error_response(exc)
+        except BaseException:
+            hold.release()
+            raise
         runnable, inputs, config = run.runnable, run.inputs.value, run.config
         graph = checkpointed(run.graph) if run.thread_id is not None else None
 
@@ -136,7 +141,9 @@ def _chat_view(
             graph=run.graph is not None,
             state_keys=run.state_keys,
         )
-        producer = Run(source, mapping, stream_log, settings, chat_request, outlives_client=store is not None)
+        outlives = store is not None  # a resumable stream's run goes on for a client that comes back
+        release = hold.release
+        producer = Run(source, mapping, stream_log, settings, chat_request, outlives_client=outlives, on_close=release)
         extension.add(producer)
         encoder = protocol.encoder(stream_id, chosen.events, chat_request.ids)
         response = await protocol.respond(reader, encoder, producer, settings, None if store is None else 0)
@@ -165,9 +172,11 @@ async def _prepare_run(
     run_id: Any,
     settings: Settings,
     tracing: LangfuseTracing | None,
+    hold: ThreadHold,
 ) -> _Prepared:
     """The user's code that runs before streaming (the factory, the ``stream_owner`` and ``run_config``
-    hooks), the run's thread, and the runnable's input: a failure is a ``500`` before any streaming."""
+    hooks), the run's thread (``hold`` takes a checkpointed one before its state is read), and the runnable's
+    input: a failure is a ``500`` before any streaming."""
     try:
         owner = await stream_owner(settings, chat_request)
         runnable = factory(chat_request)
@@ -181,6 +190,8 @@ async def _prepare_run(
         scoped = None if thread_id is None else scoped_thread_id(thread_id, owner)
         callbacks = (*settings.callbacks, tracing.handler()) if tracing else settings.callbacks
         config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, scoped)
+        if checkpointed(graph) is not None and (held := config.get("configurable", {}).get("thread_id")):
+            hold.take(str(held))
         inputs = await runnable_input(chat_request, config, graph, state_keys)
     except RequestError:
         raise

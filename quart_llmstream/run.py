@@ -65,8 +65,10 @@ class Run:
         chat_request: ChatRequest,
         *,
         outlives_client: bool = False,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self._source = source
+        self._on_close = on_close  # just before the log's end: a reader of it sees its effect
         self._outlives_client = outlives_client or settings.on_disconnect == "continue"
         self._mapper = mapper
         self._map = mapper.map
@@ -114,6 +116,8 @@ class Run:
             if ended is None:  # cancelled with nobody to tell: the client left, or was dropped
                 reason = self._stop_reason
                 ended = (reason.status, None, None) if reason else ("cancelled", None, None)
+            if self._on_close is not None:
+                self._on_close()
             self.log.close(self._mapper.end(*ended))
             await self._end(ended[0])
 

@@ -5,6 +5,7 @@ or a graph whose nodes call ``interrupt()``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -230,6 +231,31 @@ async def test_a_decision_the_middleware_would_fail_on_is_a_400_and_the_thread_s
     for (status, detail), (_, expected) in zip(refused, BAD_DECISIONS, strict=True):
         assert status == 400 and expected in detail, detail
     assert outbox.sent == ["ann@example.com"] and "".join(token_texts(stream)) == "Done: sent to ann@example.com"
+
+
+async def test_the_same_decision_sent_three_times_at_once_runs_the_call_once() -> None:
+    """A double click, a retry: while the first resume's run is on the thread, the others get 409 (the call
+    takes half a second, so all three were read against the same pending interrupt)."""
+    sent: list[str] = []
+
+    @tool
+    async def send_email(to: str, body: str) -> str:
+        """Send an email."""
+        await asyncio.sleep(0.5)
+        sent.append(to)
+        return f"sent to {to}"
+
+    middleware = HumanInTheLoopMiddleware(interrupt_on={"send_email": True})
+    graph = agent(ScriptedChatModel(responses=[emailing]), middleware, tools=[send_email])
+    resume = {"thread_id": "t", "resume": {"decisions": [{"type": "approve"}]}}
+    async with running(chat_app(graph)) as url, httpx.AsyncClient(timeout=30) as http:
+        await http.post(f"{url}/chat", json={"question": "Email Ann", "thread_id": "t"})
+        answers = await asyncio.gather(*(http.post(f"{url}/chat", json=resume) for _ in range(3)))
+        after = await http.post(f"{url}/chat", json={"question": "Thanks", "thread_id": "t"})
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200, 409, 409] and sent == ["ann@example.com"]
+    assert all("still going" in a.json()["detail"] for a in answers if a.status_code == 409)
+    assert after.status_code == 200, "the thread is free again once the run has ended"
 
 
 async def test_a_client_cannot_approve_a_call_that_was_not_asked_for() -> None:
