@@ -8,17 +8,21 @@ sends the whole conversation each turn, and ``add_messages`` merges by id, but t
 the thread under ids the client never saw: sent as they are, they would be there twice. So the graph gets
 only what its thread lacks: the messages after the last one the thread holds (a user message by its id, a
 tool result by the call it answers), but for the model's answers. A tool result the thread lacks must answer
-a call the thread's last answer left open: a client cannot plant results of calls the model never made.
+a call the thread's last answer left open: a client cannot plant results of calls the model never made. The
+client's state must fit the graph's state schema.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
+import typing
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
+from pydantic import TypeAdapter, ValidationError
 
 from .chat_request import ChatRequest
 from .errors import RequestError
@@ -41,6 +45,7 @@ async def runnable_input(
 ) -> RunInput:
     """The input of the request's run with ``config`` (its thread, when it has one), of ``graph`` when the
     runnable is a LangGraph graph; the client's state is taken for ``state_keys``, those that stream."""
+    graph_schema = getattr(getattr(graph, "builder", None), "state_schema", None)
     graph = checkpointed(graph)
     thread_id = config.get("configurable", {}).get("thread_id")
     if chat_request.resume is not None:
@@ -60,8 +65,35 @@ async def runnable_input(
         messages = unseen(messages, state.values.get("messages") or [])
     inputs = {"question": chat_request.question, "chat_history": chat_request.chat_history, "messages": messages}
     if state_keys and chat_request.state:  # the client's state, for the keys shared with it
-        inputs |= {key: value for key, value in chat_request.state.items() if key in state_keys}
+        inputs |= _shared_state(chat_request.state, state_keys, graph_schema)
     return RunInput(inputs)
+
+
+def _shared_state(state: Mapping[str, Any], keys: Collection[str], schema: Any) -> dict[str, Any]:
+    """The client's state for the shared ``keys``, each checked against its type in the graph's state
+    ``schema``: a value a node would fail on (a number for a list) is a 400, not a run failing mid-stream."""
+    shared = {key: value for key, value in state.items() if key in keys}
+    for key, value in shared.items():
+        if (adapter := _state_type(schema, key)) is None:
+            continue
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            where = (".".join(map(str, ("state", key, *error["loc"]))) for error in exc.errors())
+            detail = "; ".join(f"{at}: {error['msg']}" for at, error in zip(where, exc.errors(), strict=True))
+            raise RequestError(400, "invalid_request", detail) from None
+    return shared
+
+
+@functools.lru_cache(maxsize=256)
+def _state_type(schema: Any, key: str) -> TypeAdapter[Any] | None:
+    """The type of ``key`` in a graph's state schema (a TypedDict, a dataclass, a pydantic model), as a
+    validator; None when the schema does not say."""
+    try:
+        hint = typing.get_type_hints(schema).get(key) if schema is not None else None
+        return None if hint is None else TypeAdapter(hint)
+    except Exception:  # a forward reference that does not resolve, a type pydantic cannot check
+        return None
 
 
 def unseen(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:

@@ -109,6 +109,32 @@ async def test_the_clients_state_reaches_only_the_keys_shared_with_it() -> None:
     assert seen[1].get("role") == "admin"
 
 
+STATE_BODIES = {
+    "native": lambda state: {"question": "q", "thread_id": "t", "state": state},
+    "ai-sdk": lambda state: AI_SDK_TURN | {"state": state},
+    "ag-ui": lambda state: (
+        {"threadId": "t", "runId": "r", "messages": [{"id": "u", "role": "user", "content": "q"}]} | {"state": state}
+    ),
+}
+
+
+@pytest.mark.parametrize("protocol", list(STATE_BODIES))
+async def test_a_client_state_that_does_not_fit_the_graphs_state_schema_is_a_400(protocol: str) -> None:
+    """``todos: list[str]`` in the graph's schema: a number, or a list holding one, would fail a node mid-run."""
+    app = chat_app(todo_agent(), protocol=protocol)
+    client = app.test_client()
+    answers = [
+        await client.post("/chat", json=STATE_BODIES[protocol](state)) for state in ({"todos": 5}, {"todos": ["a", 2]})
+    ]
+    details = [(answer.status_code, (await answer.get_json())["detail"]) for answer in answers]
+    assert details == [
+        (400, "state.todos: Input should be a valid list"),
+        (400, "state.todos.1: Input should be a valid string"),
+    ]
+    fitting = await client.post("/chat", json=STATE_BODIES[protocol]({"todos": ["a"]}))
+    assert fitting.status_code == 200
+
+
 async def test_the_event_hook_does_not_see_the_state_whose_patches_build_on_each_other() -> None:
     """A hook that drops every event it sees drops no state frame: a dropped patch would leave the client's
     state wrong from then on."""
