@@ -154,8 +154,10 @@ def _decisions(interrupt: Mapping[str, Any], approvals: Mapping[str, Any], decid
             detail = f"resume: the call {call_id} ({action['name']}) waits for a decision too"
             raise RequestError(400, "invalid_request", detail)
         approved, reason = approvals[call_id]
+        decision = {"type": "approve"} if approved else {"type": "reject", "message": reason or _REJECTED}
+        _decision(action, decision, pinned=True)  # a kind the call allows
         decided.append(ToolCallDecided(call_id, action["name"], approved, None if approved else reason or _REJECTED))
-        decisions.append({"type": "approve"} if approved else {"type": "reject", "message": reason or _REJECTED})
+        decisions.append(decision)
     return decisions[0] if _per_call(interrupt) else {"decisions": decisions}
 
 
@@ -186,7 +188,7 @@ def _checked(interrupt: Mapping[str, Any], value: Any, decided: list[ToolCallDec
             detail = f"resume: the interrupt {interrupt['id']} needs one decision per call awaiting approval"
             raise RequestError(400, "invalid_request", f"{detail}: {{'decisions': [...]}}")
         for action, decision in zip(interrupt["actions"], decisions, strict=True):
-            kind, message = _decision(action, decision)
+            kind, message = _decision(action, decision, pinned=_per_call(interrupt))
             if action["tool_call_id"]:
                 decided.append(
                     ToolCallDecided(action["tool_call_id"], action["name"], kind in ("approve", "edit"), message)
@@ -207,10 +209,11 @@ class _Decision(BaseModel):
     message: StrictStr | None = None
 
 
-def _decision(action: Mapping[str, Any], decision: Any) -> tuple[str, str | None]:
+def _decision(action: Mapping[str, Any], decision: Any, *, pinned: bool) -> tuple[str, str | None]:
     """The kind and message of a raw decision on ``action``, or a 400: what the middleware would fail on
-    mid-run — a kind the call does not allow, an edit without the call's tool and args, a respond without
-    its message — is refused before it reaches the thread."""
+    mid-run — a kind the call does not allow, an edit without a tool and args (the call's own tool when
+    ``pinned``, as the ``per_call`` mode's schema says; the batched mode may switch to another of the agent's
+    tools), a respond without its message — is refused before it reaches the thread."""
     where = f"resume: the decision on {action['tool_call_id'] or action['name']}"
     try:
         parsed = _Decision.model_validate(decision)
@@ -220,8 +223,10 @@ def _decision(action: Mapping[str, Any], decision: Any) -> tuple[str, str | None
     if isinstance(allowed, list) and parsed.type not in allowed:
         detail = f"{where}: {parsed.type!r} is not allowed, only {', '.join(map(repr, allowed))}"
         raise RequestError(400, "invalid_request", detail)
-    if parsed.type == "edit" and (parsed.edited_action is None or parsed.edited_action.name != action["name"]):
-        detail = f"{where}: an edit takes edited_action {{'name': {action['name']!r}, 'args': {{...}}}}"
+    edited = parsed.edited_action
+    if parsed.type == "edit" and (edited is None or (pinned and edited.name != action["name"])):
+        tool = repr(action["name"]) if pinned else "a tool's name"
+        detail = f"{where}: an edit takes edited_action {{'name': {tool}, 'args': {{...}}}}"
         raise RequestError(400, "invalid_request", detail)
     if parsed.type == "respond" and parsed.message is None:
         raise RequestError(400, "invalid_request", f"{where}: a respond takes a message")

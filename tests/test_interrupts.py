@@ -204,8 +204,7 @@ BAD_DECISIONS = [
     ({"type": "bogus"}, "type: Input should be 'approve', 'edit', 'reject' or 'respond'"),
     ({"type": "respond", "message": "hi"}, "'respond' is not allowed, only 'approve', '"),
     ({"type": "respond"}, "respond"),
-    ({"type": "edit"}, "an edit takes edited_action {'name': 'send_email'"),
-    ({"type": "edit", "edited_action": {"name": "other", "args": {}}}, "an edit takes edited_action"),
+    ({"type": "edit"}, "an edit takes edited_action {'name': "),
     ({"type": "edit", "edited_action": {"name": "send_email", "args": 5}}, "edited_action.args"),
     ({"type": "reject", "message": 5}, "message: Input should be a valid string"),
 ]
@@ -222,15 +221,54 @@ async def test_a_decision_the_middleware_would_fail_on_is_a_400_and_the_thread_s
     async with running(chat_app(graph, events="token,tool")) as url, httpx.AsyncClient(timeout=30) as http:
         await http.post(f"{url}/chat", json={"question": "Email Ann", "thread_id": "t"})
         refused = []
-        for decision, _ in BAD_DECISIONS:
+        bad = BAD_DECISIONS + (
+            [(SWITCHED, "an edit takes edited_action {'name': 'send_email'")] if mode == "per_call" else []
+        )
+        for decision, _ in bad:
             resume = decision if mode == "per_call" else {"decisions": [decision]}
             answer = await http.post(f"{url}/chat", json={"thread_id": "t", "resume": resume})
             refused.append((answer.status_code, answer.json()["detail"]))
         approve = {"type": "approve"} if mode == "per_call" else {"decisions": [{"type": "approve"}]}
         _, stream = await post_stream(f"{url}/chat", {"thread_id": "t", "resume": approve})
-    for (status, detail), (_, expected) in zip(refused, BAD_DECISIONS, strict=True):
+    for (status, detail), (_, expected) in zip(refused, bad, strict=True):
         assert status == 400 and expected in detail, detail
     assert outbox.sent == ["ann@example.com"] and "".join(token_texts(stream)) == "Done: sent to ann@example.com"
+
+
+SWITCHED = {"type": "edit", "edited_action": {"name": "weather", "args": {"city": "Paris"}}}
+
+
+async def test_a_batched_edit_may_run_another_of_the_agents_tools() -> None:
+    """The batched mode lets a person switch the call to another tool of the agent (the per_call mode pins
+    the call's own): no false 400."""
+    outbox = Outbox()
+    graph = approving_agent(outbox)
+    async with running(chat_app(graph, events="token,tool")) as url, httpx.AsyncClient(timeout=30) as http:
+        await http.post(f"{url}/chat", json={"question": "Email Ann", "thread_id": "t"})
+        _, stream = await post_stream(f"{url}/chat", {"thread_id": "t", "resume": {"decisions": [SWITCHED]}})
+    ended = [json.loads(event.data) for event in stream.events if event.event == "tool_end"]
+    assert [(e["name"], e["output"]) for e in ended] == [("weather", "sunny in Paris")] and outbox.sent == []
+
+
+async def test_an_ai_sdk_rejection_of_a_call_that_cannot_be_rejected_is_a_400() -> None:
+    """``allowed_decisions`` without ``reject``: the rejection would fail the run mid-stream, and the thread."""
+    outbox = Outbox()
+    only = {"send_email": {"allowed_decisions": ["approve", "edit"]}}
+    middleware = HumanInTheLoopMiddleware(interrupt_on=only)  # type: ignore[arg-type]
+    graph = agent(ScriptedChatModel(responses=[emailing]), middleware, tools=[outbox.tool])
+    user = {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "Email Ann"}]}
+    part = {
+        "type": "tool-send_email",
+        "toolCallId": "call_e1",
+        "state": "approval-responded",
+        "input": {},
+        "approval": {"id": "approval-call_e1", "approved": False},
+    }
+    rejecting = {"id": "c1", "messages": [user, {"id": "a1", "role": "assistant", "parts": [part]}], "messageId": "a1"}
+    async with running(chat_app(graph, protocol="ai-sdk")) as url, httpx.AsyncClient(timeout=30) as http:
+        await http.post(f"{url}/chat", json={"id": "c1", "messages": [user]})
+        refused = await http.post(f"{url}/chat", json=rejecting)
+    assert refused.status_code == 400 and "'reject' is not allowed, only 'approve', 'edit'" in refused.json()["detail"]
 
 
 async def test_the_same_decision_sent_three_times_at_once_runs_the_call_once() -> None:
