@@ -15,11 +15,11 @@ client's state must fit the graph's state schema.
 from __future__ import annotations
 
 import functools
-import typing
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import typing_extensions
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import TypeAdapter, ValidationError
@@ -82,16 +82,26 @@ def _shared_state(state: Mapping[str, Any], keys: Collection[str], schema: Any) 
             where = (".".join(map(str, ("state", key, *error["loc"]))) for error in exc.errors())
             detail = "; ".join(f"{at}: {error['msg']}" for at, error in zip(where, exc.errors(), strict=True))
             raise RequestError(400, "invalid_request", detail) from None
+        except Exception:  # a validator of the user's types that fails otherwise: it cannot tell
+            continue
     return shared
 
 
-@functools.lru_cache(maxsize=256)
+_WRAPPERS = (typing_extensions.NotRequired, typing_extensions.Required, typing_extensions.ReadOnly)
+
+
+@functools.lru_cache(maxsize=64)
 def _state_type(schema: Any, key: str) -> TypeAdapter[Any] | None:
     """The type of ``key`` in a graph's state schema (a TypedDict, a dataclass, a pydantic model), as a
-    validator; None when the schema does not say."""
+    validator; None when the schema does not say, or when a reducer takes the client's value (``add_messages``
+    takes role dicts as well as messages): what the reducer accepts is its to say."""
     try:
-        hint = typing.get_type_hints(schema).get(key) if schema is not None else None
-        return None if hint is None else TypeAdapter(hint)
+        hint = typing_extensions.get_type_hints(schema, include_extras=True).get(key) if schema is not None else None
+        while typing_extensions.get_origin(hint) in _WRAPPERS:
+            hint = typing_extensions.get_args(hint)[0]
+        if hint is None or any(callable(extra) for extra in getattr(hint, "__metadata__", ())):
+            return None
+        return TypeAdapter(hint)
     except Exception:  # a forward reference that does not resolve, a type pydantic cannot check
         return None
 

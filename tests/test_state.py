@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 import jsonpatch
 import pytest
 from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware, AgentState
-from langchain_core.messages import BaseMessage, ToolMessage
+from langchain_core.messages import AnyMessage, BaseMessage, ToolMessage
 from langchain_core.tools import InjectedToolCallId, tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
@@ -133,6 +133,32 @@ async def test_a_client_state_that_does_not_fit_the_graphs_state_schema_is_a_400
     ]
     fitting = await client.post("/chat", json=STATE_BODIES[protocol]({"todos": ["a"]}))
     assert fitting.status_code == 200
+
+
+class Notes(TypedDict):
+    messages: Annotated[list[BaseMessage], add_messages]
+    history: Annotated[list[AnyMessage], add_messages]
+    done: NotRequired[list[str]]
+
+
+async def test_a_key_with_a_reducer_takes_what_its_reducer_takes_and_wrapped_types_are_checked() -> None:
+    """``history`` has ``add_messages``, which takes role dicts and the messages the stream sent: the
+    reducer says what fits, no false 400 (nor a 500 from a validator that raises otherwise);
+    ``NotRequired[list[str]]`` is still a list of strings."""
+    graph = StateGraph(Notes)
+    graph.add_node("note", lambda state: {"done": ["ok"]})
+    graph.add_edge(START, "note")
+    client = chat_app(graph.compile()).test_client()
+    sent = {"type": "human", "content": "hi", "id": "m1"}
+    fits = await client.post(
+        "/chat", json={"question": "q", "state": {"history": [sent, {"role": "user", "content": "x"}]}}
+    )
+    refused = await client.post("/chat", json={"question": "q", "state": {"done": [5]}})
+    assert fits.status_code == 200, await fits.get_data(as_text=True)
+    assert (refused.status_code, (await refused.get_json())["detail"]) == (
+        400,
+        "state.done.0: Input should be a valid string",
+    )
 
 
 async def test_the_event_hook_does_not_see_the_state_whose_patches_build_on_each_other() -> None:
