@@ -54,11 +54,11 @@ class ThreadHold:
 
     __slots__ = ("_held", "_threads")
 
-    def __init__(self, threads: set[str]) -> None:
+    def __init__(self, threads: set[tuple[int, str]]) -> None:
         self._threads = threads
-        self._held: str | None = None
+        self._held: tuple[int, str] | None = None
 
-    def take(self, thread_id: str) -> None:
+    def take(self, thread_id: tuple[int, str]) -> None:
         if thread_id in self._threads:
             raise RequestError(409, "conflict", "a run on this thread is still going")
         self._threads.add(thread_id)
@@ -75,7 +75,7 @@ class LLMStream:
 
     def __init__(self, app: Quart | None = None) -> None:
         self.runs: set[OpenRun] = set()
-        self.threads: set[str] = set()  # the threads a run is on, by their checkpointer's (scoped) id
+        self.threads: set[tuple[int, str]] = set()  # the threads a run is on: (checkpointer, its thread id)
         self.draining = False
         self._config: Any = {}
         self._tracing: LangfuseTracing | None = None

@@ -56,8 +56,9 @@ def _node_started(mapper: StreamMapper, event: V2Event) -> Events:
 
 
 def _graph_ended(mapper: StreamMapper, event: V2Event) -> Events:
+    """The graph ends: its output is its last state, whatever was predicted (a call that never ran)."""
     state = mapper.state
-    return state.replace(event["data"].get("output")) if state is not None and not event["parent_ids"] else ()
+    return state.settle(event["data"].get("output")) if state is not None and not event["parent_ids"] else ()
 
 
 def custom_event(mapper: StreamMapper, event: V2Event) -> Events:

@@ -190,8 +190,8 @@ async def _prepare_run(
         scoped = None if thread_id is None else scoped_thread_id(thread_id, owner)
         callbacks = (*settings.callbacks, tracing.handler()) if tracing else settings.callbacks
         config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, scoped)
-        if checkpointed(graph) is not None and (held := config.get("configurable", {}).get("thread_id")):
-            hold.take(str(held))
+        if (saved := checkpointed(graph)) is not None and (held := config.get("configurable", {}).get("thread_id")):
+            hold.take((id(saved.checkpointer), str(held)))  # the thread of that checkpointer: others have their own
         inputs = await runnable_input(chat_request, config, graph, state_keys)
     except RequestError:
         raise

@@ -21,8 +21,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 from openai import APIError, AsyncOpenAI, ConflictError
+from quart import Quart
 
-from quart_llmstream import StreamResult
+from quart_llmstream import StreamResult, create_blueprint
 
 from fakes import ScriptedChatModel, agent, calling, words
 from helpers import chat_app, node, post_stream, resume_from, running, token_texts
@@ -236,6 +237,31 @@ async def test_a_decision_the_middleware_would_fail_on_is_a_400_and_the_thread_s
 
 
 SWITCHED = {"type": "edit", "edited_action": {"name": "weather", "args": {"city": "Paris"}}}
+
+
+async def test_two_agents_with_checkpointers_of_their_own_each_have_a_thread_t() -> None:
+    """The hold is on a checkpointer's thread: another blueprint's agent, with its own checkpointer, runs on
+    its own thread ``t`` meanwhile (and the same agent's ``t`` waits)."""
+    sent: list[str] = []
+
+    @tool
+    async def send_email(to: str, body: str) -> str:
+        """Send an email."""
+        await asyncio.sleep(0.5)
+        sent.append(to)
+        return f"sent to {to}"
+
+    def emailing_agent() -> Any:
+        return agent(ScriptedChatModel(responses=[emailing]), tools=[send_email])
+
+    first, second = emailing_agent(), emailing_agent()
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: first, name="a", route="/a"))
+    app.register_blueprint(create_blueprint(lambda _: second, name="b", route="/b"))
+    ask = {"question": "Email Ann", "thread_id": "t"}
+    async with running(app) as url, httpx.AsyncClient(timeout=30) as http:
+        answers = await asyncio.gather(*(http.post(f"{url}/{route}", json=ask) for route in ("a", "b", "a")))
+    assert [answer.status_code for answer in answers] == [200, 200, 409] and sent == ["ann@example.com"] * 2
 
 
 async def test_a_batched_edit_may_run_another_of_the_agents_tools() -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, NotRequired, TypedDict
 import jsonpatch
 import pytest
 from langchain.agents import create_agent
-from langchain.agents.middleware import AgentMiddleware, AgentState
+from langchain.agents.middleware import AgentMiddleware, AgentState, hook_config
 from langchain_core.messages import AnyMessage, BaseMessage, ToolMessage
 from langchain_core.tools import InjectedToolCallId, tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -295,6 +295,29 @@ async def test_native_predicted_state_follows_the_arguments_before_the_tools_res
         else:
             seen.append(("tool_end", None))
     assert seen == [("state", ["milk"]), ("state", ["milk", "eggs"]), ("tool_end", None)]
+
+
+class Stopping(AgentMiddleware[Any, Any]):
+    """After the model, the agent stops: the predicted call never runs."""
+
+    @hook_config(can_jump_to=["end"])
+    def after_model(self, state: Any, runtime: Any) -> dict[str, Any]:
+        return {"jump_to": "end"}
+
+
+async def test_a_prediction_whose_tool_never_runs_gives_way_to_the_graphs_last_state() -> None:
+    """With no checkpointer to ask after the run, the graph's end says what its state is."""
+    graph = create_agent(
+        ScriptedChatModel(responses=[listing]), tools=[update_todos], state_schema=Todos, middleware=[Stopping()]
+    )
+    async with running(chat_app(graph, predict_state=PREDICT)) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "milk and eggs", "state": {"todos": ["bread"]}})
+    states: list[Any] = []
+    for event in stream.events:
+        if event.event == "state":
+            data = json.loads(event.data)
+            states.append(data["snapshot"] if "snapshot" in data else jsonpatch.apply_patch(states[-1], data["patch"]))
+    assert [state["todos"] for state in states] == [["bread"], ["milk"], ["milk", "eggs"], ["bread"]]
 
 
 @pytest.mark.parametrize("protocol", ["native", "ai-sdk"])
