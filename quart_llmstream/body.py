@@ -2,14 +2,15 @@
 
 What a client sends goes further than the model: a checkpointer stores its messages, state, tool arguments
 and decisions (msgpack), and the stream sends them back as JSON. A body that either would fail on — NaN or
-Infinity, an integer beyond 64 bits, a lone UTF-16 surrogate, nesting deeper than :data:`MAX_DEPTH` — is
-refused here with a ``400`` naming where, rather than failing the run after its stream has started.
+Infinity (or a number that overflows to it), an integer beyond 64 bits, a lone UTF-16 surrogate, nesting
+deeper than :data:`MAX_DEPTH` — is refused here with a ``400`` naming where, rather than failing the run
+after its stream has started.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import math
 from typing import Any
 
 from quart import Request
@@ -17,12 +18,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import RequestError
 
-__all__ = ["MAX_DEPTH", "read_json_body"]
+__all__ = ["MAX_DEPTH", "parse_json_body", "read_json_body"]
 
 MAX_DEPTH = 64
 """How deep a body's arrays and objects may nest."""
-_INTEGERS = range(-(1 << 63), 1 << 64)  # what msgpack holds
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_LOWEST, _HIGHEST = -(1 << 63), (1 << 64) - 1  # the integers msgpack holds
+_INFINITE = (math.inf, -math.inf)
 
 
 async def read_json_body(request: Request) -> dict[str, Any]:
@@ -33,6 +34,11 @@ async def read_json_body(request: Request) -> dict[str, Any]:
         raw = await request.get_data(cache=False)  # not kept: the parsed body is what the request needs
     except RequestEntityTooLarge:
         raise RequestError(413, "payload_too_large", f"the body is over {request.max_content_length} bytes") from None
+    return parse_json_body(raw)
+
+
+def parse_json_body(raw: bytes | str) -> dict[str, Any]:
+    """``raw`` as a JSON object the run can keep, or a 400."""
     try:
         body = json.loads(raw, parse_constant=_not_json)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a constant
@@ -50,27 +56,38 @@ def _not_json(constant: str) -> Any:
 
 
 def _check(body: dict[str, Any]) -> None:
-    """One walk over the parsed body; a data URL of megabytes is one string, checked at C speed."""
+    """One walk over the parsed body, each value looked at in place (a path is made only for a refusal): a
+    data URL of megabytes is one string, checked at C speed; a value costs about a tenth of a microsecond."""
     stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(body, 1, ())]
     while stack:
-        value, depth, path = stack.pop()
-        if isinstance(value, str):
-            if not value.isascii() and _SURROGATE.search(value):
-                _refuse(path, "a lone UTF-16 surrogate is not text")
-        elif isinstance(value, bool | float) or value is None:
-            continue
-        elif isinstance(value, int):
-            if value not in _INTEGERS:
-                _refuse(path, "an integer beyond 64 bits")
-        elif depth > MAX_DEPTH:
+        container, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
             _refuse(path, f"nested deeper than {MAX_DEPTH} levels")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if not key.isascii() and _SURROGATE.search(key):
-                    _refuse(path, "a lone UTF-16 surrogate is not text")
-                stack.append((item, depth + 1, (*path, key)))
-        else:
-            stack.extend((item, depth + 1, (*path, index)) for index, item in enumerate(value))
+        items = container.items() if type(container) is dict else enumerate(container)
+        for key, value in items:
+            kind = type(value)
+            if kind is str:
+                if not value.isascii() and _not_utf8(value):
+                    _refuse((*path, key), "a lone UTF-16 surrogate is not text")
+            elif kind is int:
+                if not _LOWEST <= value <= _HIGHEST:
+                    _refuse((*path, key), "an integer beyond 64 bits")
+            elif kind is float:
+                if value in _INFINITE:
+                    _refuse((*path, key), "a number beyond a double's range")
+            elif kind is dict or kind is list:
+                stack.append((value, depth + 1, (*path, key)))
+            if type(key) is str and not key.isascii() and _not_utf8(key):
+                _refuse(path, "a lone UTF-16 surrogate is not text")
+
+
+def _not_utf8(text: str) -> bool:
+    """``text`` holds a lone surrogate (four times as fast as a regular expression's search)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _refuse(path: tuple[str | int, ...], why: str) -> None:

@@ -53,6 +53,8 @@ BAD = [
     ("NaN", '"hi"', '"n": NaN', "NaN is not a JSON number"),
     ("Infinity", '"hi"', '"n": -Infinity', "-Infinity is not a JSON number"),
     ("an integer beyond 64 bits", '"hi"', '"n": 18446744073709551616', "n: an integer beyond 64 bits"),
+    ("a number past a double", '"hi"', '"n": [1, -1e400]', "n.1: a number beyond a double's range"),
+    ("a surrogate in a key", '"hi"', '"n": {"\\udfff": 1}', "n: a lone UTF-16 surrogate is not text"),
     ("nested 100 deep", '"hi"', f'"n": {DEEP}', "nested deeper than 64 levels"),
     ("nested past the parser", '"hi"', '"n": ' + "[" * 100_000 + "]" * 100_000, "nests deeper than 64 levels"),
 ]
@@ -76,7 +78,9 @@ async def test_the_state_and_its_path_are_named(protocol: str) -> None:
 async def test_what_the_checks_let_pass_still_streams() -> None:
     """The edges: 64 levels, the largest integers msgpack holds, a surrogate pair (one emoji), text with accents."""
     nested = "[" * 62 + "]" * 62  # the body and its key are two levels
-    extra = f'"n": {nested}, "big": [18446744073709551615, -9223372036854775808], "e": "\\ud83d\\ude00 café"'
+    extra = (
+        f'"n": {nested}, "big": [18446744073709551615, -9223372036854775808, 1e308], "e": "\\ud83d\\ude00 café 한국어"'
+    )
     app = chat_app(answering("ok"))
     response = await app.test_client().post(
         "/chat", data=body_for("native", extra=extra).encode(), headers={"Content-Type": "application/json"}
