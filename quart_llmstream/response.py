@@ -28,7 +28,7 @@ _PING = encode_comment("ping")
 _TRIMMED = RunEnded.failed("trimmed")  # never a silent gap
 
 
-async def event_stream(
+def event_stream(
     reader: LogReader,
     encode: Callable[[Event], bytes],
     opening: bytes,
@@ -44,8 +44,22 @@ async def event_stream(
     called when the client stopped reading for ``send_timeout`` and is cut off. With ``after`` (resume
     on), each event's last frame carries its number as the SSE ``id``, and the events up to ``after``
     (which the client had) go through the encoder, for its state, but not to the client.
+
+    The watch over the reader starts now, not at the body's first step: a client gone before the body
+    starts (an ``after_request`` hook awaited meanwhile) never runs it, and its run is dropped all the same.
     """
     watch = _ReaderWatch(reader, settings, asyncio.current_task(), drop)
+    return _frames(reader, encode, opening, watch, left, after)
+
+
+async def _frames(
+    reader: LogReader,
+    encode: Callable[[Event], bytes],
+    opening: bytes,
+    watch: _ReaderWatch,
+    left: Callable[[], Awaitable[None]],
+    after: int | None,
+) -> AsyncIterator[bytes]:
     numbered = after is not None
     after, seen = after or 0, 0
     try:

@@ -239,6 +239,34 @@ async def test_a_decision_the_middleware_would_fail_on_is_a_400_and_the_thread_s
 SWITCHED = {"type": "edit", "edited_action": {"name": "weather", "args": {"city": "Paris"}}}
 
 
+async def test_a_client_gone_before_the_body_starts_lets_go_of_its_thread_after_the_send_timeout() -> None:
+    """The client leaves while an ``after_request`` hook awaits: the body never starts, and its run, stuck
+    on a full buffer, is dropped by the reader's watch (``send_timeout``), which lets go of the thread."""
+    graph = agent(ScriptedChatModel(responses=[words("tok " * 300)]))
+    app = chat_app(graph, send_timeout=1.0)
+
+    @app.after_request
+    async def audit(response: Any) -> Any:
+        await asyncio.sleep(0.3)  # an audit write, a session saved
+        return response
+
+    async with running(app) as url, httpx.AsyncClient(timeout=30) as http:
+        body = b'{"question": "hi", "thread_id": "t"}'
+        _, writer = await asyncio.open_connection("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        head = b"POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        writer.write(head % len(body) + body)
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.close()  # gone while the hook awaits
+        statuses = []
+        for _ in range(30):
+            await asyncio.sleep(0.2)
+            statuses.append((await http.post(f"{url}/chat", json={"question": "again", "thread_id": "t"})).status_code)
+            if statuses[-1] == 200:
+                break
+    assert statuses[0] == 409 and statuses[-1] == 200, statuses
+
+
 async def test_two_agents_with_checkpointers_of_their_own_each_have_a_thread_t() -> None:
     """The hold is on a checkpointer's thread: another blueprint's agent, with its own checkpointer, runs on
     its own thread ``t`` meanwhile (and the same agent's ``t`` waits)."""
