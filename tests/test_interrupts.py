@@ -33,12 +33,13 @@ from sse_parser import ParsedStream
 class Outbox:
     """What the ``send_email`` tool sent: a rejected call must never reach it."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.sent: list[str] = []
 
         @tool
-        def send_email(to: str, body: str) -> str:
+        async def send_email(to: str, body: str) -> str:
             """Send an email."""
+            await asyncio.sleep(delay)  # a slow one keeps its run on the thread a while
             self.sent.append(to)
             return f"sent to {to}"
 
@@ -270,17 +271,10 @@ async def test_a_client_gone_before_the_body_starts_lets_go_of_its_thread_after_
 async def test_two_agents_with_checkpointers_of_their_own_each_have_a_thread_t() -> None:
     """The hold is on a checkpointer's thread: another blueprint's agent, with its own checkpointer, runs on
     its own thread ``t`` meanwhile (and the same agent's ``t`` waits)."""
-    sent: list[str] = []
-
-    @tool
-    async def send_email(to: str, body: str) -> str:
-        """Send an email."""
-        await asyncio.sleep(0.5)
-        sent.append(to)
-        return f"sent to {to}"
+    outbox = Outbox(delay=0.5)
 
     def emailing_agent() -> Any:
-        return agent(ScriptedChatModel(responses=[emailing]), tools=[send_email])
+        return agent(ScriptedChatModel(responses=[emailing]), tools=[outbox.tool])
 
     first, second = emailing_agent(), emailing_agent()
     app = Quart(__name__)
@@ -289,7 +283,7 @@ async def test_two_agents_with_checkpointers_of_their_own_each_have_a_thread_t()
     ask = {"question": "Email Ann", "thread_id": "t"}
     async with running(app) as url, httpx.AsyncClient(timeout=30) as http:
         answers = await asyncio.gather(*(http.post(f"{url}/{route}", json=ask) for route in ("a", "b", "a")))
-    assert [answer.status_code for answer in answers] == [200, 200, 409] and sent == ["ann@example.com"] * 2
+    assert [answer.status_code for answer in answers] == [200, 200, 409] and outbox.sent == ["ann@example.com"] * 2
 
 
 async def test_a_batched_edit_may_run_another_of_the_agents_tools() -> None:
@@ -328,24 +322,15 @@ async def test_an_ai_sdk_rejection_of_a_call_that_cannot_be_rejected_is_a_400() 
 async def test_the_same_decision_sent_three_times_at_once_runs_the_call_once() -> None:
     """A double click, a retry: while the first resume's run is on the thread, the others get 409 (the call
     takes half a second, so all three were read against the same pending interrupt)."""
-    sent: list[str] = []
-
-    @tool
-    async def send_email(to: str, body: str) -> str:
-        """Send an email."""
-        await asyncio.sleep(0.5)
-        sent.append(to)
-        return f"sent to {to}"
-
-    middleware = HumanInTheLoopMiddleware(interrupt_on={"send_email": True})
-    graph = agent(ScriptedChatModel(responses=[emailing]), middleware, tools=[send_email])
+    outbox = Outbox(delay=0.5)
+    graph = approving_agent(outbox)
     resume = {"thread_id": "t", "resume": {"decisions": [{"type": "approve"}]}}
     async with running(chat_app(graph)) as url, httpx.AsyncClient(timeout=30) as http:
         await http.post(f"{url}/chat", json={"question": "Email Ann", "thread_id": "t"})
         answers = await asyncio.gather(*(http.post(f"{url}/chat", json=resume) for _ in range(3)))
         after = await http.post(f"{url}/chat", json={"question": "Thanks", "thread_id": "t"})
     statuses = sorted(answer.status_code for answer in answers)
-    assert statuses == [200, 409, 409] and sent == ["ann@example.com"]
+    assert statuses == [200, 409, 409] and outbox.sent == ["ann@example.com"]
     assert all("still going" in a.json()["detail"] for a in answers if a.status_code == 409)
     assert after.status_code == 200, "the thread is free again once the run has ended"
 
