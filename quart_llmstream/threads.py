@@ -156,7 +156,7 @@ def _decisions(interrupt: Mapping[str, Any], approvals: Mapping[str, Any], decid
         approved, reason = approvals[call_id]
         decision = {"type": "approve"} if approved else {"type": "reject", "message": reason or _REJECTED}
         _decision(action, decision, pinned=True)  # a kind the call allows
-        decided.append(ToolCallDecided(call_id, action["name"], approved, None if approved else reason or _REJECTED))
+        decided.append(ToolCallDecided(call_id, action["name"], approved, decision.get("message")))
         decisions.append(decision)
     return decisions[0] if _per_call(interrupt) else {"decisions": decisions}
 
