@@ -48,6 +48,11 @@ class ClientTools(AgentMiddleware[AgentState[Any], Any, Any]):
         self._declared = [convert_to_openai_tool(tool) for tool in tools]
         self._server: set[str] = set()  # the names of the agent's own tools, as its model calls see them
 
+    @property
+    def client_tool_names(self) -> frozenset[str]:
+        """The names of the client's tools declared here: the blueprint takes their results from the client."""
+        return frozenset(tool["function"]["name"] for tool in self._declared)
+
     def wrap_model_call(
         self, request: ModelRequest[Any], handler: Callable[[ModelRequest[Any]], ModelResponse[Any]]
     ) -> ModelResponse[Any]:

@@ -142,9 +142,6 @@ def conversation(
     if len(question) > settings.max_question_chars:
         detail = f"the question must be at most {settings.max_question_chars} characters, got {len(question)}"
         raise RequestError(400, "invalid_request", detail)
-    if len(messages) - 1 > settings.max_history:
-        detail = f"{what}: at most {settings.max_history} messages before the last one, got {len(messages) - 1}"
-        raise RequestError(400, "invalid_request", detail)
     history = messages[:asked] if asked is not None else []
     thread_id = None if thread_id is None else check_thread_id(thread_id)
     ids = dict(ids or {})

@@ -75,6 +75,7 @@ class LLMStream:
 
     def __init__(self, app: Quart | None = None) -> None:
         self.runs: set[OpenRun] = set()
+        self._owners: dict[str | None, int] = {}  # each owner's open streams and followers
         self.threads: set[tuple[int, str]] = set()  # the threads a run is on: (checkpointer, its thread id)
         self.draining = False
         self._config: Any = {}
@@ -103,9 +104,41 @@ class LLMStream:
     def __len__(self) -> int:
         return len(self.runs)
 
-    def add(self, run: OpenRun) -> None:
+    def add(self, run: OpenRun, owner: str | None = None) -> None:
         self.runs.add(run)
-        run.done.add_done_callback(lambda _: self.runs.discard(run))
+        let_go = self.count(owner)
+
+        def ended(_: object) -> None:
+            self.runs.discard(run)
+            let_go()
+
+        run.done.add_done_callback(ended)
+
+    def owned(self, owner: str | None) -> int:
+        """How many streams and followers ``owner`` has open in this process."""
+        return self._owners.get(owner, 0)
+
+    def check_owner(self, owner: str | None, limit: int | None, retry_after: int) -> None:
+        """Refuse (429) one more stream or follower of ``owner`` past ``limit`` (``max_streams_per_owner``)."""
+        if limit is not None and self.owned(owner) >= limit:
+            detail = f"at most {limit} open streams per user: wait for one to end"
+            raise RequestError(429, "too_many_streams", detail, retry_after=retry_after)
+
+    def count(self, owner: str | None) -> Callable[[], None]:
+        """Count one more open stream or follower of ``owner``; the function returned counts it out (once)."""
+        self._owners[owner] = self._owners.get(owner, 0) + 1
+        counted = True
+
+        def let_go() -> None:
+            nonlocal counted
+            if counted:
+                counted = False
+                if (left := self._owners[owner] - 1) > 0:
+                    self._owners[owner] = left
+                else:
+                    del self._owners[owner]
+
+        return let_go
 
     async def drain(self, timeout: float | None = None) -> None:
         """End every open stream with a ``shutdown`` error frame and refuse new ones (503)."""

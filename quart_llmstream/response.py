@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from quart import Response
@@ -37,6 +38,7 @@ def event_stream(
     left: Callable[[], Awaitable[None]],
     drop: Callable[[], None],
     after: int | None = None,
+    closed: Callable[[], None] | None = None,
 ) -> AsyncIterator[bytes]:
     """The body of a response: frames until the final one, or until the client leaves.
 
@@ -47,9 +49,13 @@ def event_stream(
 
     The watch over the reader starts now, not at the body's first step: a client gone before the body
     starts (an ``after_request`` hook awaited meanwhile) never runs it, and its run is dropped all the same.
+    ``closed`` is called once the body is done with, run or not (when the server lets go of it).
     """
     watch = _ReaderWatch(reader, settings, asyncio.current_task(), drop)
-    return _frames(reader, encode, opening, watch, left, after)
+    frames = _frames(reader, encode, opening, watch, left, after)
+    if closed is not None:
+        weakref.finalize(frames, closed)
+    return frames
 
 
 async def _frames(

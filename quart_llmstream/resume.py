@@ -6,15 +6,15 @@ follows the live tail to the final frame; without one it replays from the start.
 nothing to resume, and, for the AI SDK, when no ``Last-Event-ID`` is named and the stream has finished
 (``useChat`` asks on every page load, and has the finished answer already). ``POST <route>/<stream
 id>/cancel`` stops the run wherever it runs: ``202``, or
-``404`` when no stream of that owner runs. Stream ids are capabilities: with a ``stream_owner`` hook, a
-stream of another owner is answered as unknown.
+``404`` when no stream of that owner runs. Stream ids are each owner's own (:mod:`.owners`): with a
+``stream_owner`` hook, another owner's id is answered exactly as an unknown one.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from quart import Response, request
 from werkzeug.datastructures import Headers
@@ -22,11 +22,15 @@ from werkzeug.datastructures import Headers
 from .chat_request import ChatRequest
 from .errors import RequestError
 from .logs.store import StreamStore
+from .owners import owner_of
 from .protocols import Protocol
 from .response import Follower
 from .settings import Settings
 
-__all__ = ["check_stream_id", "resume_routes", "stream_owner"]
+if TYPE_CHECKING:
+    from .extension import LLMStream
+
+__all__ = ["check_stream_id", "resume_routes"]
 
 _STREAM_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _FOLLOWER = Follower()
@@ -38,38 +42,27 @@ def check_stream_id(stream_id: str) -> str:
     return stream_id
 
 
-async def stream_owner(settings: Settings, chat_request: ChatRequest) -> str | None:
-    """Who owns a stream, by the ``stream_owner`` hook (sync or async); None without one."""
-    if settings.stream_owner is None:
-        return None
-    owner = settings.stream_owner(chat_request)
-    if inspect.isawaitable(owner):
-        owner = await owner
-    return None if owner is None else str(owner)
-
-
 def resume_routes(
-    protocol: Protocol, store: StreamStore, settings: Settings
+    protocol: Protocol, store: StreamStore, settings: Settings, extension: LLMStream
 ) -> list[tuple[str, str, Callable[..., Awaitable[Response]]]]:
     async def resume(stream_id: str) -> Response:
         try:
             owner = await _requester(settings)
             after = _last_event_id()
+            extension.check_owner(owner, settings.max_streams_per_owner, settings.retry_after)
         except RequestError as exc:
             return protocol.error_response(exc)
         if not _STREAM_ID.fullmatch(stream_id):
             return Response(status=204)
-        if after is None and not protocol.replays_finished and not await store.running(stream_id):
+        if after is None and not protocol.replays_finished and not await store.running(stream_id, owner):
             return Response(status=204)  # nothing running; the client has what finished
-        opened = await store.open(stream_id)
+        opened = await store.open(stream_id, owner)
         if opened is None:
             return Response(status=204)
         meta, reader = opened
-        if meta.owner != owner:
-            reader.close()
-            return protocol.error_response(RequestError(404, "not_found", "no such stream"))
         encoder = protocol.encoder(stream_id, frozenset(meta.events), meta.ids)
-        response = await protocol.respond(reader, encoder, _FOLLOWER, settings, after or 0)
+        let_go = extension.count(owner)  # a follower holds a connection as a stream does
+        response = await protocol.respond(reader, encoder, _FOLLOWER, settings, after or 0, closed=let_go)
         response.headers["X-Stream-Id"] = stream_id
         return response
 
@@ -90,7 +83,7 @@ def resume_routes(
 
 async def _requester(settings: Settings) -> str | None:
     """The owner a resume or cancel request speaks for: the hook sees its headers, no body."""
-    return await stream_owner(settings, ChatRequest("", [], {}, Headers(request.headers)))
+    return await owner_of(settings, ChatRequest("", [], {}, Headers(request.headers)))
 
 
 def _last_event_id() -> int | None:

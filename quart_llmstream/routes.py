@@ -30,10 +30,11 @@ from .inputs import RunInput, runnable_input
 from .logs import MemoryLog, StreamLog
 from .logs.store import StreamConflict, StreamMeta, StreamStore
 from .mapping import Mapper
+from .owners import owner_of, scoped
 from .protocols import PROTOCOLS
-from .resume import check_stream_id, resume_routes, stream_owner
+from .resume import check_stream_id, resume_routes
 from .run import Run
-from .run_config import build_run_config, scoped_thread_id
+from .run_config import build_run_config
 from .settings import Options, Settings, check_option_names, load_settings
 from .sources import EVENT_SOURCES, Emit
 from .sources.filters import narrow, server_filters
@@ -71,7 +72,7 @@ def create_blueprint(
         store = None
         if settings.resume is not None and protocol.resumable:
             store = extension.store(settings.resume, settings.resume_ttl, settings.resume_max_frames)
-            routes += resume_routes(protocol, store, settings)
+            routes += resume_routes(protocol, store, settings, extension)
         elif settings.resume is not None and "resume" in options:  # an app-wide LLMSTREAM_RESUME skips it
             raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
         chat = _chat_view(runnable_factory, settings, extension, extension.tracing(settings.langfuse), store)
@@ -105,19 +106,20 @@ def _chat_view(
         hold = ThreadHold(extension.threads)
         try:
             _check_capacity(extension, settings)  # early, before reading the body
-            body = await read_json_body(request)
+            body = await read_json_body(request, protocol.most_messages(settings))
             chat_request = protocol.read(body, Headers(request.headers), settings)
             chosen, run_filters = mapper, filters
             if settings.client_filters:
                 kinds, run_filters = narrow(chat_request.body, mapper.events, filters)
                 chosen = mapper if kinds == mapper.events else mapper.narrowed(kinds)
             run = await _prepare_run(runnable_factory, chat_request, run_id, settings, tracing, hold)
+            extension.check_owner(run.owner, settings.max_streams_per_owner, settings.retry_after)
             stream_log: StreamLog
             if store is None:
                 stream_id, stream_log = str(run_id), MemoryLog(_BUFFERED_EVENTS)
             else:
                 stream_id, stream_log = await _resumable_log(store, chat_request, chosen.events, run.owner)
-            _check_capacity(extension, settings, stream_log)  # again: no await from here on
+            _check_capacity(extension, settings, stream_log, run.owner)  # again: no await from here on
         except RequestError as exc:
             hold.release()
             return protocol.error_response(exc)
@@ -144,7 +146,7 @@ def _chat_view(
         outlives = store is not None  # a resumable stream's run goes on for a client that comes back
         release = hold.release
         producer = Run(source, mapping, stream_log, settings, chat_request, outlives_client=outlives, on_close=release)
-        extension.add(producer)
+        extension.add(producer, run.owner)
         encoder = protocol.encoder(stream_id, chosen.events, chat_request.ids)
         response = await protocol.respond(reader, encoder, producer, settings, None if store is None else 0)
         if store is not None:
@@ -178,7 +180,7 @@ async def _prepare_run(
     hooks), the run's thread (``hold`` takes a checkpointed one before its state is read), and the runnable's
     input: a failure is a ``500`` before any streaming."""
     try:
-        owner = await stream_owner(settings, chat_request)
+        owner = await owner_of(settings, chat_request)
         runnable = factory(chat_request)
         if inspect.isawaitable(runnable):
             runnable = await runnable
@@ -187,12 +189,12 @@ async def _prepare_run(
         thread_id = chat_request.thread_id
         if thread_id is None and chat_request.resume is None and checkpointed(graph) is not None:
             thread_id = uuid4().hex  # a conversation of its own
-        scoped = None if thread_id is None else scoped_thread_id(thread_id, owner)
+        scoped_id = None if thread_id is None else scoped(thread_id, owner)
         callbacks = (*settings.callbacks, tracing.handler()) if tracing else settings.callbacks
-        config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, scoped)
+        config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, scoped_id)
         if (saved := checkpointed(graph)) is not None and (held := config.get("configurable", {}).get("thread_id")):
             hold.take((id(saved.checkpointer), str(held)))  # the thread of that checkpointer: others have their own
-        inputs = await runnable_input(chat_request, config, graph, state_keys)
+        inputs = await runnable_input(chat_request, config, graph, state_keys, settings.system_messages)
     except RequestError:
         raise
     except Exception as exc:
@@ -221,13 +223,21 @@ def _state_keys(graph: Any, settings: Settings) -> tuple[str, ...]:
     return tuple(shared_keys(graph)) if settings.state_keys is None else settings.state_keys
 
 
-def _check_capacity(extension: LLMStream, settings: Settings, stream_log: StreamLog | None = None) -> None:
-    """Refuse a stream the process cannot take, before reading the request (and closing a log made for it)."""
+def _check_capacity(
+    extension: LLMStream, settings: Settings, stream_log: StreamLog | None = None, owner: str | None = None
+) -> None:
+    """Refuse a stream the process cannot take, before reading the request, and again once its log is made
+    (closing the log), then for its owner too."""
     refusal = None
     if extension.draining:
         refusal = RequestError(503, "shutting_down", public_message("shutting_down"), retry_after=settings.retry_after)
     elif settings.max_streams is not None and len(extension) >= settings.max_streams:
         refusal = RequestError(503, "overloaded", public_message("overloaded"), retry_after=settings.retry_after)
+    elif stream_log is not None:
+        try:
+            extension.check_owner(owner, settings.max_streams_per_owner, settings.retry_after)
+        except RequestError as exc:
+            refusal = exc
     if refusal is not None:
         if stream_log is not None:
             stream_log.close([RunEnded("cancelled", "cancelled", None, refusal.error, refusal.detail)])

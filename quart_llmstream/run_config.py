@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -19,7 +18,7 @@ from langchain_core.runnables.config import merge_configs
 
 from .chat_request import ChatRequest
 
-__all__ = ["build_run_config", "scoped_thread_id"]
+__all__ = ["build_run_config"]
 
 
 async def build_run_config(
@@ -45,10 +44,3 @@ async def build_run_config(
     if inspect.isawaitable(extra):
         extra = await extra
     return merge_configs(config, extra) if extra else config
-
-
-def scoped_thread_id(thread_id: str, owner: str | None) -> str:
-    """The checkpointer's name for a client's thread: within its owner's, so that another owner naming the
-    same thread gets another, empty thread. The owner is quoted and a client's thread id has no ``:``, so no two
-    owners share a prefix and a request without an owner cannot name a scoped thread."""
-    return thread_id if owner is None else f"{quote(owner, safe='')}:{thread_id}"

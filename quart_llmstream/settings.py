@@ -12,7 +12,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.callbacks import BaseCallbackHandler
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 
@@ -113,6 +122,9 @@ class Settings(BaseModel):
     """Seconds a client may leave the stream unread, with the buffer full, before it is dropped."""
     max_streams: int | None = Field(default=None, ge=1)
     """Concurrent streams per app; the next request gets 503 with ``Retry-After``."""
+    max_streams_per_owner: int | None = Field(default=None, ge=1)
+    """Concurrent streams and resume followers per owner (``stream_owner``) in this process; the next gets 429
+    with ``Retry-After``. None: no cap."""
     retry_after: int = Field(default=5, ge=0)
     """Seconds in the ``Retry-After`` header of a 503."""
     on_disconnect: Literal["cancel", "continue"] = "cancel"
@@ -133,7 +145,17 @@ class Settings(BaseModel):
     resume_max_frames: int = Field(default=10_000, ge=16)
     """Most events kept per stream in the store."""
     stream_owner: Callable[..., Any] | None = None
-    """``stream_owner(chat_request) -> str | None``: who owns a stream; resume and cancel by anyone else get 404."""
+    """``stream_owner(chat_request) -> str | None``: who a request speaks for. Threads and streams are each owner's
+    own: another owner's id is, to a request, an id that does not exist."""
+    system_messages: Literal["drop", "refuse", "keep"] = "drop"
+    """A client's system and developer messages on a checkpointed thread (which keeps them for every later turn):
+    dropped, refused (400), or kept."""
+
+    @model_validator(mode="after")
+    def _owner_limit_has_owners(self) -> Settings:
+        if self.max_streams_per_owner is not None and self.stream_owner is None:
+            raise ValueError("max_streams_per_owner needs a stream_owner hook to tell owners apart")
+        return self
 
     @field_validator("resume")
     @classmethod
@@ -191,6 +213,7 @@ class Options(TypedDict, total=False):
     idle_timeout: float | None
     send_timeout: float | None
     max_streams: int | None
+    max_streams_per_owner: int | None
     retry_after: int
     on_disconnect: Literal["cancel", "continue"]
     event_source: Literal["astream_events", "callbacks"]
@@ -200,6 +223,7 @@ class Options(TypedDict, total=False):
     resume_ttl: float
     resume_max_frames: int
     stream_owner: Callable[..., Any] | None
+    system_messages: Literal["drop", "refuse", "keep"]
 
 
 def check_option_names(options: Mapping[str, Any]) -> None:
@@ -226,6 +250,8 @@ def load_settings(config: Mapping[str, Any], overrides: Mapping[str, Any]) -> Se
     except ValidationError as exc:
         problems = "; ".join(
             f"{_describe(str(error['loc'][0]), overrides)}: {error['msg']} (got {error['input']!r})"
+            if error["loc"]
+            else error["msg"].removeprefix("Value error, ")  # options that do not go together
             for error in exc.errors()
         )
         raise ConfigError(f"invalid quart_llmstream option: {problems}") from None

@@ -19,6 +19,7 @@ from pydantic import BaseModel, StrictStr, TypeAdapter, ValidationError
 from .chat_request import Resume, describe_validation_error
 from .errors import RequestError
 from .events import ToolCallDecided
+from .graph_tools import GraphTools
 from .payloads import jsonable
 
 __all__ = [
@@ -110,10 +111,11 @@ def describe(interrupt: Any, calls: Sequence[Mapping[str, Any]]) -> dict[str, An
     return described
 
 
-def resume_value(state: Any, resume: Resume) -> tuple[dict[str, Any], list[ToolCallDecided]]:
+def resume_value(state: Any, resume: Resume, tools: GraphTools) -> tuple[dict[str, Any], list[ToolCallDecided]]:
     """What ``Command(resume=...)`` gets for ``resume`` on a thread in ``state`` — a value per interrupt id —
     and the decisions it carries on tool calls; or :class:`RequestError`: the thread has no state (404), nothing
-    pending (409), or the resume answers an interrupt or a call that is not pending (400)."""
+    pending (409), or the resume answers an interrupt or a call that is not pending, or decides on a call what
+    the middleware would fail on or the call's tool does not take (400)."""
     if state.created_at is None:
         raise RequestError(404, "not_found", "no such thread")
     pending = interrupts_of(state)
@@ -121,79 +123,28 @@ def resume_value(state: Any, resume: Resume) -> tuple[dict[str, Any], list[ToolC
         raise RequestError(409, "conflict", "nothing on this thread waits for a decision")
     by_id = {interrupt["id"]: interrupt for interrupt in pending}
     values: dict[str, Any] = {}
-    decided: list[ToolCallDecided] = []
+    decide = _Decisions(tools)
     if resume.approvals:
         calls = {a["tool_call_id"]: i for i in pending for a in i.get("actions", ()) if a["tool_call_id"]}
         if unknown := sorted(set(resume.approvals) - set(calls)):
             raise RequestError(400, "invalid_request", f"resume: no tool call {', '.join(unknown)} awaits approval")
         for interrupt in {calls[call_id]["id"]: calls[call_id] for call_id in resume.approvals}.values():
-            values[interrupt["id"]] = _decisions(interrupt, resume.approvals, decided)
+            values[interrupt["id"]] = decide.approvals(interrupt, resume.approvals)
     for interrupt_id, answer in resume.answers.items():
         if interrupt_id not in by_id:
             raise RequestError(400, "invalid_request", f"resume: no interrupt {interrupt_id} is pending on this thread")
-        values[interrupt_id] = _answer(by_id[interrupt_id], answer, decided)
+        values[interrupt_id] = decide.answer(by_id[interrupt_id], answer)
     if resume.has_value:
         value = resume.value
         if isinstance(value, dict) and value and set(value) <= set(by_id):  # LangGraph's rule: a map of ids
-            values |= {key: _checked(by_id[key], answer, decided) for key, answer in value.items()}
+            values |= {key: decide.value(by_id[key], answer) for key, answer in value.items()}
         else:
             left = [interrupt for interrupt in pending if interrupt["id"] not in values]
             if len(left) != 1:
                 detail = f"resume: {len(left)} interrupts wait for a decision: answer them by id, {{id: value}}"
                 raise RequestError(400, "invalid_request", detail)
-            values[left[0]["id"]] = _checked(left[0], value, decided)
-    return values, decided
-
-
-def _decisions(interrupt: Mapping[str, Any], approvals: Mapping[str, Any], decided: list[ToolCallDecided]) -> Any:
-    """The decisions of ``HumanInTheLoopMiddleware``, one per action request, in order."""
-    decisions = []
-    for action in interrupt["actions"]:
-        call_id = action["tool_call_id"]
-        if call_id not in approvals:
-            detail = f"resume: the call {call_id} ({action['name']}) waits for a decision too"
-            raise RequestError(400, "invalid_request", detail)
-        approved, reason = approvals[call_id]
-        decision = {"type": "approve"} if approved else {"type": "reject", "message": reason or _REJECTED}
-        _decision(action, decision, pinned=True)  # a kind the call allows
-        decided.append(ToolCallDecided(call_id, action["name"], approved, decision.get("message")))
-        decisions.append(decision)
-    return decisions[0] if _per_call(interrupt) else {"decisions": decisions}
-
-
-def _answer(interrupt: Mapping[str, Any], answer: Any, decided: list[ToolCallDecided]) -> Any:
-    """An AG-UI answer (``{"status", "payload"}``): for calls awaiting approval, ``cancelled`` rejects them and
-    ``{"approved": bool, "message"?}`` decides them all; anything else is the interrupt's value."""
-    status, payload = answer.get("status"), answer.get("payload")
-    if "actions" in interrupt:
-        if status == "cancelled" or isinstance(payload, bool) or (isinstance(payload, dict) and "approved" in payload):
-            approved = False if status == "cancelled" else payload if isinstance(payload, bool) else payload["approved"]
-            reason = payload.get("message") if isinstance(payload, dict) else None
-            if not isinstance(approved, bool) or not isinstance(reason, str | None):
-                detail = f"resume: the interrupt {interrupt['id']} takes {{'approved': true or false, 'message'?: str}}"
-                raise RequestError(400, "invalid_request", detail)
-            ids = [action["tool_call_id"] for action in interrupt["actions"]]
-            return _decisions(interrupt, dict.fromkeys(ids, (approved, reason)), decided)
-        return _checked(interrupt, payload, decided)
-    return {_CANCELLED: True, "interrupt_id": interrupt["id"]} if status == "cancelled" else payload
-
-
-def _checked(interrupt: Mapping[str, Any], value: Any, decided: list[ToolCallDecided]) -> Any:
-    """A raw value for calls awaiting approval must hold one decision per call, as the middleware requires
-    (``{"decisions": [...]}``, or in ``per_call`` mode the one decision); what it decides on each call is
-    noted (an approval or an edit runs it, anything else does not)."""
-    if "actions" in interrupt:
-        decisions = [value] if _per_call(interrupt) else value.get("decisions") if isinstance(value, dict) else None
-        if not isinstance(decisions, list) or len(decisions) != len(interrupt["actions"]):
-            detail = f"resume: the interrupt {interrupt['id']} needs one decision per call awaiting approval"
-            raise RequestError(400, "invalid_request", f"{detail}: {{'decisions': [...]}}")
-        for action, decision in zip(interrupt["actions"], decisions, strict=True):
-            kind, message = _decision(action, decision, pinned=_per_call(interrupt))
-            if action["tool_call_id"]:
-                decided.append(
-                    ToolCallDecided(action["tool_call_id"], action["name"], kind in ("approve", "edit"), message)
-                )
-    return value
+            values[left[0]["id"]] = decide.value(left[0], value)
+    return values, decide.decided
 
 
 class _Edited(BaseModel):
@@ -209,28 +160,83 @@ class _Decision(BaseModel):
     message: StrictStr | None = None
 
 
-def _decision(action: Mapping[str, Any], decision: Any, *, pinned: bool) -> tuple[str, str | None]:
-    """The kind and message of a raw decision on ``action``, or a 400: what the middleware would fail on
-    mid-run — a kind the call does not allow, an edit without a tool and args (the call's own tool when
-    ``pinned``, as the ``per_call`` mode's schema says; the batched mode may switch to another of the agent's
-    tools), a respond without its message — is refused before it reaches the thread."""
-    where = f"resume: the decision on {action['tool_call_id'] or action['name']}"
-    try:
-        parsed = _Decision.model_validate(decision)
-    except ValidationError as exc:
-        raise RequestError(400, "invalid_request", f"{where}: {describe_validation_error(exc)}") from None
-    allowed = action.get("allowed_decisions")
-    if isinstance(allowed, list) and parsed.type not in allowed:
-        detail = f"{where}: {parsed.type!r} is not allowed, only {', '.join(map(repr, allowed))}"
-        raise RequestError(400, "invalid_request", detail)
-    edited = parsed.edited_action
-    if parsed.type == "edit" and (edited is None or (pinned and edited.name != action["name"])):
-        tool = repr(action["name"]) if pinned else "a tool's name"
-        detail = f"{where}: an edit takes edited_action {{'name': {tool}, 'args': {{...}}}}"
-        raise RequestError(400, "invalid_request", detail)
-    if parsed.type == "respond" and parsed.message is None:
-        raise RequestError(400, "invalid_request", f"{where}: a respond takes a message")
-    return parsed.type, parsed.message
+class _Decisions:
+    """The decisions of one resume, checked call by call; what each decides is noted in ``decided`` (an approval
+    or an edit runs the call, anything else does not)."""
+
+    def __init__(self, tools: GraphTools) -> None:
+        self._tools = tools
+        self.decided: list[ToolCallDecided] = []
+
+    def approvals(self, interrupt: Mapping[str, Any], approvals: Mapping[str, tuple[bool, str | None]]) -> Any:
+        """The middleware's decisions from approvals by call id (the AI SDK's), one per action request, in order."""
+        decisions = []
+        for action in interrupt["actions"]:
+            call_id = action["tool_call_id"]
+            if call_id not in approvals:
+                detail = f"resume: the call {call_id} ({action['name']}) waits for a decision too"
+                raise RequestError(400, "invalid_request", detail)
+            approved, reason = approvals[call_id]
+            decision = {"type": "approve"} if approved else {"type": "reject", "message": reason or _REJECTED}
+            self._one(action, decision)
+            decisions.append(decision)
+        return decisions[0] if _per_call(interrupt) else {"decisions": decisions}
+
+    def answer(self, interrupt: Mapping[str, Any], answer: Mapping[str, Any]) -> Any:
+        """An AG-UI answer (``{"status", "payload"}``): for calls awaiting approval, ``cancelled`` rejects them
+        and ``{"approved": bool, "message"?}`` decides them all; anything else is the interrupt's value."""
+        status, payload = answer.get("status"), answer.get("payload")
+        if "actions" not in interrupt:
+            return {_CANCELLED: True, "interrupt_id": interrupt["id"]} if status == "cancelled" else payload
+        if status == "cancelled" or isinstance(payload, bool) or (isinstance(payload, dict) and "approved" in payload):
+            given = payload if isinstance(payload, dict) else {"approved": payload}
+            approved = False if status == "cancelled" else given.get("approved")
+            reason = given.get("message")
+            if not isinstance(approved, bool) or not isinstance(reason, str | None):
+                detail = f"resume: the interrupt {interrupt['id']} takes {{'approved': true or false, 'message'?: str}}"
+                raise RequestError(400, "invalid_request", detail)
+            ids = [action["tool_call_id"] for action in interrupt["actions"]]
+            return self.approvals(interrupt, dict.fromkeys(ids, (approved, reason)))
+        return self.value(interrupt, payload)
+
+    def value(self, interrupt: Mapping[str, Any], value: Any) -> Any:
+        """A raw value: for calls awaiting approval it must hold one decision per call, as the middleware
+        requires (``{"decisions": [...]}``, or in ``per_call`` mode the one decision)."""
+        if "actions" in interrupt:
+            decisions = [value] if _per_call(interrupt) else value.get("decisions") if isinstance(value, dict) else None
+            if not isinstance(decisions, list) or len(decisions) != len(interrupt["actions"]):
+                detail = f"resume: the interrupt {interrupt['id']} needs one decision per call awaiting approval"
+                raise RequestError(400, "invalid_request", f"{detail}: {{'decisions': [...]}}")
+            for action, decision in zip(interrupt["actions"], decisions, strict=True):
+                self._one(action, decision)
+        return value
+
+    def _one(self, action: Mapping[str, Any], decision: Any) -> None:
+        """A raw decision on ``action``, or a 400 for what the middleware or the tool would fail on mid-run, or
+        what would run another call than the one a person was asked about: a kind the call does not allow, an
+        edit of another tool (in either of the middleware's modes) or with arguments its tool does not take, a
+        respond without its message."""
+        where = f"resume: the decision on {action['tool_call_id'] or action['name']}"
+        try:
+            parsed = _Decision.model_validate(decision)
+        except ValidationError as exc:
+            raise RequestError(400, "invalid_request", f"{where}: {describe_validation_error(exc)}") from None
+        allowed = action.get("allowed_decisions")
+        if isinstance(allowed, list) and parsed.type not in allowed:
+            detail = f"{where}: {parsed.type!r} is not allowed, only {', '.join(map(repr, allowed))}"
+            raise RequestError(400, "invalid_request", detail)
+        edited = parsed.edited_action
+        if parsed.type == "edit":
+            if edited is None or edited.name != action["name"]:
+                detail = f"{where}: an edit takes edited_action {{'name': {action['name']!r}, 'args': {{...}}}}"
+                raise RequestError(400, "invalid_request", detail)
+            if why := self._tools.bad_args(edited.name, edited.args):
+                raise RequestError(400, "invalid_request", f"{where}: edited_action.args: {why}")
+        if parsed.type == "respond" and parsed.message is None:
+            raise RequestError(400, "invalid_request", f"{where}: a respond takes a message")
+        if action["tool_call_id"]:
+            runs = parsed.type in ("approve", "edit")
+            self.decided.append(ToolCallDecided(action["tool_call_id"], action["name"], runs, parsed.message))
 
 
 def _allowed(schema: Any) -> list[str] | None:

@@ -3,12 +3,18 @@ every protocol, never a 500 or a stream that fails once started."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
+
+from quart_llmstream.body import _counting
+from quart_llmstream.errors import RequestError
 
 from fakes import answering
 from helpers import chat_app
@@ -87,3 +93,42 @@ async def test_what_the_checks_let_pass_still_streams() -> None:
     )
     assert response.status_code == 200
     assert "[DONE]" in (await response.get_data(as_text=True))
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(1 << 60), 1 << 60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(
+    st.dictionaries(st.sampled_from(["messages", "a", "b", "messages "]), json_values, max_size=4),
+    st.sampled_from([None, 0, 1, 2]),
+    st.integers(0, 5),
+)
+def test_a_big_body_parsed_a_value_at_a_time_is_what_json_loads_makes_of_it(
+    body: dict[str, Any], indent: int | None, most: int
+) -> None:
+    """The parse that counts a big body's messages as it goes gives exactly ``json.loads``'s object, or says it
+    cannot tell (None, and ``json.loads`` then parses it), or refuses more than ``most`` messages."""
+    text = json.dumps(body, indent=indent)
+    messages = body.get("messages")
+    try:
+        parsed = _counting(text, "messages", most)
+    except RequestError as exc:
+        assert isinstance(messages, list) and len(messages) > most and exc.status == 400
+        return
+    assert parsed is None or parsed == json.loads(text)
+    if body:  # a well-formed object of keys is always parsed here (only {} is left to json.loads)
+        assert parsed == json.loads(text)
+
+
+def test_a_big_body_that_is_not_a_well_formed_object_is_left_to_json_loads() -> None:
+    for text in ("[1]", '{"a": 1} x', '{"a": NaN}', '{"messages": [1,]}', '{"a" 1}', "", '{"a": [1, 2'):
+        assert _counting(text, "messages", 3) is None

@@ -135,11 +135,11 @@ async def test_a_stream_id_used_again_is_followed_anew_while_a_follower_of_its_l
     async with redis_server() as redis_url:
         store = RedisStore(redis_url, ttl=60, max_frames=100)
         await run(store, "first turn")
-        _, lingering = await store.open("chat-1")  # a follower of the first turn that has not read yet
+        _, lingering = await store.open("chat-1", None)  # a follower of the first turn that has not read yet
         await eventually(lambda: lingering.behind >= 2)
         await run(store, "second turn")
         await eventually(lambda: not store._producing)  # mirrored to Redis
-        _, follower = await store.open("chat-1")
+        _, follower = await store.open("chat-1", None)
         assert TextDelta("second turn") in await read_all(follower)
         assert TextDelta("first turn") in await read_all(lingering)
         await store.close()

@@ -100,13 +100,15 @@ async def test_a_killed_producer_ends_its_followers_with_lost() -> None:
     assert token_texts(first) + token_texts(rest) == TOKENS[: len(token_texts(first) + token_texts(rest))]
 
 
-async def test_another_owner_gets_404_on_resume_and_cancel() -> None:
+async def test_another_owners_stream_id_answers_as_an_unknown_one_on_resume_and_cancel() -> None:
     app = chat_app(answering(*TOKENS, delay=0.02), resume="memory", stream_owner=lambda r: r.headers.get("X-User"))
     async with running(app) as url, httpx.AsyncClient(timeout=10) as client:
         stream_id, _ = await drop_after(f"{url}/chat", {"question": "q", "id": "mine"}, 2, ALICE)
         assert stream_id == "mine"
-        assert (await resume_from(f"{url}/chat/mine/stream", headers={"X-User": "mallory"}))[0] == 404
-        assert (await client.post(f"{url}/chat/mine/cancel", headers={"X-User": "mallory"})).status_code == 404
+        mallory = {"X-User": "mallory"}
+        assert (await resume_from(f"{url}/chat/mine/stream", headers=mallory))[0] == 204
+        assert (await resume_from(f"{url}/chat/unknown/stream", headers=mallory))[0] == 204
+        assert (await client.post(f"{url}/chat/mine/cancel", headers=mallory)).status_code == 404
         assert (await client.post(f"{url}/chat/mine/cancel", headers=ALICE)).status_code == 202
 
 

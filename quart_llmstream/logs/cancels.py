@@ -82,13 +82,13 @@ class CancelListener:
 
     async def _missed(self) -> None:
         """Cancels sent while the subscription was down, read from the flags of the streams produced here."""
-        streams = [stream_id for stream_id, known in self._producing.items() if not isinstance(known, Asked)]
-        flags = await asyncio.gather(*(self._redis.get(self._flag_key(stream_id)) for stream_id in streams))
-        for stream_id, flag in zip(streams, flags, strict=True):
+        streams = [key for key, known in self._producing.items() if not isinstance(known, Asked)]
+        flags = await asyncio.gather(*(self._redis.get(self._flag_key(key)) for key in streams))
+        for key, flag in zip(streams, flags, strict=True):
             if flag:
-                self._stop(stream_id)
+                self._stop(key)
 
-    def _stop(self, stream_id: str) -> None:
-        known = self._producing.get(stream_id)
+    def _stop(self, key: str) -> None:
+        known = self._producing.get(key)
         if known is not None:
             known.request_stop("cancel")

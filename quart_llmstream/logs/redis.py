@@ -4,13 +4,14 @@ The run's own client is served in-process, from a :class:`~.memory.MemoryLog`, s
 token; behind it the log is mirrored to Redis in batches (whatever a few milliseconds produced, one
 pipelined ``XADD`` with the entry id ``0-<last event number>``; the final event at once). Any process
 follows a stream with one cursor, ``XREAD BLOCK`` from the last entry it had, so replay and live tail have
-no gap and no duplicate, into memory that all its followers of the stream read. Keys share the hash tag
-``{<stream id>}`` (Redis Cluster):
+no gap and no duplicate, into memory that all its followers of the stream read. A stream's keys
+share the hash tag ``{<key>}`` (Redis Cluster), its key being its id within its owner's
+(:func:`~quart_llmstream.owners.scoped`: ``alice:<id>``, or the id alone without owners):
 
-- ``llmstream:{id}:ev`` the events (a stream, capped with ``MAXLEN ~``), ``llmstream:{id}:meta`` owner,
-  event kinds and protocol ids, ``llmstream:{id}:lease`` held by the producer (``SET NX PX``, renewed),
-  ``llmstream:{id}:cancel`` a cancel flag, and the channel ``llmstream:cancel`` that nudges the producer
-  (:mod:`.cancels`).
+- ``llmstream:{key}:ev`` the events (a stream, capped with ``MAXLEN ~``), ``llmstream:{key}:meta`` owner (JSON:
+  ``null`` is no owner, ``""`` an owner), event kinds and protocol ids, ``llmstream:{key}:lease`` held by the
+  producer (``SET NX PX``, renewed), ``llmstream:{key}:cancel`` a cancel flag, and the channel
+  ``llmstream:cancel`` that nudges the producer (:mod:`.cancels`).
 
 A producer that dies leaves its lease to expire: followers then end with a ``lost`` error. A Redis that
 fails mid-stream costs resumability for that stream, never the connected client: it keeps every token,
@@ -27,6 +28,7 @@ import secrets
 from typing import Any
 
 from ..events import Event, RunEnded
+from ..owners import scoped
 from .base import LogReader, StreamLog
 from .cancels import CHANNEL, Asked, CancelListener
 from .memory import MemoryLog
@@ -45,8 +47,8 @@ _MAX_CONNECTIONS = 10_000  # each stream followed in a process holds one connect
 _RUNNING_TTL = 3600  # seconds added to a running stream's keys at each write
 
 
-def _key(stream_id: str, part: str) -> str:
-    return f"llmstream:{{{stream_id}}}:{part}"
+def _key(key: str, part: str) -> str:
+    return f"llmstream:{{{key}}}:{part}"
 
 
 class RedisStore(StreamStore):
@@ -62,70 +64,70 @@ class RedisStore(StreamStore):
         self._instance = secrets.token_hex(8)
         self._producing: dict[str, _MirroredLog | Asked] = {}
         self._tails: dict[str, _Tail] = {}
-        self._cancels = CancelListener(client, self._producing, lambda stream_id: _key(stream_id, "cancel"))
+        self._cancels = CancelListener(client, self._producing, lambda key: _key(key, "cancel"))
         self.down = False  # an outage was logged and has not ended yet
 
     async def create(self, stream_id: str, meta: StreamMeta, bound: int) -> StreamLog:
         await self._cancels.start()
-        known = self._producing.get(stream_id)
+        key = scoped(stream_id, meta.owner)
+        known = self._producing.get(key)
         if isinstance(known, Asked) or (known is not None and not known.closed):
             raise StreamConflict(stream_id)  # it runs here
-        asked = self._producing[stream_id] = Asked()  # a cancel from now on is kept for the log
-        redis, lease = self.redis, _key(stream_id, "lease")
+        asked = self._producing[key] = Asked()  # a cancel from now on is kept for the log
+        redis = self.redis
         try:
-            if not await redis.set(lease, self._instance, nx=True, px=LEASE_MS):
+            if not await redis.set(_key(key, "lease"), self._instance, nx=True, px=LEASE_MS):
                 raise StreamConflict(stream_id)
-            fields = {"owner": meta.owner or "", "events": ",".join(meta.events), "ids": json.dumps(meta.ids)}
+            fields = {"owner": json.dumps(meta.owner), "events": ",".join(meta.events), "ids": json.dumps(meta.ids)}
             async with redis.pipeline(transaction=False) as pipe:
-                pipe.delete(_key(stream_id, "ev"), _key(stream_id, "cancel"), _key(stream_id, "meta"))
-                pipe.hset(_key(stream_id, "meta"), mapping=fields)
-                pipe.expire(_key(stream_id, "meta"), self._ttl + _RUNNING_TTL)
+                pipe.delete(_key(key, "ev"), _key(key, "cancel"), _key(key, "meta"))
+                pipe.hset(_key(key, "meta"), mapping=fields)
+                pipe.expire(_key(key, "meta"), self._ttl + _RUNNING_TTL)
                 await pipe.execute()
         except BaseException as exc:
-            if self._producing.get(stream_id) is asked:
-                del self._producing[stream_id]
+            if self._producing.get(key) is asked:
+                del self._producing[key]
             if not isinstance(exc, Exception) or isinstance(exc, StreamConflict):
                 raise
             self.failed(exc)
             return MemoryLog(bound)  # not resumable, but the client gets its answer
         self.recovered()
-        stream_log = self._producing[stream_id] = _MirroredLog(self, stream_id, bound)
+        stream_log = self._producing[key] = _MirroredLog(self, key, bound)
         if asked.reason is not None:
             stream_log.request_stop(asked.reason)
         return stream_log
 
-    async def open(self, stream_id: str) -> tuple[StreamMeta, LogReader] | None:
+    async def open(self, stream_id: str, owner: str | None) -> tuple[StreamMeta, LogReader] | None:
+        key = scoped(stream_id, owner)
         try:
-            fields = await self.redis.hgetall(_key(stream_id, "meta"))
+            fields = await self.redis.hgetall(_key(key, "meta"))
         except Exception as exc:
             self.failed(exc)
             return None
-        if not fields:
+        meta = _meta(fields)
+        if meta is None or meta.owner != owner:
             return None
-        text = {key.decode(): value.decode() for key, value in fields.items()}
-        events = tuple(kind for kind in text.get("events", "").split(",") if kind)
-        meta = StreamMeta(text.get("owner") or None, events, json.loads(text.get("ids") or "{}"))
-        tail = self._tails.get(stream_id)
+        tail = self._tails.get(key)
         if tail is None or tail.log.closed:  # a finished tail may be of an earlier stream of the same id
-            tail = self._tails[stream_id] = _Tail(self, stream_id)
+            tail = self._tails[key] = _Tail(self, key)
         return meta, tail.log.reader(0)
 
     async def cancel(self, stream_id: str, owner: str | None) -> bool:
-        redis = self.redis
+        redis, key = self.redis, scoped(stream_id, owner)
         try:
-            stored = await redis.hget(_key(stream_id, "meta"), "owner")
-            if stored is None or (stored.decode() or None) != owner or not await redis.exists(_key(stream_id, "lease")):
+            stored = await redis.hget(_key(key, "meta"), "owner")
+            if stored is None or _owner(stored) != owner or not await redis.exists(_key(key, "lease")):
                 return False
-            await redis.set(_key(stream_id, "cancel"), 1, ex=self._ttl + _RUNNING_TTL)  # seen at the next write
-            await redis.publish(CHANNEL, stream_id)  # at once (not pipelined: Redis Cluster refuses that)
+            await redis.set(_key(key, "cancel"), 1, ex=self._ttl + _RUNNING_TTL)  # seen at the next write
+            await redis.publish(CHANNEL, key)  # at once (not pipelined: Redis Cluster refuses that)
         except Exception as exc:  # no store, no stream to reach: answered as unknown
             self.failed(exc)
             return False
         return True
 
-    async def running(self, stream_id: str) -> bool:
+    async def running(self, stream_id: str, owner: str | None) -> bool:
         try:
-            return bool(await self.redis.exists(_key(stream_id, "lease")))
+            return bool(await self.redis.exists(_key(scoped(stream_id, owner), "lease")))
         except Exception as exc:
             self.failed(exc)
             return False
@@ -148,12 +150,30 @@ class RedisStore(StreamStore):
             log.warning("Redis is available again")
 
 
+def _owner(stored: bytes) -> str | bool | None:
+    """The owner a stream's meta holds (JSON), or False for one this version did not write."""
+    try:
+        owner = json.loads(stored)
+    except ValueError:
+        return False
+    return owner if owner is None or isinstance(owner, str) else False
+
+
+def _meta(fields: dict[bytes, bytes]) -> StreamMeta | None:
+    """A stream's meta, or None: no stream (or one of an earlier version's)."""
+    owner = _owner(fields.get(b"owner", b""))
+    if owner is False:
+        return None
+    events = tuple(kind for kind in fields.get(b"events", b"").decode().split(",") if kind)
+    return StreamMeta(owner, events, json.loads(fields.get(b"ids") or "{}"))  # type: ignore[arg-type]
+
+
 class _MirroredLog(MemoryLog):
     """The run's log: served from memory to the run's own client, and mirrored to Redis behind it."""
 
-    def __init__(self, store: RedisStore, stream_id: str, bound: int) -> None:
+    def __init__(self, store: RedisStore, key: str, bound: int) -> None:
         super().__init__(bound)
-        self._store, self._id = store, stream_id
+        self._store, self._id = store, key
         self._pending: list[Event] = []
         self._mirrored = True  # until Redis fails this stream
         self._written = 0  # the number of the last event in Redis
@@ -174,7 +194,7 @@ class _MirroredLog(MemoryLog):
         super().close(final)
 
     async def _mirroring(self) -> None:
-        store, redis, stream_id = self._store, self._store.redis, self._id
+        store, redis, key = self._store, self._store.redis, self._id
         try:
             while not (self.closed and not self._pending):
                 try:
@@ -188,9 +208,9 @@ class _MirroredLog(MemoryLog):
                 batch, self._pending = self._pending, []
                 await self._write(batch)
             async with redis.pipeline(transaction=False) as pipe:
-                pipe.delete(_key(stream_id, "lease"))
-                pipe.expire(_key(stream_id, "ev"), store._ttl)
-                pipe.expire(_key(stream_id, "meta"), store._ttl)
+                pipe.delete(_key(key, "lease"))
+                pipe.expire(_key(key, "ev"), store._ttl)
+                pipe.expire(_key(key, "meta"), store._ttl)
                 await pipe.execute()
         except asyncio.CancelledError:
             raise
@@ -198,19 +218,19 @@ class _MirroredLog(MemoryLog):
             self._mirrored, self._pending = False, []
             store.failed(exc)
         finally:
-            if store._producing.get(stream_id) is self:  # not a new run of the same id
-                del store._producing[stream_id]
+            if store._producing.get(key) is self:  # not a new run of the same id
+                del store._producing[key]
 
     async def _write(self, batch: list[Event]) -> None:
-        store, stream_id = self._store, self._id
+        store, key = self._store, self._id
         async with store.redis.pipeline(transaction=False) as pipe:
             if batch:
                 first, last = self._written + 1, self._written + len(batch)
                 fields = {"f": first, "b": json.dumps([to_record(event) for event in batch])}
-                pipe.xadd(_key(stream_id, "ev"), fields, id=f"0-{last}", maxlen=store._max_entries, approximate=True)
-                pipe.expire(_key(stream_id, "ev"), store._ttl + _RUNNING_TTL)
-            pipe.set(_key(stream_id, "lease"), store._instance, xx=True, px=LEASE_MS)
-            pipe.get(_key(stream_id, "cancel"))
+                pipe.xadd(_key(key, "ev"), fields, id=f"0-{last}", maxlen=store._max_entries, approximate=True)
+                pipe.expire(_key(key, "ev"), store._ttl + _RUNNING_TTL)
+            pipe.set(_key(key, "lease"), store._instance, xx=True, px=LEASE_MS)
+            pipe.get(_key(key, "cancel"))
             replies = await pipe.execute()
         if batch:
             self._written = last
@@ -225,8 +245,8 @@ class _Tail:
     followers of a stream cost one Redis read, not a hundred. It ends with the stream, or when its last
     follower leaves."""
 
-    def __init__(self, store: RedisStore, stream_id: str) -> None:
-        self._store, self._id = store, stream_id
+    def __init__(self, store: RedisStore, key: str) -> None:
+        self._store, self._id = store, key
         self.log = MemoryLog(store._max_entries, keep=True, max_events=store._max_entries)
         self.log.on_idle = self._stop
         self._task = asyncio.get_running_loop().create_task(self._follow())

@@ -2,8 +2,9 @@
 
 A store creates the log a run writes (refusing an id whose run is still going: ``409``), opens a reader
 on a stream from any position (``None`` for an id it does not know: ``204``), and carries a cancel to the
-run wherever it runs. The memory store serves one process; the Redis store (:mod:`.redis`) many
-processes and hosts.
+run wherever it runs. Stream ids are each owner's own: a store keeps a stream under its id within its owner's
+(:func:`~quart_llmstream.owners.scoped`), so another owner's id is, to a request, an id it does not know.
+The memory store serves one process; the Redis store (:mod:`.redis`) many processes and hosts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from ..owners import scoped
 from .base import LogReader, StreamLog
 from .memory import MemoryLog
 
@@ -34,19 +36,19 @@ class StreamMeta:
 class StreamStore(ABC):
     @abstractmethod
     async def create(self, stream_id: str, meta: StreamMeta, bound: int) -> StreamLog:
-        """The log of a new run of ``stream_id``; :class:`StreamConflict` while one is running."""
+        """The log of a new run of ``meta.owner``'s ``stream_id``; :class:`StreamConflict` while one is running."""
 
     @abstractmethod
-    async def open(self, stream_id: str) -> tuple[StreamMeta, LogReader] | None:
-        """A reader of the stream from its start, or None when there is nothing to resume."""
+    async def open(self, stream_id: str, owner: str | None) -> tuple[StreamMeta, LogReader] | None:
+        """A reader of the owner's stream from its start, or None when there is nothing to resume."""
 
     @abstractmethod
     async def cancel(self, stream_id: str, owner: str | None) -> bool:
-        """Stop the running stream of that owner; False when there is none."""
+        """Stop the owner's running stream; False when there is none."""
 
     @abstractmethod
-    async def running(self, stream_id: str) -> bool:
-        """A run of ``stream_id`` is still going."""
+    async def running(self, stream_id: str, owner: str | None) -> bool:
+        """A run of the owner's ``stream_id`` is still going."""
 
     async def close(self) -> None:  # noqa: B027  # most stores hold nothing to release
         """Release connections, at the app's end."""
@@ -61,32 +63,33 @@ class MemoryStore(StreamStore):
         self._streams: dict[str, tuple[StreamMeta, MemoryLog]] = {}
 
     async def create(self, stream_id: str, meta: StreamMeta, bound: int) -> StreamLog:
-        known = self._streams.get(stream_id)
+        key = scoped(stream_id, meta.owner)
+        known = self._streams.get(key)
         if known is not None and not known[1].closed:
             raise StreamConflict(stream_id)
         log = MemoryLog(bound, keep=True, max_events=self._max_frames)
-        self._streams[stream_id] = (meta, log)
-        log.on_close = lambda: asyncio.get_running_loop().call_later(self._ttl, self._expire, stream_id, log)
+        self._streams[key] = (meta, log)
+        log.on_close = lambda: asyncio.get_running_loop().call_later(self._ttl, self._expire, key, log)
         return log
 
-    async def open(self, stream_id: str) -> tuple[StreamMeta, LogReader] | None:
-        known = self._streams.get(stream_id)
-        if known is None:
+    async def open(self, stream_id: str, owner: str | None) -> tuple[StreamMeta, LogReader] | None:
+        known = self._streams.get(scoped(stream_id, owner))
+        if known is None or known[0].owner != owner:
             return None
         meta, log = known
         return meta, log.reader(0)
 
     async def cancel(self, stream_id: str, owner: str | None) -> bool:
-        known = self._streams.get(stream_id)
+        known = self._streams.get(scoped(stream_id, owner))
         if known is None or known[1].closed or known[0].owner != owner:
             return False
         known[1].request_stop("cancel")
         return True
 
-    async def running(self, stream_id: str) -> bool:
-        known = self._streams.get(stream_id)
-        return known is not None and not known[1].closed
+    async def running(self, stream_id: str, owner: str | None) -> bool:
+        known = self._streams.get(scoped(stream_id, owner))
+        return known is not None and not known[1].closed and known[0].owner == owner
 
-    def _expire(self, stream_id: str, log: MemoryLog) -> None:
-        if self._streams.get(stream_id, (None, None))[1] is log:
-            del self._streams[stream_id]
+    def _expire(self, key: str, log: MemoryLog) -> None:
+        if self._streams.get(key, (None, None))[1] is log:
+            del self._streams[key]

@@ -42,7 +42,7 @@ from ..events import (
 from ..payloads import to_json
 from ..settings import Settings
 from ..sse import encode_event
-from .ai_sdk_messages import read_chat
+from .ai_sdk_messages import approval_id, read_chat
 from .base import SSE_HEADERS, Encoder, Protocol
 from .tool_calls import ToolCalls, awaiting_approval
 
@@ -163,7 +163,7 @@ class AiSdkEncoder(Encoder):
             for call in awaiting_approval(interrupt):
                 call_id, whole = self._whole_call(call)
                 frames += whole + _chunk(
-                    type="tool-approval-request", approvalId=f"approval-{call_id}", toolCallId=call_id
+                    type="tool-approval-request", approvalId=approval_id(call_id), toolCallId=call_id
                 )
                 self._approvals += 1
         return frames

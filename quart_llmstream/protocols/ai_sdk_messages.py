@@ -25,12 +25,18 @@ from ..errors import RequestError
 from ..payloads import to_json
 from ..settings import Settings
 
-__all__ = ["read_chat"]
+__all__ = ["approval_id", "read_chat"]
+
+
+def approval_id(tool_call_id: str) -> str:
+    """The id of the approval request this server sends for a call (``tool-approval-request.approvalId``)."""
+    return f"approval-{tool_call_id}"
 
 
 class _Approval(BaseModel):
     model_config = ConfigDict(extra="allow")
 
+    id: StrictStr | None = None
     approved: StrictBool | None = None
     reason: StrictStr | None = None
 
@@ -83,7 +89,7 @@ def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> Cha
     reply = (parsed.messageId or last.id) if continued and last is not None else f"msg-{secrets.token_urlsafe(12)}"
     ids = {"chat_id": parsed.id, "stream_id": parsed.id} if parsed.id else {}
     ids["message_id"] = reply
-    approvals = _approvals(last) if continued and last is not None else {}
+    approvals = _approvals(last, f"messages.{len(parsed.messages) - 1}") if continued and last is not None else {}
     resume = Resume(body.get("resume"), has_value="resume" in body, approvals=approvals)
     resumes = approvals or resume.has_value
     thread_id = parsed.id or None
@@ -101,12 +107,16 @@ def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> Cha
     )
 
 
-def _approvals(ui: _UIMessage) -> dict[str, tuple[bool, str | None]]:
-    """The decisions of a person on the tool calls of the message (``addToolApprovalResponse``)."""
+def _approvals(ui: _UIMessage, where: str) -> dict[str, tuple[bool, str | None]]:
+    """The decisions of a person on the tool calls of the message (``addToolApprovalResponse``), each answering
+    the approval request this server sent for that call, by its id."""
     decided = {}
-    for part in ui.parts:
+    for index, part in enumerate(ui.parts):
         approval = part.approval
         if _tool_name(part) and part.state == "approval-responded" and approval is not None:
+            if approval.id != approval_id(part.toolCallId):
+                detail = f"{where}.parts.{index}.approval.id: not the id of the approval request for {part.toolCallId}"
+                raise RequestError(400, "invalid_request", detail)
             decided[part.toolCallId] = (approval.approved is True, approval.reason)
     return decided
 

@@ -67,13 +67,28 @@ class Protocol(ABC):
         """The routes of blueprint ``name``: (rule, method, view); a view of None is the chat view."""
         return [(settings.route, "POST", None)]
 
+    conversation: ClassVar[tuple[str, int]] = ("messages", 1)
+    """The body's list of messages, and how many it may hold beyond ``max_history`` (the last one): counted as
+    soon as the body is parsed, before any message is read."""
+
+    def most_messages(self, settings: Settings) -> tuple[str, int]:
+        """The key of the body's messages and how many it may hold."""
+        key, last = self.conversation
+        return key, settings.max_history + last
+
     resumable: ClassVar[bool] = True
     """Its clients can reconnect with ``Last-Event-ID``: frames may carry SSE ids."""
     replays_finished: ClassVar[bool] = True
     """A resume that names no ``Last-Event-ID`` replays a finished stream (else: ``204``)."""
 
     async def respond(
-        self, reader: LogReader, encoder: Encoder, run: Run | Follower, settings: Settings, after: int | None = None
+        self,
+        reader: LogReader,
+        encoder: Encoder,
+        run: Run | Follower,
+        settings: Settings,
+        after: int | None = None,
+        closed: Callable[[], None] | None = None,
     ) -> Response:
         """The response that follows ``run`` through ``reader``: an event stream (see :func:`event_stream`)."""
         frames = event_stream(
@@ -84,6 +99,7 @@ class Protocol(ABC):
             left=run.client_left,
             drop=partial(run.stop, StopReason.SEND_TIMEOUT),
             after=after,
+            closed=closed,
         )
         return sse_response(frames, self.headers)
 

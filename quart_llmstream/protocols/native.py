@@ -16,10 +16,10 @@ Tokens are unnamed ``data: {"token": "..."}`` messages; an error is ``data: {"er
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel, StrictStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, StrictStr, ValidationError, field_validator, model_validator
 from werkzeug.datastructures import Headers
 
 from ..attachments import Attachments
@@ -116,21 +116,14 @@ class _ChatBody(BaseModel):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("chat_history", mode="before")
-    @classmethod
-    def _history_fits(cls, value: Any, info: ValidationInfo) -> Any:
-        limit = cast(Settings, cast(dict[str, Any], info.context)["settings"]).max_history
-        if isinstance(value, list) and len(value) > limit:
-            raise ValueError(f"must hold at most {limit} messages, got {len(value)}")
-        return value
-
 
 class NativeProtocol(Protocol):
     name = "native"
+    conversation = ("chat_history", 0)  # the question is apart
 
     def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
         try:
-            parsed = _ChatBody.model_validate(body, context={"settings": settings})
+            parsed = _ChatBody.model_validate(body)
         except ValidationError as exc:
             raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
         found = Attachments(settings)

@@ -63,11 +63,17 @@ class OpenAIProtocol(Protocol):
     resumable = False  # its clients treat any id line as a chunk boundary, and never reconnect
 
     async def respond(
-        self, reader: LogReader, encoder: Encoder, run: Run | Follower, settings: Settings, after: int | None = None
+        self,
+        reader: LogReader,
+        encoder: Encoder,
+        run: Run | Follower,
+        settings: Settings,
+        after: int | None = None,
+        closed: Callable[[], None] | None = None,
     ) -> Response:
         assert isinstance(encoder, OpenAIEncoder)
         if encoder.streaming:
-            return await super().respond(reader, encoder, run, settings)
+            return await super().respond(reader, encoder, run, settings, closed=closed)
         try:  # the whole answer, then one JSON object; a client that leaves is a disconnect as in a stream
             while not reader.ended:
                 for _, event in await reader.read():

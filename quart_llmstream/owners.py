@@ -1,0 +1,34 @@
+"""Owners: who a thread or a stream belongs to, by the ``stream_owner`` hook, and the names that keep owners apart.
+
+A thread id and a stream id are each owner's own: the checkpointer and the stream store see them within their
+owner's (:func:`scoped`), so another owner naming the same id reaches another thread or stream — one that
+does not exist yet — and learns nothing of the first. Client ids hold no ``:`` and the owner is quoted, so no two
+owners share a prefix and a request without an owner cannot name a scoped id.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from .chat_request import ChatRequest
+    from .settings import Settings
+
+__all__ = ["owner_of", "scoped"]
+
+
+def scoped(name: str, owner: str | None) -> str:
+    """``name`` within ``owner``'s names (the owner ``""`` is an owner: it is not None)."""
+    return name if owner is None else f"{quote(owner, safe='')}:{name}"
+
+
+async def owner_of(settings: Settings, chat_request: ChatRequest) -> str | None:
+    """Who a request speaks for, by the ``stream_owner`` hook (sync or async); None without one."""
+    if settings.stream_owner is None:
+        return None
+    owner = settings.stream_owner(chat_request)
+    if inspect.isawaitable(owner):
+        owner = await owner
+    return None if owner is None else str(owner)
