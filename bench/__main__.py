@@ -18,6 +18,7 @@ from typing import Any
 from bench import load
 from bench.apps import pipeline
 from bench.attachments import attachment_costs
+from bench.bodies import refusal_costs
 from bench.calls import calls_per_token
 from bench.processes import (
     LOAD_CPU,
@@ -149,6 +150,8 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
         results["s"] = await server_costs(4 * scale, a_streams)
     if "m" in scenarios:
         results["m"] = await attachment_costs(int(20 * scale))
+    if "x" in scenarios:
+        results["x"] = await refusal_costs(int(6 * scale))
     if "t" in scenarios:
         results["t"] = await side_by_side(["graph-no-state", "graph-state"], a_streams)
         results["t"]["predicted"] = predicted_costs()
@@ -179,6 +182,8 @@ def table(r: dict[str, Any]) -> str:
         scenarios += _server_rows(r["s"])
     if "m" in r:
         scenarios += _media_rows(r["m"])
+    if "x" in r:
+        scenarios += _refusal_rows(r["x"])
     if "t" in r:
         scenarios += _state_rows(r["t"])
     if "a" in r:
@@ -263,6 +268,19 @@ def _media_rows(m: dict[str, Any]) -> Rows:
     return [("(m) a request with a 5 MB image (data URL), lean source, 1-token answer", lines)]
 
 
+def _refusal_rows(x: dict[str, Any]) -> Rows:
+    lines = [
+        (
+            protocol,
+            f"{f['cpu_s'] * 1e3:.0f} ms CPU per refusal of {f['mb']:.1f} MB, {f['messages']} messages "
+            f"(status {f['statuses']})",
+            "<= 500 ms",
+        )
+        for protocol, f in x.items()
+    ]
+    return [("(x) a 15 MB body of ~300,000 messages refused (max_history 100), server CPU", lines)]
+
+
 def _state_rows(t: dict[str, Any]) -> Rows:
     off, on = t["graph-no-state"]["cpu_us_per_token"], t["graph-state"]["cpu_us_per_token"]
     lines = [
@@ -344,8 +362,8 @@ if __name__ == "__main__":
     parser.add_argument("--baseline", metavar="REV", help="also measure CPU/token against git revision REV")
     parser.add_argument(
         "--scenarios",
-        default="ahrsmt",
-        help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media; t: state (default: all)",
+        default="ahrsmxt",
+        help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media; x: refused bodies; t: state (default: all)",
     )
     args = parser.parse_args()
     outcome = asyncio.run(main(args.quick, args.scenarios, args.baseline))
