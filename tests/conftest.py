@@ -1,11 +1,19 @@
-"""Fixtures: a real Hypercorn server on loopback; the helpers themselves live in ``helpers.py``."""
+"""The tests, in folders that say what they need: ``unit/`` (no server: seconds), ``integration/`` (Hypercorn,
+Redis, node, processes of their own), ``browser/`` (Chromium); ``support/`` holds what they share (fakes, helpers,
+the apps served in processes of their own), importable by module name from every folder.
+
+Fixtures: a real Hypercorn server on loopback."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "support"))
 
 from helpers import running
 

@@ -21,9 +21,9 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from review_app import ROUTES, SERVER_TOOLS, Review, review_app
 
 from helpers import running
+from review_app import ROUTES, SERVER_TOOLS, Review, review_app
 
 OWNERS = ("alice", "bob")
 THREADS = ("t1", "t2")

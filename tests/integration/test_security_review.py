@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
-from review_app import ROUTES, review_app, thread_messages
 
 from helpers import drop_after, eventually, post_stream, redis_server, resume_from, running, token_texts
+from review_app import ROUTES, review_app, thread_messages
 from sse_parser import parse
 
 ALICE, BOB = {"X-User": "alice"}, {"X-User": "bob"}

@@ -78,7 +78,7 @@ def test_the_configuration_reference_lists_every_setting_with_its_default() -> N
     import re
     from pathlib import Path
 
-    reference = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    reference = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
     rows = dict(re.findall(r"^\| `LLMSTREAM_(\w+)` \| `?([^`|]*)`? \|", reference, re.MULTILINE))
     assert set(rows) == {name.upper() for name in Settings.model_fields}
     for name, field in Settings.model_fields.items():

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from helpers import TESTS, eventually, free_port, listening, read_until, subprocess_env
+from helpers import SUPPORT, eventually, free_port, listening, read_until, subprocess_env
 from sse_parser import parse
 
 SERVERS = {
@@ -34,7 +34,7 @@ async def serving(name: str) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]
     command, signalled = SERVERS[name]
     port = free_port()
     args = [sys.executable, "-m", *(part.format(port=port) for part in command)]
-    process = subprocess.Popen(args, cwd=TESTS, env=subprocess_env(), start_new_session=True)
+    process = subprocess.Popen(args, cwd=SUPPORT, env=subprocess_env(), start_new_session=True)
     try:
         await listening(port, seconds=20)
         yield f"http://127.0.0.1:{port}", process, signalled

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fake_openai import FakeOpenAI
-
 from example_app import create_app
 
+from fake_openai import FakeOpenAI
 from helpers import eventually, leave_after, post_stream, tokens
 
 

@@ -278,7 +278,7 @@ async def test_a_mid_stream_exception_gives_the_protocols_error_frame_and_a_clea
 
 
 def test_the_run_and_the_response_have_no_branch_per_protocol() -> None:
-    package = Path(__file__).parent.parent / "quart_llmstream"
+    package = Path(__file__).parents[2] / "quart_llmstream"
     for module in ("routes.py", "run.py", "response.py", "mapping.py", "logs/memory.py"):
         source = (package / module).read_text()
         for name in PROTOCOLS:

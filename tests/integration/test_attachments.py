@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_openai import FakeOpenAI
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from openai import AsyncOpenAI
@@ -17,6 +16,7 @@ from quart import Quart, request
 
 from quart_llmstream import ChatRequest
 
+from fake_openai import FakeOpenAI
 from fakes import ScriptedChatModel
 from helpers import chat_app, node, running
 

@@ -204,21 +204,23 @@ async def _redis_cli(port: int, *args: str) -> None:
     await asyncio.to_thread(subprocess.run, ["redis-cli", "-p", str(port), *args], check=True, capture_output=True)
 
 
-TESTS = Path(__file__).parent
+SUPPORT = Path(__file__).parent
+"""The tests' own modules: fakes, helpers, and the apps the tests serve in processes of their own."""
+TESTS = SUPPORT.parent
 
 
 def subprocess_env(**env: str) -> dict[str, str]:
     """The environment of a server process the tests start: theirs, with the tests' modules and
     ``example_app`` importable."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)]), **env}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(SUPPORT), str(TESTS.parent)]), **env}
 
 
 @asynccontextmanager
 async def app_process(module: str, **env: str) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``hypercorn tests/<module>:app`` in a process of its own on a free port; yields its URL and process."""
+    """``hypercorn tests/support/<module>:app`` in a process of its own on a free port; yields its URL and process."""
     port = free_port()
     command = [sys.executable, "-m", "hypercorn", f"{module}:app", "--bind", f"127.0.0.1:{port}", "--workers", "0"]
-    process = subprocess.Popen(command, cwd=TESTS, env=subprocess_env(**env))
+    process = subprocess.Popen(command, cwd=SUPPORT, env=subprocess_env(**env))
     try:
         await listening(port)
         yield f"http://127.0.0.1:{port}", process

@@ -19,7 +19,7 @@ from quart import Quart
 from quart_llmstream import ConfigError, LLMStream, create_blueprint, drain
 
 from fakes import answering
-from helpers import TESTS, free_port, listening, post_stream, read_until, subprocess_env
+from helpers import SUPPORT, free_port, listening, post_stream, read_until, subprocess_env
 from sse_parser import parse
 
 
@@ -49,7 +49,7 @@ async def test_sigterm_ends_every_open_stream_cleanly_within_the_graceful_timeou
     command = [sys.executable, "-m", "hypercorn", "slow_app:app", "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
         [*command, "--graceful-timeout", "3", "--workers", workers],
-        cwd=TESTS,
+        cwd=SUPPORT,
         env=subprocess_env(),
         start_new_session=True,
     )

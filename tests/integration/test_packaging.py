@@ -23,7 +23,7 @@ import quart_llmstream
 from helpers import free_port, listening
 from sse_parser import parse
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 SMOKE_APP = """
 from langchain_core.language_models import FakeListChatModel
 from langchain_core.prompts import ChatPromptTemplate
@@ -84,7 +84,13 @@ def test_the_wheel_and_the_sdist_hold_every_module_git_tracks(dist: dict[str, Pa
     assert modules - in_wheel == set(), "modules missing from the wheel"
     assert modules - in_sdist == set(), "modules missing from the sdist"
     assert "quart_llmstream/py.typed" in in_wheel
-    assert {"README.md", "LICENSE", "CHANGELOG.md", "tests/test_packaging.py", "tests/js/package-lock.json"} <= in_sdist
+    assert {
+        "README.md",
+        "LICENSE",
+        "CHANGELOG.md",
+        "tests/integration/test_packaging.py",
+        "tests/js/package-lock.json",
+    } <= in_sdist
     assert not any("node_modules" in name for name in in_sdist)
     assert top == f"quart_llmstream-{quart_llmstream.__version__}"
 

@@ -18,7 +18,7 @@ from example_app import create_app
 from helpers import free_port, listening, node, post_stream, tokens
 from sse_parser import parse
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def readme_serve_command() -> list[str]:
