@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from quart_llmstream.events import StateChanged
-from quart_llmstream.state import StateStream
+from quart_llmstream.run.mapping.state import StateStream
 
 PREDICT = [{"state_key": "todos", "tool": "update_todos", "tool_argument": "todos"}]
 

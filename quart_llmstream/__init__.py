@@ -1,13 +1,13 @@
 """Stream any LangChain Runnable from a Quart app as Server-Sent Events."""
 
-from .chat_request import ChatRequest
+from .blueprint import RunnableFactory, create_blueprint
 from .errors import ConfigError, RequestError
+from .events import StreamEvent
 from .extension import LLMStream, drain
-from .hook import StreamEvent
 from .lifecycle import StreamResult
-from .routes import RunnableFactory, create_blueprint
+from .request import ChatRequest
+from .run.mapping import emit_state
 from .settings import Options, Settings
-from .state import emit_state
 
 __all__ = [
     "ChatRequest",

@@ -1,8 +1,9 @@
 """The extension object: what belongs to the app rather than to one blueprint.
 
-It owns the registry of open runs (the ``max_streams`` cap, the end of every stream at shutdown, one run
-at a time on a thread),
-Langfuse tracing (one client per app) and the signal handlers, and it lives in
+It owns the registry of open runs (the ``max_streams`` cap and each owner's share, the end of every stream at
+shutdown), the holds on threads (one run at a time on a thread: :class:`~.run.threads.ThreadHolds`, within this
+process unless the app passes others), the stores of resumable streams, Langfuse tracing (one client per app)
+and the signal handlers, and it lives in
 ``app.extensions["llmstream"]``. ``create_blueprint`` makes one on first registration when the app has
 none, so ``LLMStream(app)`` is needed only to set it up explicitly.
 
@@ -27,12 +28,14 @@ from typing import Any, Protocol
 
 from quart import Quart
 
-from .errors import ConfigError, RequestError
+from .errors import ConfigError, RequestError, public_message
 from .logs.store import MemoryStore, StreamStore
 from .run import StopReason
+from .run.threads import LocalHolds, ThreadHolds
+from .settings import Settings
 from .tracing import LangfuseTracing, langfuse_from_config, missing_keys
 
-__all__ = ["LLMStream", "ThreadHold", "drain"]
+__all__ = ["LLMStream", "drain"]
 
 log = logging.getLogger("quart_llmstream")
 
@@ -47,36 +50,14 @@ class OpenRun(Protocol):
     def stop(self, reason: StopReason) -> None: ...
 
 
-class ThreadHold:
-    """A request's hold on its thread, from before its state is read until its run's end is written: a second
-    request on the thread meanwhile gets ``409`` (as LangGraph's server rejects it), so two decisions sent at
-    once cannot both run an approved call, nor two runs write one thread. It holds within one process."""
-
-    __slots__ = ("_held", "_threads")
-
-    def __init__(self, threads: set[tuple[int, str]]) -> None:
-        self._threads = threads
-        self._held: tuple[int, str] | None = None
-
-    def take(self, thread_id: tuple[int, str]) -> None:
-        if thread_id in self._threads:
-            raise RequestError(409, "conflict", "a run on this thread is still going")
-        self._threads.add(thread_id)
-        self._held = thread_id
-
-    def release(self) -> None:
-        if self._held is not None:
-            self._threads.discard(self._held)
-            self._held = None
-
-
 class LLMStream:
     """``LLMStream(app)`` or ``LLMStream()`` then ``init_app(app)``, in the Quart extension style."""
 
-    def __init__(self, app: Quart | None = None) -> None:
+    def __init__(self, app: Quart | None = None, *, holds: ThreadHolds | None = None) -> None:
         self.runs: set[OpenRun] = set()
         self._owners: dict[str | None, int] = {}  # each owner's open streams and followers
-        self.threads: set[tuple[int, str]] = set()  # the threads a run is on: (checkpointer, its thread id)
+        self.holds = holds or LocalHolds()
+        """The holds on threads a run is on."""
         self.draining = False
         self._config: Any = {}
         self._tracing: LangfuseTracing | None = None
@@ -118,11 +99,22 @@ class LLMStream:
         """How many streams and followers ``owner`` has open in this process."""
         return self._owners.get(owner, 0)
 
-    def check_owner(self, owner: str | None, limit: int | None, retry_after: int) -> None:
-        """Refuse (429) one more stream or follower of ``owner`` past ``limit`` (``max_streams_per_owner``)."""
+    def admit(self, settings: Settings, owner: str | None = None, *, per_owner: bool = False) -> None:
+        """Refuse a stream this process cannot take (``503``: shutting down, or ``max_streams`` open), and with
+        ``per_owner`` one past its owner's share (``429``: ``max_streams_per_owner`` streams and followers)."""
+        if self.draining:
+            raise RequestError(503, "shutting_down", public_message("shutting_down"), retry_after=settings.retry_after)
+        if settings.max_streams is not None and len(self) >= settings.max_streams:
+            raise RequestError(503, "overloaded", public_message("overloaded"), retry_after=settings.retry_after)
+        if per_owner:
+            self.admit_owner(settings, owner)
+
+    def admit_owner(self, settings: Settings, owner: str | None) -> None:
+        """Refuse (``429``) one more stream or follower of ``owner`` past ``max_streams_per_owner``."""
+        limit = settings.max_streams_per_owner
         if limit is not None and self.owned(owner) >= limit:
             detail = f"at most {limit} open streams per user: wait for one to end"
-            raise RequestError(429, "too_many_streams", detail, retry_after=retry_after)
+            raise RequestError(429, "too_many_streams", detail, retry_after=settings.retry_after)
 
     def count(self, owner: str | None) -> Callable[[], None]:
         """Count one more open stream or follower of ``owner``; the function returned counts it out (once)."""

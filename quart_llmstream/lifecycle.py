@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-__all__ = ["Status", "StreamResult", "call_hook"]
+__all__ = ["Status", "StreamResult", "call_hook", "maybe_await"]
+
+T = TypeVar("T")
 
 log = logging.getLogger("quart_llmstream")
 
@@ -39,13 +41,16 @@ class StreamResult:
     """The interrupts the thread waits on, when ``interrupted``: ``{"id", "value", "actions"?}``."""
 
 
+async def maybe_await(value: T | Awaitable[T]) -> T:
+    """What a user's function returned, awaited when it is awaitable: every hook and factory may be either."""
+    return await value if inspect.isawaitable(value) else value
+
+
 async def call_hook(hook: Callable[..., Any] | None, *args: Any) -> None:
     """Call a user's hook, sync or async; log what it raises instead of raising it."""
     if hook is None:
         return
     try:
-        result = hook(*args)
-        if inspect.isawaitable(result):
-            await result
+        await maybe_await(hook(*args))
     except Exception:
         log.exception("the %s hook failed", getattr(hook, "__name__", "lifecycle"))

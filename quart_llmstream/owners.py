@@ -8,13 +8,11 @@ owners share a prefix and a request without an owner cannot name a scoped id.
 
 from __future__ import annotations
 
-import inspect
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
-if TYPE_CHECKING:
-    from .chat_request import ChatRequest
-    from .settings import Settings
+from .lifecycle import maybe_await
 
 __all__ = ["owner_of", "scoped"]
 
@@ -24,11 +22,10 @@ def scoped(name: str, owner: str | None) -> str:
     return name if owner is None else f"{quote(owner, safe='')}:{name}"
 
 
-async def owner_of(settings: Settings, chat_request: ChatRequest) -> str | None:
-    """Who a request speaks for, by the ``stream_owner`` hook (sync or async); None without one."""
-    if settings.stream_owner is None:
+async def owner_of(hook: Callable[..., Any] | None, chat_request: Any) -> str | None:
+    """Who a request (its :class:`~.request.ChatRequest`) speaks for, by the ``stream_owner`` ``hook`` (sync or
+    async); None without one."""
+    if hook is None:
         return None
-    owner = settings.stream_owner(chat_request)
-    if inspect.isawaitable(owner):
-        owner = await owner
+    owner = await maybe_await(hook(chat_request))
     return None if owner is None else str(owner)

@@ -12,47 +12,35 @@ id>/cancel`` stops the run wherever it runs: ``202``, or
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from quart import Response, request
 from werkzeug.datastructures import Headers
 
-from .chat_request import ChatRequest
 from .errors import RequestError
+from .extension import LLMStream
 from .logs.store import StreamStore
+from .logs.streams import is_stream_id
 from .owners import owner_of
 from .protocols import Protocol
-from .response import Follower
+from .protocols.response import FOLLOWER
+from .request import ChatRequest
 from .settings import Settings
 
-if TYPE_CHECKING:
-    from .extension import LLMStream
-
-__all__ = ["check_stream_id", "resume_routes"]
-
-_STREAM_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_FOLLOWER = Follower()
-
-
-def check_stream_id(stream_id: str) -> str:
-    if not _STREAM_ID.fullmatch(stream_id):
-        raise RequestError(400, "invalid_request", "id: 1 to 128 characters of A-Z, a-z, 0-9, _ and -")
-    return stream_id
+__all__ = ["resume_routes"]
 
 
 def resume_routes(
     protocol: Protocol, store: StreamStore, settings: Settings, extension: LLMStream
 ) -> list[tuple[str, str, Callable[..., Awaitable[Response]]]]:
+    """The resume and cancel routes of a blueprint's resumable streams; a refusal is a
+    :class:`~.errors.RequestError`, which the blueprint renders."""
+
     async def resume(stream_id: str) -> Response:
-        try:
-            owner = await _requester(settings)
-            after = _last_event_id()
-            extension.check_owner(owner, settings.max_streams_per_owner, settings.retry_after)
-        except RequestError as exc:
-            return protocol.error_response(exc)
-        if not _STREAM_ID.fullmatch(stream_id):
+        owner = await _requester(settings)
+        after = _last_event_id()
+        extension.admit_owner(settings, owner)
+        if not is_stream_id(stream_id):
             return Response(status=204)
         if after is None and not protocol.replays_finished and not await store.running(stream_id, owner):
             return Response(status=204)  # nothing running; the client has what finished
@@ -62,18 +50,15 @@ def resume_routes(
         meta, reader = opened
         encoder = protocol.encoder(stream_id, frozenset(meta.events), meta.ids)
         let_go = extension.count(owner)  # a follower holds a connection as a stream does
-        response = await protocol.respond(reader, encoder, _FOLLOWER, settings, after or 0, closed=let_go)
+        response = await protocol.respond(reader, encoder, FOLLOWER, settings, after or 0, closed=let_go)
         response.headers["X-Stream-Id"] = stream_id
         return response
 
     async def cancel(stream_id: str) -> Response:
-        try:
-            owner = await _requester(settings)
-        except RequestError as exc:
-            return protocol.error_response(exc)
-        if _STREAM_ID.fullmatch(stream_id) and await store.cancel(stream_id, owner):
+        owner = await _requester(settings)
+        if is_stream_id(stream_id) and await store.cancel(stream_id, owner):
             return Response(status=202)
-        return protocol.error_response(RequestError(404, "not_found", "no running stream of that id"))
+        raise RequestError(404, "not_found", "no running stream of that id")
 
     return [
         (f"{settings.route}/<stream_id>/stream", "GET", resume),
@@ -83,7 +68,8 @@ def resume_routes(
 
 async def _requester(settings: Settings) -> str | None:
     """The owner a resume or cancel request speaks for: the hook sees its headers, no body."""
-    return await owner_of(settings, ChatRequest("", [], {}, Headers(request.headers)))
+    chat_request = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers))
+    return await owner_of(settings.stream_owner, chat_request)
 
 
 def _last_event_id() -> int | None:

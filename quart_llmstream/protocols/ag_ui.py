@@ -16,35 +16,13 @@ from typing import Any
 
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest
-from ..events import (
-    Custom,
-    Event,
-    Interrupted,
-    MessagesSnapshot,
-    ReasoningDelta,
-    ReasoningEnd,
-    ReasoningStart,
-    RunEnded,
-    RunStarted,
-    StateChanged,
-    StatePredicted,
-    TextDelta,
-    TextEnd,
-    TextStart,
-    ToolCallArgs,
-    ToolCallDecided,
-    ToolCallPending,
-    ToolCallStarted,
-    ToolEnded,
-    ToolFailed,
-    ToolStarted,
-)
+from .. import events
 from ..payloads import to_json
+from ..request import ChatRequest
 from ..settings import Settings
-from ..sse import encode_event
 from .ag_ui_messages import read_run_input, to_ag_ui
 from .base import Encoder, Protocol
+from .sse import encode_event
 from .tool_calls import Call, ToolCalls, awaiting_approval
 
 __all__ = ["AgUiProtocol"]
@@ -77,28 +55,7 @@ class AgUiEncoder(Encoder):
         self._unended: list[Call] = []  # calls whose arguments may still stream
         self._calls = ToolCalls(stream_id)
         self._interrupts: list[dict[str, Any]] = []  # what the run's RUN_FINISHED says it waits on
-        self.encoders = {
-            RunStarted: lambda _: b"",
-            TextStart: self._text_start,
-            TextDelta: self._text_delta,
-            TextEnd: lambda _: _event(type="TEXT_MESSAGE_END", messageId=self._message_id),
-            ReasoningStart: self._reasoning_start,
-            ReasoningDelta: self._reasoning_delta,
-            ReasoningEnd: self._reasoning_end,
-            ToolCallStarted: self._tool_call_started,
-            ToolCallArgs: self._tool_call_args,
-            ToolStarted: self._tool_started,
-            ToolEnded: self._tool_ended,
-            ToolFailed: self._tool_failed,
-            ToolCallPending: self._tool_pending,
-            Interrupted: self._interrupted,
-            ToolCallDecided: self._tool_decided,
-            MessagesSnapshot: self._messages_snapshot,
-            StateChanged: _state,
-            StatePredicted: lambda event: _event(type="CUSTOM", name="PredictState", value=event.predictions),
-            Custom: self._custom,
-            RunEnded: self._run_ended,
-        }
+        super().__init__()
 
     def opening(self) -> bytes:
         return _event(type="RUN_STARTED", threadId=self._thread_id, runId=self._run_id)
@@ -114,16 +71,19 @@ class AgUiEncoder(Encoder):
         self._unended.clear()
         return frames
 
-    def _text_start(self, event: Event) -> bytes:
+    def on_text_start(self, event: events.Event) -> bytes:
         self._step_message = message_id = self._new_message()
         return self._end_calls() + _event(type="TEXT_MESSAGE_START", messageId=message_id, role="assistant")
 
-    def _text_delta(self, event: TextDelta) -> bytes:
+    def on_text_end(self, event: events.Event) -> bytes:
+        return _event(type="TEXT_MESSAGE_END", messageId=self._message_id)
+
+    def on_text_delta(self, event: events.TextDelta) -> bytes:
         return encode_event(
             to_json({"type": "TEXT_MESSAGE_CONTENT", "messageId": self._message_id, "delta": event.text})
         )
 
-    def _reasoning_start(self, event: Event) -> bytes:
+    def on_reasoning_start(self, event: events.Event) -> bytes:
         message_id = self._new_message()
         return (
             self._end_calls()
@@ -131,34 +91,34 @@ class AgUiEncoder(Encoder):
             + _event(type="REASONING_MESSAGE_START", messageId=message_id, role="reasoning")
         )
 
-    def _reasoning_delta(self, event: ReasoningDelta) -> bytes:
+    def on_reasoning_delta(self, event: events.ReasoningDelta) -> bytes:
         return _event(type="REASONING_MESSAGE_CONTENT", messageId=self._message_id, delta=event.text)
 
-    def _reasoning_end(self, event: Event) -> bytes:
+    def on_reasoning_end(self, event: events.Event) -> bytes:
         message_id = self._message_id
         return _event(type="REASONING_MESSAGE_END", messageId=message_id) + _event(
             type="REASONING_END", messageId=message_id
         )
 
-    def _tool_call_started(self, event: ToolCallStarted) -> bytes:
+    def on_tool_call_started(self, event: events.ToolCallStarted) -> bytes:
         call = self._calls.started(event)
         self._unended.append(call)
         parent = self._step_message or self._new_message()
         self._step_message = parent
         return _event(type="TOOL_CALL_START", toolCallId=call.id, toolCallName=call.name, parentMessageId=parent)
 
-    def _tool_call_args(self, event: ToolCallArgs) -> bytes:
+    def on_tool_call_args(self, event: events.ToolCallArgs) -> bytes:
         call = self._calls.args(event)
         return _event(type="TOOL_CALL_ARGS", toolCallId=call.id, delta=event.delta)
 
-    def _tool_started(self, event: ToolStarted) -> bytes:
+    def on_tool_started(self, event: events.ToolStarted) -> bytes:
         frames = self._end_calls()
         call, announced = self._calls.tool_started(event)
         if announced:
             return frames
         return frames + self._whole_call(call.id, call.name, to_json(call.input))
 
-    def _tool_pending(self, event: ToolCallPending) -> bytes:
+    def on_tool_call_pending(self, event: events.ToolCallPending) -> bytes:
         """A call the client runs: announced already, it ends with the run; else it is sent whole."""
         call, announced = self._calls.pending(event)
         if announced:
@@ -174,20 +134,20 @@ class AgUiEncoder(Encoder):
             + _event(type="TOOL_CALL_END", toolCallId=call_id)
         )
 
-    def _interrupted(self, event: Interrupted) -> bytes:
+    def on_interrupted(self, event: events.Interrupted) -> bytes:
         """The interrupts go in ``RUN_FINISHED``'s outcome; a call awaiting approval must be the client's whole."""
         frames = b""
         for interrupt in event.interrupts:
             for call in awaiting_approval(interrupt):
-                frames += self._tool_pending(call)
+                frames += self.on_tool_call_pending(call)
             self._interrupts.append(_interrupt(interrupt, interrupt.get("actions")))
         return frames
 
-    def _messages_snapshot(self, event: MessagesSnapshot) -> bytes:
+    def on_messages_snapshot(self, event: events.MessagesSnapshot) -> bytes:
         """The thread's messages (a resumed run's start, a run's end): the calls streamed so far end first."""
         return self._end_calls() + _event(type="MESSAGES_SNAPSHOT", messages=to_ag_ui(event.messages))
 
-    def _tool_decided(self, event: ToolCallDecided) -> bytes:
+    def on_tool_call_decided(self, event: events.ToolCallDecided) -> bytes:
         """A resumed run: an approved call runs under its own id; a rejected one gets the rejection as result."""
         call = self._calls.decided(event)
         return b"" if event.approved else self._tool_result(call, event.message)
@@ -198,16 +158,24 @@ class AgUiEncoder(Encoder):
         message_id = self._new_message()
         return _event(type="TOOL_CALL_RESULT", messageId=message_id, toolCallId=call.id, content=text, role="tool")
 
-    def _tool_ended(self, event: ToolEnded) -> bytes:
+    def on_tool_ended(self, event: events.ToolEnded) -> bytes:
         return self._end_calls() + self._tool_result(self._calls.tool_ended(event.run_id, event.call_id), event.output)
 
-    def _tool_failed(self, event: ToolFailed) -> bytes:
+    def on_tool_failed(self, event: events.ToolFailed) -> bytes:
         return self._end_calls() + self._tool_result(self._calls.tool_ended(event.run_id, event.call_id), event.error)
 
-    def _custom(self, event: Custom) -> bytes:
+    def on_state_changed(self, event: events.StateChanged) -> bytes:
+        if event.patch is None:
+            return _event(type="STATE_SNAPSHOT", snapshot=event.values)
+        return _event(type="STATE_DELTA", delta=event.patch)
+
+    def on_state_predicted(self, event: events.StatePredicted) -> bytes:
+        return _event(type="CUSTOM", name="PredictState", value=event.predictions)
+
+    def on_custom(self, event: events.Custom) -> bytes:
         return _event(type="CUSTOM", name=event.name, value=event.value)
 
-    def _run_ended(self, event: RunEnded) -> bytes:
+    def on_run_ended(self, event: events.RunEnded) -> bytes:
         frames = self._end_calls()
         if event.error:
             return frames + _event(type="RUN_ERROR", message=event.message, code=event.error)
@@ -215,12 +183,6 @@ class AgUiEncoder(Encoder):
             outcome = {"type": "interrupt", "interrupts": self._interrupts}
             return frames + _event(type="RUN_FINISHED", threadId=self._thread_id, runId=self._run_id, outcome=outcome)
         return frames + _event(type="RUN_FINISHED", threadId=self._thread_id, runId=self._run_id)
-
-
-def _state(event: StateChanged) -> bytes:
-    if event.patch is None:
-        return _event(type="STATE_SNAPSHOT", snapshot=event.values)
-    return _event(type="STATE_DELTA", delta=event.patch)
 
 
 def _interrupt(interrupt: dict[str, Any], actions: list[dict[str, Any]] | None) -> dict[str, Any]:

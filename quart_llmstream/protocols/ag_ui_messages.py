@@ -13,16 +13,20 @@ import json
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictStr
 from werkzeug.datastructures import Headers
 
-from ..attachments import Attachments
-from ..chat_request import ChatRequest, Resume, ToolCallIn, conversation, describe_validation_error
-from ..client_tools import client_tools
 from ..errors import RequestError
+from ..request import Answer, ChatRequest, Resume, Verdict, conversation
+from ..request.attachments import Attachments
+from ..request.chat_request import ToolCallIn
+from ..request.client_tools import client_tools
+from ..request.validation import validated
 from ..settings import Settings
 
 __all__ = ["read_run_input", "to_ag_ui"]
+
+_CANCELLED = "__agui_cancelled__"  # what ag-ui-langgraph resumes a cancelled interrupt with
 
 
 class _Source(BaseModel):
@@ -84,11 +88,8 @@ class _RunAgentInput(BaseModel):
 
 def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
     found = Attachments(settings)
-    try:
-        parsed = _RunAgentInput.model_validate(body)
-        messages = [_to_message(message, found, f"messages.{i}") for i, message in enumerate(parsed.messages)]
-    except ValidationError as exc:
-        raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
+    parsed = validated(_RunAgentInput, body)
+    messages = [_to_message(message, found, f"messages.{i}") for i, message in enumerate(parsed.messages)]
     ids = {"thread_id": parsed.threadId, "run_id": parsed.runId, "stream_id": parsed.runId}
     tools = client_tools(parsed.tools, settings)
     resume = _resume(parsed)
@@ -110,11 +111,25 @@ def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -
 def _resume(parsed: _RunAgentInput) -> Resume | None:
     """``resume: [{interruptId, status, payload}]``, or CopilotKit's older ``forwardedProps.command.resume``."""
     if parsed.resume:
-        return Resume(answers={entry.interruptId: entry.model_dump() for entry in parsed.resume})
+        return Resume(answers={entry.interruptId: _answer(entry) for entry in parsed.resume})
     command = (parsed.forwardedProps or {}).get("command")
     if isinstance(command, dict) and command.get("resume") is not None:
-        return Resume(command["resume"], has_value=True)
+        return Resume(value=command["resume"], has_value=True)
     return None
+
+
+def _answer(entry: _ResumeEntry) -> Answer:
+    """An answer: for calls awaiting approval ``cancelled`` rejects them and a payload ``true``, ``false`` or
+    ``{"approved", "message"?}`` decides them all; for any other interrupt the payload is its value, and
+    ``cancelled`` resumes it with what ag-ui-langgraph resumes a cancelled one with."""
+    payload = entry.payload
+    if entry.status == "cancelled":
+        return Answer({_CANCELLED: True, "interrupt_id": entry.interruptId}, Verdict(False))
+    if isinstance(payload, bool):
+        return Answer(payload, Verdict(payload))
+    if isinstance(payload, dict) and "approved" in payload:
+        return Answer(payload, Verdict(payload["approved"], payload.get("message")))
+    return Answer(payload)
 
 
 def _to_message(message: _Message, found: Attachments, where: str) -> BaseMessage:

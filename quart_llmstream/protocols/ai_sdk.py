@@ -15,35 +15,13 @@ from typing import Any, ClassVar
 
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest
-from ..events import (
-    Custom,
-    Event,
-    Interrupted,
-    MessagesSnapshot,
-    ReasoningDelta,
-    ReasoningEnd,
-    ReasoningStart,
-    RunEnded,
-    RunStarted,
-    StateChanged,
-    StatePredicted,
-    TextDelta,
-    TextEnd,
-    TextStart,
-    ToolCallArgs,
-    ToolCallDecided,
-    ToolCallPending,
-    ToolCallStarted,
-    ToolEnded,
-    ToolFailed,
-    ToolStarted,
-)
+from .. import events
 from ..payloads import to_json
+from ..request import ChatRequest
 from ..settings import Settings
-from ..sse import encode_event
 from .ai_sdk_messages import approval_id, read_chat
 from .base import SSE_HEADERS, Encoder, Protocol
+from .sse import encode_event
 from .tool_calls import ToolCalls, awaiting_approval
 
 __all__ = ["AiSdkProtocol"]
@@ -78,28 +56,7 @@ class AiSdkEncoder(Encoder):
         self._step_open = True
         self._approvals = 0  # tool calls awaiting a person's approval
         self._calls = ToolCalls(stream_id)
-        self.encoders = {
-            RunStarted: lambda _: b"",
-            TextStart: self._block_start,
-            TextDelta: self._text_delta,
-            TextEnd: self._block_end,
-            ReasoningStart: self._block_start,
-            ReasoningDelta: self._reasoning_delta,
-            ReasoningEnd: self._block_end,
-            ToolCallStarted: self._tool_call_started,
-            ToolCallArgs: self._tool_call_args,
-            ToolStarted: self._tool_started,
-            ToolEnded: self._tool_ended,
-            ToolFailed: self._tool_failed,
-            ToolCallPending: self._tool_pending,
-            Interrupted: self._interrupted,
-            ToolCallDecided: self._tool_decided,
-            MessagesSnapshot: lambda _: b"",
-            StateChanged: lambda event: _chunk(type="data-state", id="state", data=event.values),  # one part
-            StatePredicted: lambda _: b"",
-            Custom: self._custom,
-            RunEnded: self._run_ended,
-        }
+        super().__init__()
 
     def opening(self) -> bytes:
         return _chunk(type="start", messageId=self._message_id) + _chunk(type="start-step")
@@ -111,30 +68,34 @@ class AiSdkEncoder(Encoder):
         self._step_open = True
         return _chunk(type="start-step")
 
-    def _block_start(self, event: Event) -> bytes:
+    def on_text_start(self, event: events.Event) -> bytes:
         self._blocks += 1
-        kind = "text" if type(event) is TextStart else "reasoning"
+        kind = "text" if type(event) is events.TextStart else "reasoning"
         return self._step() + _chunk(type=f"{kind}-start", id=f"{kind}-{self._blocks}")
 
-    def _block_end(self, event: Event) -> bytes:
-        kind = "text" if type(event) is TextEnd else "reasoning"
+    on_reasoning_start = on_text_start
+
+    def on_text_end(self, event: events.Event) -> bytes:
+        kind = "text" if type(event) is events.TextEnd else "reasoning"
         return _chunk(type=f"{kind}-end", id=f"{kind}-{self._blocks}")
 
-    def _text_delta(self, event: TextDelta) -> bytes:
+    def on_text_delta(self, event: events.TextDelta) -> bytes:
         return encode_event(to_json({"type": "text-delta", "id": f"text-{self._blocks}", "delta": event.text}))
 
-    def _reasoning_delta(self, event: ReasoningDelta) -> bytes:
+    on_reasoning_end = on_text_end
+
+    def on_reasoning_delta(self, event: events.ReasoningDelta) -> bytes:
         return _chunk(type="reasoning-delta", id=f"reasoning-{self._blocks}", delta=event.text)
 
-    def _tool_call_started(self, event: ToolCallStarted) -> bytes:
+    def on_tool_call_started(self, event: events.ToolCallStarted) -> bytes:
         call = self._calls.started(event)
         return self._step() + _chunk(type="tool-input-start", toolCallId=call.id, toolName=call.name)
 
-    def _tool_call_args(self, event: ToolCallArgs) -> bytes:
+    def on_tool_call_args(self, event: events.ToolCallArgs) -> bytes:
         call = self._calls.args(event)
         return _chunk(type="tool-input-delta", toolCallId=call.id, inputTextDelta=event.delta)
 
-    def _tool_started(self, event: ToolStarted) -> bytes:
+    def on_tool_started(self, event: events.ToolStarted) -> bytes:
         call, announced = self._calls.tool_started(event)
         if call.known:  # an approved call, running now: the client's part has it whole
             return self._step()
@@ -142,17 +103,17 @@ class AiSdkEncoder(Encoder):
         available = _chunk(type="tool-input-available", toolCallId=call.id, toolName=call.name, input=call.input)
         return self._step() + start + available
 
-    def _tool_pending(self, event: ToolCallPending) -> bytes:
+    def on_tool_call_pending(self, event: events.ToolCallPending) -> bytes:
         """A call the client runs: its part made whole (``tool-input-available``), which fires ``onToolCall``."""
         return self._whole_call(event)[1]
 
-    def _whole_call(self, event: ToolCallPending) -> tuple[str, bytes]:
+    def _whole_call(self, event: events.ToolCallPending) -> tuple[str, bytes]:
         call, announced = self._calls.pending(event)
         start = b"" if announced else _chunk(type="tool-input-start", toolCallId=call.id, toolName=call.name)
         available = _chunk(type="tool-input-available", toolCallId=call.id, toolName=call.name, input=event.args)
         return call.id, self._step() + start + available
 
-    def _interrupted(self, event: Interrupted) -> bytes:
+    def on_interrupted(self, event: events.Interrupted) -> bytes:
         """Tool calls awaiting approval become approval requests (``addToolApprovalResponse`` answers them);
         any other interrupt a ``data-interrupt`` part, which the next request's ``resume`` answers."""
         frames = b""
@@ -168,16 +129,16 @@ class AiSdkEncoder(Encoder):
                 self._approvals += 1
         return frames
 
-    def _tool_decided(self, event: ToolCallDecided) -> bytes:
+    def on_tool_call_decided(self, event: events.ToolCallDecided) -> bytes:
         """A resumed run: an approved call runs (its output follows), a rejected one is denied."""
         self._calls.decided(event)
         return b"" if event.approved else _chunk(type="tool-output-denied", toolCallId=event.id)
 
-    def _tool_ended(self, event: ToolEnded) -> bytes:
+    def on_tool_ended(self, event: events.ToolEnded) -> bytes:
         call = self._calls.tool_ended(event.run_id, event.call_id)
         return _chunk(type="tool-output-available", toolCallId=call.id, output=event.output) + self._end_step()
 
-    def _tool_failed(self, event: ToolFailed) -> bytes:
+    def on_tool_failed(self, event: events.ToolFailed) -> bytes:
         call = self._calls.tool_ended(event.run_id, event.call_id)
         return _chunk(type="tool-output-error", toolCallId=call.id, errorText=event.error) + self._end_step()
 
@@ -187,10 +148,13 @@ class AiSdkEncoder(Encoder):
         self._step_open = False
         return _chunk(type="finish-step")
 
-    def _custom(self, event: Custom) -> bytes:
+    def on_state_changed(self, event: events.StateChanged) -> bytes:
+        return _chunk(type="data-state", id="state", data=event.values)  # one part, replaced in place
+
+    def on_custom(self, event: events.Custom) -> bytes:
         return _chunk(type=f"data-{event.name}", data=event.value)
 
-    def _run_ended(self, event: RunEnded) -> bytes:
+    def on_run_ended(self, event: events.RunEnded) -> bytes:
         frames = self._end_step()
         if event.error:
             frames += _chunk(type="error", errorText=event.message)

@@ -16,13 +16,14 @@ import secrets
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
 from werkzeug.datastructures import Headers
 
-from ..attachments import Attachments
-from ..chat_request import ChatRequest, Resume, conversation, describe_validation_error
 from ..errors import RequestError
 from ..payloads import to_json
+from ..request import ChatRequest, Resume, Verdict, conversation
+from ..request.attachments import Attachments
+from ..request.validation import validated
 from ..settings import Settings
 
 __all__ = ["approval_id", "read_chat"]
@@ -78,10 +79,7 @@ class _ChatBody(BaseModel):
 
 
 def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
-    try:
-        parsed = _ChatBody.model_validate(body)
-    except ValidationError as exc:
-        raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
+    parsed = validated(_ChatBody, body)
     found = Attachments(settings)
     messages = [m for index, ui in enumerate(parsed.messages) for m in _to_messages(ui, found, f"messages.{index}")]
     last = parsed.messages[-1] if parsed.messages else None
@@ -89,25 +87,22 @@ def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> Cha
     reply = (parsed.messageId or last.id) if continued and last is not None else f"msg-{secrets.token_urlsafe(12)}"
     ids = {"chat_id": parsed.id, "stream_id": parsed.id} if parsed.id else {}
     ids["message_id"] = reply
-    approvals = _approvals(last, f"messages.{len(parsed.messages) - 1}") if continued and last is not None else {}
-    resume = Resume(body.get("resume"), has_value="resume" in body, approvals=approvals)
-    resumes = approvals or resume.has_value
-    thread_id = parsed.id or None
-    resume_or_none = resume if resumes else None
+    verdicts = _verdicts(last, f"messages.{len(parsed.messages) - 1}") if continued and last is not None else {}
+    resume = Resume(verdicts=verdicts, value=body.get("resume"), has_value="resume" in body)
     return conversation(
         messages,
         body,
         headers,
         settings,
         ids=ids,
-        thread_id=thread_id,
-        resume=resume_or_none,
+        thread_id=parsed.id or None,
+        resume=resume if verdicts or resume.has_value else None,
         attachments=found,
         state=body.get("state"),
     )
 
 
-def _approvals(ui: _UIMessage, where: str) -> dict[str, tuple[bool, str | None]]:
+def _verdicts(ui: _UIMessage, where: str) -> dict[str, Verdict]:
     """The decisions of a person on the tool calls of the message (``addToolApprovalResponse``), each answering
     the approval request this server sent for that call, by its id."""
     decided = {}
@@ -117,7 +112,7 @@ def _approvals(ui: _UIMessage, where: str) -> dict[str, tuple[bool, str | None]]
             if approval.id != approval_id(part.toolCallId):
                 detail = f"{where}.parts.{index}.approval.id: not the id of the approval request for {part.toolCallId}"
                 raise RequestError(400, "invalid_request", detail)
-            decided[part.toolCallId] = (approval.approved is True, approval.reason)
+            decided[part.toolCallId] = Verdict(approval.approved is True, approval.reason)
     return decided
 
 

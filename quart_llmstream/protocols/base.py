@@ -7,21 +7,20 @@ know nothing of any protocol, so adding one means adding a module here and a lin
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any, ClassVar
 
 from quart import Response, jsonify
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest
 from ..errors import RequestError
-from ..events import Event
+from ..events import EVENT_TYPES, Event
 from ..logs import LogReader
-from ..response import Follower, event_stream, sse_response
-from ..run import Run, StopReason
+from ..request import ChatRequest
 from ..settings import Settings
+from .response import RunHandle, event_stream, sse_response
 
 __all__ = ["SSE_HEADERS", "Encoder", "Protocol"]
 
@@ -32,15 +31,32 @@ SSE_HEADERS: Mapping[str, str] = {
 }
 
 
+def _method(kind: type[Event]) -> str:
+    """``on_text_delta`` for :class:`~..events.TextDelta`."""
+    return "on_" + re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
+
+
+_METHODS = {kind: _method(kind) for kind in EVENT_TYPES}
+
+
 class Encoder(ABC):
     """The frames of one response. ``encode`` returns whole encoded frames, or ``b""`` for none.
 
-    ``encoders`` maps each event type to the method that writes it, so the per-event path is one
-    lookup; :class:`~quart_llmstream.events.RunEnded` writes the protocol's error frame (when the run
-    failed) and its final frame.
+    An encoder writes each event type with its method named after it (``on_text_delta`` writes a
+    :class:`~..events.TextDelta`), or with :meth:`otherwise` when it has none; ``encoders`` maps each event type
+    to its writer, made once per response, so the per-event path is one lookup.
+    :class:`~..events.RunEnded` writes the protocol's error frame (when the run failed) and its final frame.
     """
 
     encoders: dict[type[Event], Callable[[Any], bytes]]
+
+    def __init__(self) -> None:
+        otherwise = self.otherwise
+        self.encoders = {kind: getattr(self, method, otherwise) for kind, method in _METHODS.items()}
+
+    def otherwise(self, event: Event) -> bytes:
+        """What writes an event this encoder has no method for: nothing."""
+        return b""
 
     def opening(self) -> bytes:
         """Frames sent before the first event; none by default."""
@@ -85,7 +101,7 @@ class Protocol(ABC):
         self,
         reader: LogReader,
         encoder: Encoder,
-        run: Run | Follower,
+        run: RunHandle,
         settings: Settings,
         after: int | None = None,
         closed: Callable[[], None] | None = None,
@@ -97,7 +113,7 @@ class Protocol(ABC):
             encoder.opening(),
             settings,
             left=run.client_left,
-            drop=partial(run.stop, StopReason.SEND_TIMEOUT),
+            drop=run.drop,
             after=after,
             closed=closed,
         )

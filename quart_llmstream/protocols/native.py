@@ -19,31 +19,19 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel, StrictStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, StrictStr, field_validator, model_validator
 from werkzeug.datastructures import Headers
 
-from ..attachments import Attachments
-from ..chat_request import ChatRequest, Resume, conversation, describe_validation_error
-from ..client_tools import client_tools
+from .. import events
 from ..errors import RequestError
-from ..events import (
-    BLOCK_BOUNDARIES,
-    EVENT_TYPES,
-    Event,
-    MessagesSnapshot,
-    RunEnded,
-    RunStarted,
-    StatePredicted,
-    TextDelta,
-    ToolCallArgs,
-    ToolCallDecided,
-    ToolCallPending,
-    ToolCallStarted,
-)
 from ..payloads import to_json
+from ..request import ChatRequest, Resume, conversation
+from ..request.attachments import Attachments
+from ..request.client_tools import client_tools
+from ..request.validation import validated
 from ..settings import Settings
-from ..sse import encode_event
 from .base import Encoder, Protocol
+from .sse import encode_event
 
 __all__ = ["NativeProtocol"]
 
@@ -122,13 +110,10 @@ class NativeProtocol(Protocol):
     conversation = ("chat_history", 0)  # the question is apart
 
     def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
-        try:
-            parsed = _ChatBody.model_validate(body)
-        except ValidationError as exc:
-            raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
+        parsed = validated(_ChatBody, body)
         found = Attachments(settings)
         messages = [item.message(found, f"chat_history.{i}") for i, item in enumerate(parsed.chat_history)]
-        resume = Resume(parsed.resume, has_value=True) if "resume" in body else None
+        resume = Resume(value=parsed.resume, has_value=True) if "resume" in body else None
         if parsed.question is not None:
             messages.append(found.message(parsed.question, _attached(parsed.attachments, found, "attachments")))
         elif resume is None and not (messages and isinstance(messages[-1], ToolMessage)):
@@ -168,47 +153,37 @@ class NativeEncoder(Encoder):
         self._start, self._end = "start" in events, "end" in events
         self._announced: set[str | None] = set()  # ids of the calls a model streamed
         self._pending = 0
-        self.encoders = _NAMED.copy()
-        self.encoders[RunStarted] = self._run_started
-        self.encoders[ToolCallStarted] = self._tool_call
-        self.encoders[ToolCallPending] = self._tool_pending
-        self.encoders[RunEnded] = self._run_ended
+        super().__init__()
 
-    def _tool_call(self, event: ToolCallStarted) -> bytes:
+    def otherwise(self, event: events.Event) -> bytes:
+        """Every other event is a named event of its kind."""
+        return encode_event(to_json(event.data), event=event.kind)
+
+    on_text_start = on_text_end = on_reasoning_start = on_reasoning_end = Encoder.otherwise  # no frame
+    on_tool_call_decided = on_messages_snapshot = on_state_predicted = Encoder.otherwise
+
+    @staticmethod
+    def on_text_delta(event: events.TextDelta) -> bytes:
+        """A token: the unnamed message the hand-written pattern sends."""
+        return encode_event(to_json({"token": event.text}))
+
+    def on_tool_call_started(self, event: events.ToolCallStarted) -> bytes:
         self._announced.add(event.id)
-        return _named(event)
+        return self.otherwise(event)
 
-    def _tool_pending(self, event: ToolCallPending) -> bytes:
+    def on_tool_call_pending(self, event: events.ToolCallPending) -> bytes:
         if event.id in self._announced:
             return b""
         index, self._pending = self._pending, self._pending + 1
-        return _named(ToolCallStarted(index, event.id, event.name)) + _named(
-            ToolCallArgs(index, event.id, to_json(event.args))
+        return self.otherwise(events.ToolCallStarted(index, event.id, event.name)) + self.otherwise(
+            events.ToolCallArgs(index, event.id, to_json(event.args))
         )
 
-    def _run_started(self, event: RunStarted) -> bytes:
-        return _named(event) if self._start else b""
+    def on_run_started(self, event: events.RunStarted) -> bytes:
+        return self.otherwise(event) if self._start else b""
 
-    def _run_ended(self, event: RunEnded) -> bytes:
+    def on_run_ended(self, event: events.RunEnded) -> bytes:
         frames = encode_event(to_json({"error": event.message, "code": event.error})) if event.error else b""
         if self._end:
-            frames += _named(event)
+            frames += self.otherwise(event)
         return frames + _DONE
-
-
-def _token(event: TextDelta) -> bytes:
-    return encode_event(to_json({"token": event.text}))
-
-
-def _named(event: Event) -> bytes:
-    return encode_event(to_json(event.data), event=event.kind)
-
-
-def _nothing(event: Event) -> bytes:
-    return b""
-
-
-_NAMED: dict[type[Event], Any] = dict.fromkeys(EVENT_TYPES, _named) | dict.fromkeys(
-    (*BLOCK_BOUNDARIES, ToolCallDecided, MessagesSnapshot, StatePredicted), _nothing
-)
-_NAMED[TextDelta] = _token

@@ -22,17 +22,16 @@ from typing import Any
 from quart import Response, jsonify
 from werkzeug.datastructures import Headers
 
-from ..chat_request import ChatRequest
+from .. import events
 from ..errors import RequestError
-from ..events import EVENT_TYPES, Event, Interrupted, ReasoningDelta, RunEnded, TextDelta, ToolCallPending
 from ..logs import LogReader
 from ..payloads import to_json
-from ..response import Follower
-from ..run import Run
+from ..request import ChatRequest
 from ..settings import Settings
-from ..sse import encode_event
 from .base import Encoder, Protocol
 from .openai_messages import read_completion_request
+from .response import RunHandle
+from .sse import encode_event
 
 __all__ = ["OpenAIProtocol"]
 
@@ -66,7 +65,7 @@ class OpenAIProtocol(Protocol):
         self,
         reader: LogReader,
         encoder: Encoder,
-        run: Run | Follower,
+        run: RunHandle,
         settings: Settings,
         after: int | None = None,
         closed: Callable[[], None] | None = None,
@@ -92,10 +91,6 @@ class OpenAIProtocol(Protocol):
         return {"error": {"message": exc.detail, "type": error_type, "param": None, "code": exc.error}}
 
 
-def _nothing(event: Event) -> bytes:
-    return b""
-
-
 class OpenAIEncoder(Encoder):
     """Streams ``chat.completion.chunk`` frames, or, when the client did not ask for a stream, keeps the
     answer for one ``chat.completion``. Every chunk shares its head, made once per response."""
@@ -109,15 +104,10 @@ class OpenAIEncoder(Encoder):
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._calls: list[dict[str, Any]] = []  # calls of tools the client declared, for it to run
-        self._ended: RunEnded | None = None
-        self.encoders = dict.fromkeys(EVENT_TYPES, _nothing)
-        if self.streaming:
-            self.encoders |= {TextDelta: self._text_chunk, ReasoningDelta: self._reasoning_chunk}
-        else:
-            self.encoders |= {TextDelta: self._keep_text, ReasoningDelta: self._keep_reasoning}
-        self.encoders[ToolCallPending] = self._tool_call
-        self.encoders[Interrupted] = self._interrupted
-        self.encoders[RunEnded] = self._run_ended
+        self._ended: events.RunEnded | None = None
+        super().__init__()
+        if not self.streaming:  # the whole answer, kept for one chat.completion
+            self.encoders |= {events.TextDelta: self._keep_text, events.ReasoningDelta: self._keep_reasoning}
 
     def opening(self) -> bytes:
         return self._chunk('"role":"assistant","content":""') if self.streaming else b""
@@ -125,21 +115,21 @@ class OpenAIEncoder(Encoder):
     def _chunk(self, delta: str, finish_reason: str = "null") -> bytes:
         return f'{self._head}{delta}}},"finish_reason":{finish_reason}}}]}}\n\n'.encode()
 
-    def _text_chunk(self, event: TextDelta) -> bytes:
+    def on_text_delta(self, event: events.TextDelta) -> bytes:
         return self._chunk('"content":' + to_json(event.text))
 
-    def _reasoning_chunk(self, event: ReasoningDelta) -> bytes:
+    def on_reasoning_delta(self, event: events.ReasoningDelta) -> bytes:
         return self._chunk('"reasoning_content":' + to_json(event.text))
 
-    def _keep_text(self, event: TextDelta) -> bytes:
+    def _keep_text(self, event: events.TextDelta) -> bytes:
         self._text.append(event.text)
         return b""
 
-    def _keep_reasoning(self, event: ReasoningDelta) -> bytes:
+    def _keep_reasoning(self, event: events.ReasoningDelta) -> bytes:
         self._reasoning.append(event.text)
         return b""
 
-    def _tool_call(self, event: ToolCallPending) -> bytes:
+    def on_tool_call_pending(self, event: events.ToolCallPending) -> bytes:
         """A call of a tool the client declared (the agent's own calls stay hidden: the client would run them)."""
         if not event.declared:
             return b""
@@ -150,15 +140,15 @@ class OpenAIEncoder(Encoder):
             return b""
         return self._chunk('"tool_calls":' + to_json([{"index": len(self._calls) - 1, **call}]))
 
-    def _interrupted(self, event: Interrupted) -> bytes:
+    def on_interrupted(self, event: events.Interrupted) -> bytes:
         """Chat Completions has no way to ask a person: an error the SDKs raise (``APIError``, ``interrupted``)."""
-        self._ended = RunEnded.failed("interrupted")
+        self._ended = events.RunEnded.failed("interrupted")
         return encode_event(to_json(_error(self._ended))) if self.streaming else b""
 
-    def _finish_reason(self, event: RunEnded) -> str:
+    def _finish_reason(self, event: events.RunEnded) -> str:
         return "tool_calls" if self._calls else _FINISH_REASONS.get(event.finish_reason, "stop")
 
-    def _run_ended(self, event: RunEnded) -> bytes:
+    def on_run_ended(self, event: events.RunEnded) -> bytes:
         if self._ended is not None:  # interrupted: its error went out
             return _DONE if self.streaming else b""
         self._ended = event
@@ -194,11 +184,11 @@ class OpenAIEncoder(Encoder):
         }
 
 
-def _usage(event: RunEnded) -> dict[str, int]:
+def _usage(event: events.RunEnded) -> dict[str, int]:
     usage = event.usage or {}
     prompt, completion = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": usage.get("total_tokens", 0)}
 
 
-def _error(event: RunEnded) -> dict[str, Any]:
+def _error(event: events.RunEnded) -> dict[str, Any]:
     return {"error": {"message": event.message, "type": "server_error", "param": None, "code": event.error}}

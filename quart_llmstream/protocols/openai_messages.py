@@ -12,13 +12,15 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
 from werkzeug.datastructures import Headers
 
-from ..attachments import Attachments
-from ..chat_request import ChatRequest, ToolCallIn, conversation, describe_validation_error
-from ..client_tools import client_tools
 from ..errors import RequestError
+from ..request import ChatRequest, conversation
+from ..request.attachments import Attachments
+from ..request.chat_request import ToolCallIn
+from ..request.client_tools import client_tools
+from ..request.validation import validated
 from ..settings import Settings
 
 __all__ = ["read_completion_request"]
@@ -79,10 +81,7 @@ class _Body(BaseModel):
 
 
 def read_completion_request(body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
-    try:
-        parsed = _Body.model_validate(body)
-    except ValidationError as exc:
-        raise RequestError(400, "invalid_request", describe_validation_error(exc)) from None
+    parsed = validated(_Body, body)
     if settings.models is not None and parsed.model not in settings.models:
         raise RequestError(404, "model_not_found", f"The model '{parsed.model}' does not exist")
     found = Attachments(settings)

@@ -15,8 +15,8 @@ from quart import Quart
 from werkzeug.datastructures import Headers
 
 from quart_llmstream import ChatRequest, create_blueprint
-from quart_llmstream.inputs import runnable_input
-from quart_llmstream.sources import astream_events, callback_events
+from quart_llmstream.run.inputs import runnable_input
+from quart_llmstream.run.sources import astream_events, callback_events
 
 from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, ScriptedChatModel, model_graph, tool_agent, words
 from helpers import post_stream
@@ -74,7 +74,7 @@ async def collect(source: Callable[..., Any], runnable: Runnable[Any, Any], **fi
         if (kept := essentials(event)) is not None:
             out.append(kept)
 
-    await source(runnable, (await runnable_input(request, {})).value, None, emit, **filters)
+    await source(runnable, (await runnable_input(request)).value, None, emit, **filters)
     return out
 
 

@@ -21,7 +21,7 @@ from langgraph.types import Command
 
 from quart_llmstream import emit_state
 from quart_llmstream.events import StateChanged
-from quart_llmstream.state import StateStream
+from quart_llmstream.run.mapping.state import StateStream
 
 from fakes import ScriptedChatModel, words
 from helpers import chat_app, node, post_stream, running

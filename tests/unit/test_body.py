@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
 
-from quart_llmstream.body import _counting
+from quart_llmstream.request.body import _counting
 from quart_llmstream.errors import RequestError
 
 from fakes import answering

@@ -1,4 +1,6 @@
-"""The package's shape: modules that import each other in one direction, none too long to read."""
+"""The package's shape: modules that import each other in one direction — every import counted, those made only
+for a type checker (``TYPE_CHECKING``) and inside functions included — each stage of the data flow importing
+only what comes before it, and none too long to read (docs/development.md draws it)."""
 
 from __future__ import annotations
 
@@ -15,11 +17,11 @@ def module_name(path: Path) -> str:
 
 
 def imports_of(path: Path) -> set[str]:
-    """The package's modules that ``path`` imports at its top level (where a cycle would break an import)."""
+    """The package's modules that ``path`` imports anywhere: at its top, under ``TYPE_CHECKING``, in a function."""
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.parse(path.read_text()).body:
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -58,3 +60,61 @@ def test_no_module_is_over_300_lines() -> None:
         if (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert not long
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    return {name: imports_of(path) & set(modules) - {name} for name, path in modules.items()}
+
+
+def _in(name: str, *packages: str) -> bool:
+    return any(name == f"quart_llmstream.{p}" or name.startswith(f"quart_llmstream.{p}.") for p in packages)
+
+
+VIEWS = ("blueprint", "resume", "extension", "routes")  # what wires the stages together, at the top
+NEVER = {
+    "request": ("protocols", "run", "logs", *VIEWS),  # body -> ChatRequest knows no protocol, run or log
+    "logs": ("protocols", "run", "request", *VIEWS),  # the seam between run and wire knows neither
+    "run": ("protocols", *VIEWS),  # the run never writes frames
+    "protocols": ("run", *VIEWS),  # the wire never reaches back into the run
+}
+
+
+def test_each_stage_imports_only_what_comes_before_it_in_the_data_flow() -> None:
+    crossings = [
+        f"{name} -> {imported}"
+        for name, imports in graph().items()
+        for stage, forbidden in NEVER.items()
+        if _in(name, stage)
+        for imported in imports
+        if _in(imported, *forbidden)
+    ]
+    assert crossings == []
+    assert _in("quart_llmstream.run.threads.hold", "run") and not _in("quart_llmstream.runner", "run")
+
+
+def test_the_layout_check_reads_type_checking_and_function_imports(tmp_path: Path) -> None:
+    """The walk sees an import made only for a type checker, and one made inside a function."""
+    module = tmp_path / "quart_llmstream" / "x.py"
+    module.parent.mkdir()
+    module.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import A\n"
+        "def f():\n    from .b import B\n"
+    )
+    global PACKAGE
+    saved, PACKAGE = PACKAGE, tmp_path / "quart_llmstream"
+    try:
+        assert {"quart_llmstream.a", "quart_llmstream.b"} <= imports_of(module)
+    finally:
+        PACKAGE = saved
+
+
+def test_the_development_guide_has_a_row_for_each_folder_and_a_folder_for_each_kind_of_change() -> None:
+    guide = (PACKAGE.parent / "docs" / "development.md").read_text()
+    folders = sorted(path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists())
+    assert folders == ["logs", "protocols", "request", "run"]
+    for folder in folders:
+        assert f"| `{folder}/` |" in guide, f"no row for {folder}/"
+    for change, folder in (("a fifth wire protocol", "protocols/"), ("a new request field", "request/")):
+        assert f"| {change}" in guide and f"`{folder}`" in guide.split(f"| {change}")[1].split("\n")[0]
+    assert (PACKAGE / "run" / "threads" / "hold.py").exists() and "| a new rule about threads" in guide

@@ -11,7 +11,7 @@ from quart import Quart
 
 from quart_llmstream import create_blueprint
 from quart_llmstream.payloads import to_json
-from quart_llmstream.sse import encode_comment, encode_event
+from quart_llmstream.protocols.sse import encode_comment, encode_event
 
 from fakes import answering
 from sse_parser import parse

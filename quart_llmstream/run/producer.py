@@ -4,7 +4,7 @@ The run owns what limits the run: its deadline (``max_duration``), the runnable'
 (``idle_timeout``), a stop requested by the server (shutdown, a dropped reader) and the lifecycle
 hooks. A run ends ``completed``, or ``interrupted`` when its thread waits for a decision (the source says
 which interrupts wait, when it can ask the thread; the mapping saw them in the stream otherwise). It knows
-nothing of HTTP: responses read its log (:mod:`.response`). Running it in its own task
+nothing of HTTP: responses read its log (:mod:`..protocols.response`). Running it in its own task
 means nothing a response does (waiting, being cancelled by a disconnect) can cut the run by accident.
 
 Every run ends with its log closed by :class:`~quart_llmstream.events.RunEnded`: an exception or a stop
@@ -20,14 +20,14 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from .chat_request import ChatRequest
-from .errors import public_message
-from .lifecycle import Status, StreamResult, call_hook
-from .logs import StreamLog
+from ..errors import public_message
+from ..lifecycle import Status, StreamResult, call_hook
+from ..logs import StreamLog
+from ..request import ChatRequest
+from ..settings import Settings
 from .mapping import StreamMapper
-from .settings import Settings
 from .sources import Emit
-from .threads import Thread
+from .threads import ThreadState
 
 __all__ = ["Run", "StopReason"]
 
@@ -58,14 +58,14 @@ class Run:
 
     def __init__(
         self,
-        source: Callable[[Emit], Awaitable[Thread | None]],
+        source: Callable[[Emit], Awaitable[ThreadState | None]],
         mapper: StreamMapper,
         stream_log: StreamLog,
         settings: Settings,
         chat_request: ChatRequest,
         *,
         outlives_client: bool = False,
-        on_close: Callable[[], None] | None = None,
+        on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._source = source
         self._on_close = on_close  # just before the log's end: a reader of it sees its effect
@@ -92,6 +92,10 @@ class Run:
             self._stop_reason = reason
             self._cancel()
 
+    def drop(self) -> None:
+        """The response's client stopped reading (``send_timeout``): end the run, with nobody to tell."""
+        self.stop(StopReason.SEND_TIMEOUT)
+
     async def client_left(self) -> None:
         """The response's client left: cancel the run (and wait for its end), unless it may go on."""
         if not self._task.done() and not self._outlives_client:
@@ -117,7 +121,10 @@ class Run:
                 reason = self._stop_reason
                 ended = (reason.status, None, None) if reason else ("cancelled", None, None)
             if self._on_close is not None:
-                self._on_close()
+                try:
+                    await self._on_close()
+                except Exception:  # the log must close whatever happens
+                    log.exception("letting go of the run's thread failed")
             self.log.close(self._mapper.end(*ended))
             await self._end(ended[0])
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
-from .errors import RequestError
-from .settings import Settings
+from ..errors import RequestError
+from ..settings import Settings
 
 __all__ = ["Attachment", "Attachments"]
 

@@ -7,7 +7,6 @@ Per-request metadata is how tracing learns who asked: Langfuse reads ``langfuse_
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
@@ -16,7 +15,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs
 
-from .chat_request import ChatRequest
+from ..lifecycle import maybe_await
+from ..request import ChatRequest
 
 __all__ = ["build_run_config"]
 
@@ -40,7 +40,5 @@ async def build_run_config(
         config["configurable"] = configurable
     if hook is None:
         return config
-    extra = hook(chat_request)
-    if inspect.isawaitable(extra):
-        extra = await extra
+    extra = await maybe_await(hook(chat_request))
     return merge_configs(config, extra) if extra else config

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .events import (
+from ...events import (
     Custom,
     Event,
     ReasoningDelta,

@@ -3,32 +3,25 @@
 after the step before it, the graph's end holds the last, and a node may publish one while it works
 (:func:`~.state.emit_state`) — and the calls of tools whose arguments predict the state.
 
-These are handlers of v2 events, as the :class:`~.mapping.StreamMapper`'s own are; the mapper uses them only
-for a graph's stream, so other runnables pay nothing for them.
+These are handlers of v2 events (:mod:`.base`), as the :class:`~.mapper.StreamMapper`'s own are; the mapper uses
+them only for a graph's stream, so other runnables pay nothing for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
 
 from langchain_core.messages import ToolMessage
 
-from .events import Custom, Event
+from ...events import Custom
+from ..threads.state import describe
+from .base import Events, Handler, MappingState, V2Event
 from .state import STATE_EVENT
-from .threads import describe
-
-if TYPE_CHECKING:
-    from .mapping import StreamMapper
 
 __all__ = ["INTERRUPT_HANDLERS", "STATE_HANDLERS", "custom_event", "predicting"]
 
-Events = tuple[Event, ...]
-V2Event = Mapping[str, Any]
-Handler = Callable[["StreamMapper", V2Event], Events]
 
-
-def _chain_stream(mapper: StreamMapper, event: V2Event) -> Events:
+def _chain_stream(mapper: MappingState, event: V2Event) -> Events:
     """A graph's root stream, a step's updates by node: the tool results a node wrote (a structured output's,
     a tool's ``Command``), which answer their calls; ``{"__interrupt__": (Interrupt, ...)}`` when it pauses."""
     chunk = event["data"].get("chunk")
@@ -47,7 +40,7 @@ def _chain_stream(mapper: StreamMapper, event: V2Event) -> Events:
     return ()
 
 
-def _node_started(mapper: StreamMapper, event: V2Event) -> Events:
+def _node_started(mapper: MappingState, event: V2Event) -> Events:
     """A top-level node starts: its input is the graph's state after the step before."""
     state = mapper.state
     if state is None or len(event["parent_ids"]) != 1 or event["name"] != event["metadata"].get("langgraph_node"):
@@ -55,13 +48,13 @@ def _node_started(mapper: StreamMapper, event: V2Event) -> Events:
     return state.replace(event["data"].get("input"))
 
 
-def _graph_ended(mapper: StreamMapper, event: V2Event) -> Events:
+def _graph_ended(mapper: MappingState, event: V2Event) -> Events:
     """The graph ends: its output is its last state, whatever was predicted (a call that never ran)."""
     state = mapper.state
     return state.settle(event["data"].get("output")) if state is not None and not event["parent_ids"] else ()
 
 
-def custom_event(mapper: StreamMapper, event: V2Event) -> Events:
+def custom_event(mapper: MappingState, event: V2Event) -> Events:
     """A custom event when those are sent; for a graph whose state streams, a node's published state
     (:func:`~.state.emit_state`) too."""
     if event["name"] == STATE_EVENT:
@@ -74,7 +67,7 @@ def predicting(handlers: Mapping[str, Handler]) -> dict[str, Handler]:
     as they stream, and hold the prediction until the tool has run."""
     model_stream, model_end = handlers.get("on_chat_model_stream"), handlers["on_chat_model_end"]
 
-    def stream(mapper: StreamMapper, event: V2Event) -> Events:
+    def stream(mapper: MappingState, event: V2Event) -> Events:
         predicted: Events = ()
         state = mapper.state
         for call in event["data"]["chunk"].tool_call_chunks if state is not None else ():
@@ -82,12 +75,12 @@ def predicting(handlers: Mapping[str, Handler]) -> dict[str, Handler]:
             predicted += state.tool_args(key, call.get("name"), call.get("args"))  # type: ignore[union-attr]
         return predicted + (model_stream(mapper, event) if model_stream is not None else ())
 
-    def end(mapper: StreamMapper, event: V2Event) -> Events:
+    def end(mapper: MappingState, event: V2Event) -> Events:
         predicted = mapper.state.model_ended(event["run_id"]) if mapper.state is not None else ()
         return predicted + model_end(mapper, event)
 
     def ran(handler: Handler) -> Handler:
-        def tool_ran(mapper: StreamMapper, event: V2Event) -> Events:
+        def tool_ran(mapper: MappingState, event: V2Event) -> Events:
             if mapper.state is not None:
                 mapper.state.tool_ran(event["name"])
             return handler(mapper, event)

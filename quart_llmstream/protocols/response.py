@@ -12,15 +12,16 @@ import asyncio
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Protocol
 
 from quart import Response
 
-from .events import Event, RunEnded
-from .logs import LogReader
-from .settings import Settings
+from ..events import Event, RunEnded
+from ..logs import LogReader
+from ..settings import Settings
 from .sse import encode_comment
 
-__all__ = ["event_stream", "sse_response"]
+__all__ = ["FOLLOWER", "Follower", "RunHandle", "event_stream", "sse_response"]
 
 log = logging.getLogger("quart_llmstream")
 
@@ -97,14 +98,26 @@ async def _frames(
             await left()
 
 
+class RunHandle(Protocol):
+    """What a response may do to the run it follows: tell it the client left (it decides whether to go on),
+    or drop it (the client stopped reading)."""
+
+    async def client_left(self) -> None: ...
+
+    def drop(self) -> None: ...
+
+
 class Follower:
     """What a response that follows a run it did not start can do to that run: nothing."""
 
     async def client_left(self) -> None:
         return None
 
-    def stop(self, reason: object) -> None:
+    def drop(self) -> None:
         return None
+
+
+FOLLOWER = Follower()
 
 
 def sse_response(frames: AsyncIterator[bytes], headers: Mapping[str, str]) -> Response:

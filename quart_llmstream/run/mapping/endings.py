@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from .events import Event, Interrupted, RunEnded, ToolCallPending
+from ...events import Event, Interrupted, RunEnded, ToolCallPending
 from .tally import Tally
 
 __all__ = ["final_events"]

@@ -7,8 +7,8 @@ import json
 import re
 from typing import Any
 
-from .errors import RequestError
-from .settings import Settings
+from ..errors import RequestError
+from ..settings import Settings
 
 __all__ = ["client_tools"]
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import math
-from json.decoder import WHITESPACE, JSONDecoder
+from json.decoder import WHITESPACE, JSONDecoder  # type: ignore[attr-defined]  # WHITESPACE is not typed
 from typing import Any
 
 from quart import Request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .errors import RequestError
+from ..errors import RequestError
 
 __all__ = ["MAX_DEPTH", "parse_json_body", "read_json_body"]
 
@@ -70,7 +70,7 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON number")
 
 
-_SCAN = JSONDecoder(parse_constant=_not_json).scan_once  # the C scanner json.loads uses: one value at a time
+_SCAN = JSONDecoder(parse_constant=_not_json).scan_once  # type: ignore[attr-defined] # the C scanner json.loads uses: one value at a time
 _SPACE = WHITESPACE.match
 
 

@@ -14,14 +14,13 @@ interrupts and state are read by the handlers of :mod:`.graphs`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk
 
-from .endings import final_events
-from .errors import public_message
-from .events import (
+from ...errors import public_message
+from ...events import (
     Custom,
     Event,
     MessagesSnapshot,
@@ -41,21 +40,17 @@ from .events import (
     ToolFailed,
     ToolStarted,
 )
+from ...payloads import jsonable, tool_result
+from ..threads.state import ThreadState, is_interrupt
+from .base import NOTHING, Events, Handler, V2Event
+from .endings import final_events
 from .graphs import INTERRUPT_HANDLERS, STATE_HANDLERS, custom_event, predicting
 from .hook import EventHook, hooked
-from .payloads import jsonable, tool_result
 from .reasoning import reasoning_texts
 from .state import StateStream
 from .tally import Tally
-from .threads import Thread, is_interrupt
 
 __all__ = ["EventHook", "Mapper", "StreamMapper"]
-
-Events = tuple[Event, ...]
-V2Event = Mapping[str, Any]
-
-_NOTHING: Events = ()
-_Handler = Callable[["StreamMapper", V2Event], Events]
 _OPENS = {TextDelta: TextStart, ReasoningDelta: ReasoningStart}
 _CLOSES = {TextDelta: TextEnd, ReasoningDelta: ReasoningEnd}
 _BESIDE_BLOCKS = frozenset({Custom, StateChanged, StatePredicted})  # neither open nor close a block
@@ -78,8 +73,10 @@ class Mapper:
         self.max_payload_chars = max_payload_chars
         self.expose_errors = expose_errors
         self.predict_state = tuple(predict_state)
+        self._options: dict[str, Any] = {"event_hook": event_hook, "max_payload_chars": max_payload_chars}
+        self._options |= {"expose_errors": expose_errors, "predict_state": self.predict_state}
         chunk_kinds = self.events & {"token", "reasoning", "tool"}
-        handlers: dict[str, _Handler] = {"on_chat_model_end": StreamMapper._model_end}
+        handlers: dict[str, Handler] = {"on_chat_model_end": StreamMapper._model_end}
         if chunk_kinds == {"token"}:
             handlers["on_chat_model_stream"] = StreamMapper._token
         elif chunk_kinds:
@@ -104,13 +101,7 @@ class Mapper:
 
     def narrowed(self, events: Collection[str]) -> Mapper:
         """The same mapper with fewer kinds of event (a client's choice, when allowed)."""
-        return Mapper(
-            self.events & set(events),
-            event_hook=self.event_hook,
-            max_payload_chars=self.max_payload_chars,
-            expose_errors=self.expose_errors,
-            predict_state=self.predict_state,
-        )
+        return Mapper(self.events & set(events), **self._options)
 
     def __call__(
         self,
@@ -151,7 +142,7 @@ class StreamMapper:
         thread_id: str | None = None,
         opening: Events = (),
         state: StateStream | None = None,
-        handlers: Mapping[str, _Handler] | None = None,
+        handlers: Mapping[str, Handler] | None = None,
     ) -> None:
         self._mapper = mapper
         self._client_tools, self._thread_id, self._opening = client_tools, thread_id, opening
@@ -170,7 +161,7 @@ class StreamMapper:
         """The stream events one v2 event stands for: none, one or several."""
         handler = self._handlers.get(event["event"])
         if handler is None:
-            return _NOTHING
+            return NOTHING
         mapped = handler(self, event)
         if self._hook is not None and mapped:
             mapped = hooked(self._hook, mapped, event)
@@ -178,13 +169,13 @@ class StreamMapper:
             if self._open is TextDelta:
                 self.tally.add_text(mapped[0].text)  # type: ignore[attr-defined]
             return mapped
-        return self._in_blocks(mapped) if mapped else _NOTHING
+        return self._in_blocks(mapped) if mapped else NOTHING
 
     def start(self) -> Events:
         """The events that open a stream, before the run's first event."""
         return (RunStarted(self.run_id), *self._opening)
 
-    def interrupted(self, thread: Thread | None) -> bool:
+    def interrupted(self, thread: ThreadState | None) -> bool:
         """Whether the run ended at interrupts, as its thread's state after the run says (None: no thread to
         ask, so what the stream showed stands); the thread's state and messages go out with the end."""
         if thread is not None:
@@ -227,7 +218,7 @@ class StreamMapper:
 
     def _token(self, event: V2Event) -> Events:
         text = event["data"]["chunk"].text
-        return (TextDelta(str(text)),) if text else _NOTHING
+        return (TextDelta(str(text)),) if text else NOTHING
 
     def _chunk(self, event: V2Event) -> Events:
         chunk: AIMessageChunk = event["data"]["chunk"]
@@ -255,7 +246,7 @@ class StreamMapper:
 
     def _model_end(self, event: V2Event) -> Events:
         self.tally.model_ended(event["data"].get("output"))
-        return _NOTHING
+        return NOTHING
 
     def _tool_start(self, event: V2Event) -> Events:
         return (ToolStarted(event["run_id"], event["name"], self.payload(event["data"].get("input"))),)
@@ -269,7 +260,7 @@ class StreamMapper:
     def _tool_error(self, event: V2Event) -> Events:
         error = event["data"].get("error")
         if is_interrupt(error):  # the graph pauses in the tool: no failure (it runs again when resumed)
-            return _NOTHING
+            return NOTHING
         message = public_message("tool_error", error, self._mapper.expose_errors) if error else ""
         call_id = event["data"].get("tool_call_id") or None
         self.tally.tool_answered(call_id)
@@ -282,7 +273,7 @@ class StreamMapper:
             if call_id in self._approved:  # a person approved it: the client waits for its result, as for a call
                 return self._tool_end(event) if "output" in data else self._tool_error(event)
             self.tally.tool_answered(call_id)
-        return _NOTHING
+        return NOTHING
 
     def payload(self, value: Any) -> Any:
         return jsonable(value, self._mapper.max_payload_chars)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import RequestError
-from ..settings import Settings
+from ...errors import RequestError
+from ...settings import Settings
 
 __all__ = ["FILTER_NAMES", "narrow", "server_filters"]
 

@@ -1,0 +1,86 @@
+"""The chat blueprint: its routes, and the chat view, which reads top to bottom as the data flows.
+
+A request is admitted (the process has room), its body read, the protocol makes it a
+:class:`~.request.ChatRequest`, the run is prepared (:mod:`.run.prepare`: owner, factory, config, thread, input,
+stream) and started, and the response follows the run's log through the protocol's encoder. Whatever can fail
+for a reason the client should hear about fails before the response starts, as a
+:class:`~.errors.RequestError`, which one error handler renders in the protocol's own JSON. What can be
+prepared once (the mapper, the filters, the protocol, the source) is prepared at registration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Unpack, cast
+
+from quart import Blueprint, Quart, Response, current_app, request
+from quart.blueprints import BlueprintSetupState
+from werkzeug.datastructures import Headers
+
+from .errors import ConfigError, RequestError
+from .extension import LLMStream
+from .protocols import PROTOCOLS, Protocol
+from .request.body import read_json_body
+from .resume import resume_routes
+from .run import Preparer, RunnableFactory
+from .settings import Options, Settings, check_option_names, load_settings
+
+__all__ = ["RunnableFactory", "create_blueprint"]
+
+
+def create_blueprint(
+    runnable_factory: RunnableFactory, *, name: str = "llmstream", **options: Unpack[Options]
+) -> Blueprint:
+    """A blueprint with one streaming chat route (``POST`` at the ``route`` option, ``/chat`` by default).
+
+    ``options`` override the app's ``LLMSTREAM_*`` config keys (see :class:`~.settings.Settings`).
+    They are validated when the blueprint is registered, so a bad value stops the app's start.
+    """
+    check_option_names(options)
+    blueprint = Blueprint(name, __name__)
+    protocols: dict[tuple[int, str], Protocol] = {}  # each registration's, by its app and its name there
+
+    @blueprint.errorhandler(RequestError)
+    async def refused(error: RequestError) -> Response:
+        """A refusal before streaming, in the JSON of the protocol of the route that refused."""
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        return protocols[id(app), request.blueprint or name].error_response(error)
+
+    @blueprint.record
+    def register(state: BlueprintSetupState) -> None:
+        app = cast(Quart, state.app)
+        settings = load_settings(app.config, options)
+        extension = LLMStream.of(app)
+        protocol = PROTOCOLS[settings.protocol]
+        routes = protocol.routes(name, settings)
+        store = None
+        if settings.resume is not None and protocol.resumable:
+            store = extension.store(settings.resume, settings.resume_ttl, settings.resume_max_frames)
+            routes += resume_routes(protocol, store, settings, extension)
+        elif settings.resume is not None and "resume" in options:  # an app-wide LLMSTREAM_RESUME skips it
+            raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
+        preparer = Preparer(runnable_factory, settings, extension, extension.tracing(settings.langfuse), store)
+        chat = _chat_view(protocol, settings, extension, preparer)
+        for rule, method, view in routes:
+            endpoint = "chat" if view is None else view.__name__
+            state.add_url_rule(rule, endpoint=endpoint, view_func=view or chat, methods=[method])
+        protocols[id(app), state.name] = protocol
+
+    return blueprint
+
+
+def _chat_view(
+    protocol: Protocol, settings: Settings, extension: LLMStream, preparer: Preparer
+) -> Callable[[], Awaitable[Response]]:
+    async def chat() -> Response:
+        extension.admit(settings)  # early, before reading the body
+        body = await read_json_body(request, protocol.most_messages(settings))
+        chat_request = protocol.read(body, Headers(request.headers), settings)
+        prepared = await preparer.prepare(chat_request)
+        run = preparer.start(prepared)
+        encoder = protocol.encoder(prepared.stream.id, prepared.mapping.events, chat_request.ids)
+        response = await protocol.respond(prepared.reader, encoder, run, settings, prepared.stream.after)
+        response.headers.update(prepared.headers)
+        return response
+
+    return chat

@@ -1,0 +1,174 @@
+"""The chat request the runnable factory sees, checked before any streaming starts.
+
+Each protocol validates its own body shape (:mod:`..protocols`) and reads it into the conversation it
+carries; what they share is here: the :class:`ChatRequest` they produce, and the rules a conversation keeps
+(it ends with the user's question, or, continuing a run, with the results of the tool calls before them).
+Every way a body can be wrong ends as a :class:`~..errors.RequestError`, which the blueprint renders as a 4xx
+JSON answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from pydantic import BaseModel, ConfigDict, StrictStr
+from werkzeug.datastructures import Headers
+
+from ..errors import RequestError
+from ..settings import Settings
+from .attachments import Attachment, Attachments
+from .decisions import Resume
+
+__all__ = ["ChatRequest", "ToolCallIn", "conversation"]
+
+
+class _Function(BaseModel):
+    name: StrictStr
+    arguments: StrictStr = ""
+
+
+class ToolCallIn(BaseModel):
+    """A tool call in a history, in OpenAI's shape (AG-UI's too): ``{id, function: {name, arguments}}``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr
+    function: _Function
+
+    def as_langchain(self, where: str) -> dict[str, Any]:
+        """The call as a LangChain tool call: its arguments, a JSON object, parsed."""
+        try:
+            args = json.loads(self.function.arguments) if self.function.arguments else {}
+        except ValueError:
+            args = None
+        if not isinstance(args, dict):
+            raise RequestError(400, "invalid_request", f"{where}: its arguments must be a JSON object")
+        return {"name": self.function.name, "args": args, "id": self.id}
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """What the runnable factory sees: the validated conversation, the raw body, the headers.
+
+    ``messages`` is the whole conversation as LangChain messages, with the protocol's message ids: it ends
+    with the question (a ``HumanMessage``) or, for a continuation, with the results of tools the client ran.
+    ``question`` is the text of the last user message and ``chat_history`` the messages before it.
+    ``attachments`` lists what the messages' attachments became (their content blocks are in the messages);
+    ``state`` is the client's shared state (AG-UI's ``state``, a native or AI SDK body's ``state``).
+    ``thread_id`` names the conversation (LangGraph's thread), ``tools`` are the tools the client declared
+    (OpenAI function-tool dicts, for ``bind_tools``), and ``ids`` the protocol's own identifiers (the AI
+    SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...). ``resume`` answers the interrupts the
+    thread waits on: the run goes on from them instead of from a new message.
+    """
+
+    question: str
+    chat_history: list[BaseMessage]
+    body: dict[str, Any]
+    headers: Headers
+    ids: Mapping[str, str] = field(default_factory=dict)
+    messages: list[BaseMessage] = field(default_factory=list)
+    thread_id: str | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    resume: Resume | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def continues(self) -> bool:
+        """The conversation ends with tool results: the run goes on from them."""
+        return bool(self.messages) and isinstance(self.messages[-1], ToolMessage)
+
+
+def conversation(
+    messages: list[BaseMessage],
+    body: dict[str, Any],
+    headers: Headers,
+    settings: Settings,
+    *,
+    ids: Mapping[str, str] | None = None,
+    thread_id: str | None = None,
+    tools: Sequence[dict[str, Any]] = (),
+    resume: Resume | None = None,
+    attachments: Attachments | None = None,
+    state: Any = None,
+    what: str = "messages",
+) -> ChatRequest:
+    """The chat request of a whole conversation, checked: it ends with the user's question, or with the
+    results of the tool calls of the assistant message before them, unless it ``resume``s interrupts (then
+    it may end anywhere, or be empty). ``what`` names the conversation in the body, for error details.
+
+    A user message the client sent without an id gets one made from its text and its place among the user
+    messages, so that the same conversation sent again names the same messages (a thread needs that).
+    """
+    messages = _named(messages)
+    if not messages and resume is None:
+        raise RequestError(400, "invalid_request", f"{what}: the conversation is empty")
+    last = messages[-1] if messages else None
+    if isinstance(last, ToolMessage):
+        _check_results(messages, what)
+    elif not isinstance(last, HumanMessage) and resume is None:
+        detail = f"{what}: the last message must be the user's question, or the results of tool calls"
+        raise RequestError(400, "invalid_request", detail)
+    asked = next((i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], HumanMessage)), None)
+    question = _typed(messages, asked, attachments)
+    if isinstance(last, HumanMessage) and not question.strip():
+        raise RequestError(400, "invalid_request", f"{what}: the last user message has no text")
+    if len(question) > settings.max_question_chars:
+        detail = f"the question must be at most {settings.max_question_chars} characters, got {len(question)}"
+        raise RequestError(400, "invalid_request", detail)
+    if state is not None and not isinstance(state, dict):
+        raise RequestError(400, "invalid_request", "state: must be an object")
+    return ChatRequest(
+        question=question,
+        chat_history=messages[:asked] if asked is not None else [],
+        body=body,
+        headers=headers,
+        ids=dict(ids or {}),
+        messages=messages,
+        thread_id=thread_id,
+        tools=list(tools),
+        resume=resume,
+        attachments=attachments.found if attachments is not None else [],
+        state=state or {},
+    )
+
+
+def _typed(messages: list[BaseMessage], asked: int | None, attachments: Attachments | None) -> str:
+    """What the user typed in their last message: its text, but for the text of files attached to it."""
+    if asked is None:
+        return ""
+    users = sum(isinstance(message, HumanMessage) for message in messages[: asked + 1])
+    if attachments is not None and len(attachments.typed) == sum(isinstance(m, HumanMessage) for m in messages):
+        return attachments.typed[users - 1]
+    return messages[asked].text
+
+
+def _named(messages: list[BaseMessage]) -> list[BaseMessage]:
+    named, asked = [], 0
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            asked += 1
+            if not message.id:
+                digest = hashlib.sha256(f"{asked}\0{message.text}".encode()).hexdigest()[:24]
+                message = message.model_copy(update={"id": f"user-{digest}"})
+        named.append(message)
+    return named
+
+
+def _check_results(messages: list[BaseMessage], what: str) -> None:
+    """Trailing tool results answer calls of the assistant message just before them."""
+    first = len(messages)
+    while first > 0 and isinstance(messages[first - 1], ToolMessage):
+        first -= 1
+    caller = messages[first - 1] if first > 0 else None
+    calls = {call["id"] for call in caller.tool_calls} if isinstance(caller, AIMessage) else set()
+    for message in messages[first:]:
+        assert isinstance(message, ToolMessage)
+        if message.tool_call_id not in calls:
+            detail = f"{what}: the tool result for {message.tool_call_id!r} answers no call of the message before it"
+            raise RequestError(400, "invalid_request", detail)

@@ -1,0 +1,27 @@
+"""One way a body's shape is checked: a pydantic model, and a ``400`` naming the path of what is wrong."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import RequestError
+
+__all__ = ["describe_validation_error", "validated"]
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validated(model: type[Model], data: Any, where: str = "") -> Model:
+    """``data`` as ``model``, or a ``400`` naming each wrong field's path (under ``where``, when given)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        detail = describe_validation_error(exc)
+        raise RequestError(400, "invalid_request", f"{where}: {detail}" if where else detail) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """A pydantic error as one readable line: ``field.path: message; ...``."""
+    return "; ".join(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors())

@@ -1,0 +1,35 @@
+"""A thread's names: the one its client uses, and the checkpointer's, within its owner's.
+
+A client names its thread in 1 to 128 characters of ``A-Z a-z 0-9 _ . @ -``: no ``:``, which separates an
+owner from its threads (:func:`~...owners.scoped`), so a request without an owner cannot name someone else's.
+A request that names none, to a graph that keeps threads, gets a new conversation of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from uuid import uuid4
+
+from ...errors import RequestError
+from ...owners import scoped
+
+__all__ = ["checked_name", "new_name", "stored_name"]
+
+_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
+
+
+def checked_name(name: str | None) -> str | None:
+    """The client's name for its thread, or a ``400`` for one that is not a thread id."""
+    if name is not None and not _NAME.fullmatch(name):
+        raise RequestError(400, "invalid_request", "thread id: 1 to 128 characters of A-Z, a-z, 0-9 and _ . @ -")
+    return name
+
+
+def new_name() -> str:
+    """A name for a new conversation: unguessable, so no one else comes upon it."""
+    return uuid4().hex
+
+
+def stored_name(name: str, owner: str | None) -> str:
+    """The checkpointer's name for ``owner``'s thread ``name``: another owner naming it gets another thread."""
+    return scoped(name, owner)

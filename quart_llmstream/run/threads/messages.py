@@ -1,0 +1,88 @@
+"""What a thread stores of a request, checked first: the client is trusted with no tool.
+
+Every client sends the whole conversation each turn, and ``add_messages`` merges by id, but the model's own
+answers are in the thread under ids the client never saw: sent as they are, they would be there twice. So the
+graph gets only what its thread lacks: the messages after the last one the thread holds (a user message by its
+id, a tool result by the call it answers), but for the model's answers.
+
+A tool result it lacks must answer a call of a tool the client runs — one the thread's last run left to the
+client (open, with nothing left for the server to run and no decision pending), or on a new thread one the
+request or ``ClientTools`` declares — never a call of the agent's own tools. The client's system messages are
+dropped or refused there (``system_messages``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+
+from ...errors import RequestError
+from ...request import ChatRequest
+from .tools import graph_tools
+
+__all__ = ["unseen"]
+
+
+def unseen(chat_request: ChatRequest, state: Any, graph: Any, system_messages: str = "drop") -> list[BaseMessage]:
+    """What of the client's conversation the thread in ``state`` lacks, checked before it is stored."""
+    thread = (state.values.get("messages") if isinstance(state.values, Mapping) else None) or []
+    new = _lacking(chat_request.messages, thread)
+    if system_messages != "keep" and any(isinstance(message, SystemMessage) for message in new):
+        if system_messages == "refuse":
+            detail = "a system message cannot be added to a thread: the agent keeps its own (system_messages)"
+            raise RequestError(400, "invalid_request", detail)
+        new = [message for message in new if not isinstance(message, SystemMessage)]
+    if any(isinstance(message, ToolMessage) for message in new):
+        _check_results(new, thread, state, chat_request, graph)
+    return new
+
+
+def _lacking(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:
+    """The messages after the last one ``thread`` holds, but for the model's answers (all, on a new thread)."""
+    if not thread:
+        return conversation
+    ids = {message.id for message in thread if message.id}
+    answered = {message.tool_call_id for message in thread if isinstance(message, ToolMessage)}
+
+    def held(message: BaseMessage) -> bool:
+        if isinstance(message, ToolMessage):
+            return message.tool_call_id in answered
+        return message.id is not None and message.id in ids
+
+    last = max((index for index, message in enumerate(conversation) if held(message)), default=-1)
+    return [message for message in conversation[last + 1 :] if not isinstance(message, AIMessage)]
+
+
+def _check_results(
+    new: list[BaseMessage], thread: list[BaseMessage], state: Any, chat_request: ChatRequest, graph: Any
+) -> None:
+    """Each tool result answers a call of a tool the client runs: on a thread, a call its last run left open for
+    the client (409 otherwise: no such call, a decision pending, the server's to run); on a new thread, a call of
+    a tool the request or ``ClientTools`` declares. Never a call of one of the agent's own tools (400)."""
+    tools = graph_tools(graph)
+    if thread:
+        asked = next((message for message in reversed(thread) if isinstance(message, AIMessage)), None)
+        answered = {message.tool_call_id for message in thread if isinstance(message, ToolMessage)}
+        calls = {c["id"]: c["name"] for c in (asked.tool_calls if asked else ()) if c["id"] not in answered}
+        client = set(calls.values()) - set(tools.server)
+    else:
+        calls = {c["id"]: c["name"] for m in new if isinstance(m, AIMessage) for c in m.tool_calls}
+        client = ({tool["function"]["name"] for tool in chat_request.tools} | tools.client) - set(tools.server)
+    for message in new:
+        if not isinstance(message, ToolMessage):
+            continue
+        call_id, name = message.tool_call_id, calls.get(message.tool_call_id)
+        if name is None and thread:
+            raise RequestError(409, "conflict", f"the tool result for {call_id!r} answers no call this thread waits on")
+        if name is None:
+            raise RequestError(400, "invalid_request", f"the tool result for {call_id!r} answers no call before it")
+        if thread and state.interrupts:
+            raise RequestError(409, "conflict", f"the call {call_id!r} waits for a decision, not a tool result")
+        if thread and state.next:
+            detail = f"the call {call_id!r} is the server's to run: the thread's last run has not finished"
+            raise RequestError(409, "conflict", detail)
+        if name not in client:
+            detail = f"the tool result for {call_id!r} answers a call of {name!r}, not a tool the client runs"
+            raise RequestError(400, "invalid_request", detail)

@@ -1,0 +1,140 @@
+"""What a thread holds: the graph behind a runnable, and its state (``aget_state``) as plain data.
+
+The thread's state is the truth about it: what it holds already (a graph gets only what it lacks), which
+interrupts wait for a decision (with, for tool calls awaiting approval, which calls and what each allows),
+and its values and messages after a run. LangGraph is only imported where a graph was found, so an app
+without it pays nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.runnables import Runnable, RunnableBinding
+from pydantic import TypeAdapter
+
+from ...payloads import jsonable
+
+__all__ = [
+    *("ThreadState", "checkpointed", "describe", "graph_of", "interrupts_of", "is_interrupt", "plain_messages"),
+    *("settled", "shared_keys"),
+]
+
+_MAX_VALUE_CHARS = 1 << 16  # an interrupt's value is what a person decides on: keep it whole, within reason
+_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadState:
+    """What a thread's state says after a run: the interrupts it waits on, its values and its messages."""
+
+    interrupts: list[dict[str, Any]]
+    values: dict[str, Any]
+    messages: list[dict[str, Any]]
+
+
+def graph_of(runnable: Runnable[Any, Any]) -> Any:
+    """The LangGraph graph ``runnable`` is (through ``with_config`` and the like), or None. A graph can only
+    be one when langgraph was imported, so nothing is imported to find out."""
+    pregel = sys.modules.get("langgraph.pregel")
+    while isinstance(runnable, RunnableBinding):
+        runnable = runnable.bound
+    return runnable if pregel is not None and isinstance(runnable, pregel.Pregel) else None
+
+
+def shared_keys(graph: Any) -> list[str]:
+    """The keys of a graph's state it shows (its output schema's), but ``messages``: what is shared with the
+    client by default."""
+    channels = graph.output_channels
+    return [key for key in ([channels] if isinstance(channels, str) else channels) if key != "messages"]
+
+
+def checkpointed(graph: Any) -> Any:
+    """``graph`` (:func:`graph_of`'s) if it has a checkpointer of its own, so its threads last; else None."""
+    return graph if graph is not None and graph.checkpointer not in (None, True, False) else None
+
+
+def settled(state: Any) -> ThreadState:
+    """A thread's state (``aget_state``) as plain data."""
+    values = dict(state.values) if isinstance(state.values, Mapping) else {}
+    return ThreadState(interrupts_of(state), values, plain_messages(state))
+
+
+def is_interrupt(error: object) -> bool:
+    """``error`` is LangGraph pausing (an ``interrupt()`` inside a tool), not a failure."""
+    errors = sys.modules.get("langgraph.errors")
+    return errors is not None and isinstance(error, errors.GraphInterrupt)
+
+
+def interrupts_of(state: Any) -> list[dict[str, Any]]:
+    """The interrupts a thread's state waits on, as plain data (:class:`~.events.Interrupted`)."""
+    return [describe(interrupt, _last_calls(state)) for interrupt in state.interrupts]
+
+
+def describe(interrupt: Any, calls: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One interrupt: its id and value, and for tool calls awaiting approval, which calls (``calls`` are the
+    last model's, which ``HumanInTheLoopMiddleware`` reviews in order; in its ``per_call`` mode, the one
+    call an interrupt names)."""
+    described = {"id": interrupt.id, "value": jsonable(interrupt.value, _MAX_VALUE_CHARS)}
+    value = interrupt.value if isinstance(interrupt.value, Mapping) else {}
+    requests = value.get("action_requests")
+    if value.get("type") == "tool_approval":
+        args = jsonable(value.get("args"), _MAX_VALUE_CHARS)
+        action = {"tool_call_id": value.get("tool_call_id"), "name": value.get("name"), "args": args}
+        kinds = _allowed(getattr(interrupt, "response_schema", None))
+        described["actions"] = [action | {"description": value.get("description") or "", "allowed_decisions": kinds}]
+    elif isinstance(requests, list):
+        unused = list(calls)
+        configs = value.get("review_configs")
+        allowed = {c.get("action_name"): c.get("allowed_decisions") for c in configs or () if isinstance(c, Mapping)}
+        actions = []
+        for request in requests:
+            name, args = request.get("name"), request.get("args")
+            call = next((c for c in unused if c["name"] == name and c["args"] == args), None)
+            call = call or next((c for c in unused if c["name"] == name), None)
+            if call is not None:
+                unused.remove(call)
+            described_args = jsonable(args, _MAX_VALUE_CHARS)
+            action = {"tool_call_id": call and call["id"], "name": name, "args": described_args}
+            action |= {"description": request.get("description") or "", "allowed_decisions": allowed.get(name)}
+            actions.append(action)
+        described["actions"] = actions
+    return described
+
+
+def _allowed(schema: Any) -> list[str] | None:
+    """The kinds of decision a ``per_call`` approval's ``response_schema`` takes (a type while the run goes, its
+    JSON schema once in the thread): the ``type`` tags of its union, or of its one decision."""
+    if schema is not None and not isinstance(schema, dict):
+        schema = TypeAdapter(schema).json_schema()
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(mapping := schema.get("discriminator", {}).get("mapping"), dict):
+        return list(mapping)
+    tag = schema.get("properties", {}).get("type", {}).get("const")
+    return [tag] if isinstance(tag, str) else None
+
+
+def _last_calls(state: Any) -> list[Mapping[str, Any]]:
+    messages = state.values.get("messages") if isinstance(state.values, Mapping) else None
+    last = next((m for m in reversed(messages or ()) if isinstance(m, AIMessage)), None)
+    return list(last.tool_calls) if last is not None else []
+
+
+def plain_messages(state: Any) -> list[dict[str, Any]]:
+    """A thread's messages as plain data (:class:`~.events.MessagesSnapshot`)."""
+    messages = state.values.get("messages") if isinstance(state.values, Mapping) else None
+    return [_plain(message) for message in messages or () if message.type in _ROLES]
+
+
+def _plain(message: BaseMessage) -> dict[str, Any]:
+    plain: dict[str, Any] = {"id": message.id or "", "role": _ROLES[message.type], "content": message.text}
+    if isinstance(message, AIMessage) and message.tool_calls:
+        plain["tool_calls"] = [{"id": c["id"], "name": c["name"], "args": c["args"]} for c in message.tool_calls]
+    if isinstance(message, ToolMessage):
+        plain["tool_call_id"] = message.tool_call_id
+    return plain
