@@ -125,3 +125,24 @@ def redis_server() -> Iterator[tuple[int, int]]:
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     with listening(command, port, LOAD_CPU, stdout=subprocess.DEVNULL) as pid:
         yield pid, port
+
+
+async def cpu_per_start(app: str, starts: int) -> float:
+    """Milliseconds of server CPU per stream start: sequential 1-token streams (a request's whole path, from the
+    body to the final frame, with next to nothing streamed)."""
+    with server(app) as (pid, port):
+        for _ in range(20):  # warm up
+            await load.stream(port, 1, 0.0)
+        before = cpu_seconds(pid)
+        for _ in range(starts):
+            await load.stream(port, 1, 0.0)
+        return (cpu_seconds(pid) - before) / starts * 1e3
+
+
+async def starts_side_by_side(apps: list[str], starts: int, rounds: int = 3) -> dict[str, float]:
+    """Start-up CPU of servers measured in turns, best of ``rounds`` each (as :func:`side_by_side`)."""
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for app in apps:
+            best[app] = min(best.get(app, float("inf")), await cpu_per_start(app, starts))
+    return best
