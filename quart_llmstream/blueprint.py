@@ -74,7 +74,7 @@ def _chat_view(
 ) -> Callable[[], Awaitable[Response]]:
     async def chat() -> Response:
         extension.admit(settings)  # early, before reading the body
-        body = await read_json_body(request, protocol.most_messages(settings))
+        body = await read_json_body(request, protocol.budget(settings))
         chat_request = protocol.read(body, Headers(request.headers), settings)
         prepared = await preparer.prepare(chat_request)
         run = preparer.start(prepared)

@@ -48,6 +48,11 @@ def resume_routes(
         if opened is None:
             return Response(status=204)
         meta, reader = opened
+        try:  # again, now that no await comes before the count: followers asking at once are counted one by one
+            extension.admit_owner(settings, owner)
+        except RequestError:
+            reader.close()
+            raise
         encoder = protocol.encoder(stream_id, frozenset(meta.events), meta.ids)
         let_go = extension.count(owner)  # a follower holds a connection as a stream does
         response = await protocol.respond(reader, encoder, FOLLOWER, settings, after or 0, closed=let_go)

@@ -73,6 +73,8 @@ class Settings(BaseModel):
     """Longest question accepted, in characters."""
     max_history: int = Field(default=100, ge=0)
     """Most chat-history messages accepted."""
+    max_parts: int = Field(default=2000, ge=0)
+    """Most parts (content parts, AI SDK parts, tool calls, attachments) a request's messages hold in all."""
     max_tools: int = Field(default=128, ge=0)
     """Most tools a request may declare for the client to run."""
     max_attachments: int = Field(default=20, ge=0)
@@ -187,6 +189,7 @@ class Options(TypedDict, total=False):
     max_duration: float | None
     max_question_chars: int
     max_history: int
+    max_parts: int
     max_tools: int
     max_attachments: int
     max_attachment_bytes: int

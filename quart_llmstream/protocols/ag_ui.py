@@ -30,6 +30,7 @@ __all__ = ["AgUiProtocol"]
 
 class AgUiProtocol(Protocol):
     name = "ag-ui"
+    parts = ("content", "toolCalls")
 
     def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
         return read_run_input(body, headers, settings)

@@ -32,6 +32,7 @@ _FINISH_REASONS = {"stop": "stop", "tool_calls": "tool-calls", "length": "length
 
 class AiSdkProtocol(Protocol):
     name = "ai-sdk"
+    parts = ("parts",)
     headers: ClassVar[Mapping[str, str]] = {**SSE_HEADERS, "x-vercel-ai-ui-message-stream": "v1"}
     replays_finished = False  # useChat({resume}) asks on every page load: a finished answer it has already
 

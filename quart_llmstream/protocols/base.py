@@ -19,6 +19,7 @@ from ..errors import RequestError
 from ..events import EVENT_TYPES, Event
 from ..logs import LogReader
 from ..request import ChatRequest
+from ..request.counted import Budget
 from ..settings import Settings
 from .response import RunHandle, event_stream, sse_response
 
@@ -84,13 +85,14 @@ class Protocol(ABC):
         return [(settings.route, "POST", None)]
 
     conversation: ClassVar[tuple[str, int]] = ("messages", 1)
-    """The body's list of messages, and how many it may hold beyond ``max_history`` (the last one): counted as
-    soon as the body is parsed, before any message is read."""
+    """The body's list of messages, and how many it may hold beyond ``max_history`` (the last one)."""
+    parts: ClassVar[tuple[str, ...]] = ("content", "tool_calls")
+    """The keys of a message that hold its parts (content parts, tool calls), ``max_parts`` of them in all."""
 
-    def most_messages(self, settings: Settings) -> tuple[str, int]:
-        """The key of the body's messages and how many it may hold."""
+    def budget(self, settings: Settings) -> Budget:
+        """What a body's conversation may hold, counted while the body is parsed, before any message is read."""
         key, last = self.conversation
-        return key, settings.max_history + last
+        return Budget(key, settings.max_history + last, self.parts, settings.max_parts)
 
     resumable: ClassVar[bool] = True
     """Its clients can reconnect with ``Last-Event-ID``: frames may carry SSE ids."""

@@ -107,6 +107,7 @@ class _ChatBody(BaseModel):
 
 class NativeProtocol(Protocol):
     name = "native"
+    parts = ("tool_calls", "attachments")
     conversation = ("chat_history", 0)  # the question is apart
 
     def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:

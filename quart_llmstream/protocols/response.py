@@ -50,11 +50,12 @@ def event_stream(
 
     The watch over the reader starts now, not at the body's first step: a client gone before the body
     starts (an ``after_request`` hook awaited meanwhile) never runs it, and its run is dropped all the same.
-    ``closed`` is called once the body is done with, run or not (when the server lets go of it).
+    ``closed`` is called once the body is done with: at its end, or when the server lets go of a body it never
+    ran (it must bear a second call).
     """
     watch = _ReaderWatch(reader, settings, asyncio.current_task(), drop)
-    frames = _frames(reader, encode, opening, watch, left, after)
-    if closed is not None:
+    frames = _frames(reader, encode, opening, watch, left, after, closed)
+    if closed is not None:  # a body never run has no finally: let go when it is dropped
         weakref.finalize(frames, closed)
     return frames
 
@@ -66,6 +67,7 @@ async def _frames(
     watch: _ReaderWatch,
     left: Callable[[], Awaitable[None]],
     after: int | None,
+    closed: Callable[[], None] | None,
 ) -> AsyncIterator[bytes]:
     numbered = after is not None
     after, seen = after or 0, 0
@@ -94,6 +96,8 @@ async def _frames(
     finally:  # no yield in here: the client may be gone
         watch.cancel()
         reader.close()
+        if closed is not None:
+            closed()
         if not reader.ended:
             await left()
 

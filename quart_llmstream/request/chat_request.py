@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,6 +109,9 @@ def conversation(
     messages = _named(messages)
     if not messages and resume is None:
         raise RequestError(400, "invalid_request", f"{what}: the conversation is empty")
+    calls = Counter(call["id"] for message in messages if isinstance(message, AIMessage) for call in message.tool_calls)
+    if twice := sorted(str(call) for call, times in calls.items() if times > 1):
+        raise RequestError(400, "invalid_request", f"{what}: a tool call id is used twice: {', '.join(twice)}")
     last = messages[-1] if messages else None
     if isinstance(last, ToolMessage):
         _check_results(messages, what)

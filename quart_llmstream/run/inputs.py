@@ -63,8 +63,9 @@ async def runnable_input(
 
 def _shared_state(state: Mapping[str, Any], keys: Collection[str], schema: Any) -> dict[str, Any]:
     """The client's state for the shared ``keys``, each checked against its type in the graph's state
-    ``schema``: a value a node would fail on (a number for a list) is a 400, not a run failing mid-stream."""
-    shared = {key: value for key, value in state.items() if key in keys}
+    ``schema``: a value a node would fail on (a number for a list) is a 400, not a run failing mid-stream. Never
+    ``messages``, whatever ``state_keys`` shares: the conversation comes in as messages, checked, or not at all."""
+    shared = {key: value for key, value in state.items() if key in keys and key != "messages"}
     for key, value in shared.items():
         if (adapter := _state_type(schema, key)) is None:
             continue

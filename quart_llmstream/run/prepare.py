@@ -41,6 +41,7 @@ from .threads import (
     checked_name,
     checkpointed,
     graph_of,
+    hides_a_thread,
     new_name,
     open_thread,
     shared_keys,
@@ -125,6 +126,12 @@ class Preparer:
             owner = await owner_of(settings.stream_owner, chat_request)
             runnable = await maybe_await(self._factory(chat_request))
             graph = graph_of(runnable)
+            if graph is None and hides_a_thread(runnable):
+                raise TypeError(
+                    "the factory returned a runnable with a checkpointed LangGraph graph inside it (prompt | graph): "
+                    "its thread could be neither read nor checked; return the graph itself (with_config, with_retry "
+                    "and bind are fine), and put what comes before it in a node"
+                )
             if name is None and chat_request.resume is None and checkpointed(graph) is not None:
                 name = new_name()  # a conversation of its own
             callbacks = (*settings.callbacks, self._tracing.handler()) if self._tracing else settings.callbacks

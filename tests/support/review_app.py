@@ -3,7 +3,8 @@
 ``admin_reset``, a client tool (``get_local_time``, ``ClientTools``), ``InMemorySaver``, owners from the ``X-User``
 header, resume on, and every protocol: ``/native/chat``, ``/ai/chat``, ``/agui/chat``, ``/v1/chat/completions``.
 
-The model asks for what the user's last message names (``note``, ``wire``, ``clock``), each call under a fresh id;
+The model asks for what the user's last message names (``note``, ``wire``, ``clock``, ``both``: the clock and
+``admin_reset`` at once), each call under a fresh id;
 an :class:`Audit` records every tool run, so a test can tell what ran and what a client only claimed.
 """
 
@@ -49,7 +50,8 @@ class Review:
     audit: Audit
 
 
-def review_app(resume: Any = "memory", delay: float = 0.0, **options: Any) -> Review:
+def review_app(resume: Any = "memory", delay: float = 0.0, wrap: Any = None, **options: Any) -> Review:
+    """The app; ``wrap`` makes of the graph what the factory returns (``graph.with_retry()``, ``prompt | graph``)."""
     audit = Audit()
     ids = itertools.count(1)
 
@@ -76,6 +78,11 @@ def review_app(resume: Any = "memory", delay: float = 0.0, **options: Any) -> Re
         if isinstance(last, ToolMessage):
             return words(f"Done: {last.text}")
         text = last.text if isinstance(last, HumanMessage) else ""
+        if "both" in text:  # the client's clock and the server's reset, in one turn
+            n = next(ids)
+            return calling(
+                ("get_local_time", {}, f"call_clock_{n}"), ("admin_reset", {"user": "me"}, f"call_reset_{n}")
+            )
         if "note" in text:
             return calling(("send_note", {"to": "ann", "text": "hi"}, f"call_note_{next(ids)}"))
         if "wire" in text:
@@ -103,9 +110,10 @@ def review_app(resume: Any = "memory", delay: float = 0.0, **options: Any) -> Re
         "events": "token,tool,end",
         **options,
     }
+    served = graph if wrap is None else wrap(graph)
     for protocol, name in (("native", "native"), ("ai-sdk", "ai"), ("ag-ui", "agui")):
         app.register_blueprint(
-            create_blueprint(lambda _: graph, name=name, protocol=protocol, **settings), url_prefix=f"/{name}"
+            create_blueprint(lambda _: served, name=name, protocol=protocol, **settings), url_prefix=f"/{name}"
         )
     openai = {key: value for key, value in settings.items() if key != "resume"}  # its clients cannot resume
     app.register_blueprint(

@@ -13,8 +13,9 @@ from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
 
-from quart_llmstream.request.body import _counting
 from quart_llmstream.errors import RequestError
+from quart_llmstream.request.body import parse_json_body
+from quart_llmstream.request.counted import Budget, check_counts, parse_counting
 
 from fakes import answering
 from helpers import chat_app
@@ -120,15 +121,40 @@ def test_a_big_body_parsed_a_value_at_a_time_is_what_json_loads_makes_of_it(
     text = json.dumps(body, indent=indent)
     messages = body.get("messages")
     try:
-        parsed = _counting(text, "messages", most)
+        parsed = parse_counting(text, Budget("messages", most))
     except RequestError as exc:
         assert isinstance(messages, list) and len(messages) > most and exc.status == 400
         return
-    assert parsed is None or parsed == json.loads(text)
-    if body:  # a well-formed object of keys is always parsed here (only {} is left to json.loads)
-        assert parsed == json.loads(text)
+    assert parsed == (json.loads(text) if body else None)  # only {} is left to json.loads
 
 
 def test_a_big_body_that_is_not_a_well_formed_object_is_left_to_json_loads() -> None:
     for text in ("[1]", '{"a": 1} x', '{"a": NaN}', '{"messages": [1,]}', '{"a" 1}', "", '{"a": [1, 2'):
-        assert _counting(text, "messages", 3) is None
+        assert parse_counting(text, Budget("messages", 3)) is None
+
+
+@settings(max_examples=200, derandomize=True, database=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries({"role": st.just("user")}, optional={"content": st.lists(json_values, max_size=4)}),
+        max_size=6,
+    ),
+    st.integers(0, 8),
+)
+def test_parts_are_counted_in_all_as_the_big_parse_goes_and_after_the_small_one(
+    messages: list[dict[str, Any]], most: int
+) -> None:
+    """Both ways of counting refuse exactly the conversations of more than ``most`` parts in all."""
+    text, budget = json.dumps({"messages": messages}), Budget("messages", 10, ("content",), most)
+    over = sum(len(message.get("content", ())) for message in messages) > most
+    for count in (lambda: parse_counting(text, budget), lambda: check_counts(json.loads(text), budget)):
+        try:
+            count()
+            assert not over
+        except RequestError as exc:
+            assert over and "parts in all" in exc.detail
+
+
+def test_a_body_of_more_values_than_any_conversation_needs_is_refused_before_they_are_read() -> None:
+    with pytest.raises(RequestError, match="more than 1000000 values"):
+        parse_json_body(json.dumps({"messages": [], "pad": [0] * 1_000_001}))

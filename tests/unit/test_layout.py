@@ -98,8 +98,7 @@ def test_the_layout_check_reads_type_checking_and_function_imports(tmp_path: Pat
     module = tmp_path / "quart_llmstream" / "x.py"
     module.parent.mkdir()
     module.write_text(
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import A\n"
-        "def f():\n    from .b import B\n"
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import A\ndef f():\n    from .b import B\n"
     )
     global PACKAGE
     saved, PACKAGE = PACKAGE, tmp_path / "quart_llmstream"

@@ -74,7 +74,12 @@ def test_a_tools_call_its_run_and_its_result_map_in_order_when_tool_events_are_s
 def test_a_call_no_tool_answered_is_left_to_the_client_and_the_finish_says_so() -> None:
     mapping = Mapper()("run-1", client_tools=["get_local_time"])
     calls = [{"name": "get_local_time", "args": {}, "id": "call_t"}, {"name": "weather", "args": {}, "id": "call_w"}]
-    answered = {"event": "on_tool_end", "run_id": "t", "name": "weather", "data": {"output": ToolMessage("ok", tool_call_id="call_w")}}
+    answered = {
+        "event": "on_tool_end",
+        "run_id": "t",
+        "name": "weather",
+        "data": {"output": ToolMessage("ok", tool_call_id="call_w")},
+    }
     mapped(mapping, model_end(AIMessage("", tool_calls=calls)), answered)
     *pending, ended = mapping.end("completed")
     assert pending == [ToolCallPending("call_t", "get_local_time", {}, True)]

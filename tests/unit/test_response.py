@@ -78,7 +78,9 @@ async def test_events_the_store_let_go_of_end_the_stream_with_a_trimmed_error_ne
 
 async def test_a_quiet_stream_gets_heartbeats() -> None:
     log, watched = MemoryLog(), Watched()
-    frames = event_stream(log.reader(), encode, b"", Settings(heartbeat=0.05), left=watched.client_left, drop=watched.drop)
+    frames = event_stream(
+        log.reader(), encode, b"", Settings(heartbeat=0.05), left=watched.client_left, drop=watched.drop
+    )
     await anext(frames)
     assert await asyncio.wait_for(anext(frames), 2) == b": ping\n"
     await frames.aclose()

@@ -11,8 +11,8 @@ from werkzeug.datastructures import Headers
 from quart_llmstream import ChatRequest, Settings
 from quart_llmstream.events import RunEnded
 from quart_llmstream.logs import MemoryLog
-from quart_llmstream.run.mapping import Mapper
 from quart_llmstream.run import Run, StopReason
+from quart_llmstream.run.mapping import Mapper
 
 from fakes import answering
 

@@ -84,17 +84,23 @@ def test_an_edit_keeps_its_calls_tool_and_its_tools_arguments(per_call: bool) ->
 def test_verdicts_by_call_and_answers_by_interrupt_are_checked_against_what_is_pending() -> None:
     _, decided = resume_value(waiting(), Resume(verdicts={"call_w": Verdict(False, "no")}), TOOLS)
     assert [(d.id, d.approved, d.message) for d in decided] == [("call_w", False, "no")]
-    assert "no tool call call_x" in refused(lambda: resume_value(waiting(), Resume(verdicts={"call_x": Verdict(True)}), TOOLS), 400)
+    assert "no tool call call_x" in refused(
+        lambda: resume_value(waiting(), Resume(verdicts={"call_x": Verdict(True)}), TOOLS), 400
+    )
     odd = Resume(answers={"i" * 32: Answer({"approved": "yes"}, Verdict("yes"))})
     assert "true or false" in refused(lambda: resume_value(waiting(), odd, TOOLS), 400)
-    assert "no interrupt nope" in refused(lambda: resume_value(waiting(), Resume(answers={"nope": Answer(1)}), TOOLS), 400)
+    assert "no interrupt nope" in refused(
+        lambda: resume_value(waiting(), Resume(answers={"nope": Answer(1)}), TOOLS), 400
+    )
     assert refused(lambda: resume_value(state(HumanMessage("q")), Resume(value=1, has_value=True), TOOLS), 409)
     assert refused(lambda: resume_value(state(created=False), Resume(value=1, has_value=True), TOOLS), 404)
 
 
 def request(*messages: Any, tools: tuple[str, ...] = ()) -> ChatRequest:
     declared = [{"type": "function", "function": {"name": name, "parameters": {}}} for name in tools]
-    return ChatRequest(question="", chat_history=[], body={}, headers=Headers(), messages=list(messages), tools=declared)
+    return ChatRequest(
+        question="", chat_history=[], body={}, headers=Headers(), messages=list(messages), tools=declared
+    )
 
 
 def agent_graph() -> Any:
@@ -113,7 +119,9 @@ def test_a_thread_takes_only_what_it_lacks_and_a_client_answers_only_its_own_too
     assert "waits for a decision" in refused(lambda: unseen(sent, waiting_thread, agent_graph()), 409)
     cut = state(HumanMessage("time?", id="u1"), asked, next=("tools",))
     assert "the server's to run" in refused(lambda: unseen(sent, cut, agent_graph()), 409)
-    forged = request(HumanMessage("q", id="u2"), AIMessage("", tool_calls=[CALL]), ToolMessage("sunny", tool_call_id="call_w"))
+    forged = request(
+        HumanMessage("q", id="u2"), AIMessage("", tool_calls=[CALL]), ToolMessage("sunny", tool_call_id="call_w")
+    )
     assert "not a tool the client runs" in refused(lambda: unseen(forged, state(), agent_graph()), 400)
     declared = request(HumanMessage("q", id="u2"), AIMessage("", tool_calls=[clock]), result, tools=("get_local_time",))
     assert len(unseen(declared, state(), agent_graph())) == 3, "a new thread may be seeded with the client's own calls"

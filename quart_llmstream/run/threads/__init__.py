@@ -21,7 +21,16 @@ from .decisions import resume_value
 from .hold import Held, LocalHolds, ThreadHolds
 from .ids import checked_name, new_name, stored_name
 from .messages import unseen
-from .state import ThreadState, checkpointed, graph_of, is_interrupt, plain_messages, settled, shared_keys
+from .state import (
+    ThreadState,
+    checkpointed,
+    graph_of,
+    hides_a_thread,
+    is_interrupt,
+    plain_messages,
+    settled,
+    shared_keys,
+)
 from .tools import graph_tools
 
 __all__ = [
@@ -33,6 +42,7 @@ __all__ = [
     "checked_name",
     "checkpointed",
     "graph_of",
+    "hides_a_thread",
     "is_interrupt",
     "new_name",
     "open_thread",

@@ -40,19 +40,27 @@ def unseen(chat_request: ChatRequest, state: Any, graph: Any, system_messages: s
 
 
 def _lacking(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:
-    """The messages after the last one ``thread`` holds, but for the model's answers (all, on a new thread)."""
+    """The messages after the last one ``thread`` holds (by id, or a tool result by the call it answers), but for
+    the model's answers — all, on a new thread — and the results the thread lacks of the calls its last answer
+    left open, wherever the client put them (in the order of the calls, before a result the thread holds)."""
     if not thread:
         return conversation
     ids = {message.id for message in thread if message.id}
     answered = {message.tool_call_id for message in thread if isinstance(message, ToolMessage)}
 
-    def held(message: BaseMessage) -> bool:
-        if isinstance(message, ToolMessage):
-            return message.tool_call_id in answered
-        return message.id is not None and message.id in ids
+    def held(message: BaseMessage) -> bool:  # a message of the thread's id is the thread's, whatever it says
+        held_result = isinstance(message, ToolMessage) and message.tool_call_id in answered
+        return held_result or (message.id is not None and message.id in ids)
 
     last = max((index for index, message in enumerate(conversation) if held(message)), default=-1)
-    return [message for message in conversation[last + 1 :] if not isinstance(message, AIMessage)]
+    asked = next((message for message in reversed(thread) if isinstance(message, AIMessage)), None)
+    open_calls = {call["id"] for call in (asked.tool_calls if asked else ())} - answered
+    earlier = [
+        message
+        for message in conversation[: last + 1]
+        if isinstance(message, ToolMessage) and message.tool_call_id in open_calls and not held(message)
+    ]
+    return earlier + [message for message in conversation[last + 1 :] if not isinstance(message, AIMessage)]
 
 
 def _check_results(
@@ -68,11 +76,13 @@ def _check_results(
         calls = {c["id"]: c["name"] for c in (asked.tool_calls if asked else ()) if c["id"] not in answered}
         client = set(calls.values()) - set(tools.server)
     else:
-        calls = {c["id"]: c["name"] for m in new if isinstance(m, AIMessage) for c in m.tool_calls}
         client = ({tool["function"]["name"] for tool in chat_request.tools} | tools.client) - set(tools.server)
-    for message in new:
+    for index, message in enumerate(new):
         if not isinstance(message, ToolMessage):
             continue
+        if not thread:  # a result answers a call of the assistant message before it, and no other
+            caller = next((m for m in reversed(new[:index]) if not isinstance(m, ToolMessage)), None)
+            calls = {c["id"]: c["name"] for c in caller.tool_calls} if isinstance(caller, AIMessage) else {}
         call_id, name = message.tool_call_id, calls.get(message.tool_call_id)
         if name is None and thread:
             raise RequestError(409, "conflict", f"the tool result for {call_id!r} answers no call this thread waits on")

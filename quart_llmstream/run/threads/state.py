@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from langchain_core.runnables import Runnable, RunnableBinding
+from langchain_core.runnables import Runnable, RunnableWithFallbacks
+from langchain_core.runnables.base import RunnableBindingBase
 from pydantic import TypeAdapter
 
 from ...payloads import jsonable
 
 __all__ = [
-    *("ThreadState", "checkpointed", "describe", "graph_of", "interrupts_of", "is_interrupt", "plain_messages"),
+    *("ThreadState", "checkpointed", "describe", "graph_of", "hides_a_thread", "interrupts_of", "is_interrupt"),
+    "plain_messages",
     *("settled", "shared_keys"),
 ]
 
@@ -38,12 +40,33 @@ class ThreadState:
 
 
 def graph_of(runnable: Runnable[Any, Any]) -> Any:
-    """The LangGraph graph ``runnable`` is (through ``with_config`` and the like), or None. A graph can only
-    be one when langgraph was imported, so nothing is imported to find out."""
+    """The LangGraph graph ``runnable`` is — through ``with_config``, ``with_retry``, ``bind`` and the like, and a
+    ``with_fallbacks``' first runnable — or None. A graph can only be one when langgraph was imported, so
+    nothing is imported to find out."""
     pregel = sys.modules.get("langgraph.pregel")
-    while isinstance(runnable, RunnableBinding):
-        runnable = runnable.bound
+    while True:
+        if isinstance(runnable, RunnableBindingBase):
+            runnable = runnable.bound
+        elif isinstance(runnable, RunnableWithFallbacks):
+            runnable = runnable.runnable
+        else:
+            break
     return runnable if pregel is not None and isinstance(runnable, pregel.Pregel) else None
+
+
+def hides_a_thread(runnable: Runnable[Any, Any], depth: int = 8) -> bool:
+    """A graph with a checkpointer of its own is inside ``runnable`` (``prompt | graph``), where its thread can be
+    neither read nor checked: it would store whatever the client sent."""
+    if depth == 0 or sys.modules.get("langgraph.pregel") is None:
+        return False
+    if checkpointed(graph_of(runnable)) is not None:
+        return True
+    parts = [getattr(runnable, "bound", None), getattr(runnable, "runnable", None)]
+    parts += list(getattr(runnable, "fallbacks", None) or ())
+    steps = getattr(runnable, "steps", None) if not hasattr(runnable, "nodes") else None  # a graph's own: no
+    parts += list(steps.values() if isinstance(steps, Mapping) else steps or ())
+    parts += list((getattr(runnable, "steps__", None) or {}).values())
+    return any(isinstance(part, Runnable) and hides_a_thread(part, depth - 1) for part in parts)
 
 
 def shared_keys(graph: Any) -> list[str]:

@@ -41,16 +41,21 @@ class GraphTools:
         return None
 
 
-def graph_tools(graph: Any) -> GraphTools:
-    """The tools of ``graph``'s nodes: a ``ToolNode``'s (``tools_by_name``), and the declared client tools of any
-    middleware node whose owner says which (``client_tool_names``, as :class:`~.agents.ClientTools` does)."""
+def graph_tools(graph: Any, depth: int = 8) -> GraphTools:
+    """The tools of ``graph``'s nodes, and of the graphs inside them (subgraphs, an agent as a node): a
+    ``ToolNode``'s (``tools_by_name``), and the declared client tools of any middleware node whose owner says which
+    (``client_tool_names``, as :class:`~quart_llmstream.agents.ClientTools` does)."""
     server: dict[str, Any] = {}
     client: set[str] = set()
-    for node in getattr(graph, "nodes", {}).values():
+    for node in getattr(graph, "nodes", {}).values() if depth else ():
         bound = getattr(node, "bound", None)
         tools = getattr(bound, "tools_by_name", None)
         if isinstance(tools, Mapping):
             server.update(tools)
+        if hasattr(bound, "nodes") and bound is not graph:  # a subgraph
+            inner = graph_tools(bound, depth - 1)
+            server.update(inner.server)
+            client |= inner.client
         function = getattr(bound, "afunc", None) or getattr(bound, "func", None)
         names = getattr(getattr(function, "__self__", None), "client_tool_names", None)
         if isinstance(names, frozenset):
