@@ -39,7 +39,6 @@ def resume_routes(
     async def resume(stream_id: str) -> Response:
         owner = await _requester(settings)
         after = _last_event_id()
-        extension.admit_owner(settings, owner)
         if not is_stream_id(stream_id):
             return Response(status=204)
         if after is None and not protocol.replays_finished and not await store.running(stream_id, owner):
@@ -48,7 +47,7 @@ def resume_routes(
         if opened is None:
             return Response(status=204)
         meta, reader = opened
-        try:  # again, now that no await comes before the count: followers asking at once are counted one by one
+        try:  # here, with no await before the count: followers asking at once are counted one by one
             extension.admit_owner(settings, owner)
         except RequestError:
             reader.close()

@@ -117,3 +117,18 @@ def test_the_development_guide_has_a_row_for_each_folder_and_a_folder_for_each_k
     for change, folder in (("a fifth wire protocol", "protocols/"), ("a new request field", "request/")):
         assert f"| {change}" in guide and f"`{folder}`" in guide.split(f"| {change}")[1].split("\n")[0]
     assert (PACKAGE / "run" / "threads" / "hold.py").exists() and "| a new rule about threads" in guide
+
+
+def test_the_import_paths_of_0_2_still_give_the_public_names() -> None:
+    import quart_llmstream
+    from quart_llmstream.chat_request import ChatRequest
+    from quart_llmstream.routes import RunnableFactory, create_blueprint
+    from quart_llmstream.run import Run, StopReason
+    from quart_llmstream.state import emit_state
+
+    assert (create_blueprint, ChatRequest, emit_state) == (
+        quart_llmstream.create_blueprint,
+        quart_llmstream.ChatRequest,
+        quart_llmstream.emit_state,
+    )
+    assert RunnableFactory is quart_llmstream.RunnableFactory and Run and StopReason
