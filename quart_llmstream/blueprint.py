@@ -23,6 +23,7 @@ from .protocols import PROTOCOLS, Protocol
 from .request.body import read_json_body
 from .resume import resume_routes
 from .run import Preparer, RunnableFactory
+from .thread_routes import thread_routes
 from .settings import Options, Settings, check_option_names, load_settings
 
 __all__ = ["RunnableFactory", "create_blueprint"]
@@ -59,7 +60,10 @@ def create_blueprint(
             routes += resume_routes(protocol, store, settings, extension)
         elif settings.resume is not None and "resume" in options:  # an app-wide LLMSTREAM_RESUME skips it
             raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
-        preparer = Preparer(runnable_factory, settings, extension, extension.tracing(settings.langfuse), store)
+        records = extension.records if settings.threads_listed else None
+        preparer = Preparer(runnable_factory, settings, extension, extension.tracing(settings.langfuse), store, records)
+        if settings.threads_listed:
+            routes += thread_routes(protocol, settings, extension, preparer, store)
         chat = _chat_view(protocol, settings, extension, preparer)
         for rule, method, view in routes:
             endpoint = "chat" if view is None else view.__name__

@@ -2,7 +2,8 @@
 
 It owns the registry of open runs (the ``max_streams`` cap and each owner's share, the end of every stream at
 shutdown), the holds on threads (one run at a time on a thread: :class:`~.run.threads.ThreadHolds`, within this
-process unless the app passes others), the stores of resumable streams, Langfuse tracing (one client per app)
+process unless the app passes others, such as :class:`~.run.threads.leases.PostgresHolds`), the records of
+threads (in the LangGraph store the app passes as ``thread_store``, in memory by default), the stores of resumable streams, Langfuse tracing (one client per app)
 and the signal handlers, and it lives in
 ``app.extensions["llmstream"]``. ``create_blueprint`` makes one on first registration when the app has
 none, so ``LLMStream(app)`` is needed only to set it up explicitly.
@@ -31,7 +32,7 @@ from quart import Quart
 from .errors import ConfigError, RequestError, public_message
 from .logs.store import MemoryStore, StreamStore
 from .run import StopReason
-from .run.threads import LocalHolds, ThreadHolds
+from .run.threads import LocalHolds, ThreadHolds, ThreadRecords
 from .settings import Settings
 from .tracing import LangfuseTracing, langfuse_from_config, missing_keys
 
@@ -53,11 +54,16 @@ class OpenRun(Protocol):
 class LLMStream:
     """``LLMStream(app)`` or ``LLMStream()`` then ``init_app(app)``, in the Quart extension style."""
 
-    def __init__(self, app: Quart | None = None, *, holds: ThreadHolds | None = None) -> None:
+    def __init__(
+        self, app: Quart | None = None, *, holds: ThreadHolds | None = None, thread_store: Any = None
+    ) -> None:
         self.runs: set[OpenRun] = set()
         self._owners: dict[str | None, int] = {}  # each owner's open streams and followers
         self.holds = holds or LocalHolds()
         """The holds on threads a run is on."""
+        self.thread_store = thread_store
+        """The LangGraph ``BaseStore`` of the threads' records (may be set until the app serves; None: memory)."""
+        self._records: ThreadRecords | None = None
         self.draining = False
         self._config: Any = {}
         self._tracing: LangfuseTracing | None = None
@@ -165,6 +171,19 @@ class LLMStream:
         """The app's Langfuse tracing, once a blueprint made it."""
         return self._tracing
 
+    # Threads.
+
+    def records(self) -> ThreadRecords:
+        """The records of the app's threads, in ``thread_store`` (an ``InMemoryStore`` made on first use when the
+        app gave none)."""
+        if self._records is None or self._records.store is not self.thread_store:
+            if self.thread_store is None:
+                from langgraph.store.memory import InMemoryStore
+
+                self.thread_store = InMemoryStore()
+            self._records = ThreadRecords(self.thread_store)
+        return self._records
+
     # Resumable streams.
 
     def store(self, resume: Any, ttl: float, max_frames: int) -> StreamStore:
@@ -205,6 +224,7 @@ class LLMStream:
         await self.drain()
         for store in self._stores.values():
             await store.close()
+        await self.holds.close()
         if self._tracing is not None:
             await self._tracing.flush()
 

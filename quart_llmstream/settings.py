@@ -152,12 +152,25 @@ class Settings(BaseModel):
     system_messages: Literal["drop", "refuse", "keep"] = "drop"
     """A client's system and developer messages on a checkpointed thread (which keeps them for every later turn):
     dropped, refused (400), or kept."""
+    single_user: bool = False
+    """The app serves one user: its threads can be listed, read and deleted without a ``stream_owner`` hook
+    (which the thread routes need otherwise: without one, no request can be told from another's)."""
+    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] = "reject"
+    """A request on a thread a run is on: refused (409), run after it, run after stopping it, or run after stopping
+    it and dropping what it wrote (LangGraph's strategies)."""
 
     @model_validator(mode="after")
     def _owner_limit_has_owners(self) -> Settings:
         if self.max_streams_per_owner is not None and self.stream_owner is None:
             raise ValueError("max_streams_per_owner needs a stream_owner hook to tell owners apart")
+        if self.single_user and self.stream_owner is not None:
+            raise ValueError("single_user and stream_owner do not go together: the hook tells users apart")
         return self
+
+    @property
+    def threads_listed(self) -> bool:
+        """Threads are each one owner's (a ``stream_owner`` hook), or the one user's: they can be listed."""
+        return self.stream_owner is not None or self.single_user
 
     @field_validator("resume")
     @classmethod
@@ -227,6 +240,8 @@ class Options(TypedDict, total=False):
     resume_max_frames: int
     stream_owner: Callable[..., Any] | None
     system_messages: Literal["drop", "refuse", "keep"]
+    single_user: bool
+    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"]
 
 
 def check_option_names(options: Mapping[str, Any]) -> None:

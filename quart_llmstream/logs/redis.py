@@ -132,6 +132,12 @@ class RedisStore(StreamStore):
             self.failed(exc)
             return False
 
+    async def delete(self, stream_id: str, owner: str | None) -> None:
+        key = scoped(stream_id, owner)
+        if not await self.redis.exists(_key(key, "lease")):  # one key at a time: a cluster refuses more
+            for part in ("ev", "meta", "cancel"):
+                await self.redis.delete(_key(key, part))
+
     async def close(self) -> None:
         await self._cancels.close()
         if self._owns_client:

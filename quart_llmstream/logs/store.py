@@ -50,6 +50,10 @@ class StreamStore(ABC):
     async def running(self, stream_id: str, owner: str | None) -> bool:
         """A run of the owner's ``stream_id`` is still going."""
 
+    @abstractmethod
+    async def delete(self, stream_id: str, owner: str | None) -> None:
+        """Forget the owner's finished stream (its thread was deleted); a running one is left to end."""
+
     async def close(self) -> None:  # noqa: B027  # most stores hold nothing to release
         """Release connections, at the app's end."""
 
@@ -89,6 +93,11 @@ class MemoryStore(StreamStore):
     async def running(self, stream_id: str, owner: str | None) -> bool:
         known = self._streams.get(scoped(stream_id, owner))
         return known is not None and not known[1].closed and known[0].owner == owner
+
+    async def delete(self, stream_id: str, owner: str | None) -> None:
+        known = self._streams.get(key := scoped(stream_id, owner))
+        if known is not None and known[1].closed:
+            del self._streams[key]
 
     def _expire(self, key: str, log: MemoryLog) -> None:
         if self._streams.get(key, (None, None))[1] is log:

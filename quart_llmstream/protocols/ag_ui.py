@@ -38,6 +38,14 @@ class AgUiProtocol(Protocol):
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return AgUiEncoder(stream_id, ids.get("thread_id", stream_id), ids.get("run_id", stream_id))
 
+    def thread_messages(self, messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[Any]:
+        """``Message[]``, for ``HttpAgent({initialMessages})``."""
+        return to_ag_ui(messages)
+
+    def thread_interrupts(self, interrupts: list[dict[str, Any]]) -> list[Any]:
+        """As ``RUN_FINISHED``'s interrupt outcome lists them."""
+        return [_interrupt(interrupt, interrupt.get("actions")) for interrupt in interrupts]
+
 
 def _event(**fields: Any) -> bytes:
     return encode_event(to_json(fields))

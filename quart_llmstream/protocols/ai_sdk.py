@@ -19,7 +19,7 @@ from .. import events
 from ..payloads import to_json
 from ..request import ChatRequest
 from ..settings import Settings
-from .ai_sdk_messages import approval_id, read_chat
+from .ai_sdk_messages import approval_id, read_chat, to_ui_messages
 from .base import SSE_HEADERS, Encoder, Protocol
 from .sse import encode_event
 from .tool_calls import ToolCalls, awaiting_approval
@@ -41,6 +41,10 @@ class AiSdkProtocol(Protocol):
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return AiSdkEncoder(stream_id, ids.get("message_id") or f"msg-{stream_id}")
+
+    def thread_messages(self, messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[Any]:
+        """``UIMessage[]``, for ``useChat({messages})`` (approvals pending as ``approval-requested`` parts)."""
+        return to_ui_messages(messages, interrupts)
 
 
 def _chunk(**fields: Any) -> bytes:

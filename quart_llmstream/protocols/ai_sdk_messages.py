@@ -26,7 +26,7 @@ from ..request.attachments import Attachments
 from ..request.validation import validated
 from ..settings import Settings
 
-__all__ = ["approval_id", "read_chat"]
+__all__ = ["approval_id", "read_chat", "to_ui_messages"]
 
 
 def approval_id(tool_call_id: str) -> str:
@@ -175,3 +175,48 @@ def _tool_name(part: _Part) -> str | None:
 
 def _content(value: Any) -> str:
     return value if isinstance(value, str) else to_json(value)
+
+
+def to_ui_messages(messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A thread's messages (plain: :class:`~quart_llmstream.events.MessagesSnapshot`) as ``useChat`` holds them:
+    the model's replies up to the next user message are one assistant message, a step each, every tool call a
+    part in its final state — its output once the thread has its result, ``approval-requested`` while a person's
+    decision is pending, else ``input-available`` (the client's to run)."""
+    awaiting = {
+        action["tool_call_id"]
+        for interrupt in interrupts
+        for action in interrupt.get("actions", ())
+        if action.get("tool_call_id")
+    }
+    results = {message["tool_call_id"]: message for message in messages if message["role"] == "tool"}
+    out: list[dict[str, Any]] = []
+    answer: dict[str, Any] | None = None  # the assistant message the model's replies go in
+    for message in messages:
+        if message["role"] == "tool":
+            continue
+        if message["role"] != "assistant":
+            out.append({"id": message["id"], "role": message["role"], "parts": [_text_part(message["content"])]})
+            answer = None
+            continue
+        if answer is None:
+            answer = {"id": message["id"], "role": "assistant", "parts": []}
+            out.append(answer)
+        answer["parts"].append({"type": "step-start"})
+        if message["content"]:
+            answer["parts"].append(_text_part(message["content"]))
+        for call in message.get("tool_calls", ()):
+            answer["parts"].append(_tool_part(call, results.get(call["id"]), call["id"] in awaiting))
+    return out
+
+
+def _text_part(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text, "state": "done"}
+
+
+def _tool_part(call: dict[str, Any], result: dict[str, Any] | None, awaiting: bool) -> dict[str, Any]:
+    part: dict[str, Any] = {"type": f"tool-{call['name']}", "toolCallId": call["id"], "input": call["args"]}
+    if result is not None:
+        return part | {"state": "output-available", "output": result["content"]}
+    if awaiting:
+        return part | {"state": "approval-requested", "approval": {"id": approval_id(call["id"])}}
+    return part | {"state": "input-available"}

@@ -121,6 +121,40 @@ class Protocol(ABC):
         )
         return sse_response(frames, self.headers)
 
+    def threads_route(self, settings: Settings) -> str:
+        """Where the blueprint's threads are: ``<route>/threads``."""
+        return f"{settings.route}/threads"
+
+    def thread_body(
+        self,
+        thread_id: str,
+        title: str,
+        messages: list[dict[str, Any]],
+        state: dict[str, Any],
+        interrupts: list[dict[str, Any]],
+        stream_id: str | None,
+    ) -> dict[str, Any]:
+        """A thread read back (``GET <route>/threads/<id>``): ``messages`` (plain, as in
+        :class:`~..events.MessagesSnapshot`) and ``interrupts`` (as in :class:`~..events.Interrupted`) in the shapes
+        this protocol's client takes back (:meth:`thread_messages`, :meth:`thread_interrupts`)."""
+        return {
+            "thread_id": thread_id,
+            "title": title,
+            "messages": self.thread_messages(messages, interrupts),
+            "state": state,
+            "interrupts": self.thread_interrupts(interrupts),
+            "stream_id": stream_id,
+        }
+
+    def thread_messages(self, messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[Any]:
+        """A thread's messages as this protocol's client sends them again; by default the plain ones, which are
+        native history items (``{id, role, content, tool_calls?, tool_call_id?}``)."""
+        return messages
+
+    def thread_interrupts(self, interrupts: list[dict[str, Any]]) -> list[Any]:
+        """What waits for a decision, as this protocol's streams carry it; by default as described."""
+        return interrupts
+
     def error_response(self, exc: RequestError) -> Response:
         """A refusal before streaming: the status, the protocol's JSON body, and ``Retry-After`` when set."""
         response = jsonify(self.error_body(exc))

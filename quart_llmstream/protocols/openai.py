@@ -29,7 +29,7 @@ from ..payloads import to_json
 from ..request import ChatRequest
 from ..settings import Settings
 from .base import Encoder, Protocol
-from .openai_messages import read_completion_request
+from .openai_messages import read_completion_request, to_openai
 from .response import RunHandle
 from .sse import encode_event
 
@@ -60,6 +60,14 @@ class OpenAIProtocol(Protocol):
         return [("/chat/completions", "POST", None), ("/models", "GET", models)]
 
     resumable = False  # its clients treat any id line as a chunk boundary, and never reconnect
+
+    def threads_route(self, settings: Settings) -> str:
+        return "/threads"  # beside /chat/completions and /models
+
+    def thread_messages(self, messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[Any]:
+        """Chat messages as ``messages`` takes them (each with the thread's ``id``, so a continuation adds none
+        twice)."""
+        return to_openai(messages)
 
     async def respond(
         self,

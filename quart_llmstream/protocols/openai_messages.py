@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
 from werkzeug.datastructures import Headers
 
 from ..errors import RequestError
+from ..payloads import to_json
 from ..request import ChatRequest, conversation
 from ..request.attachments import Attachments
 from ..request.chat_request import ToolCallIn
@@ -23,7 +24,7 @@ from ..request.client_tools import client_tools
 from ..request.validation import validated
 from ..settings import Settings
 
-__all__ = ["read_completion_request"]
+__all__ = ["read_completion_request", "to_openai"]
 
 _AUDIO = {"wav": "audio/wav", "mp3": "audio/mpeg"}
 
@@ -64,6 +65,7 @@ class _Message(BaseModel):
     content: StrictStr | list[_Part] | None = None
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: StrictStr | None = None
+    id: Any = None  # not OpenAI's: the id of a thread's message read back (``GET /threads/<id>``)
 
 
 class _StreamOptions(BaseModel):
@@ -99,17 +101,18 @@ def _to_messages(messages: list[_Message], found: Attachments) -> list[BaseMessa
     for index, message in enumerate(messages):
         text = _text(message.content)
         parts = _media(index, message, found)
+        id = message.id if isinstance(message.id, str) else None  # a thread's message, read back (not OpenAI's)
         if message.role == "user":
-            out.append(found.message(text, parts))
+            out.append(found.message(text, parts, id))
         elif message.role in ("system", "developer"):
-            out.append(SystemMessage(text))
+            out.append(SystemMessage(text, id=id))
         elif message.role == "tool":
-            out.append(ToolMessage(text, tool_call_id=message.tool_call_id or ""))
+            out.append(ToolMessage(text, tool_call_id=message.tool_call_id or "", id=id))
         else:
             calls = [
                 call.as_langchain(f"messages.{index}.tool_calls.{i}") for i, call in enumerate(message.tool_calls or ())
             ]
-            out.append(AIMessage(text, tool_calls=calls))
+            out.append(AIMessage(text, tool_calls=calls, id=id))
     return out
 
 
@@ -142,3 +145,19 @@ def _media(index: int, message: _Message, found: Attachments) -> list[dict[str, 
         else:
             raise RequestError(400, "invalid_request", f"{where}: a {kind} part this endpoint does not take")
     return blocks
+
+
+def to_openai(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A thread's messages (plain: :class:`~quart_llmstream.events.MessagesSnapshot`) as chat messages."""
+    out = []
+    for message in messages:
+        shaped = {"id": message["id"], "role": message["role"], "content": message["content"]}
+        if "tool_calls" in message:
+            shaped["tool_calls"] = [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": to_json(c["args"])}}
+                for c in message["tool_calls"]
+            ]
+        if "tool_call_id" in message:
+            shaped["tool_call_id"] = message["tool_call_id"]
+        out.append(shaped)
+    return out

@@ -34,6 +34,8 @@ async def build_run_config(
     if callbacks:
         config["callbacks"] = list(callbacks)
     configurable: dict[str, Any] = {} if thread_id is None else {"thread_id": thread_id}
+    if thread_id is not None:  # each checkpoint names the run that wrote it (a rollback drops a run's)
+        config["metadata"] = {"run_id": str(run_id)}
     if chat_request.tools:
         configurable["client_tools"] = chat_request.tools
     if configurable:

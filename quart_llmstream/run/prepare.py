@@ -31,12 +31,14 @@ from ..tracing import LangfuseTracing
 from .config import build_run_config
 from .inputs import RunInput, runnable_input
 from .mapping import Mapper, StreamMapper
-from .producer import Run
+from .producer import Run, StopReason
 from .sources import EVENT_SOURCES, Emit
 from .sources.filters import narrow, server_filters
 from .threads import (
+    Recorded,
     RunThread,
     ThreadHolds,
+    ThreadRecords,
     ThreadState,
     checked_name,
     checkpointed,
@@ -101,8 +103,11 @@ class Preparer:
         runs: Runs,
         tracing: LangfuseTracing | None,
         store: StreamStore | None,
+        records: Callable[[], ThreadRecords] | None = None,
     ) -> None:
         self._factory, self._settings, self._runs, self._tracing, self._store = factory, settings, runs, tracing, store
+        self.records = records
+        """The threads' records, where runs write them (None: threads are not listed)."""
         self.mapper = Mapper(
             settings.events,
             event_hook=settings.event_hook,
@@ -124,25 +129,21 @@ class Preparer:
         thread = None
         try:
             owner = await owner_of(settings.stream_owner, chat_request)
-            runnable = await maybe_await(self._factory(chat_request))
-            graph = graph_of(runnable)
-            if graph is None and hides_a_thread(runnable):
-                raise TypeError(
-                    "the factory returned a runnable with a checkpointed LangGraph graph inside it (prompt | graph): "
-                    "its thread could be neither read nor checked; return the graph itself (with_config, with_retry "
-                    "and bind are fine), and put what comes before it in a node"
-                )
+            runnable, graph = await self._runnable(chat_request)
             if name is None and chat_request.resume is None and checkpointed(graph) is not None:
                 name = new_name()  # a conversation of its own
             callbacks = (*settings.callbacks, self._tracing.handler()) if self._tracing else settings.callbacks
             thread_id = None if name is None else stored_name(name, owner)
             config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, thread_id)
-            thread = await open_thread(graph, config, self._runs.holds)
-            state_keys = self._state_keys(graph)
+            recorded = None if self.records is None or name is None else Recorded(self.records(), owner, name)
+            thread = await open_thread(graph, config, self._runs.holds, settings.multitask_strategy, recorded)
+            state_keys = self.state_keys(graph)
             inputs = await runnable_input(chat_request, graph, thread, state_keys, settings.system_messages)
             self._runs.admit(settings, owner, per_owner=True)
             meta = StreamMeta(owner, tuple(sorted(mapper.events)), dict(chat_request.ids))
             stream = await open_stream(self._store, str(run_id), chat_request.ids.get("stream_id"), meta)
+            if thread is not None:
+                await thread.begin(chat_request.question, stream.id if stream.resumable else None)
         except BaseException as exc:
             if thread is not None:
                 await thread.release()
@@ -188,7 +189,33 @@ class Preparer:
             on_close=None if thread is None else thread.release,
         )
         self._runs.add(run, prepared.owner)
+        if thread is not None:  # a request with ``interrupt`` or ``rollback`` stops it, wherever it comes
+            thread.held.on_stop(lambda: run.stop(StopReason.CANCEL))
         return run
+
+    async def thread_graph(self, chat_request: ChatRequest) -> Any:
+        """The graph that keeps the threads of this blueprint's runnable (built by the factory for
+        ``chat_request``), or None; a failure of the factory is a ``500``."""
+        try:
+            return checkpointed((await self._runnable(chat_request))[1])
+        except RequestError:
+            raise
+        except Exception as exc:
+            log.exception("the runnable factory failed")
+            detail = public_message("internal_error", exc, self._settings.expose_errors)
+            raise RequestError(500, "internal_error", detail) from None
+
+    async def _runnable(self, chat_request: ChatRequest) -> tuple[Runnable[Any, Any], Any]:
+        """The factory's runnable for the request, and the LangGraph graph it is (or None)."""
+        runnable = await maybe_await(self._factory(chat_request))
+        graph = graph_of(runnable)
+        if graph is None and hides_a_thread(runnable):
+            raise TypeError(
+                "the factory returned a runnable with a checkpointed LangGraph graph inside it (prompt | graph): "
+                "its thread could be neither read nor checked; return the graph itself (with_config, with_retry "
+                "and bind are fine), and put what comes before it in a node"
+            )
+        return runnable, graph
 
     async def _drive(self, prepared: Prepared, emit: Emit) -> ThreadState | None:
         """The run: the event source to its end, then what the thread's state says (None: no thread to ask)."""
@@ -207,7 +234,7 @@ class Preparer:
                 await prepared.thread.release()
             raise
 
-    def _state_keys(self, graph: Any) -> tuple[str, ...]:
+    def state_keys(self, graph: Any) -> tuple[str, ...]:
         """The keys of a graph's state shared with the client: ``state_keys``, or by default those it shows."""
         if graph is None:
             return ()

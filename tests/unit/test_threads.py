@@ -46,16 +46,16 @@ def test_a_thread_name_holds_no_owner_separator_and_owners_have_their_own() -> N
 
 async def test_one_run_at_a_time_on_a_checkpointers_thread_and_a_second_release_frees_nothing_else() -> None:
     holds, saver, other = LocalHolds(), object(), object()
-    first = await holds.take(saver, "t")
+    first = await holds.take(saver, "t", "r")
     with pytest.raises(RequestError) as caught:
-        await holds.take(saver, "t")
+        await holds.take(saver, "t", "r")
     assert caught.value.status == 409
-    await holds.take(other, "t")  # another checkpointer's thread t
+    await holds.take(other, "t", "r")  # another checkpointer's thread t
     await first.release()
-    second = await holds.take(saver, "t")
+    second = await holds.take(saver, "t", "r")
     await first.release()  # again: must not free the second request's hold
     with pytest.raises(RequestError):
-        await holds.take(saver, "t")
+        await holds.take(saver, "t", "r")
     await second.release()
 
 

@@ -1,0 +1,125 @@
+"""What an owner's list of threads shows: each thread's title, when it began and last ran, its status, its streams.
+
+The checkpointer keeps what a thread holds; a record is the index a sidebar reads, kept in a LangGraph
+``BaseStore`` (``AsyncPostgresStore`` beside an ``AsyncPostgresSaver``, or ``InMemoryStore``), one namespace per
+owner, so a page of the list costs a page, not a scan of every checkpoint. A run writes its thread's record as it
+starts (``busy``, with its stream) and as it ends (``idle`` or ``interrupted``).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+__all__ = ["MAX_TITLE_CHARS", "Record", "ThreadRecords", "title_of"]
+
+MAX_TITLE_CHARS = 200
+_TITLE_CHARS = 80  # a title made from the first question: its start
+_KEPT_STREAMS = 64  # the stream ids a record remembers, to delete their logs with the thread
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    thread_id: str
+    title: str
+    created_at: str
+    updated_at: str
+    status: str
+    stream_id: str | None
+    streams: tuple[str, ...]
+
+    def listed(self) -> dict[str, Any]:
+        """The record as a list shows it."""
+        return {
+            "thread_id": self.thread_id,
+            "title": self.title,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "status": self.status,
+        }
+
+
+def title_of(question: str) -> str:
+    """A thread's title by default: the start of its first question, on one line."""
+    text = " ".join(question.split())
+    return text if len(text) <= _TITLE_CHARS else text[: _TITLE_CHARS - 1].rstrip() + "…"
+
+
+class ThreadRecords:
+    """The records of threads in ``store``, each owner's apart."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    @staticmethod
+    def namespace(owner: str | None) -> tuple[str, ...]:
+        """An owner's namespace: its label quoted (a store joins labels with ``.``); ``-`` for the single user."""
+        label = "-" if owner is None else "u" + quote(owner, safe="").replace(".", "%2E")
+        return ("llmstream", "threads", label)
+
+    async def get(self, owner: str | None, name: str) -> Record | None:
+        item = await self.store.aget(self.namespace(owner), name)
+        return None if item is None else _record(item)
+
+    async def started(self, owner: str | None, name: str, question: str, stream_id: str | None) -> None:
+        """A run starts on the thread: the record is made (titled by ``question``) or marked ``busy``."""
+        namespace = self.namespace(owner)
+        item = await self.store.aget(namespace, name)
+        value = dict(item.value) if item is not None else {"title": title_of(question), "created_at": _now()}
+        streams = [s for s in value.get("streams", ()) if s != stream_id]
+        if stream_id is not None:
+            streams = [*streams, stream_id][-_KEPT_STREAMS:]
+        value |= {"status": "busy", "stream_id": stream_id, "streams": streams}
+        await self.store.aput(namespace, name, value, index=False)
+
+    async def ended(self, owner: str | None, name: str, status: str) -> None:
+        """The run on the thread ended: its status now (``idle``, ``interrupted``); a deleted thread stays so."""
+        namespace = self.namespace(owner)
+        item = await self.store.aget(namespace, name)
+        if item is not None:
+            await self.store.aput(namespace, name, item.value | {"status": status, "stream_id": None}, index=False)
+
+    async def rename(self, owner: str | None, name: str, title: str) -> Record | None:
+        namespace = self.namespace(owner)
+        item = await self.store.aget(namespace, name)
+        if item is None:
+            return None
+        await self.store.aput(namespace, name, item.value | {"title": title}, index=False)
+        return await self.get(owner, name)
+
+    async def delete(self, owner: str | None, name: str) -> None:
+        await self.store.adelete(self.namespace(owner), name)
+
+    async def page(self, owner: str | None, limit: int, offset: int) -> tuple[list[Record], bool]:
+        """The owner's threads, most recent activity first: ``limit`` of them from ``offset``, and whether more
+        follow. A store's search gives its items by ``updated_at``, newest first (``AsyncPostgresStore``);
+        ``InMemoryStore`` gives them as they were made, so its items are sorted here (all in memory anyway)."""
+        namespace = self.namespace(owner)
+        memory = sys.modules.get("langgraph.store.memory")
+        if memory is not None and isinstance(self.store, memory.InMemoryStore):
+            items = await self.store.asearch(namespace, limit=1 << 30)
+            items = sorted(items, key=lambda item: item.updated_at, reverse=True)[offset : offset + limit + 1]
+        else:
+            items = await self.store.asearch(namespace, limit=limit + 1, offset=offset)
+        records = [_record(item) for item in items if item.namespace == namespace]
+        return records[:limit], len(records) > limit
+
+
+def _record(item: Any) -> Record:
+    value = item.value
+    return Record(
+        thread_id=item.key,
+        title=str(value.get("title", "")),
+        created_at=str(value.get("created_at") or item.created_at.isoformat()),
+        updated_at=item.updated_at.isoformat(),
+        status=str(value.get("status", "idle")),
+        stream_id=value.get("stream_id"),
+        streams=tuple(value.get("streams", ())),
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

@@ -1,0 +1,174 @@
+"""A blueprint's threads as a resource: read one back, list them, rename and delete one — each owner's own.
+
+``GET <route>/threads?limit=&cursor=`` lists the caller's threads, most recent activity first; ``GET
+<route>/threads/<id>`` reads one back in the protocol's own shapes (its messages as the client sends them again,
+the state shared with it, what waits for a decision, the stream going on now); ``PATCH`` sets its title;
+``DELETE`` stops a run on it, wherever it runs, then removes its checkpoints, its record and its streams' logs.
+Another owner's thread is a ``404`` on every route and never listed. The routes are there only when owners can
+be told apart (a ``stream_owner`` hook) or the app serves one user (``single_user``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, StrictStr, field_validator
+from quart import Response, jsonify, request
+from werkzeug.datastructures import Headers
+
+from .errors import RequestError
+from .extension import LLMStream
+from .logs.store import StreamStore
+from .owners import owner_of
+from .payloads import jsonable
+from .protocols import Protocol
+from .request import ChatRequest
+from .request.body import read_json_body
+from .request.validation import validated
+from .run import Preparer
+from .run.threads import Record, checked_name, stored_name
+from .run.threads.records import MAX_TITLE_CHARS, title_of
+from .run.threads.state import interrupts_of, plain_messages
+from .settings import Settings
+
+__all__ = ["thread_routes"]
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+_NO_THREAD = "no such thread"
+
+
+class _Rename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr
+
+    @field_validator("title")
+    @classmethod
+    def _fits(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value or len(value) > MAX_TITLE_CHARS:
+            raise ValueError(f"1 to {MAX_TITLE_CHARS} characters, not only spaces")
+        return value
+
+
+def thread_routes(
+    protocol: Protocol, settings: Settings, extension: LLMStream, preparer: Preparer, store: StreamStore | None
+) -> list[tuple[str, str, Callable[..., Awaitable[Response]]]]:
+    """The thread routes of a blueprint; a refusal is a :class:`~.errors.RequestError`, which it renders."""
+
+    async def list_threads() -> Response:
+        owner = await _requester(settings)
+        limit, offset = _limit(request.args.get("limit")), _offset(request.args.get("cursor"))
+        records, more = await extension.records().page(owner, limit, offset)
+        threads = [await _status(record, owner) for record in records]
+        return jsonify(threads=threads, next_cursor=_cursor(offset + limit) if more else None)
+
+    async def read_thread(thread_id: str) -> Response:
+        owner, name = await _requester(settings), _name(thread_id)
+        graph, config = await _thread(name, owner)
+        state = await graph.aget_state(config)
+        if state.created_at is None:
+            raise RequestError(404, "not_found", _NO_THREAD)
+        record = await extension.records().get(owner, name)
+        messages = plain_messages(state)
+        first = next((message["content"] for message in messages if message["role"] == "user"), "")
+        title = record.title if record is not None else title_of(first)
+        busy = record is not None and record.status == "busy" and await extension.holds.busy(stored_name(name, owner))
+        values = state.values if isinstance(state.values, dict) else {}
+        keys = preparer.state_keys(graph)
+        shared = {key: jsonable(values[key], settings.max_payload_chars) for key in keys if key in values}
+        stream_id = record.stream_id if busy and record is not None else None
+        return jsonify(protocol.thread_body(name, title, messages, shared, interrupts_of(state), stream_id))
+
+    async def rename_thread(thread_id: str) -> Response:
+        owner, name = await _requester(settings), _name(thread_id)
+        body = await read_json_body(request)
+        renamed = await extension.records().rename(owner, name, validated(_Rename, body).title)
+        if renamed is None:
+            raise RequestError(404, "not_found", _NO_THREAD)
+        return jsonify(await _status(renamed, owner))
+
+    async def delete_thread(thread_id: str) -> Response:
+        """A run on it is stopped first (the hold taken as ``interrupt`` does), then all of it goes."""
+        owner, name = await _requester(settings), _name(thread_id)
+        graph, config = await _thread(name, owner)
+        records = extension.records()
+        record = await records.get(owner, name)
+        stored = stored_name(name, owner)
+        if record is None and (await graph.aget_state(config)).created_at is None:
+            raise RequestError(404, "not_found", _NO_THREAD)
+        held = await extension.holds.take(graph.checkpointer, stored, f"delete-{uuid4()}", "interrupt")
+        try:
+            await graph.checkpointer.adelete_thread(stored)
+            if store is not None and record is not None:
+                for stream_id in record.streams:
+                    await store.delete(stream_id, owner)
+            await records.delete(owner, name)
+        finally:
+            await held.release()
+        return Response(status=204)
+
+    async def _thread(name: str, owner: str | None) -> tuple[Any, dict[str, Any]]:
+        """The graph keeping the blueprint's threads, and the config naming the owner's thread ``name``."""
+        ask = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers), thread_id=name)
+        graph = await preparer.thread_graph(ask)
+        if graph is None:
+            raise RequestError(404, "not_found", "this blueprint's runnable keeps no threads")
+        return graph, {"configurable": {"thread_id": stored_name(name, owner)}}
+
+    async def _status(record: Record, owner: str | None) -> dict[str, Any]:
+        """A record as listed; ``busy`` only while a run holds the thread (a killed process left it so)."""
+        listed = record.listed()
+        if record.status == "busy" and not await extension.holds.busy(stored_name(record.thread_id, owner)):
+            listed["status"] = "idle"
+        return listed
+
+    base = protocol.threads_route(settings)
+    return [
+        (base, "GET", list_threads),
+        (f"{base}/<thread_id>", "GET", read_thread),
+        (f"{base}/<thread_id>", "PATCH", rename_thread),
+        (f"{base}/<thread_id>", "DELETE", delete_thread),
+    ]
+
+
+async def _requester(settings: Settings) -> str | None:
+    """The owner a thread request speaks for: the hook sees its headers, no body."""
+    chat_request = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers))
+    return await owner_of(settings.stream_owner, chat_request)
+
+
+def _name(thread_id: str) -> str:
+    name = checked_name(thread_id)
+    assert name is not None
+    return name
+
+
+def _limit(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_PAGE
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PAGE:
+        raise RequestError(400, "invalid_request", f"limit: a whole number from 1 to {MAX_PAGE}")
+    return int(value)
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+
+
+def _offset(cursor: str | None) -> int:
+    """The place in the list a cursor (a ``next_cursor`` given before) stands for."""
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    if len(cursor) > 32 or not (text.startswith("o") and text[1:].isdigit()):
+        raise RequestError(400, "invalid_request", "cursor: not a next_cursor this server gave")
+    return int(text[1:])

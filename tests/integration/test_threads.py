@@ -1,0 +1,157 @@
+"""Threads you can come back to, through a real server: read back in each protocol's own shapes and continued
+from what was read (each message stored once), listed newest first and paged, renamed and deleted (nothing
+left), another owner's a 404 everywhere, and every bad query or body a 400."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+
+from helpers import running
+from review_app import ROUTES, review_app, thread_messages
+
+ALICE, BOB = {"X-User": "alice"}, {"X-User": "bob"}
+THREADS = {"native": "/native/chat/threads", "ai-sdk": "/ai/chat/threads", "ag-ui": "/agui/chat/threads"}
+THREADS["openai"] = "/v1/threads"
+
+
+def turn(protocol: str, thread: str, question: str, read: list[dict[str, Any]]) -> dict[str, Any]:
+    """The next turn as the protocol's client sends it: what it read back, then the question."""
+    if protocol == "native":
+        return {"question": question, "thread_id": thread, "chat_history": read}
+    if protocol == "ai-sdk":
+        user = {"id": f"u-{question}", "role": "user", "parts": [{"type": "text", "text": question}]}
+        return {"id": thread, "messages": [*read, user]}
+    if protocol == "ag-ui":
+        user = {"id": f"u-{question}", "role": "user", "content": question}
+        return {"threadId": thread, "runId": "r-" + question.replace(" ", "-"), "messages": [*read, user], "tools": [], "context": []}
+    return {"model": "agent", "stream": True, "messages": [*read, {"role": "user", "content": question}]}
+
+
+async def ask(http: httpx.AsyncClient, url: str, protocol: str, thread: str, question: str, read: Any) -> None:
+    headers = ALICE | ({"X-Thread-Id": thread} if protocol == "openai" else {})
+    answer = await http.post(url + ROUTES[protocol], json=turn(protocol, thread, question, read), headers=headers)
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui", "openai"])
+async def test_a_thread_read_back_and_continued_from_what_was_read_holds_each_message_once(protocol: str) -> None:
+    review = review_app()
+    async with running(review.app) as url, httpx.AsyncClient(timeout=30) as http:
+        await ask(http, url, protocol, "t1", "first question", [])
+        read = (await http.get(f"{url}{THREADS[protocol]}/t1", headers=ALICE)).json()
+        await ask(http, url, protocol, "t1", "second question", read["messages"])
+        reloaded = (await http.get(f"{url}{THREADS[protocol]}/t1", headers=ALICE)).json()
+        await ask(http, url, protocol, "t1", "third question", reloaded["messages"])
+    stored = await thread_messages(review.graph, "t1", "alice")
+    asked = [message.text for message in stored if isinstance(message, HumanMessage)]
+    assert asked == ["first question", "second question", "third question"]
+    assert [m.text for m in stored if isinstance(m, AIMessage)] == [f"Answer to {q}" for q in asked]
+    assert read["thread_id"] == "t1" and read["title"] == "first question" and read["stream_id"] is None
+    assert read["interrupts"] == [] and read["state"] == {}
+    assert len(reloaded["messages"]) == 4  # two questions, two answers, in the protocol's shape
+    first = reloaded["messages"][0]
+    if protocol == "ai-sdk":
+        assert first["parts"] == [{"type": "text", "text": "first question", "state": "done"}]
+        assert reloaded["messages"][1]["parts"][1]["text"] == "Answer to first question"
+    else:
+        assert (first["role"], first["content"]) == ("user", "first question")
+
+
+async def test_every_protocol_reads_the_thread_another_wrote_and_a_pending_approval_in_its_own_shape() -> None:
+    review = review_app()
+    async with running(review.app) as url, httpx.AsyncClient(timeout=30) as http:
+        await http.post(f"{url}/native/chat", json={"question": "please note", "thread_id": "t1"}, headers=ALICE)
+        read = {p: (await http.get(f"{url}{THREADS[p]}/t1", headers=ALICE)).json() for p in THREADS}
+    ui = read["ai-sdk"]["messages"]
+    [part] = [part for part in ui[1]["parts"] if part["type"] == "tool-send_note"]
+    assert part["state"] == "approval-requested" and part["approval"] == {"id": f"approval-{part['toolCallId']}"}
+    assert part["input"] == {"to": "ann", "text": "hi"}
+    [interrupt] = read["native"]["interrupts"]
+    assert interrupt["actions"][0]["tool_call_id"] == part["toolCallId"]
+    [ag_ui_interrupt] = read["ag-ui"]["interrupts"]
+    assert ag_ui_interrupt["id"] == interrupt["id"] and "reason" in ag_ui_interrupt
+    calls = read["ag-ui"]["messages"][1]["toolCalls"]
+    assert calls[0]["id"] == part["toolCallId"] and json.loads(calls[0]["function"]["arguments"])["to"] == "ann"
+    assert read["openai"]["messages"][1]["tool_calls"][0]["function"]["name"] == "send_note"
+
+
+async def test_listing_paging_renaming_and_deleting_are_each_owners_own() -> None:
+    review = review_app()
+    base = f"{THREADS['native']}"
+    async with running(review.app) as url, httpx.AsyncClient(timeout=30) as http:
+        for n in range(5):
+            await ask(http, url, "native", f"t{n}", f"question {n}", [])
+        await ask(http, url, "native", "t1", "again", [])  # t1 is now the most recent
+        first = (await http.get(f"{url}{base}?limit=2", headers=ALICE)).json()
+        rest = (await http.get(f"{url}{base}?limit=10&cursor={first['next_cursor']}", headers=ALICE)).json()
+        renamed = await http.patch(f"{url}{base}/t2", json={"title": "  My  trip "}, headers=ALICE)
+        listed_by_bob = (await http.get(f"{url}{base}", headers=BOB)).json()
+        bob = [
+            (await http.get(f"{url}{base}/t2", headers=BOB)).status_code,
+            (await http.patch(f"{url}{base}/t2", json={"title": "x"}, headers=BOB)).status_code,
+            (await http.delete(f"{url}{base}/t2", headers=BOB)).status_code,
+        ]
+        decision = {"thread_id": "t2", "resume": {"decisions": [{"type": "approve"}]}}
+        bob_resumes = await http.post(f"{url}/native/chat", json=decision, headers=BOB)
+        deleted = await http.delete(f"{url}{base}/t2", headers=ALICE)
+        after = await http.get(f"{url}{base}/t2", headers=ALICE)
+        listed = (await http.get(f"{url}{base}", headers=ALICE)).json()
+        again = await http.delete(f"{url}{base}/t2", headers=ALICE)
+    ids = [thread["thread_id"] for thread in first["threads"]]
+    assert ids == ["t1", "t4"] and first["next_cursor"]
+    assert [thread["thread_id"] for thread in rest["threads"]] == ["t3", "t2", "t0"] and rest["next_cursor"] is None
+    assert first["threads"][0]["title"] == "question 1" and first["threads"][0]["status"] == "idle"
+    assert set(first["threads"][0]) == {"thread_id", "title", "created_at", "updated_at", "status"}
+    assert renamed.status_code == 200 and renamed.json()["title"] == "My trip"
+    assert listed_by_bob == {"threads": [], "next_cursor": None} and bob == [404, 404, 404]
+    assert bob_resumes.status_code == 404
+    assert deleted.status_code == 204 and after.status_code == 404 and again.status_code == 404
+    assert "t2" not in [thread["thread_id"] for thread in listed["threads"]] and len(listed["threads"]) == 4
+    saver = review.graph.checkpointer  # reading a thread makes an empty entry of a defaultdict: none holds a thing
+    assert not any(saver.storage.get("alice:t2", {}).values()) and any(saver.storage["alice:t1"].values())
+    assert not [key for key in saver.writes if key[0] == "alice:t2"]
+    assert await thread_messages(review.graph, "t2", "alice") == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "?limit=0", None),
+        ("GET", "?limit=101", None),
+        ("GET", "?limit=ten", None),
+        ("GET", "?cursor=nonsense!", None),
+        ("GET", "?cursor=" + "b" * 40, None),
+        ("GET", "/bad:id", None),
+        ("PATCH", "/t1", {"title": ""}),
+        ("PATCH", "/t1", {"title": "x" * 201}),
+        ("PATCH", "/t1", {"title": 5}),
+        ("PATCH", "/t1", {"title": "ok", "other": 1}),
+        ("PATCH", "/t1", ["title"]),
+        ("DELETE", "/" + "x" * 129, None),
+    ],
+)
+async def test_bad_input_on_the_thread_routes_is_a_400_in_json(method: str, path: str, body: Any) -> None:
+    review = review_app()
+    async with running(review.app) as url, httpx.AsyncClient(timeout=30) as http:
+        await ask(http, url, "native", "t1", "hello", [])
+        answer = await http.request(method, f"{url}{THREADS['native']}{path}", json=body, headers=ALICE)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "invalid_request" and answer.json()["detail"]
+
+
+async def test_without_a_way_to_tell_users_apart_the_thread_routes_are_off_unless_the_app_has_one_user() -> None:
+    anonymous = review_app(stream_owner=None)
+    single = review_app(stream_owner=None, single_user=True)
+    async with running(anonymous.app) as url, httpx.AsyncClient(timeout=30) as http:
+        await ask(http, url, "native", "t1", "hello", [])
+        off = await http.get(f"{url}{THREADS['native']}")
+    async with running(single.app) as url, httpx.AsyncClient(timeout=30) as http:
+        await ask(http, url, "native", "t1", "hello", [])
+        on = await http.get(f"{url}{THREADS['native']}")
+    assert off.status_code == 404
+    assert [thread["thread_id"] for thread in on.json()["threads"]] == ["t1"]
