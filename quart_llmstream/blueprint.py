@@ -23,8 +23,8 @@ from .protocols import PROTOCOLS, Protocol
 from .request.body import read_json_body
 from .resume import resume_routes
 from .run import Preparer, RunnableFactory
-from .thread_routes import thread_routes
 from .settings import Options, Settings, check_option_names, load_settings
+from .thread_routes import thread_routes
 
 __all__ = ["RunnableFactory", "create_blueprint"]
 

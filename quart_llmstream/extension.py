@@ -1,12 +1,12 @@
 """The extension object: what belongs to the app rather than to one blueprint.
 
-It owns the registry of open runs (the ``max_streams`` cap and each owner's share, the end of every stream at
-shutdown), the holds on threads (one run at a time on a thread: :class:`~.run.threads.ThreadHolds`, within this
-process unless the app passes others, such as :class:`~.run.threads.leases.PostgresHolds`), the records of
-threads (in the LangGraph store the app passes as ``thread_store``, in memory by default), the stores of resumable streams, Langfuse tracing (one client per app)
-and the signal handlers, and it lives in
-``app.extensions["llmstream"]``. ``create_blueprint`` makes one on first registration when the app has
-none, so ``LLMStream(app)`` is needed only to set it up explicitly.
+It owns the registry of open runs (the ``max_streams`` cap and each owner's share, the end of every stream
+at shutdown), the holds on threads (one run at a time on a thread: :class:`~.run.threads.ThreadHolds`, within
+this process unless the app passes others, such as :class:`~.run.threads.leases.PostgresHolds`), the records of
+threads (in the LangGraph store the app passes as ``thread_store``; in memory by default), the stores of
+resumable streams, Langfuse tracing (one client per app) and the signal handlers, and it lives in
+``app.extensions["llmstream"]``. ``create_blueprint`` makes one on first registration when the app has none,
+so ``LLMStream(app)`` is needed only to set it up explicitly.
 
 At shutdown Hypercorn stops accepting, waits ``graceful_timeout`` for open connections and then cancels
 them, and the app's ``after_serving`` only runs after that: too late for a clean end. So while the app
@@ -54,9 +54,7 @@ class OpenRun(Protocol):
 class LLMStream:
     """``LLMStream(app)`` or ``LLMStream()`` then ``init_app(app)``, in the Quart extension style."""
 
-    def __init__(
-        self, app: Quart | None = None, *, holds: ThreadHolds | None = None, thread_store: Any = None
-    ) -> None:
+    def __init__(self, app: Quart | None = None, *, holds: ThreadHolds | None = None, thread_store: Any = None) -> None:
         self.runs: set[OpenRun] = set()
         self._owners: dict[str | None, int] = {}  # each owner's open streams and followers
         self.holds = holds or LocalHolds()

@@ -137,6 +137,7 @@ class Preparer:
             config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, thread_id)
             recorded = None if self.records is None or name is None else Recorded(self.records(), owner, name)
             thread = await open_thread(graph, config, self._runs.holds, settings.multitask_strategy, recorded)
+            config = config if thread is None else thread.config  # after a rollback: from where the run began
             state_keys = self.state_keys(graph)
             inputs = await runnable_input(chat_request, graph, thread, state_keys, settings.system_messages)
             self._runs.admit(settings, owner, per_owner=True)

@@ -28,7 +28,13 @@ def turn(protocol: str, thread: str, question: str, read: list[dict[str, Any]]) 
         return {"id": thread, "messages": [*read, user]}
     if protocol == "ag-ui":
         user = {"id": f"u-{question}", "role": "user", "content": question}
-        return {"threadId": thread, "runId": "r-" + question.replace(" ", "-"), "messages": [*read, user], "tools": [], "context": []}
+        return {
+            "threadId": thread,
+            "runId": "r-" + question.replace(" ", "-"),
+            "messages": [*read, user],
+            "tools": [],
+            "context": [],
+        }
     return {"model": "agent", "stream": True, "messages": [*read, {"role": "user", "content": question}]}
 
 

@@ -107,9 +107,11 @@ class _Lease(Held):
 
 
 _TABLE = """CREATE TABLE IF NOT EXISTS llmstream_holds (
-    thread_id text PRIMARY KEY, run_id text NOT NULL, expires_at timestamptz NOT NULL, stop boolean NOT NULL DEFAULT false
+    thread_id text PRIMARY KEY, run_id text NOT NULL, expires_at timestamptz NOT NULL,
+    stop boolean NOT NULL DEFAULT false
 )"""
-_CLAIM = """INSERT INTO llmstream_holds (thread_id, run_id, expires_at) VALUES (%s, %s, now() + %s * interval '1 second')
+_CLAIM = """INSERT INTO llmstream_holds (thread_id, run_id, expires_at)
+VALUES (%s, %s, now() + %s * interval '1 second')
 ON CONFLICT (thread_id) DO UPDATE SET run_id = excluded.run_id, expires_at = excluded.expires_at, stop = false
 WHERE llmstream_holds.expires_at < now() RETURNING run_id"""
 _RENEW = """UPDATE llmstream_holds SET expires_at = now() + %s * interval '1 second'

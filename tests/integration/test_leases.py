@@ -1,0 +1,91 @@
+"""Holds across processes as leases in a shared store (Redis, a cluster's included, and PostgreSQL): two stores'
+worth of holds stand for two processes. A second run is refused, waits, or stops the first, which hears of it at its
+next renewal; a holder that stops renewing (a killed process) frees the thread within the lease."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from postgres import postgres_server
+
+from quart_llmstream.errors import RequestError
+from quart_llmstream.run.threads.leases import LeaseHolds, PostgresHolds, RedisHolds
+
+from helpers import redis_cluster, redis_server
+
+
+@asynccontextmanager
+async def two_processes(store: str) -> AsyncIterator[tuple[LeaseHolds, LeaseHolds]]:
+    """Two processes' holds on one store, with a lease of a second."""
+    if store == "postgres":
+        async with postgres_server() as url:
+            first = PostgresHolds(url, lease=1.0)
+            await first.busy("x")  # its table, made before the second process asks
+            holds: tuple[LeaseHolds, LeaseHolds] = (first, PostgresHolds(url, lease=1.0))
+            yield holds
+    elif store == "redis-cluster":
+        async with redis_cluster() as urls:
+            from redis.asyncio.cluster import RedisCluster
+
+            holds = (
+                RedisHolds(RedisCluster.from_url(urls[0]), lease=1.0),
+                RedisHolds(RedisCluster.from_url(urls[1]), lease=1.0),
+            )
+            yield holds
+    else:
+        async with redis_server() as url:
+            holds = (RedisHolds(url, lease=1.0), RedisHolds(url, lease=1.0))
+            yield holds
+    for held in holds:
+        await held.close()
+
+
+STORES = ["redis", "redis-cluster", "postgres"]
+
+
+@pytest.mark.parametrize("store", STORES)
+async def test_a_second_run_elsewhere_is_refused_waits_or_stops_the_first(store: str) -> None:
+    async with two_processes(store) as (one, two):
+        first = await one.take(None, "alice:t1", "run-1")
+        with pytest.raises(RequestError) as refused:
+            await two.take(None, "alice:t1", "run-2", "reject")
+        assert refused.value.status == 409 and await two.busy("alice:t1") and not await two.busy("alice:t2")
+        other = await two.take(None, "alice:t2", "run-3")  # another thread is free
+        stopped = asyncio.Event()
+        first.on_stop(stopped.set)
+        taking = asyncio.create_task(two.take(None, "alice:t1", "run-4", "interrupt"))
+        await asyncio.wait_for(stopped.wait(), 2)  # heard at the holder's next renewal, a fifth of the lease
+        assert not taking.done()
+        await first.release()
+        second = await asyncio.wait_for(taking, 2)
+        assert second.stopped_run == "run-1"
+        waiting = asyncio.create_task(one.take(None, "alice:t1", "run-5", "enqueue"))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        await second.release()
+        third = await asyncio.wait_for(waiting, 2)
+        for held in (third, other):
+            await held.release()
+        assert not await one.busy("alice:t1")
+
+
+@pytest.mark.parametrize("store", STORES)
+async def test_a_holder_that_stops_renewing_frees_the_thread_within_its_lease(store: str) -> None:
+    async with two_processes(store) as (one, two):
+        held: Any = await one.take(None, "alice:t1", "run-1")
+        held._renewing.cancel()  # the process is gone: nothing renews, nothing frees
+        gone = time.monotonic()
+        while True:
+            try:
+                taken = await two.take(None, "alice:t1", "run-2")
+                break
+            except RequestError:
+                assert time.monotonic() - gone < 2.0
+                await asyncio.sleep(0.05)
+        assert 0.5 < time.monotonic() - gone <= 1.5
+        await taken.release()
