@@ -2,7 +2,9 @@
 
 ``GET <route>/threads?limit=&cursor=`` lists the caller's threads, most recent activity first; ``GET
 <route>/threads/<id>`` reads one back in the protocol's own shapes (its messages as the client sends them again,
-the state shared with it, what waits for a decision, the stream going on now); ``PATCH`` sets its title;
+the state shared with it, what waits for a decision, the stream going on now) — and, for clients that connect
+to a thread (AG-UI's ``connectAgent``), ``POST <route>/connect`` streams the same, then the live run; ``PATCH``
+sets its title;
 ``DELETE`` stops a run on it, wherever it runs, then removes its checkpoints, its record and its streams' logs.
 Another owner's thread is a ``404`` on every route and never listed. The routes are there only when owners can
 be told apart (a ``stream_owner`` hook) or the app serves one user (``single_user``).
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
@@ -21,11 +24,14 @@ from quart import Response, jsonify, request
 from werkzeug.datastructures import Headers
 
 from .errors import RequestError
+from .events import Event, MessagesSnapshot, RunEnded, RunStarted, StateChanged
 from .extension import LLMStream
+from .logs.prefaced import Prefaced
 from .logs.store import StreamStore
 from .owners import owner_of
 from .payloads import jsonable
 from .protocols import Protocol
+from .protocols.response import FOLLOWER
 from .request import ChatRequest
 from .request.body import read_json_body
 from .request.validation import validated
@@ -70,12 +76,33 @@ def thread_routes(
 
     async def read_thread(thread_id: str) -> Response:
         owner, name = await _requester(settings), _name(thread_id)
+        thread = await _read(name, owner)
+        if thread.state.created_at is None:
+            raise RequestError(404, "not_found", _NO_THREAD)
+        return jsonify(protocol.thread_body(*thread.shown))
+
+    async def connect() -> Response:
+        """The thread as it is (its messages, its state), then the live run's events if one is going (followed
+        from its start in the stream store); a new thread connects empty."""
+        owner = await _requester(settings)
+        ids = protocol.connect_ids(await read_json_body(request))
+        name = _name(ids["thread_id"])
+        thread = await _read(name, owner)
+        _, _, messages, shared, _, stream_id = thread.shown
+        first: list[Event] = [RunStarted(ids["run_id"]), MessagesSnapshot(messages), StateChanged(shared)]
+        live = None if stream_id is None or store is None else await store.open(stream_id, owner)
+        if live is None:
+            ending = RunEnded("interrupted" if thread.state.interrupts else "completed", "stop")
+            first.append(ending)
+        reader = Prefaced(first, None if live is None else live[1])
+        encoder = protocol.encoder(ids["run_id"], frozenset(), ids)
+        return await protocol.respond(reader, encoder, FOLLOWER, settings)
+
+    async def _read(name: str, owner: str | None) -> _Thread:
         graph, config = await _thread(name, owner)
         state = await graph.aget_state(config)
-        if state.created_at is None:
-            raise RequestError(404, "not_found", _NO_THREAD)
         record = await extension.records().get(owner, name)
-        messages = plain_messages(state)
+        messages = plain_messages(state) if state.created_at is not None else []
         first = next((message["content"] for message in messages if message["role"] == "user"), "")
         title = record.title if record is not None else title_of(first)
         busy = record is not None and record.status == "busy" and await extension.holds.busy(stored_name(name, owner))
@@ -83,7 +110,8 @@ def thread_routes(
         keys = preparer.state_keys(graph)
         shared = {key: jsonable(values[key], settings.max_payload_chars) for key in keys if key in values}
         stream_id = record.stream_id if busy and record is not None else None
-        return jsonify(protocol.thread_body(name, title, messages, shared, interrupts_of(state), stream_id))
+        interrupts = interrupts_of(state) if state.created_at is not None else []
+        return _Thread(state, (name, title, messages, shared, interrupts, stream_id))
 
     async def rename_thread(thread_id: str) -> Response:
         owner, name = await _requester(settings), _name(thread_id)
@@ -129,12 +157,21 @@ def thread_routes(
         return listed
 
     base = protocol.threads_route(settings)
-    return [
+    routes: list[tuple[str, str, Callable[..., Awaitable[Response]]]] = [
         (base, "GET", list_threads),
         (f"{base}/<thread_id>", "GET", read_thread),
         (f"{base}/<thread_id>", "PATCH", rename_thread),
         (f"{base}/<thread_id>", "DELETE", delete_thread),
     ]
+    return routes + ([(f"{settings.route}/connect", "POST", connect)] if protocol.connects else [])
+
+
+@dataclass(frozen=True, slots=True)
+class _Thread:
+    """A thread read: its state, and what :meth:`~.protocols.Protocol.thread_body` shows of it."""
+
+    state: Any
+    shown: tuple[str, str, list[dict[str, Any]], dict[str, Any], list[dict[str, Any]], str | None]
 
 
 async def _requester(settings: Settings) -> str | None:

@@ -20,7 +20,7 @@ from .. import events
 from ..payloads import to_json
 from ..request import ChatRequest
 from ..settings import Settings
-from .ag_ui_messages import read_run_input, to_ag_ui
+from .ag_ui_messages import connect_ids, read_run_input, to_ag_ui
 from .base import Encoder, Protocol
 from .sse import encode_event
 from .tool_calls import Call, ToolCalls, awaiting_approval
@@ -37,6 +37,11 @@ class AgUiProtocol(Protocol):
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return AgUiEncoder(stream_id, ids.get("thread_id", stream_id), ids.get("run_id", stream_id))
+
+    connects = True  # ``connectAgent()``: CopilotKit's runtime serves it, so do we
+
+    def connect_ids(self, body: dict[str, Any]) -> Mapping[str, str]:
+        return connect_ids(body)
 
     def thread_messages(self, messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[Any]:
         """``Message[]``, for ``HttpAgent({initialMessages})``."""

@@ -10,6 +10,7 @@ so a conversation that ends with the results of tools the client ran (frontend t
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
@@ -24,7 +25,7 @@ from ..request.client_tools import client_tools
 from ..request.validation import validated
 from ..settings import Settings
 
-__all__ = ["read_run_input", "to_ag_ui"]
+__all__ = ["connect_ids", "read_run_input", "to_ag_ui"]
 
 _CANCELLED = "__agui_cancelled__"  # what ag-ui-langgraph resumes a cancelled interrupt with
 
@@ -106,6 +107,20 @@ def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -
         attachments=found,
         state=body.get("state"),
     )
+
+
+class _Connect(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    threadId: StrictStr
+    runId: StrictStr = ""
+
+
+def connect_ids(body: dict[str, Any]) -> dict[str, str]:
+    """The ids of a ``connect`` request (a ``RunAgentInput``, of which only the thread and run matter)."""
+    parsed = validated(_Connect, body)
+    run_id = parsed.runId or secrets.token_hex(16)
+    return {"thread_id": parsed.threadId, "run_id": run_id, "stream_id": run_id}
 
 
 def _resume(parsed: _RunAgentInput) -> Resume | None:

@@ -125,6 +125,13 @@ class Protocol(ABC):
         """Where the blueprint's threads are: ``<route>/threads``."""
         return f"{settings.route}/threads"
 
+    connects: ClassVar[bool] = False
+    """Its clients connect to a thread (``POST <route>/connect``): the thread as it is, then its live run."""
+
+    def connect_ids(self, body: dict[str, Any]) -> Mapping[str, str]:
+        """The ids of a connect request's body (``thread_id`` among them), or a ``400``."""
+        raise NotImplementedError
+
     def thread_body(
         self,
         thread_id: str,

@@ -1,6 +1,8 @@
 // AG-UI's own client against a server: `node ag_ui.mjs '<json>'` prints one JSON line.
 //   {"url", "threadId", "runId", "messages", "forwardedProps"?, "tools"?, "clientTools"?: {toolName: result},
-//    "turns"?: [text, ...], "headers"?, "answer"?: {status, payload}, "state"?: the client's initial state}
+//    "turns"?: [text, ...], "headers"?, "answer"?: {status, payload}, "state"?: the client's initial state,
+//    "connect"?: true — connectAgent() first, as CopilotKit does: POST <url>/connect streams the thread;
+//    "connectOnly"?: true — then no run of "messages" (only "turns")}
 // HttpAgent.runAgent validates each event. With `clientTools`, a run that ends with calls of those tools is
 // answered as a front end does: a tool message per call, then another run on the same thread. Each of
 // `turns` is a user message added after the runs before it, and its own run. With `answer`, a run that ends at
@@ -9,11 +11,21 @@
 // "interrupts": agent.pendingInterrupts after each run, "streams": each response's body as it came (SSE),
 // "state": agent.state after the runs,
 // "error": null or what failed (a RUN_ERROR, a validation error, or "timeout" after 30 s)}.
-import { HttpAgent } from "@ag-ui/client";
+import { HttpAgent, runHttpRequest, transformHttpEventStream } from "@ag-ui/client";
+
+// HttpAgent leaves `connect` to the app (CopilotKit's runtime serves it): POST the run input to <url>/connect.
+class ConnectingAgent extends HttpAgent {
+  connect(input) {
+    return transformHttpEventStream(
+      runHttpRequest(() => this.fetch(`${this.url}/connect`, this.requestInit(input))),
+      this.debugLogger,
+    );
+  }
+}
 
 const args = JSON.parse(process.argv[2]);
 const out = { messages: [], events: [], runs: 0, interrupts: [], streams: [], state: null, error: null };
-const agent = new HttpAgent({
+const agent = new ConnectingAgent({
   url: args.url,
   threadId: args.threadId,
   initialMessages: args.messages,
@@ -72,7 +84,15 @@ async function runAnsweringClientTools(runId) {
 }
 
 try {
-  await runAnsweringClientTools(args.runId);
+  if (args.connect) {
+    await Promise.race([
+      agent.connectAgent({ runId: `${args.runId}-connect` }, { onEvent: ({ event }) => out.events.push(event) }),
+      timeout,
+    ]);
+    out.connected = structuredClone(agent.messages);
+    out.connectedState = structuredClone(agent.state);
+  }
+  if (!args.connectOnly) await runAnsweringClientTools(args.runId);
   for (const [index, text] of (args.turns ?? []).entries()) {
     agent.addMessage({ id: `turn-${index + 2}`, role: "user", content: text });
     await runAnsweringClientTools(`${args.runId}-turn-${index + 2}`);

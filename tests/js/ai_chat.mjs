@@ -2,7 +2,8 @@
 // `node ai_chat.mjs '<json>'` prints one JSON line.
 //   {"api", "chatId", "turns": [text | {text, files: [FileUIPart]}, ...], "clientTools"?: {toolName: output},
 //    "approvals"?: {toolName: bool},
-//    "body"?, "headers"?}
+//    "body"?, "headers"?, "messages"?: UIMessage[] to start from (a thread read back: checked first with
+//    validateUIMessages; approvals it awaits are answered as `approvals` says)}
 // Client tools have no `execute`: `onToolCall` answers them with `addToolOutput`. A call that awaits
 // approval is answered with `addToolApprovalResponse` as `approvals` says. `sendAutomaticallyWhen` (the tool
 // calls complete, or every approval answered) sends the continuation, as an app does.
@@ -13,6 +14,7 @@ import {
   DefaultChatTransport,
   lastAssistantMessageIsCompleteWithApprovalResponses,
   lastAssistantMessageIsCompleteWithToolCalls,
+  validateUIMessages,
 } from "ai";
 
 class MemoryState {
@@ -37,7 +39,9 @@ class MemoryState {
 
 class Chat extends AbstractChat {
   constructor(init) {
-    super({ ...init, state: new MemoryState() });
+    const state = new MemoryState();
+    state.messages = init.messages ?? [];
+    super({ ...init, state });
   }
 }
 
@@ -60,8 +64,19 @@ function answerApprovals() {
   }
 }
 
+if (args.messages) {
+  try {
+    out.validated = (await validateUIMessages({ messages: args.messages })).length;
+  } catch (error) {
+    out.error = `validateUIMessages: ${error?.message ?? error}`;
+    console.log(JSON.stringify(out));
+    process.exit(0);
+  }
+}
+
 const chat = new Chat({
   id: args.chatId,
+  messages: args.messages,
   transport: new DefaultChatTransport({
     api: args.api,
     body: args.body ?? {},
@@ -101,6 +116,10 @@ async function idle() {
 }
 
 try {
+  if (args.messages) {
+    answerApprovals();
+    await idle();
+  }
   for (const turn of args.turns) {
     await chat.sendMessage(typeof turn === "string" ? { text: turn } : turn);
     await idle();

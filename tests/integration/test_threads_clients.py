@@ -1,0 +1,117 @@
+"""A thread read back and continued by the protocols' own clients: the AI SDK's ``validateUIMessages`` takes the
+messages and an ``ai`` 7 ``AbstractChat`` made with them goes on (answering the approval the thread waits for);
+``@ag-ui/client``'s ``HttpAgent`` made with the messages and state goes on, and one that ``connectAgent()``s gets
+the thread as it is, and the live run's events while one is going. The thread then holds each message once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from langchain_core.messages import AIMessage, HumanMessage
+
+from helpers import node, running
+from review_app import review_app, thread_messages
+
+ALICE = {"X-User": "alice"}
+
+
+async def read(url: str, path: str, thread: str = "t1") -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.get(f"{url}{path}/threads/{thread}", headers=ALICE)
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def asked(messages: list[Any]) -> list[str]:
+    return [message.text for message in messages if isinstance(message, HumanMessage)]
+
+
+async def test_the_ai_sdks_chat_made_with_the_messages_read_back_validates_them_and_goes_on() -> None:
+    review = review_app()
+    async with running(review.app) as url:
+        api = f"{url}/ai/chat"
+        before = await node("ai_chat.mjs", api=api, chatId="t1", turns=["first one", "second one"], headers=ALICE)
+        thread = await read(url, "/ai/chat")
+        after = await node("ai_chat.mjs", api=api, chatId="t1", turns=["third one"], headers=ALICE, **thread)
+    assert before["error"] is None and after["error"] is None, after["error"]
+    assert after["validated"] == 4
+    stored = await thread_messages(review.graph, "t1", "alice")
+    assert asked(stored) == ["first one", "second one", "third one"]
+    assert len([m for m in stored if isinstance(m, AIMessage)]) == 3
+    texts = ["".join(p.get("text", "") for p in m["parts"]) for m in after["messages"] if m["role"] == "assistant"]
+    assert texts == ["Answer to first one", "Answer to second one", "Answer to third one"]
+
+
+async def test_a_pending_approval_read_back_is_answered_by_the_ai_sdks_chat_and_the_call_runs_once() -> None:
+    review = review_app()
+    async with running(review.app) as url:
+        api = f"{url}/ai/chat"
+        await node("ai_chat.mjs", api=api, chatId="t1", turns=["please note"], headers=ALICE)
+        thread = await read(url, "/ai/chat")
+        after = await node(
+            "ai_chat.mjs",
+            api=api,
+            chatId="t1",
+            turns=[],
+            approvals={"send_note": True},
+            headers=ALICE,
+            messages=thread["messages"],
+        )
+    assert after["error"] is None, after["error"]
+    assert [request["toolName"] for request in after["approvalRequests"]] == ["send_note"]
+    assert review.audit.ran("send_note") == [{"to": "ann", "text": "hi"}]
+    last = after["messages"][-1]
+    assert "Done: note sent to ann" in "".join(part.get("text", "") for part in last["parts"])
+
+
+async def test_ag_uis_http_agent_made_with_the_messages_and_state_read_back_goes_on() -> None:
+    review = review_app()
+    async with running(review.app) as url:
+        agui = f"{url}/agui/chat"
+        user = {"id": "u1", "role": "user", "content": "first one"}
+        await node("ag_ui.mjs", url=agui, threadId="t1", runId="r1", messages=[user], headers=ALICE)
+        thread = await read(url, "/agui/chat")
+        nxt = {"id": "u2", "role": "user", "content": "second one"}
+        after = await node(
+            "ag_ui.mjs",
+            url=agui,
+            threadId="t1",
+            runId="r2",
+            headers=ALICE,
+            messages=[*thread["messages"], nxt],
+            state=thread["state"],
+        )
+    assert after["error"] is None, after["error"]
+    stored = await thread_messages(review.graph, "t1", "alice")
+    assert asked(stored) == ["first one", "second one"]
+    assert after["messages"][-1]["content"] == "Answer to second one"
+
+
+async def test_connect_gives_the_thread_as_it_is_and_then_the_live_runs_events() -> None:
+    review = review_app(delay=0.2)
+    async with running(review.app) as url:
+        agui = f"{url}/agui/chat"
+        user = {"id": "u1", "role": "user", "content": "first one"}
+        await node("ag_ui.mjs", url=agui, threadId="t1", runId="r1", messages=[user], headers=ALICE)
+        idle = await node(
+            "ag_ui.mjs", url=agui, threadId="t1", runId="c1", connect=True, connectOnly=True, headers=ALICE, messages=[]
+        )
+        long = {"id": "u2", "role": "user", "content": "a long second question to answer"}
+        running_turn = asyncio.create_task(
+            node("ag_ui.mjs", url=agui, threadId="t1", runId="r2", messages=[user, long], headers=ALICE)
+        )
+        await asyncio.sleep(0.5)
+        live = await node(
+            "ag_ui.mjs", url=agui, threadId="t1", runId="c2", connect=True, connectOnly=True, headers=ALICE, messages=[]
+        )
+        await running_turn
+    assert idle["error"] is None and live["error"] is None, (idle["error"], live["error"])
+    assert [m["content"] for m in idle["connected"]] == ["first one", "Answer to first one"]
+    kinds = [event["type"] for event in idle["events"]]
+    assert kinds == ["RUN_STARTED", "MESSAGES_SNAPSHOT", "STATE_SNAPSHOT", "RUN_FINISHED"]
+    live_kinds = [event["type"] for event in live["events"]]
+    assert live_kinds[:2] == ["RUN_STARTED", "MESSAGES_SNAPSHOT"] and live_kinds[-1] == "RUN_FINISHED"
+    assert "TEXT_MESSAGE_CONTENT" in live_kinds  # the live run's tokens, as they came
+    assert live["connected"][-1]["content"] == "Answer to a long second question to answer"
