@@ -479,7 +479,8 @@ async def test_ag_ui_a_rejected_call_keeps_its_rejection_and_the_approved_one_it
         )
     assert done["error"] is None and outbox.sent == ["bob@example.com"]
     results = [(e["toolCallId"], e["content"]) for e in done["events"] if e["type"] == "TOOL_CALL_RESULT"]
-    assert results == [("call_a", "no"), ("call_b", "sent to bob@example.com")]
+    rejection = "User rejected the tool call for `send_email` with reason: no"  # the text the thread keeps, too
+    assert results == [("call_a", rejection), ("call_b", "sent to bob@example.com")]
 
 
 @pytest.mark.parametrize("payload", [{"approved": "false"}, {"approved": 0}, {"approved": False, "message": 5}])

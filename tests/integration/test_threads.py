@@ -161,3 +161,20 @@ async def test_without_a_way_to_tell_users_apart_the_thread_routes_are_off_unles
         on = await http.get(f"{url}{THREADS['native']}")
     assert off.status_code == 404
     assert [thread["thread_id"] for thread in on.json()["threads"]] == ["t1"]
+
+
+async def test_a_rejected_call_reads_the_same_in_the_ag_ui_result_the_snapshot_and_the_thread() -> None:
+    review = review_app()
+    async with running(review.app) as url, httpx.AsyncClient(timeout=30) as http:
+        await http.post(f"{url}/native/chat", json={"question": "please note", "thread_id": "t1"}, headers=ALICE)
+        state = await review.graph.aget_state({"configurable": {"thread_id": "alice:t1"}})
+        decision = {"decisions": [{"type": "reject", "message": "not today"}]}
+        entry = {"interruptId": state.interrupts[0].id, "status": "resolved", "payload": decision}
+        body = {"threadId": "t1", "runId": "r2", "messages": [], "resume": [entry]}
+        answer = await http.post(f"{url}/agui/chat", json=body, headers=ALICE)
+    events = [json.loads(line[6:]) for line in answer.text.splitlines() if line.startswith("data: ")]
+    [result] = [event["content"] for event in events if event["type"] == "TOOL_CALL_RESULT"]
+    snapshot = [event for event in events if event["type"] == "MESSAGES_SNAPSHOT"][-1]["messages"]
+    [stored] = [m.text for m in await thread_messages(review.graph, "t1", "alice") if m.type == "tool"]
+    assert result == stored == next(m["content"] for m in snapshot if m["role"] == "tool")
+    assert "not today" in result and review.audit.ran("send_note") == []

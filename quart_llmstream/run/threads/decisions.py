@@ -23,7 +23,6 @@ from .tools import GraphTools
 
 __all__ = ["resume_value"]
 
-_REJECTED = "The user rejected this call."
 
 
 def resume_value(state: Any, resume: Resume, tools: GraphTools) -> tuple[dict[str, Any], list[ToolCallDecided]]:
@@ -95,7 +94,7 @@ class _Decisions:
             if not isinstance(verdict.approved, bool) or not isinstance(verdict.reason, str | None):
                 detail = f"resume: the interrupt {interrupt['id']} takes {{'approved': true or false, 'message'?: str}}"
                 raise RequestError(400, "invalid_request", detail)
-            rejected = {"type": "reject", "message": verdict.reason or _REJECTED}
+            rejected = {"type": "reject"} | ({"message": verdict.reason} if verdict.reason else {})
             decision = {"type": "approve"} if verdict.approved else rejected
             self._one(action, decision)
             decisions.append(decision)
@@ -143,7 +142,22 @@ class _Decisions:
             raise RequestError(400, "invalid_request", f"{where}: a respond takes a message")
         if action["tool_call_id"]:
             runs = parsed.type in ("approve", "edit")
-            self.decided.append(ToolCallDecided(action["tool_call_id"], action["name"], runs, parsed.message))
+            said = None if runs else answer_text(action["name"], action["tool_call_id"], parsed.type, parsed.message)
+            self.decided.append(ToolCallDecided(action["tool_call_id"], action["name"], runs, said))
+
+
+def answer_text(name: str, call_id: str, kind: str, message: str | None) -> str:
+    """What the model gets in place of a call's result when a person rejects it or answers for the tool — the
+    middleware's own text (its ``_answer_message``), so a stream says what the thread will hold."""
+    decision: dict[str, Any] = {"type": kind} | ({"message": message} if message is not None else {})
+    try:
+        from langchain.agents.middleware.human_in_the_loop import _answer_message
+
+        return str(_answer_message({"name": name, "id": call_id, "args": {}}, decision).text)  # type: ignore[arg-type]
+    except (ImportError, AttributeError, KeyError, TypeError):  # another version of the middleware: its gist
+        if kind == "respond" or message is None:
+            return message or f"User rejected the tool call for `{name}`. The tool was not executed."
+        return f"User rejected the tool call for `{name}` with reason: {message}"
 
 
 def _per_call(interrupt: Mapping[str, Any]) -> bool:
