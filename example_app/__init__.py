@@ -5,7 +5,12 @@ agent is a LangChain ``create_agent`` graph with a checkpointer: each chat is a 
 
 ``hypercorn example_app:app`` serves it. With no configuration it runs on an offline demo model;
 ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` (and ``OPENAI_MODEL``) switch to ``ChatOpenAI``; Langfuse turns
-on from its keys. ``LLMSTREAM_*`` environment variables set the blueprint's options.
+on from its keys. ``LLMSTREAM_*`` environment variables set the blueprint's options. ``DATABASE_URL`` (a
+``postgresql://`` URL; extra ``[postgres]``) keeps the threads in PostgreSQL, shared by every process serving the
+app (one run at a time on a thread, across them); without it they live in this process's memory.
+
+Each browser is a user of its own (a ``demo_user`` cookie the page sets: an app with a login takes the user from
+its session instead), so the page's sidebar lists that browser's conversations only.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from quart import Quart, Response
+from werkzeug.http import parse_cookie
 
-from quart_llmstream import ChatRequest, create_blueprint
+from quart_llmstream import ChatRequest, LLMStream, create_blueprint
 
 from .agent import LOCAL_TIME, PREDICT_STATE, build_agent, chat_model
 
-_ENVIRONMENT = ("LLMSTREAM_", "OPENAI_", "LANGFUSE_", "DEMO_")
+_ENVIRONMENT = ("LLMSTREAM_", "OPENAI_", "LANGFUSE_", "DEMO_", "DATABASE_URL")
 PROTOCOLS: tuple[Literal["ai-sdk", "ag-ui"], ...] = ("ai-sdk", "ag-ui")
 _DEFAULTS = {
     "LLMSTREAM_EVENTS": "token,tool,start,end",
@@ -31,15 +37,27 @@ _DEFAULTS = {
 }
 
 
+def browser_user(chat_request: ChatRequest) -> str:
+    """Who a request speaks for: the browser's ``demo_user`` cookie (a client without one is ``anonymous``)."""
+    return parse_cookie(chat_request.headers.get("Cookie", "")).get("demo_user") or "anonymous"
+
+
 def create_app(config: dict[str, Any] | None = None) -> Quart:
     """The app factory: defaults, then the environment, then ``config``."""
     app = Quart(__name__, static_folder=str(Path(__file__).parent / "static"), static_url_path="/static")
     app.config.update(_DEFAULTS)
     app.config.update({k: v for k, v in os.environ.items() if k.startswith(_ENVIRONMENT)})
     app.config.update(config or {})
+    app.config.setdefault("LLMSTREAM_STREAM_OWNER", browser_user)
     model = chat_model(app.config)
     agent = build_agent(model, LOCAL_TIME)  # the page, and the AI SDK's clients, run the clock
     openai_agent = build_agent(model)  # OpenAI clients declare the tools they run in the request
+    if database := app.config.get("DATABASE_URL"):
+        from .postgres import on_postgres
+
+        on_postgres(app, database, agent, openai_agent)
+    else:
+        LLMStream(app)
 
     def build_runnable(chat_request: ChatRequest) -> Any:
         return agent  # a real app may pick a model or tools per user here

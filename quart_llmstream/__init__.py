@@ -7,18 +7,24 @@ from .extension import LLMStream, drain
 from .lifecycle import StreamResult
 from .request import ChatRequest
 from .run.mapping import emit_state
+from .run.threads import LocalHolds, ThreadHolds
+from .run.threads.leases import PostgresHolds, RedisHolds
 from .settings import Options, Settings
 
 __all__ = [
     "ChatRequest",
     "ConfigError",
     "LLMStream",
+    "LocalHolds",
     "Options",
+    "PostgresHolds",
+    "RedisHolds",
     "RequestError",
     "RunnableFactory",
     "Settings",
     "StreamEvent",
     "StreamResult",
+    "ThreadHolds",
     "create_blueprint",
     "drain",
     "emit_state",

@@ -2,7 +2,8 @@
 // after a dropped connection resume where it stopped. The chat is a thread on the server (the agent has a
 // checkpointer); a tool the page runs itself (the browser's clock) ends the answer with its call, and the
 // page sends the result back to continue it; a call that needs the user's approval ends the answer with an
-// interrupt, and the user's Approve or Reject resumes the thread.
+// interrupt, and the user's Approve or Reject resumes the thread. The chat's thread is in the page's address
+// (?thread=...), so a reload reopens it (threads.js reads it back and lists the user's other chats).
 // Model output only ever goes into textContent: it is never parsed as HTML.
 "use strict";
 
@@ -18,7 +19,12 @@ const todoForm = document.getElementById("add-todo");
 const todoText = document.getElementById("todo-text");
 let shared = { todos: [] }; // the agent's state the page shares: sent with each request, updated by the stream
 const history = []; // the conversation, sent whole with each request: {role, content, tool_calls?, tool_call_id?}
-const threadId = crypto.randomUUID(); // this page's chat
+let threadId = new URLSearchParams(location.search).get("thread") ?? crypto.randomUUID(); // this page's chat
+// Each browser is a user of its own here (an app with a login has its session instead): the server lists only
+// this user's threads.
+if (!document.cookie.split("; ").some((c) => c.startsWith("demo_user="))) {
+  document.cookie = `demo_user=${crypto.randomUUID()}; path=/; max-age=31536000; SameSite=Lax`;
+}
 let controller = null;
 let currentStream = null;
 
@@ -88,11 +94,13 @@ function turn(question, attached = []) {
   const answer = element("span", "answer");
   box.append(tools, answer);
   log.append(box);
+  const lines = new Map(); // each call's line, by its id
   return {
     answer,
     token(text) { answer.textContent += text; },
     call(call) {
       call.line = element("div", "tool", "");
+      lines.set(call.id, call.line);
       tools.append(call.line);
       this.args(call);
     },
@@ -103,6 +111,7 @@ function turn(question, attached = []) {
     failed(name, error) { tools.append(element("div", "tool error", `${name} failed: ${error}`)); },
     // A call that waits for the user: Approve or Reject, which `decide(approved)` sends.
     approval(action, decide) {
+      lines.get(action.tool_call_id)?.remove(); // the approval line shows the call: once
       const box = element("div", "approval");
       box.append(element("div", "tool", `${action.name}(${JSON.stringify(action.args)}) needs your approval`));
       for (const [label, approved] of [["Approve", true], ["Reject", false]]) {
@@ -281,7 +290,11 @@ async function converse(question, view, answer, attached = []) {
     stopButton.disabled = true;
   }
   if (question !== null) history.push({ role: "user", content: question, attachments: attached });
-  if (stream.interrupts && ending === "done") return awaitDecisions(stream, view);
+  if (ending === "done") chatSaved();
+  if (stream.interrupts && ending === "done") {
+    history.push({ role: "assistant", content: stream.text });
+    return awaitDecisions(stream.interrupts, view);
+  }
   const mine = stream.calls.filter((call) => call.name in PAGE_TOOLS && !stream.answered.has(call.id));
   if (stream.finishReason !== "tool_calls" || !mine.length || ending !== "done") {
     history.push({ role: "assistant", content: stream.text });
@@ -301,11 +314,10 @@ async function converse(question, view, answer, attached = []) {
 }
 
 // The thread waits for the user: one decision per call awaiting approval, sent when all are made.
-function awaitDecisions(stream, view) {
-  history.push({ role: "assistant", content: stream.text });
+function awaitDecisions(interrupts, view) {
   statusLine.textContent = "waiting for your decision";
   sendButton.disabled = true;
-  for (const interrupt of stream.interrupts) {
+  for (const interrupt of interrupts) {
     const actions = interrupt.actions ?? [];
     const decisions = new Array(actions.length);
     actions.forEach((action, index) => view.approval(action, (approved) => {

@@ -12,42 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from example_app import create_app
 from quart_llmstream import ChatRequest, StreamResult
 
 from helpers import JS, Cutter, eventually, node_clients
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-async def page(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = await browser.new_page()
-        dialogs: list[str] = []
-        page.on("dialog", lambda dialog: dialogs.append(dialog.message))
-        page.dialogs = dialogs  # type: ignore[attr-defined]
-        try:
-            yield page
-        finally:
-            if getattr(request.node, "failed", False):
-                shot = tmp_path / f"{request.node.name}.png"
-                await page.screenshot(path=str(shot), full_page=True)
-                print(f"screenshot of the failure: {shot}")
-            await browser.close()
-
 
 @asynccontextmanager
 async def example(server: Any, seconds_per_token: float = 0.03) -> AsyncIterator[tuple[str, list[StreamResult]]]:

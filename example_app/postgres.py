@@ -1,0 +1,37 @@
+"""The example's threads in PostgreSQL: LangGraph's ``AsyncPostgresSaver`` keeps the checkpoints, its
+``AsyncPostgresStore`` the threads' records (the sidebar's list), and :class:`~quart_llmstream.PostgresHolds` the
+leases that let one run at a time on a thread across every process serving the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Quart
+
+from quart_llmstream import LLMStream, PostgresHolds
+
+
+def on_postgres(app: Quart, url: str, *graphs: Any) -> None:
+    """Keep ``graphs``' threads, their records and the holds on them in the database at ``url``."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from langgraph.store.postgres.aio import AsyncPostgresStore
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    extension = LLMStream(app, holds=PostgresHolds(url))
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}  # as the saver needs them
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(url, open=False, kwargs=kwargs)
+
+    @app.before_serving
+    async def connect() -> None:
+        await pool.open()
+        saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)
+        await saver.setup()  # the tables, made once (a no-op after)
+        await store.setup()
+        for graph in graphs:
+            graph.checkpointer = saver
+        extension.thread_store = store
+
+    @app.after_serving
+    async def disconnect() -> None:
+        await pool.close()

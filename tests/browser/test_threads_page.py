@@ -1,0 +1,103 @@
+"""The example page's chats, in Chromium: a sidebar of the browser's chats (newest first), new chat, open, rename,
+delete; a reload reopens the chat in the address with its messages, the approval it waits for (shown once) and
+its to-do list — in one process on memory, and across two processes on PostgreSQL."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+from playwright.async_api import Page
+
+from example_app import create_app
+
+from helpers import app_process
+from postgres import postgres_server, prepare
+
+NOTE = "Send a note to Ann saying hello"
+
+
+async def ask(page: Page, question: str, status: str = "done") -> None:
+    await page.fill("#question", question)
+    await page.click("#send")
+    await page.wait_for_function(f"document.getElementById('status').textContent === {status!r}")
+
+
+async def sidebar(page: Page) -> list[str]:
+    await page.wait_for_timeout(200)  # the list refreshes after each turn
+    return await page.locator("#thread-list .open").all_text_contents()
+
+
+async def todos(page: Page) -> list[str]:
+    return [item.removesuffix(" Remove") for item in await page.locator("#todo-list li").all_text_contents()]
+
+
+async def start_waiting_chat(page: Page, url: str) -> str:
+    """A chat with an answer, a to-do item and a note waiting for approval; its thread id."""
+    await page.goto(url)
+    await ask(page, "What is SSE?")
+    await page.fill("#todo-text", "bread")
+    await page.click("#add-todo button")
+    await ask(page, NOTE, "waiting for your decision")
+    return page.url.split("?thread=")[1]
+
+
+async def shows_the_waiting_chat(page: Page) -> None:
+    await page.wait_for_function("document.querySelectorAll('.turn.user').length === 2")
+    users = await page.locator(".turn.user").all_text_contents()
+    assert users == ["What is SSE?", NOTE]
+    assert (await page.locator(".assistant .answer").first.text_content() or "").startswith("(demo model)")
+    assert await page.locator(".approval").count() == 1
+    shown = await page.locator(".assistant .tools > .tool").all_text_contents()
+    assert not [line for line in shown if line.startswith("send_note(")], "the waiting call shows once"
+    assert await todos(page) == ["bread"]
+    assert await page.locator("#status").text_content() == "waiting for your decision"
+
+
+async def test_a_reload_reopens_the_chat_and_the_sidebar_opens_renames_and_deletes(page: Page, server: Any) -> None:
+    async with server(create_app({"DEMO_SECONDS_PER_TOKEN": 0.005})) as url:
+        thread = await start_waiting_chat(page, url)
+        assert await page.locator(".approval").count() == 1 and not await page.locator(".tools > .tool").count()
+        await page.reload()
+        await shows_the_waiting_chat(page)
+        await page.click(".approval button.approve")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        answer = await page.locator(".assistant .answer").last.text_content()
+        assert await sidebar(page) == ["What is SSE?"]
+        page.once("dialog", lambda dialog: dialog.accept("Notes to Ann"))
+        await page.click("#thread-list .rename")
+        await page.wait_for_function("document.querySelector('#thread-list .open').textContent === 'Notes to Ann'")
+        await page.click("#new-chat")
+        assert await page.locator(".turn").count() == 0 and await todos(page) == []
+        await ask(page, "Hello there")
+        assert await sidebar(page) == ["Hello there", "Notes to Ann"]
+        await page.click("#thread-list li:nth-child(2) .open")
+        await page.wait_for_function("document.querySelectorAll('.turn.user').length === 2")
+        assert page.url.endswith(f"?thread={thread}")
+        page.once("dialog", lambda dialog: dialog.accept())
+        await page.click("#thread-list li:nth-child(1) .delete")
+        await page.wait_for_function("document.querySelectorAll('#thread-list li').length === 1")
+        assert await sidebar(page) == ["Notes to Ann"]
+    assert answer == "(demo model) Done: the note to Ann was sent (demo: nothing left the server)."
+
+
+async def test_a_chat_begun_on_one_process_is_reopened_and_approved_on_another_on_postgres(page: Page) -> None:
+    async with AsyncExitStack() as stack:
+        database = await stack.enter_async_context(postgres_server())
+        await prepare(database)
+        env = {"DATABASE_URL": database, "DEMO_SECONDS_PER_TOKEN": "0.005"}
+        (one, _), (two, _) = [await stack.enter_async_context(app_process("example_app", **env)) for _ in range(2)]
+        thread = await start_waiting_chat(page, one)
+        await page.goto(f"{two}/?thread={thread}")
+        await shows_the_waiting_chat(page)
+        assert await sidebar(page) == ["What is SSE?"]
+        await page.click(".approval button.approve")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        answer = await page.locator(".assistant .answer").last.text_content()
+        page.once("dialog", lambda dialog: dialog.accept())
+        await page.click("#thread-list .delete")
+        await page.wait_for_function("document.querySelectorAll('#thread-list li').length === 0")
+        await page.goto(f"{one}/?thread={thread}")
+        await page.wait_for_timeout(300)
+        assert await page.locator(".turn").count() == 0 and await sidebar(page) == []
+    assert answer == "(demo model) Done: the note to Ann was sent (demo: nothing left the server)."
