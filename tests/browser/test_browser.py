@@ -19,6 +19,7 @@ from quart_llmstream import ChatRequest, StreamResult
 
 from helpers import JS, Cutter, eventually, node_clients
 
+
 @asynccontextmanager
 async def example(server: Any, seconds_per_token: float = 0.03) -> AsyncIterator[tuple[str, list[StreamResult]]]:
     ended: list[StreamResult] = []

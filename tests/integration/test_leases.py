@@ -11,12 +11,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from postgres import postgres_server
 
 from quart_llmstream.errors import RequestError
 from quart_llmstream.run.threads.leases import LeaseHolds, PostgresHolds, RedisHolds
 
 from helpers import redis_cluster, redis_server
+from postgres import postgres_server
 
 
 @asynccontextmanager

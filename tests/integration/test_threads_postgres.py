@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-from postgres import postgres_server, prepare, rows
 
 from helpers import app_process, redis_server
+from postgres import postgres_server, prepare, rows
 
 ALICE, BOB = {"X-User": "alice"}, {"X-User": "bob"}
 

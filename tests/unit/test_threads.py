@@ -83,7 +83,8 @@ def test_an_edit_keeps_its_calls_tool_and_its_tools_arguments(per_call: bool) ->
 
 def test_verdicts_by_call_and_answers_by_interrupt_are_checked_against_what_is_pending() -> None:
     _, decided = resume_value(waiting(), Resume(verdicts={"call_w": Verdict(False, "no")}), TOOLS)
-    assert [(d.id, d.approved, d.message) for d in decided] == [("call_w", False, "no")]
+    said = "User rejected the tool call for `weather` with reason: no"  # the middleware's text, as the thread keeps it
+    assert [(d.id, d.approved, d.message) for d in decided] == [("call_w", False, said)]
     assert "no tool call call_x" in refused(
         lambda: resume_value(waiting(), Resume(verdicts={"call_x": Verdict(True)}), TOOLS), 400
     )

@@ -24,7 +24,6 @@ from .tools import GraphTools
 __all__ = ["resume_value"]
 
 
-
 def resume_value(state: Any, resume: Resume, tools: GraphTools) -> tuple[dict[str, Any], list[ToolCallDecided]]:
     """What ``Command(resume=...)`` gets for ``resume`` on a thread in ``state`` — a value per interrupt id —
     and the decisions it carries on tool calls; or :class:`RequestError`: the thread has no state (404), nothing
