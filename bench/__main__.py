@@ -35,6 +35,7 @@ from bench.processes import (
 from bench.resume import resume_costs
 from bench.servers import server_costs
 from bench.state import predicted_costs
+from bench.threads import thread_costs, thread_rows
 
 SPREAD = 1.0  # seconds over which concurrent streams start
 RESULTS = Path(__file__).parent / "results"
@@ -155,6 +156,8 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
         results["m"] = await attachment_costs(int(20 * scale))
     if "x" in scenarios:
         results["x"] = await refusal_costs(int(6 * scale))
+    if "p" in scenarios:
+        results["p"] = await thread_costs(int(300 * scale))
     if "t" in scenarios:
         results["t"] = await side_by_side(["graph-no-state", "graph-state"], a_streams)
         results["t"]["predicted"] = predicted_costs()
@@ -189,6 +192,8 @@ def table(r: dict[str, Any]) -> str:
         scenarios += _refusal_rows(r["x"])
     if "t" in r:
         scenarios += _state_rows(r["t"])
+    if "p" in r:
+        scenarios += thread_rows(r["p"])
     if "a" in r:
         scenarios += _rows(r)
     rows = [(label if i == 0 else "", *row) for label, lines in scenarios for i, row in enumerate(lines)]
@@ -372,8 +377,8 @@ if __name__ == "__main__":
     parser.add_argument("--baseline", metavar="REV", help="also measure CPU/token against git revision REV")
     parser.add_argument(
         "--scenarios",
-        default="ahrsmxt",
-        help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media; x: refused bodies; t: state (default: all)",
+        default="ahrsmxtp",
+        help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media; x: refused bodies; t: state; p: threads on PostgreSQL (default: all)",
     )
     args = parser.parse_args()
     outcome = asyncio.run(main(args.quick, args.scenarios, args.baseline))

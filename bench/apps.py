@@ -166,4 +166,11 @@ APPS = {
     "resume-redis": lambda: library_app("astream_events", resume=os.environ["BENCH_REDIS"]),
     "graph-state": lambda: graph_app(True),
     "graph-no-state": lambda: graph_app(False),
+    **{f"threads-{holds}": (lambda holds=holds: _thread_app(holds)) for holds in ("postgres", "local")},
 }
+
+
+def _thread_app(holds: str) -> Quart:
+    from bench.threads import thread_app  # it builds on this module's model
+
+    return thread_app(holds)
