@@ -378,7 +378,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--scenarios",
         default="ahrsmxtp",
-        help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media; x: refused bodies; t: state; p: threads on PostgreSQL (default: all)",
+        help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media; x: refused bodies; t: state; "
+        "p: threads on PostgreSQL (default: all)",
     )
     args = parser.parse_args()
     outcome = asyncio.run(main(args.quick, args.scenarios, args.baseline))
