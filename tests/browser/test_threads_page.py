@@ -1,17 +1,21 @@
 """The example page's chats, in Chromium: a sidebar of the browser's chats (newest first), new chat, open, rename,
 delete; a reload reopens the chat in the address with its messages, the approval it waits for (shown once) and
-its to-do list — in one process on memory, and across two processes on PostgreSQL."""
+its to-do list — in one process on memory, and across two processes on PostgreSQL. And a React ``useChat`` page
+that reads its chat back from the server: reloaded, it shows the chat and its pending approval."""
 
 from __future__ import annotations
 
+import subprocess
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import Page
 
 from example_app import create_app
 
-from helpers import app_process
+from helpers import JS, app_process, node_clients
 from postgres import postgres_server, prepare
 
 NOTE = "Send a note to Ann saying hello"
@@ -101,3 +105,51 @@ async def test_a_chat_begun_on_one_process_is_reopened_and_approved_on_another_o
         await page.wait_for_timeout(300)
         assert await page.locator(".turn").count() == 0 and await sidebar(page) == []
     assert answer == "(demo model) Done: the note to Ann was sent (demo: nothing left the server)."
+
+
+# A page built as the AI SDK documents message persistence: useChat({messages}) from the thread read back.
+
+REACT_PAGE = '<!doctype html><html><body><div id="root"></div><script src="/react/bundle.js"></script></body></html>'
+
+
+@pytest.fixture(scope="module")
+def thread_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    node_clients()
+    bundle = tmp_path_factory.mktemp("react") / "bundle.js"
+    esbuild = [str(JS / "node_modules" / ".bin" / "esbuild"), str(JS / "react_thread.jsx"), "--bundle"]
+    options = ["--format=iife", "--jsx=automatic", "--define:process.env.NODE_ENV='production'", f"--outfile={bundle}"]
+    subprocess.run([*esbuild, *options], check=True, capture_output=True, cwd=JS)
+    return bundle
+
+
+async def test_a_use_chat_page_reloaded_shows_the_chat_and_its_pending_approval_and_approving_works(
+    page: Page, server: Any, thread_bundle: Path
+) -> None:
+    app = create_app({"DEMO_SECONDS_PER_TOKEN": 0.005})
+
+    @app.get("/react")
+    async def react_page() -> Any:
+        return REACT_PAGE
+
+    @app.get("/react/bundle.js")
+    async def react_script() -> Any:
+        return thread_bundle.read_text(), {"Content-Type": "text/javascript"}
+
+    async with server(app) as url:
+        await page.goto(f"{url}/react?chat=kept")
+        for question, answers in (("What is SSE?", 2), (NOTE, 4)):
+            await page.fill("#question", question)
+            await page.click("#send")
+            await page.wait_for_function(f"document.querySelectorAll('#messages li').length === {answers}")
+            await page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+        await page.wait_for_selector(".approval")
+        await page.reload()
+        await page.wait_for_selector(".approval")
+        shown = await page.locator("#messages li").all_text_contents()
+        await page.click(".approval .approve")
+        await page.wait_for_function("document.querySelector('#messages li:last-child .tool.output-available')")
+        await page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+        last = await page.locator("#messages li.assistant").last.text_content() or ""
+    assert shown[0] == "What is SSE?" and shown[2] == NOTE and len(shown) == 4
+    assert shown[1].startswith("(demo model)") and "send_note needs your approval" in shown[3]
+    assert "Done: the note to Ann was sent" in last

@@ -4,6 +4,7 @@ left), another owner's a 404 everywhere, and every bad query or body a 400."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -178,3 +179,20 @@ async def test_a_rejected_call_reads_the_same_in_the_ag_ui_result_the_snapshot_a
     [stored] = [m.text for m in await thread_messages(review.graph, "t1", "alice") if m.type == "tool"]
     assert result == stored == next(m["content"] for m in snapshot if m["role"] == "tool")
     assert "not today" in result and review.audit.ran("send_note") == []
+
+
+async def test_while_a_run_goes_on_its_thread_is_busy_and_names_the_stream_to_resume() -> None:
+    review = review_app(delay=0.1)
+    async with running(review.app) as url, httpx.AsyncClient(timeout=30) as http:
+        turn = asyncio.create_task(
+            http.post(f"{url}/native/chat", json={"question": "a long question", "thread_id": "t1"}, headers=ALICE)
+        )
+        await asyncio.sleep(0.3)
+        read = (await http.get(f"{url}{THREADS['native']}/t1", headers=ALICE)).json()
+        listed = (await http.get(f"{url}{THREADS['native']}", headers=ALICE)).json()
+        followed = await http.get(f"{url}/native/chat/{read['stream_id']}/stream", headers=ALICE)
+        answered = await turn
+        after = (await http.get(f"{url}{THREADS['native']}", headers=ALICE)).json()
+    assert read["stream_id"] and [t["status"] for t in listed["threads"]] == ["busy"]
+    assert followed.status_code == 200 and followed.text == answered.text  # the whole stream, from its start
+    assert [t["status"] for t in after["threads"]] == ["idle"]
