@@ -11,7 +11,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_security_fuzz import live
+from test_security_fuzz import LiveServer
 
 ROUTES = ("/native/chat/threads", "/ai/chat/threads", "/agui/chat/threads", "/v1/threads")
 ids = st.one_of(
@@ -37,6 +37,20 @@ requests = st.tuples(
     bodies,
     st.sampled_from(["alice", "bob", None]),
 )
+
+
+SERVER: list[LiveServer] = []  # this module's own: the other fuzz module closes its own when it ends
+
+
+def live() -> LiveServer:
+    if not SERVER:
+        SERVER.append(LiveServer())
+    return SERVER[0]
+
+
+def teardown_module() -> None:
+    for server in SERVER:
+        server.close()
 
 
 async def ask_once(url: str) -> None:
