@@ -61,9 +61,10 @@ def create_blueprint(
         elif settings.resume is not None and "resume" in options:  # an app-wide LLMSTREAM_RESUME skips it
             raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
         records = extension.records if settings.threads_listed else None
-        preparer = Preparer(runnable_factory, settings, extension, extension.tracing(settings.langfuse), store, records)
+        tracing = extension.tracing(settings.langfuse)
+        preparer = Preparer(runnable_factory, settings, extension, tracing, store, records, protocol)
         if settings.threads_listed:
-            routes += thread_routes(protocol, settings, extension, preparer, store)
+            routes += thread_routes(protocol, name, settings, extension, preparer, store)
         chat = _chat_view(protocol, settings, extension, preparer)
         for rule, method, view in routes:
             endpoint = "chat" if view is None else view.__name__
@@ -76,10 +77,10 @@ def create_blueprint(
 def _chat_view(
     protocol: Protocol, settings: Settings, extension: LLMStream, preparer: Preparer
 ) -> Callable[[], Awaitable[Response]]:
-    async def chat() -> Response:
+    async def chat(**path: str) -> Response:
         extension.admit(settings)  # early, before reading the body
         body = await read_json_body(request, protocol.budget(settings))
-        chat_request = protocol.read(body, Headers(request.headers), settings)
+        chat_request = protocol.read(body, Headers(request.headers), settings, path)
         prepared = await preparer.prepare(chat_request)
         run = preparer.start(prepared)
         encoder = protocol.encoder(prepared.stream.id, prepared.mapping.events, chat_request.ids)

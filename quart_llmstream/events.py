@@ -19,7 +19,7 @@ __all__ = [
     *("BLOCK_BOUNDARIES", "EVENT_TYPES", "Custom", "Event", "Interrupted", "MessagesSnapshot", "ReasoningDelta"),
     *("ReasoningEnd", "ReasoningStart", "RunEnded", "RunStarted", "StateChanged", "StatePredicted", "StreamEvent"),
     *("TextDelta", "TextEnd", "TextStart", "ToolCallArgs", "ToolCallDecided", "ToolCallPending", "ToolCallStarted"),
-    *("ToolEnded", "ToolFailed", "ToolStarted"),
+    *("GraphChunk", "ToolEnded", "ToolFailed", "ToolStarted"),
 ]
 
 
@@ -275,9 +275,21 @@ class RunEnded(Event):
         return cls("error", "error", None, code, public_message(code))
 
 
+@dataclass(frozen=True, slots=True)
+class GraphChunk(Event):
+    """A chunk of a LangGraph graph's own stream, in one of its stream modes (the LangGraph protocol's run):
+    ``namespace`` names the subgraph it comes from (empty: the graph's own), ``data`` is the chunk as the graph
+    made it (messages and all: its encoder writes it as LangGraph's server does)."""
+
+    kind = "graph"
+    mode: str
+    namespace: tuple[str, ...]
+    data: Any
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     *(RunStarted, TextDelta, ReasoningDelta, ToolCallStarted, ToolCallArgs, ToolStarted, ToolEnded, ToolFailed),
     *(ToolCallPending, Interrupted, ToolCallDecided, MessagesSnapshot, StateChanged, StatePredicted, Custom),
-    *(RunEnded, *BLOCK_BOUNDARIES),
+    *(RunEnded, GraphChunk, *BLOCK_BOUNDARIES),
 )
 """Every type of event, for encoders that dispatch on the type."""

@@ -133,7 +133,7 @@ class Settings(BaseModel):
     """When the client leaves: cancel the run, or let it finish in the background."""
     event_source: Literal["astream_events", "callbacks"] = "astream_events"
     """Where events come from: ``astream_events`` (sees every step) or the lean ``callbacks`` source."""
-    protocol: Literal["native", "ai-sdk", "ag-ui", "openai"] = "native"
+    protocol: Literal["native", "ai-sdk", "ag-ui", "openai", "langgraph"] = "native"
     """The wire protocol the route speaks (its request body, frames and headers)."""
     models: Names = None
     """``openai`` protocol: the model ids ``GET /models`` lists; a request for another gets 404. None: one
@@ -233,7 +233,7 @@ class Options(TypedDict, total=False):
     retry_after: int
     on_disconnect: Literal["cancel", "continue"]
     event_source: Literal["astream_events", "callbacks"]
-    protocol: Literal["native", "ai-sdk", "ag-ui", "openai"]
+    protocol: Literal["native", "ai-sdk", "ag-ui", "openai", "langgraph"]
     models: str | Sequence[str] | None
     resume: Any
     resume_ttl: float

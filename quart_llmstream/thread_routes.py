@@ -17,35 +17,31 @@ import binascii
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, StrictStr, field_validator
 from quart import Response, jsonify, request
-from werkzeug.datastructures import Headers
 
 from .errors import RequestError
 from .events import Event, MessagesSnapshot, RunEnded, RunStarted, StateChanged
 from .extension import LLMStream
 from .logs.prefaced import Prefaced
 from .logs.store import StreamStore
-from .owners import owner_of
 from .payloads import jsonable
 from .protocols import Protocol
 from .protocols.response import FOLLOWER
-from .request import ChatRequest
 from .request.body import read_json_body
 from .request.validation import validated
 from .run import Preparer
-from .run.threads import Record, checked_name, stored_name
+from .run.threads import stored_name
 from .run.threads.records import MAX_TITLE_CHARS, title_of
 from .run.threads.state import interrupts_of, plain_messages
 from .settings import Settings
+from .thread_access import NO_THREAD, Threads
 
 __all__ = ["thread_routes"]
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
-_NO_THREAD = "no such thread"
 
 
 class _Rename(BaseModel):
@@ -63,30 +59,36 @@ class _Rename(BaseModel):
 
 
 def thread_routes(
-    protocol: Protocol, settings: Settings, extension: LLMStream, preparer: Preparer, store: StreamStore | None
+    protocol: Protocol,
+    name: str,
+    settings: Settings,
+    extension: LLMStream,
+    preparer: Preparer,
+    store: StreamStore | None,
 ) -> list[tuple[str, str, Callable[..., Awaitable[Response]]]]:
     """The thread routes of a blueprint; a refusal is a :class:`~.errors.RequestError`, which it renders."""
+    threads = Threads(settings, extension, preparer, store)
 
     async def list_threads() -> Response:
-        owner = await _requester(settings)
+        owner = await threads.owner()
         limit, offset = _limit(request.args.get("limit")), _offset(request.args.get("cursor"))
         records, more = await extension.records().page(owner, limit, offset)
-        threads = [await _status(record, owner) for record in records]
-        return jsonify(threads=threads, next_cursor=_cursor(offset + limit) if more else None)
+        listed = [await threads.listed(record, owner, metadata=False) for record in records]
+        return jsonify(threads=listed, next_cursor=_cursor(offset + limit) if more else None)
 
     async def read_thread(thread_id: str) -> Response:
-        owner, name = await _requester(settings), _name(thread_id)
+        owner, name = await threads.owner(), threads.name(thread_id)
         thread = await _read(name, owner)
         if thread.state.created_at is None:
-            raise RequestError(404, "not_found", _NO_THREAD)
+            raise RequestError(404, "not_found", NO_THREAD)
         return jsonify(protocol.thread_body(*thread.shown))
 
     async def connect() -> Response:
         """The thread as it is (its messages, its state), then the live run's events if one is going (followed
         from its start in the stream store); a new thread connects empty."""
-        owner = await _requester(settings)
+        owner = await threads.owner()
         ids = protocol.connect_ids(await read_json_body(request))
-        name = _name(ids["thread_id"])
+        name = threads.name(ids["thread_id"])
         thread = await _read(name, owner)
         _, _, messages, shared, _, stream_id = thread.shown
         first: list[Event] = [RunStarted(ids["run_id"]), MessagesSnapshot(messages), StateChanged(shared)]
@@ -99,7 +101,7 @@ def thread_routes(
         return await protocol.respond(reader, encoder, FOLLOWER, settings)
 
     async def _read(name: str, owner: str | None) -> _Thread:
-        graph, config = await _thread(name, owner)
+        graph, config = await threads.graph(owner, name)
         state = await graph.aget_state(config)
         record = await extension.records().get(owner, name)
         messages = plain_messages(state) if state.created_at is not None else []
@@ -114,48 +116,20 @@ def thread_routes(
         return _Thread(state, (name, title, messages, shared, interrupts, stream_id))
 
     async def rename_thread(thread_id: str) -> Response:
-        owner, name = await _requester(settings), _name(thread_id)
+        owner, name = await threads.owner(), threads.name(thread_id)
         body = await read_json_body(request)
         renamed = await extension.records().rename(owner, name, validated(_Rename, body).title)
         if renamed is None:
-            raise RequestError(404, "not_found", _NO_THREAD)
-        return jsonify(await _status(renamed, owner))
+            raise RequestError(404, "not_found", NO_THREAD)
+        return jsonify(await threads.listed(renamed, owner, metadata=False))
 
     async def delete_thread(thread_id: str) -> Response:
         """A run on it is stopped first (the hold taken as ``interrupt`` does), then all of it goes."""
-        owner, name = await _requester(settings), _name(thread_id)
-        graph, config = await _thread(name, owner)
-        records = extension.records()
-        record = await records.get(owner, name)
-        stored = stored_name(name, owner)
-        if record is None and (await graph.aget_state(config)).created_at is None:
-            raise RequestError(404, "not_found", _NO_THREAD)
-        held = await extension.holds.take(graph.checkpointer, stored, f"delete-{uuid4()}", "interrupt")
-        try:
-            await graph.checkpointer.adelete_thread(stored)
-            if store is not None and record is not None:
-                for stream_id in record.streams:
-                    await store.delete(stream_id, owner)
-            await records.delete(owner, name)
-        finally:
-            await held.release()
+        await threads.delete(await threads.owner(), thread_id)
         return Response(status=204)
 
-    async def _thread(name: str, owner: str | None) -> tuple[Any, dict[str, Any]]:
-        """The graph keeping the blueprint's threads, and the config naming the owner's thread ``name``."""
-        ask = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers), thread_id=name)
-        graph = await preparer.thread_graph(ask)
-        if graph is None:
-            raise RequestError(404, "not_found", "this blueprint's runnable keeps no threads")
-        return graph, {"configurable": {"thread_id": stored_name(name, owner)}}
-
-    async def _status(record: Record, owner: str | None) -> dict[str, Any]:
-        """A record as listed; ``busy`` only while a run holds the thread (a killed process left it so)."""
-        listed = record.listed()
-        if record.status == "busy" and not await extension.holds.busy(stored_name(record.thread_id, owner)):
-            listed["status"] = "idle"
-        return listed
-
+    if not protocol.serves_thread_routes:
+        return protocol.thread_api(threads, name, settings)
     base = protocol.threads_route(settings)
     routes: list[tuple[str, str, Callable[..., Awaitable[Response]]]] = [
         (base, "GET", list_threads),
@@ -172,18 +146,6 @@ class _Thread:
 
     state: Any
     shown: tuple[str, str, list[dict[str, Any]], dict[str, Any], list[dict[str, Any]], str | None]
-
-
-async def _requester(settings: Settings) -> str | None:
-    """The owner a thread request speaks for: the hook sees its headers, no body."""
-    chat_request = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers))
-    return await owner_of(settings.stream_owner, chat_request)
-
-
-def _name(thread_id: str) -> str:
-    name = checked_name(thread_id)
-    assert name is not None
-    return name
 
 
 def _limit(value: str | None) -> int:

@@ -32,7 +32,9 @@ class AgUiProtocol(Protocol):
     name = "ag-ui"
     parts = ("content", "toolCalls")
 
-    def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
+    def read(
+        self, body: dict[str, Any], headers: Headers, settings: Settings, path: Mapping[str, str] | None = None
+    ) -> ChatRequest:
         return read_run_input(body, headers, settings)
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:

@@ -36,7 +36,9 @@ class AiSdkProtocol(Protocol):
     headers: ClassVar[Mapping[str, str]] = {**SSE_HEADERS, "x-vercel-ai-ui-message-stream": "v1"}
     replays_finished = False  # useChat({resume}) asks on every page load: a finished answer it has already
 
-    def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
+    def read(
+        self, body: dict[str, Any], headers: Headers, settings: Settings, path: Mapping[str, str] | None = None
+    ) -> ChatRequest:
         return read_chat(body, headers, settings)
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:

@@ -11,6 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
+from typing import Protocol as Interface
 
 from quart import Response, jsonify
 from werkzeug.datastructures import Headers
@@ -23,7 +24,7 @@ from ..request.counted import Budget
 from ..settings import Settings
 from .response import RunHandle, event_stream, sse_response
 
-__all__ = ["SSE_HEADERS", "Encoder", "Protocol"]
+__all__ = ["SSE_HEADERS", "Encoder", "Protocol", "ThreadAccess"]
 
 SSE_HEADERS: Mapping[str, str] = {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -67,13 +68,44 @@ class Encoder(ABC):
         return self.encoders[type(event)](event)
 
 
+class ThreadAccess(Interface):
+    """The blueprint's threads as a protocol's own thread routes reach them (:class:`~..thread_access.Threads`):
+    each owner's own, every refusal a :class:`RequestError` (``400`` a bad thread id, ``404`` none there)."""
+
+    async def owner(self) -> str | None: ...
+
+    async def state(self, owner: str | None, thread_id: str, checkpoint_id: str | None = None) -> Any: ...
+
+    async def history(self, owner: str | None, thread_id: str, limit: int, before: str | None = None) -> list[Any]: ...
+
+    async def record(self, owner: str | None, thread_id: str) -> dict[str, Any] | None: ...
+
+    async def create(self, owner: str | None, thread_id: str, metadata: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def search(
+        self, owner: str | None, metadata: dict[str, Any] | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]: ...
+
+    async def delete(self, owner: str | None, thread_id: str) -> None: ...
+
+
 class Protocol(ABC):
     name: ClassVar[str]
     headers: ClassVar[Mapping[str, str]] = SSE_HEADERS
 
     @abstractmethod
-    def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
-        """The chat request of a JSON body, or :class:`~quart_llmstream.errors.RequestError`."""
+    def read(
+        self, body: dict[str, Any], headers: Headers, settings: Settings, path: Mapping[str, str] | None = None
+    ) -> ChatRequest:
+        """The chat request of a JSON body (and of the route's ``path`` parameters, for a protocol whose routes
+        name things: LangGraph's thread), or :class:`~quart_llmstream.errors.RequestError`."""
+
+    source: ClassVar[str | None] = None
+    """The event source its runs need, when not the ``event_source`` option's (LangGraph's stream modes)."""
+
+    def source_options(self, chat_request: ChatRequest) -> dict[str, Any]:
+        """What the source takes of a request (LangGraph's ``stream_mode``); nothing by default."""
+        return {}
 
     @abstractmethod
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
@@ -120,6 +152,16 @@ class Protocol(ABC):
             closed=closed,
         )
         return sse_response(frames, self.headers)
+
+    serves_thread_routes: ClassVar[bool] = True
+    """Its threads are served at :meth:`threads_route` in the shapes below; False: it has its own
+    (:meth:`thread_api`)."""
+
+    def thread_api(
+        self, threads: ThreadAccess, name: str, settings: Settings
+    ) -> list[tuple[str, str, Callable[..., Any]]]:
+        """The routes of a thread API of the protocol's own (LangGraph's server's); none by default."""
+        return []
 
     def threads_route(self, settings: Settings) -> str:
         """Where the blueprint's threads are: ``<route>/threads``."""

@@ -110,7 +110,9 @@ class NativeProtocol(Protocol):
     parts = ("tool_calls", "attachments")
     conversation = ("chat_history", 0)  # the question is apart
 
-    def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
+    def read(
+        self, body: dict[str, Any], headers: Headers, settings: Settings, path: Mapping[str, str] | None = None
+    ) -> ChatRequest:
         parsed = validated(_ChatBody, body)
         found = Attachments(settings)
         messages = [item.message(found, f"chat_history.{i}") for i, item in enumerate(parsed.chat_history)]

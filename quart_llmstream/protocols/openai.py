@@ -44,7 +44,9 @@ _ERROR_STATUSES = {"timeout": 504, "interrupted": 409}  # of a whole answer that
 class OpenAIProtocol(Protocol):
     name = "openai"
 
-    def read(self, body: dict[str, Any], headers: Headers, settings: Settings) -> ChatRequest:
+    def read(
+        self, body: dict[str, Any], headers: Headers, settings: Settings, path: Mapping[str, str] | None = None
+    ) -> ChatRequest:
         return read_completion_request(body, headers, settings)
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:

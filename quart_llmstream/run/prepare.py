@@ -58,6 +58,15 @@ RunnableFactory = Callable[[ChatRequest], "Runnable[Any, Any] | Awaitable[Runnab
 """Builds the runnable for one request; may be sync or async."""
 
 
+class Streams(Protocol):
+    """What of the wire's protocol a run needs: the event source it asks for, and what it takes of a request."""
+
+    @property
+    def source(self) -> str | None: ...
+
+    def source_options(self, chat_request: ChatRequest) -> dict[str, Any]: ...
+
+
 class Runs(Protocol):
     """What the app keeps of its runs (:class:`~..extension.LLMStream`): room for one more, the holds on its
     threads, and the registry every run joins."""
@@ -79,7 +88,7 @@ class Prepared:
     runnable: Runnable[Any, Any]
     inputs: RunInput
     config: RunnableConfig
-    filters: dict[str, list[str]]
+    filters: dict[str, Any]
     thread_name: str | None
     thread: RunThread | None
     mapping: StreamMapper
@@ -104,6 +113,7 @@ class Preparer:
         tracing: LangfuseTracing | None,
         store: StreamStore | None,
         records: Callable[[], ThreadRecords] | None = None,
+        streams: Streams | None = None,
     ) -> None:
         self._factory, self._settings, self._runs, self._tracing, self._store = factory, settings, runs, tracing, store
         self.records = records
@@ -116,7 +126,8 @@ class Preparer:
             predict_state=[prediction.model_dump() for prediction in settings.predict_state],
         )
         self._filters = server_filters(settings)
-        self._source = EVENT_SOURCES[settings.event_source]
+        self._source = EVENT_SOURCES[(streams and streams.source) or settings.event_source]
+        self._source_options = streams.source_options if streams is not None and streams.source else None
 
     async def prepare(self, chat_request: ChatRequest) -> Prepared:
         """Everything before the run streams (see the module), or :class:`RequestError`."""
@@ -125,6 +136,8 @@ class Preparer:
         if settings.client_filters:
             kinds, filters = narrow(chat_request.body, mapper.events, filters)
             mapper = mapper if kinds == mapper.events else mapper.narrowed(kinds)
+        if self._source_options is not None:
+            filters = {**filters, **self._source_options(chat_request)}
         name = checked_name(chat_request.thread_id)
         thread = None
         try:

@@ -71,7 +71,14 @@ def _in(name: str, *packages: str) -> bool:
     return any(name == f"quart_llmstream.{p}" or name.startswith(f"quart_llmstream.{p}.") for p in packages)
 
 
-VIEWS = ("blueprint", "resume", "thread_routes", "extension", "routes")  # what wires the stages together, at the top
+VIEWS = (
+    "blueprint",
+    "resume",
+    "thread_routes",
+    "thread_access",
+    "extension",
+    "routes",
+)  # what wires the stages together, at the top
 NEVER = {
     "request": ("protocols", "run", "logs", *VIEWS),  # body -> ChatRequest knows no protocol, run or log
     "logs": ("protocols", "run", "request", *VIEWS),  # the seam between run and wire knows neither

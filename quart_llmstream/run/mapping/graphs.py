@@ -11,14 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import AIMessageChunk, ToolMessage
+from pydantic_core import to_jsonable_python
 
-from ...events import Custom
+from ...events import Custom, GraphChunk
 from ..threads.state import describe
 from .base import Events, Handler, MappingState, V2Event
 from .state import STATE_EVENT
 
-__all__ = ["INTERRUPT_HANDLERS", "STATE_HANDLERS", "custom_event", "predicting"]
+__all__ = ["INTERRUPT_HANDLERS", "STATE_HANDLERS", "custom_event", "graph_chunk", "predicting"]
+
+
+def graph_chunk(mapper: MappingState, event: V2Event) -> Events:
+    """A chunk of the graph's own stream (the LangGraph protocol's source), whole, as plain data (messages as
+    their dumps, as LangGraph's server sends them); a model's token counts in the stream's tally, as on any
+    other source."""
+    data = event["data"]
+    if event["mode"] == "messages" and isinstance(data, tuple) and isinstance(data[0], AIMessageChunk):
+        mapper.tally.add_text(data[0].text)
+    return (GraphChunk(event["mode"], tuple(event["namespace"]), to_jsonable_python(data, fallback=repr)),)
 
 
 def _chain_stream(mapper: MappingState, event: V2Event) -> Events:

@@ -23,6 +23,7 @@ from ...errors import public_message
 from ...events import (
     Custom,
     Event,
+    GraphChunk,
     MessagesSnapshot,
     ReasoningDelta,
     ReasoningEnd,
@@ -44,7 +45,7 @@ from ...payloads import jsonable, tool_result
 from ..threads.state import ThreadState, is_interrupt
 from .base import NOTHING, Events, Handler, V2Event
 from .endings import final_events
-from .graphs import INTERRUPT_HANDLERS, STATE_HANDLERS, custom_event, predicting
+from .graphs import INTERRUPT_HANDLERS, STATE_HANDLERS, custom_event, graph_chunk, predicting
 from .hook import EventHook, hooked
 from .reasoning import reasoning_texts
 from .state import StateStream
@@ -53,7 +54,7 @@ from .tally import Tally
 __all__ = ["EventHook", "Mapper", "StreamMapper"]
 _OPENS = {TextDelta: TextStart, ReasoningDelta: ReasoningStart}
 _CLOSES = {TextDelta: TextEnd, ReasoningDelta: ReasoningEnd}
-_BESIDE_BLOCKS = frozenset({Custom, StateChanged, StatePredicted})  # neither open nor close a block
+_BESIDE_BLOCKS = frozenset({Custom, StateChanged, StatePredicted, GraphChunk})  # neither open nor close a block
 
 
 class Mapper:
@@ -76,7 +77,7 @@ class Mapper:
         self._options: dict[str, Any] = {"event_hook": event_hook, "max_payload_chars": max_payload_chars}
         self._options |= {"expose_errors": expose_errors, "predict_state": self.predict_state}
         chunk_kinds = self.events & {"token", "reasoning", "tool"}
-        handlers: dict[str, Handler] = {"on_chat_model_end": StreamMapper._model_end}
+        handlers: dict[str, Handler] = {"on_chat_model_end": StreamMapper._model_end, "on_graph_chunk": graph_chunk}
         if chunk_kinds == {"token"}:
             handlers["on_chat_model_stream"] = StreamMapper._token
         elif chunk_kinds:

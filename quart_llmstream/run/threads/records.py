@@ -30,6 +30,7 @@ class Record:
     status: str
     stream_id: str | None
     streams: tuple[str, ...]
+    metadata: dict[str, Any]
 
     def listed(self) -> dict[str, Any]:
         """The record as a list shows it."""
@@ -82,6 +83,14 @@ class ThreadRecords:
         if item is not None:
             await self.store.aput(namespace, name, item.value | {"status": status, "stream_id": None}, index=False)
 
+    async def create(self, owner: str | None, name: str, metadata: dict[str, Any]) -> Record:
+        """A thread made before its first run (LangGraph's ``POST /threads``), with ``metadata`` to search by."""
+        value = {"title": "", "created_at": _now(), "status": "idle", "streams": []} | _metadata(metadata)
+        await self.store.aput(self.namespace(owner), name, value, index=False)
+        record = await self.get(owner, name)
+        assert record is not None
+        return record
+
     async def rename(self, owner: str | None, name: str, title: str) -> Record | None:
         namespace = self.namespace(owner)
         item = await self.store.aget(namespace, name)
@@ -93,17 +102,21 @@ class ThreadRecords:
     async def delete(self, owner: str | None, name: str) -> None:
         await self.store.adelete(self.namespace(owner), name)
 
-    async def page(self, owner: str | None, limit: int, offset: int) -> tuple[list[Record], bool]:
-        """The owner's threads, most recent activity first: ``limit`` of them from ``offset``, and whether more
-        follow. A store's search gives its items by ``updated_at``, newest first (``AsyncPostgresStore``);
-        ``InMemoryStore`` gives them as they were made, so its items are sorted here (all in memory anyway)."""
-        namespace = self.namespace(owner)
+    async def page(
+        self, owner: str | None, limit: int, offset: int, metadata: dict[str, Any] | None = None
+    ) -> tuple[list[Record], bool]:
+        """The owner's threads (those whose metadata holds ``metadata``'s pairs), most recent activity first:
+        ``limit`` of them from ``offset``, and whether more follow. A store's search gives its items by
+        ``updated_at``, newest first (``AsyncPostgresStore``); ``InMemoryStore`` gives them as they were made, so
+        its items are sorted here (all in memory anyway)."""
+        namespace, where = self.namespace(owner), _metadata(metadata or {}) if metadata else None
+        where = None if where is None else {key: value for key, value in where.items() if key != "metadata"}
         memory = sys.modules.get("langgraph.store.memory")
         if memory is not None and isinstance(self.store, memory.InMemoryStore):
-            items = await self.store.asearch(namespace, limit=1 << 30)
+            items = await self.store.asearch(namespace, filter=where, limit=1 << 30)
             items = sorted(items, key=lambda item: item.updated_at, reverse=True)[offset : offset + limit + 1]
         else:
-            items = await self.store.asearch(namespace, limit=limit + 1, offset=offset)
+            items = await self.store.asearch(namespace, filter=where, limit=limit + 1, offset=offset)
         records = [_record(item) for item in items if item.namespace == namespace]
         return records[:limit], len(records) > limit
 
@@ -118,7 +131,14 @@ def _record(item: Any) -> Record:
         status=str(value.get("status", "idle")),
         stream_id=value.get("stream_id"),
         streams=tuple(value.get("streams", ())),
+        metadata=dict(value.get("metadata") or {}),
     )
+
+
+def _metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A record's ``metadata``, and each pair of it again at the top (``m:<key>``): a store filters on top-level
+    keys, so a search by some pairs finds the records that hold them, whatever else they hold."""
+    return {"metadata": metadata} | {f"m:{key}": value for key, value in metadata.items()}
 
 
 def _now() -> str:

@@ -1,0 +1,131 @@
+"""LangGraph's server protocol: what ``useStream``, Agent Chat UI and LangGraph's SDKs speak.
+
+The blueprint is one assistant (its id and graph id: the blueprint's name). A run
+(``POST /threads/{thread_id}/runs/stream``, or stateless ``/runs/stream``) streams the graph's own stream modes
+as LangGraph's server frames them: ``event: metadata`` ``{run_id, attempt}`` first, then an event per chunk named
+by its mode (``mode|namespace`` for a subgraph's), and ``event: error`` ``{error, message}`` when the run fails;
+``/runs/wait`` answers the run's last values instead. Refusals are LangGraph's ``{"detail": ...}``. Its other routes
+(the server's, the assistant's, threads with their state and history) are :mod:`.langgraph_api`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from quart import Response, jsonify, request
+from werkzeug.datastructures import Headers
+
+from .. import events
+from ..errors import RequestError
+from ..logs import LogReader
+from ..payloads import to_json
+from ..request import ChatRequest
+from ..settings import Settings
+from .base import Encoder, Protocol, ThreadAccess
+from .langgraph_api import assistant_routes, thread_routes
+from .langgraph_body import STREAM_MODES, read_run
+from .response import RunHandle
+from .sse import encode_event
+
+__all__ = ["LangGraphEncoder", "LangGraphProtocol"]
+
+
+class LangGraphProtocol(Protocol):
+    name = "langgraph"
+    source = "graph"
+    resumable = False  # left: stream_resumable and joining a run with Last-Event-ID
+    conversation = ("input", 0)
+
+    def read(
+        self, body: dict[str, Any], headers: Headers, settings: Settings, path: Mapping[str, str] | None = None
+    ) -> ChatRequest:
+        return read_run(body, headers, settings, dict(path or {}))
+
+    def source_options(self, chat_request: ChatRequest) -> dict[str, Any]:
+        modes = chat_request.ids["modes"].split(",")
+        graph_modes = tuple(STREAM_MODES.get(mode, mode) for mode in modes)
+        return {"stream_mode": graph_modes, "subgraphs": "subgraphs" in chat_request.ids}
+
+    def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
+        return LangGraphEncoder(stream_id, waits=ids.get("kind") == "wait")
+
+    def routes(self, name: str, settings: Settings) -> list[tuple[str, str, Callable[..., Any] | None]]:
+        runs: list[tuple[str, str, Callable[..., Any] | None]] = [
+            ("/threads/<thread_id>/runs/<any(stream, wait):kind>", "POST", None),
+            ("/runs/<any(stream, wait):kind>", "POST", None),
+        ]
+        return runs + list(assistant_routes(name))
+
+    serves_thread_routes = False  # LangGraph's own, in its shapes
+
+    def thread_api(
+        self, threads: ThreadAccess, name: str, settings: Settings
+    ) -> list[tuple[str, str, Callable[..., Any]]]:
+        return thread_routes(threads, name)
+
+    async def respond(
+        self,
+        reader: LogReader,
+        encoder: Encoder,
+        run: RunHandle,
+        settings: Settings,
+        after: int | None = None,
+        closed: Callable[[], None] | None = None,
+    ) -> Response:
+        """The run's frames (``/runs/stream``), or its last values once it ends (``/runs/wait``); either way
+        ``Content-Location`` names the run, where the SDKs read its id."""
+        assert isinstance(encoder, LangGraphEncoder)
+        if encoder.waits:
+            response = await self._wait(reader, encoder, run)
+        else:
+            response = await super().respond(reader, encoder, run, settings, after, closed)
+        response.headers["Content-Location"] = f"{request.path.rpartition('/runs/')[0]}/runs/{encoder.run_id}"
+        return response
+
+    @staticmethod
+    async def _wait(reader: LogReader, encoder: LangGraphEncoder, run: RunHandle) -> Response:
+        try:  # the whole run, then one JSON object; a client that leaves is a disconnect as in a stream
+            while not reader.ended:
+                for _, event in await reader.read():
+                    encoder.encode(event)
+        except asyncio.CancelledError:
+            reader.close()
+            await run.client_left()
+            raise
+        if encoder.failure is not None:
+            return jsonify({"__error__": encoder.failure})
+        return Response(to_json(encoder.last_values or {}), content_type="application/json")
+
+    def error_body(self, exc: RequestError) -> dict[str, Any]:
+        return {"detail": exc.detail}
+
+
+def _frame(name: str, data: Any) -> bytes:
+    return encode_event(to_json(data), event=name)
+
+
+class LangGraphEncoder(Encoder):
+    """A run's frames: its metadata, its chunks by mode, its error."""
+
+    def __init__(self, run_id: str, waits: bool = False) -> None:
+        super().__init__()
+        self.run_id, self.waits = run_id, waits
+        self.last_values: Any = None
+        self.failure: dict[str, Any] | None = None
+
+    def on_run_started(self, event: events.RunStarted) -> bytes:
+        return _frame("metadata", {"run_id": self.run_id, "attempt": 1})
+
+    def on_graph_chunk(self, event: events.GraphChunk) -> bytes:
+        if event.mode == "values" and not event.namespace:
+            self.last_values = event.data
+        name = "|".join((event.mode, *event.namespace))
+        return _frame(name, event.data)
+
+    def on_run_ended(self, event: events.RunEnded) -> bytes:
+        if event.error is None:
+            return b""
+        self.failure = {"error": event.error, "message": event.message}
+        return _frame("error", self.failure)

@@ -1,0 +1,218 @@
+"""The LangGraph server's routes beside its runs, in its shapes: the server (``/ok``, ``/info``), the one
+assistant a blueprint is (its id and graph id: the blueprint's name), and threads — made, read, searched by
+metadata, deleted, with their state and history (:class:`~.base.ThreadAccess` reaches them).
+
+Not served (``docs/langgraph.md``): crons, the store API, webhooks, a thread's ``PATCH``, ``copy`` and state update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic_core import to_jsonable_python
+from quart import Response, request
+
+from ..errors import RequestError
+from ..payloads import to_json
+from ..request.body import read_json_body
+from ..request.validation import validated
+from .base import ThreadAccess
+
+__all__ = ["assistant_routes", "thread_routes"]
+
+_STARTED = datetime.now(UTC).isoformat()
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(to_json(to_jsonable_python(value, fallback=repr)), status, content_type="application/json")
+
+
+async def _body(model: type[BaseModel]) -> Any:
+    body = await read_json_body(request) if await request.get_data() else {}
+    try:
+        return validated(model, body)
+    except RequestError as error:
+        raise RequestError(422, error.error, error.detail) from None
+
+
+def assistant_routes(name: str) -> list[tuple[str, str, Callable[..., Any]]]:
+    """``/ok``, ``/info`` and the assistant: what a client asks before its first run."""
+    assistant: dict[str, Any] = {
+        "assistant_id": name,
+        "graph_id": name,
+        "name": name,
+        "description": None,
+        "config": {},
+        "context": {},
+        "metadata": {},
+        "version": 1,
+        "created_at": _STARTED,
+        "updated_at": _STARTED,
+    }
+
+    async def ok() -> Response:
+        return _json({"ok": True})
+
+    async def info() -> Response:
+        return _json({"version": "quart-llmstream", "flags": {"assistants": True, "crons": False}})
+
+    async def search_assistants() -> Response:
+        return _json([assistant])
+
+    async def get_assistant(assistant_id: str) -> Response:
+        if assistant_id != name:
+            raise RequestError(404, "not_found", f"Assistant {assistant_id} not found")
+        return _json(assistant)
+
+    return [
+        ("/ok", "GET", ok),
+        ("/info", "GET", info),
+        ("/assistants/search", "POST", search_assistants),
+        ("/assistants/<assistant_id>", "GET", get_assistant),
+    ]
+
+
+class _NewThread(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    thread_id: StrictStr | None = None
+    metadata: dict[str, Any] = {}
+    if_exists: str = "raise"
+
+
+class _Search(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    metadata: dict[str, Any] | None = None
+    status: str | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class _History(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    limit: int = Field(default=10, ge=1, le=1000)
+    before: Any = None
+
+
+def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Callable[..., Any]]]:
+    """The thread routes, each owner's own."""
+
+    def thread(record: dict[str, Any], state: Any = None) -> dict[str, Any]:
+        metadata = {"graph_id": name, "assistant_id": name} | record["metadata"]
+        values = state.values if state is not None else {}
+        interrupts = (
+            {} if state is None else {task.id: list(task.interrupts) for task in state.tasks if task.interrupts}
+        )
+        return {
+            "thread_id": record["thread_id"],
+            "created_at": record["created_at"],
+            "updated_at": record["updated_at"],
+            "state_updated_at": record["updated_at"],
+            "metadata": metadata,
+            "status": "interrupted" if interrupts else record["status"],
+            "config": {},
+            "values": values,
+            "interrupts": interrupts,
+        }
+
+    async def create_thread() -> Response:
+        body, owner = await _body(_NewThread), await threads.owner()
+        thread_id = body.thread_id or str(uuid4())
+        if body.if_exists == "do_nothing" and (found := await threads.record(owner, thread_id)) is not None:
+            return _json(thread(found))
+        return _json(thread(await threads.create(owner, thread_id, body.metadata)))
+
+    async def get_thread(thread_id: str) -> Response:
+        owner = await threads.owner()
+        record = await threads.record(owner, thread_id)
+        state = await threads.state(owner, thread_id)
+        if record is None:
+            now = datetime.now(UTC).isoformat()
+            record = {"thread_id": thread_id, "created_at": now, "updated_at": now, "status": "idle", "metadata": {}}
+        return _json(thread(record, state))
+
+    async def delete_thread(thread_id: str) -> Response:
+        await threads.delete(await threads.owner(), thread_id)
+        return Response(status=204)
+
+    async def search_threads() -> Response:
+        body, owner = await _body(_Search), await threads.owner()
+        found = await threads.search(owner, body.metadata, body.limit, body.offset)
+        return _json([thread(record) for record in found if body.status in (None, record["status"])])
+
+    async def thread_state(thread_id: str, checkpoint_id: str | None = None) -> Response:
+        owner = await threads.owner()
+        return _json(_state(await threads.state(owner, thread_id, checkpoint_id), thread_id))
+
+    async def thread_history(thread_id: str) -> Response:
+        owner = await threads.owner()
+        if request.method == "GET":
+            limit = request.args.get("limit", "10")
+            body = validated(_History, {"limit": int(limit) if limit.isdigit() else limit})
+        else:
+            body = await _body(_History)
+        before = body.before  # a checkpoint id, or a config naming one
+        if isinstance(before, dict):
+            before = before.get("configurable", before).get("checkpoint_id")
+        if before is not None and not isinstance(before, str):
+            raise RequestError(422, "invalid_request", "before: a checkpoint id, or a config naming one")
+        states = await threads.history(owner, thread_id, body.limit, before)
+        return _json([_state(state, thread_id) for state in states])
+
+    return [
+        ("/threads", "POST", create_thread),
+        ("/threads/search", "POST", search_threads),
+        ("/threads/<thread_id>", "GET", get_thread),
+        ("/threads/<thread_id>", "DELETE", delete_thread),
+        ("/threads/<thread_id>/state", "GET", thread_state),
+        ("/threads/<thread_id>/state/<checkpoint_id>", "GET", thread_state),
+        ("/threads/<thread_id>/history", "GET", thread_history),
+        ("/threads/<thread_id>/history", "POST", thread_history),
+    ]
+
+
+def _checkpoint(config: Any, thread_id: str) -> dict[str, Any] | None:
+    """A checkpoint as the client names it: under the client's thread id (the owner's scope is the server's)."""
+    if not config:
+        return None
+    configurable = config.get("configurable", {})
+    return {
+        "thread_id": thread_id,
+        "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+        "checkpoint_id": configurable.get("checkpoint_id"),
+    }
+
+
+def _state(state: Any, thread_id: str) -> dict[str, Any]:
+    """A thread's ``StateSnapshot`` as LangGraph's server answers ``GET /threads/{id}/state``."""
+    checkpoint, parent = _checkpoint(state.config, thread_id), _checkpoint(state.parent_config, thread_id)
+    tasks = [
+        {
+            "id": task.id,
+            "name": task.name,
+            "error": None if task.error is None else repr(task.error),
+            "interrupts": list(task.interrupts),
+            "checkpoint": None,
+            "state": None,
+            "result": getattr(task, "result", None),
+        }
+        for task in state.tasks
+    ]
+    return {
+        "values": state.values,
+        "next": list(state.next),
+        "tasks": tasks,
+        "interrupts": list(state.interrupts),
+        "checkpoint": checkpoint,
+        "checkpoint_id": checkpoint and checkpoint["checkpoint_id"],
+        "metadata": dict(state.metadata or {}),
+        "created_at": state.created_at,
+        "parent_checkpoint": parent,
+        "parent_checkpoint_id": parent and parent["checkpoint_id"],
+    }

@@ -1,0 +1,85 @@
+"""The LangGraph server's run request (``POST /threads/{id}/runs/stream``, ``/runs/wait``, stateless ``/runs/...``)
+as a :class:`~quart_llmstream.ChatRequest`: ``input.messages`` are the run's input messages (LangChain's dicts,
+``{"type": "human", ...}`` or ``{"role": "user", ...}``), the rest of ``input`` the client's state, ``command.resume``
+the answer to what the thread waits on; ``stream_mode`` and ``stream_subgraphs`` say what the stream carries.
+A body that fails its schema is a ``422``, as LangGraph's server answers it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+from werkzeug.datastructures import Headers
+
+from ..errors import RequestError
+from ..request import ChatRequest, Resume
+from ..request.validation import validated
+from ..settings import Settings
+
+__all__ = ["STREAM_MODES", "read_run"]
+
+StreamMode = Literal["values", "messages-tuple", "updates", "custom", "debug", "tasks", "checkpoints"]
+STREAM_MODES = {"messages-tuple": "messages"}  # the server's names of the graph's modes, where they differ
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resume: Any = None
+    update: Any = None
+    goto: Any = None
+
+
+class _RunBody(BaseModel):
+    model_config = ConfigDict(extra="allow")  # webhook, interrupt_before, ...: LangGraph's, not served here
+
+    assistant_id: StrictStr | None = None
+    input: dict[str, Any] | None = None
+    command: _Command | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    stream_mode: StreamMode | list[StreamMode] = "values"
+    stream_subgraphs: StrictBool = False
+    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] | None = None
+    if_not_exists: Literal["create", "reject"] | None = None
+    on_disconnect: Literal["cancel", "continue"] | None = None
+    checkpoint_id: StrictStr | None = None
+    stream_resumable: StrictBool = False
+
+
+def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: dict[str, str]) -> ChatRequest:
+    try:
+        parsed = validated(_RunBody, body)
+    except RequestError as error:
+        raise RequestError(422, error.error, error.detail) from None
+    inputs = dict(parsed.input or {})
+    try:
+        messages: list[BaseMessage] = convert_to_messages(inputs.pop("messages", None) or [])
+    except (ValueError, TypeError, NotImplementedError) as error:
+        raise RequestError(422, "invalid_request", f"input.messages: {error}") from None
+    if len(messages) > settings.max_history + 1:
+        raise RequestError(400, "invalid_request", f"input.messages: at most {settings.max_history + 1} messages")
+    question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    if len(question) > settings.max_question_chars:
+        raise RequestError(400, "invalid_request", f"the question: at most {settings.max_question_chars} characters")
+    command = parsed.command
+    resume = Resume(value=command.resume, has_value=True) if command and "resume" in command.model_fields_set else None
+    if command is None and parsed.input is None:
+        raise RequestError(422, "invalid_request", "a run takes an input or a command")
+    modes = parsed.stream_mode if isinstance(parsed.stream_mode, list) else [parsed.stream_mode]
+    ids = {"kind": path.get("kind", "stream"), "modes": ",".join(dict.fromkeys(modes))}
+    ids |= {"subgraphs": "yes"} if parsed.stream_subgraphs else {}
+    return ChatRequest(
+        question=question,
+        chat_history=messages[:-1],
+        body=body,
+        headers=headers,
+        ids=ids,
+        messages=messages,
+        thread_id=path.get("thread_id"),
+        resume=resume,
+        state=inputs,
+    )

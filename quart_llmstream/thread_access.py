@@ -1,0 +1,120 @@
+"""A blueprint's threads as its routes reach them: who asks, the graph that keeps them, their state and history,
+their records — each owner's own, every refusal a :class:`~.errors.RequestError` (``400`` for a name that is not a
+thread id, ``404`` for a thread that is not there or is another owner's).
+
+:mod:`.thread_routes` serves them in every protocol's shapes; a protocol with a thread API of its own (LangGraph's)
+gets this object (:class:`~.protocols.base.ThreadAccess`) and answers in its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from quart import request
+from werkzeug.datastructures import Headers
+
+from .errors import RequestError
+from .extension import LLMStream
+from .logs.store import StreamStore
+from .owners import owner_of
+from .request import ChatRequest
+from .run import Preparer
+from .run.threads import Record, checked_name, stored_name
+from .settings import Settings
+
+__all__ = ["NO_THREAD", "Threads"]
+
+NO_THREAD = "no such thread"
+
+
+class Threads:
+    """The threads of one blueprint: its settings, the app's extension (records, holds), its preparer (the
+    factory's graph) and its stream store."""
+
+    def __init__(self, settings: Settings, extension: LLMStream, preparer: Preparer, store: StreamStore | None):
+        self.settings, self.extension, self.preparer, self.store = settings, extension, preparer, store
+
+    async def owner(self) -> str | None:
+        """Who the request speaks for: the ``stream_owner`` hook sees its headers, no body."""
+        asking = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers))
+        return await owner_of(self.settings.stream_owner, asking)
+
+    @staticmethod
+    def name(thread_id: str) -> str:
+        """The client's name for a thread, checked (``400``)."""
+        name = checked_name(thread_id)
+        assert name is not None
+        return name
+
+    async def graph(self, owner: str | None, name: str) -> tuple[Any, dict[str, Any]]:
+        """The graph keeping the blueprint's threads, and the config naming the owner's thread ``name``."""
+        asking = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers), thread_id=name)
+        graph = await self.preparer.thread_graph(asking)
+        if graph is None:
+            raise RequestError(404, "not_found", "this blueprint's runnable keeps no threads")
+        return graph, {"configurable": {"thread_id": stored_name(name, owner)}}
+
+    async def state(self, owner: str | None, thread_id: str, checkpoint_id: str | None = None) -> Any:
+        """The thread's state (LangGraph's ``StateSnapshot``), at ``checkpoint_id`` when named; ``404`` when none."""
+        graph, config = await self.graph(owner, self.name(thread_id))
+        if checkpoint_id is not None:
+            config["configurable"]["checkpoint_id"] = checkpoint_id
+        state = await graph.aget_state(config)
+        if state.created_at is None and (checkpoint_id is not None or await self.record(owner, thread_id) is None):
+            raise RequestError(404, "not_found", NO_THREAD)
+        return state
+
+    async def history(self, owner: str | None, thread_id: str, limit: int, before: str | None = None) -> list[Any]:
+        """The thread's states, newest first."""
+        graph, config = await self.graph(owner, self.name(thread_id))
+        before_config = (
+            None if before is None else {"configurable": {**config["configurable"], "checkpoint_id": before}}
+        )
+        return [state async for state in graph.aget_state_history(config, limit=limit, before=before_config)]
+
+    async def record(self, owner: str | None, thread_id: str) -> dict[str, Any] | None:
+        """The thread as a list shows it, with its metadata; None when it has no record."""
+        record = await self.extension.records().get(owner, self.name(thread_id))
+        return None if record is None else await self.listed(record, owner)
+
+    async def create(self, owner: str | None, thread_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """A new thread's record (before its first run), or ``409`` for one that exists."""
+        name = self.name(thread_id)
+        if await self.extension.records().get(owner, name) is not None:
+            raise RequestError(409, "conflict", f"thread {thread_id} exists")
+        return await self.listed(await self.extension.records().create(owner, name, metadata), owner)
+
+    async def search(
+        self, owner: str | None, metadata: dict[str, Any] | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        records, _ = await self.extension.records().page(owner, limit, offset, metadata)
+        return [await self.listed(record, owner) for record in records]
+
+    async def listed(self, record: Record, owner: str | None, metadata: bool = True) -> dict[str, Any]:
+        """A record as listed (with its ``metadata``); ``busy`` only while a run holds the thread (a process
+        killed mid-run left it so)."""
+        listed = record.listed() | ({"metadata": record.metadata} if metadata else {})
+        if record.status == "busy" and not await self.extension.holds.busy(stored_name(record.thread_id, owner)):
+            listed["status"] = "idle"
+        return listed
+
+    async def delete(self, owner: str | None, thread_id: str) -> None:
+        """Stop a run on the thread (the hold taken as ``interrupt`` does), then remove its checkpoints, its record
+        and its streams' logs; ``404`` when there is no such thread."""
+        name = self.name(thread_id)
+        graph, config = await self.graph(owner, name)
+        records = self.extension.records()
+        record = await records.get(owner, name)
+        stored = stored_name(name, owner)
+        if record is None and (await graph.aget_state(config)).created_at is None:
+            raise RequestError(404, "not_found", NO_THREAD)
+        held = await self.extension.holds.take(graph.checkpointer, stored, f"delete-{uuid4()}", "interrupt")
+        try:
+            await graph.checkpointer.adelete_thread(stored)
+            if self.store is not None and record is not None:
+                for stream_id in record.streams:
+                    await self.store.delete(stream_id, owner)
+            await records.delete(owner, name)
+        finally:
+            await held.release()

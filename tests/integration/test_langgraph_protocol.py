@@ -1,0 +1,126 @@
+"""The LangGraph protocol, driven by LangGraph's own Python client (``langgraph-sdk``'s ``get_client``) against a
+real server: the assistant; a thread made with metadata and found by it; turns streamed in ``values``,
+``messages-tuple`` and ``updates``; a server tool; an interrupt of ``HumanInTheLoopMiddleware`` resumed with
+``command: {resume}`` (approved, rejected); the thread's state and history; ``runs.wait``; a stateless run;
+another owner's thread a ``404`` and never found; refusals in LangGraph's ``{"detail"}`` shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.errors import NotFoundError
+from quart import Quart
+
+from quart_llmstream import create_blueprint
+
+from helpers import running
+from review_app import review_app
+
+ALICE, BOB = {"X-User": "alice"}, {"X-User": "bob"}
+
+
+def langgraph_app() -> tuple[Quart, Any]:
+    review = review_app()
+    app = review.app
+    owner = lambda chat_request: chat_request.headers.get("X-User")  # noqa: E731
+    blueprint = create_blueprint(lambda _: review.graph, name="reviewer", protocol="langgraph", stream_owner=owner)
+    app.register_blueprint(blueprint, url_prefix="/lg")
+    return app, review
+
+
+async def parts(client: Any, thread: str | None, text: str, **options: Any) -> list[tuple[str, Any]]:
+    messages = {"messages": [{"role": "user", "content": text}]}
+    modes = options.pop("stream_mode", ["values", "messages-tuple", "updates"])
+    stream = client.runs.stream(thread, "reviewer", input=messages, stream_mode=modes, **options)
+    return [(part.event, part.data) async for part in stream]
+
+
+async def test_langgraphs_python_client_streams_turns_reads_the_thread_and_searches_by_metadata() -> None:
+    app, _ = langgraph_app()
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        [assistant] = await client.assistants.search()
+        made = await client.threads.create(metadata={"topic": "weather"})
+        thread = made["thread_id"]
+        first = await parts(client, thread, "hello there")
+        second = await parts(client, thread, "and again")
+        state = await client.threads.get_state(thread)
+        history = await client.threads.get_history(thread, limit=3)
+        found = await client.threads.search(metadata={"topic": "weather"})
+        none = await client.threads.search(metadata={"topic": "sport"})
+        waited = await client.runs.wait(thread, "reviewer", input={"messages": [{"role": "user", "content": "third"}]})
+        stateless = await parts(client, None, "no thread", stream_mode="values")
+        got = await client.threads.get(thread)
+    assert assistant["assistant_id"] == assistant["graph_id"] == "reviewer"
+    events = [event for event, _ in first]
+    assert events[:2] == ["metadata", "values"] and "messages" in events and "updates" in events
+    last_values = [data for event, data in first if event == "values"][-1]
+    tokens = [data[0]["content"] for event, data in first if event == "messages"]
+    assert "".join(tokens) == "Answer to hello there" and len(tokens) > 3  # word by word
+    assert first[0][1]["run_id"] and last_values["messages"][-1]["content"] == "Answer to hello there"
+    assert [data for event, data in second if event == "values"][-1]["messages"][-1]["content"] == "Answer to and again"
+    texts = [message["content"] for message in state["values"]["messages"]]
+    assert texts == ["hello there", "Answer to hello there", "and again", "Answer to and again"]
+    assert state["checkpoint"]["thread_id"] == thread and state["next"] == []
+    assert history[0]["checkpoint_id"] == state["checkpoint_id"] and len(history) == 3
+    assert [t["thread_id"] for t in found] == [thread] and none == []
+    assert waited["messages"][-1]["content"] == "Answer to third"
+    assert stateless[-1][1]["messages"][-1]["content"] == "Answer to no thread"
+    assert got["thread_id"] == thread and got["metadata"]["topic"] == "weather" and got["status"] == "idle"
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+async def test_an_interrupt_is_resumed_with_a_command_and_a_server_tool_runs_once(decision: str) -> None:
+    app, review = langgraph_app()
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        asked = await parts(client, thread, "please note", stream_mode=["values", "updates"])
+        waiting = await client.threads.get_state(thread)
+        listed = await client.threads.get(thread)
+        resume = {"decisions": [{"type": decision}]}
+        resumed = [
+            (part.event, part.data)
+            async for part in client.runs.stream(thread, "reviewer", command={"resume": resume}, stream_mode="values")
+        ]
+        after = await client.threads.get_state(thread)
+    interrupts = [data["__interrupt__"] for event, data in asked if event == "updates" and "__interrupt__" in data]
+    assert interrupts and interrupts[0][0]["value"]["action_requests"][0]["name"] == "send_note"
+    assert waiting["next"] and waiting["interrupts"][0]["id"] == interrupts[0][0]["id"]
+    assert listed["status"] == "interrupted"
+    assert after["interrupts"] == [] and after["next"] == []
+    last = resumed[-1][1]["messages"][-1]["content"]
+    if decision == "approve":
+        assert review.audit.ran("send_note") == [{"to": "ann", "text": "hi"}] and last == "Done: note sent to ann"
+    else:
+        assert review.audit.ran("send_note") == [] and last.startswith("Done: User rejected the tool call")
+
+
+async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_langgraphs_shape() -> None:
+    app, _ = langgraph_app()
+    async with running(app) as url:
+        alice, bob = get_client(url=f"{url}/lg", headers=ALICE), get_client(url=f"{url}/lg", headers=BOB)
+        thread = (await alice.threads.create(metadata={"k": "v"}))["thread_id"]
+        await parts(alice, thread, "hello")
+        with pytest.raises(NotFoundError):
+            await bob.threads.get_state(thread)
+        with pytest.raises(NotFoundError):
+            await bob.threads.get(thread)
+        assert await bob.threads.search(metadata={"k": "v"}) == []
+        async with httpx.AsyncClient(timeout=30) as http:
+            bad_mode = await http.post(
+                f"{url}/lg/threads/{thread}/runs/stream", json={"input": {}, "stream_mode": "nope"}, headers=ALICE
+            )
+            nothing_pending = await http.post(
+                f"{url}/lg/threads/{thread}/runs/stream", json={"command": {"resume": {}}}, headers=ALICE
+            )
+            unknown = await http.get(f"{url}/lg/assistants/other", headers=ALICE)
+        await alice.threads.delete(thread)
+        with pytest.raises(NotFoundError):
+            await alice.threads.get_state(thread)
+    assert bad_mode.status_code == 422 and "stream_mode" in bad_mode.json()["detail"]
+    assert nothing_pending.status_code == 409 and set(nothing_pending.json()) == {"detail"}
+    assert unknown.status_code == 404 and set(unknown.json()) == {"detail"}
