@@ -8,6 +8,7 @@ gets this object (:class:`~.protocols.base.ThreadAccess`) and answers in its own
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import uuid4
 
@@ -98,6 +99,19 @@ class Threads:
         if record.status == "busy" and not await self.extension.holds.busy(stored_name(record.thread_id, owner)):
             listed["status"] = "idle"
         return listed
+
+    async def stop(self, owner: str | None, thread_id: str, wait: bool = False) -> None:
+        """Stop the run on the thread, wherever it runs (and with ``wait``, until it has let go); ``404`` when
+        there is no such thread."""
+        name = self.name(thread_id)
+        stored = stored_name(name, owner)
+        if await self.extension.records().get(owner, name) is None:
+            await self.state(owner, thread_id)  # 404 unless it is there
+        if await self.extension.holds.stop(stored) and wait:
+            for _ in range(600):
+                if not await self.extension.holds.busy(stored):
+                    break
+                await asyncio.sleep(0.05)
 
     async def delete(self, owner: str | None, thread_id: str) -> None:
         """Stop a run on the thread (the hold taken as ``interrupt`` does), then remove its checkpoints, its record

@@ -88,6 +88,8 @@ class ThreadAccess(Interface):
 
     async def delete(self, owner: str | None, thread_id: str) -> None: ...
 
+    async def stop(self, owner: str | None, thread_id: str, wait: bool = False) -> None: ...
+
 
 class Protocol(ABC):
     name: ClassVar[str]

@@ -165,7 +165,14 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         states = await threads.history(owner, thread_id, body.limit, before)
         return _json([_state(state, thread_id) for state in states])
 
+    async def cancel_run(thread_id: str, run_id: str) -> Response:
+        """Stop the run on the thread (one at a time: the run named is the one going on), ``wait=1`` until it
+        has ended; ``202`` whether one was going or not."""
+        await threads.stop(await threads.owner(), thread_id, wait=request.args.get("wait") in ("1", "true"))
+        return Response(status=202)
+
     return [
+        ("/threads/<thread_id>/runs/<run_id>/cancel", "POST", cancel_run),
         ("/threads", "POST", create_thread),
         ("/threads/search", "POST", search_threads),
         ("/threads/<thread_id>", "GET", get_thread),

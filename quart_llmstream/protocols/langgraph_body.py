@@ -82,4 +82,5 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         thread_id=path.get("thread_id"),
         resume=resume,
         state=inputs,
+        multitask_strategy=parsed.multitask_strategy,
     )

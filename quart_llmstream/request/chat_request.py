@@ -61,10 +61,11 @@ class ChatRequest:
     ``question`` is the text of the last user message and ``chat_history`` the messages before it.
     ``attachments`` lists what the messages' attachments became (their content blocks are in the messages);
     ``state`` is the client's shared state (AG-UI's ``state``, a native or AI SDK body's ``state``).
-    ``thread_id`` names the conversation (LangGraph's thread), ``tools`` are the tools the client declared
-    (OpenAI function-tool dicts, for ``bind_tools``), and ``ids`` the protocol's own identifiers (the AI
-    SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...). ``resume`` answers the interrupts the
-    thread waits on: the run goes on from them instead of from a new message.
+    ``thread_id`` names the conversation (LangGraph's thread), ``multitask_strategy`` what to do while another
+    run is on it, where a protocol carries it (LangGraph's; else the blueprint's option), ``tools`` are the tools
+    the client declared (OpenAI function-tool dicts, for ``bind_tools``), and ``ids`` the protocol's own
+    identifiers (the AI SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...). ``resume`` answers the
+    interrupts the thread waits on: the run goes on from them instead of from a new message.
     """
 
     question: str
@@ -78,6 +79,7 @@ class ChatRequest:
     resume: Resume | None = None
     attachments: list[Attachment] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
+    multitask_strategy: str | None = None
 
     @property
     def continues(self) -> bool:

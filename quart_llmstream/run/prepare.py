@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import uuid4
 
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -37,6 +37,7 @@ from .sources.filters import narrow, server_filters
 from .threads import (
     Recorded,
     RunThread,
+    Strategy,
     ThreadHolds,
     ThreadRecords,
     ThreadState,
@@ -149,7 +150,8 @@ class Preparer:
             thread_id = None if name is None else stored_name(name, owner)
             config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, thread_id)
             recorded = None if self.records is None or name is None else Recorded(self.records(), owner, name)
-            thread = await open_thread(graph, config, self._runs.holds, settings.multitask_strategy, recorded)
+            strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
+            thread = await open_thread(graph, config, self._runs.holds, strategy, recorded)
             config = config if thread is None else thread.config  # after a rollback: from where the run began
             state_keys = self.state_keys(graph)
             inputs = await runnable_input(chat_request, graph, thread, state_keys, settings.system_messages)

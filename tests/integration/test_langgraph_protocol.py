@@ -16,7 +16,7 @@ from quart import Quart
 
 from quart_llmstream import create_blueprint
 
-from helpers import running
+from helpers import node, running
 from review_app import review_app
 
 ALICE, BOB = {"X-User": "alice"}, {"X-User": "bob"}
@@ -124,3 +124,24 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
     assert bad_mode.status_code == 422 and "stream_mode" in bad_mode.json()["detail"]
     assert nothing_pending.status_code == 409 and set(nothing_pending.json()) == {"detail"}
     assert unknown.status_code == 404 and set(unknown.json()) == {"detail"}
+
+
+async def test_langgraphs_js_client_streams_resumes_an_interrupt_and_reads_the_thread_back() -> None:
+    app, review = langgraph_app()
+    async with running(app) as url:
+        done = await node(
+            "langgraph_client.mjs",
+            apiUrl=f"{url}/lg",
+            assistantId="reviewer",
+            headers=ALICE,
+            turns=["hello there", "please note"],
+            resume={"decisions": [{"type": "approve"}]},
+        )
+    assert done["error"] is None, done["error"]
+    assert [stream[0] for stream in done["streams"]] == ["metadata"] * 3
+    assert done["tokens"][0] == "Answer to hello there" and "messages" in done["streams"][0]
+    texts = [message["content"] for message in done["state"]["values"]["messages"] if message["type"] != "tool"]
+    assert texts[:3] == ["hello there", "Answer to hello there", "please note"]
+    assert texts[-1] == "Done: note sent to ann" and review.audit.ran("send_note") == [{"to": "ann", "text": "hi"}]
+    assert len(done["history"]) == 2 and [t["thread_id"] for t in done["found"]] == [done["threadId"]]
+    assert done["thread"]["status"] == "idle" and done["waited"]["messages"][-1]["content"] == "Answer to one more"

@@ -1,0 +1,50 @@
+// LangGraph's JS client (@langchain/langgraph-sdk's Client) against a server: `node langgraph_client.mjs '<json>'`
+// prints one JSON line.
+//   {"apiUrl", "assistantId", "headers"?, "turns": [text, ...], "resume"?: value for the interrupt a turn leaves}
+// It makes a thread with metadata, streams each turn in values and messages-tuple, resumes an interrupt with
+// `command: {resume}`, and reads the thread back (getState, getHistory, search, get), then waits for one more run.
+// Output: {"threadId", "streams": [[event, ...] per run], "tokens": [text per run], "state", "history",
+// "found", "thread", "waited", "error"}.
+import { Client } from "@langchain/langgraph-sdk";
+
+const args = JSON.parse(process.argv[2]);
+const client = new Client({ apiUrl: args.apiUrl, defaultHeaders: args.headers ?? {} });
+const out = { threadId: null, streams: [], tokens: [], state: null, history: null, found: null, thread: null };
+out.error = null;
+
+async function run(threadId, payload) {
+  const events = [];
+  let tokens = "";
+  for await (const part of client.runs.stream(threadId, args.assistantId, {
+    ...payload,
+    streamMode: ["values", "messages-tuple"],
+  })) {
+    events.push(part.event);
+    if (part.event === "messages" && part.data[0].type === "AIMessageChunk") tokens += part.data[0].content;
+  }
+  out.streams.push(events);
+  out.tokens.push(tokens);
+}
+
+try {
+  const thread = await client.threads.create({ metadata: { source: "js" } });
+  out.threadId = thread.thread_id;
+  for (const text of args.turns) {
+    await run(thread.thread_id, { input: { messages: [{ type: "human", content: text }] } });
+    const state = await client.threads.getState(thread.thread_id);
+    if (state.next.length && args.resume !== undefined) {
+      await run(thread.thread_id, { command: { resume: args.resume } });
+    }
+  }
+  out.state = await client.threads.getState(thread.thread_id);
+  out.history = await client.threads.getHistory(thread.thread_id, { limit: 2 });
+  out.found = await client.threads.search({ metadata: { source: "js" } });
+  out.thread = await client.threads.get(thread.thread_id);
+  out.waited = await client.runs.wait(thread.thread_id, args.assistantId, {
+    input: { messages: [{ type: "human", content: "one more" }] },
+  });
+} catch (error) {
+  out.error = String(error?.message ?? error);
+}
+console.log(JSON.stringify(out));
+process.exit(0);
