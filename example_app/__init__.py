@@ -1,7 +1,8 @@
 """Example app: a chat page at ``/`` and the same agent streamed in every protocol: the native format at
 ``POST /api/chat`` (the page's), the Vercel AI SDK's at ``POST /api/ai-sdk/chat`` and AG-UI's at
-``POST /api/ag-ui/chat``, and OpenAI's Chat Completions below ``/v1`` (any OpenAI client's base URL). The
-agent is a LangChain ``create_agent`` graph with a checkpointer: each chat is a thread.
+``POST /api/ag-ui/chat``, LangGraph's server API below ``/api/langgraph`` (``useStream``, Agent Chat UI and
+LangGraph's SDKs, assistant ``agent``), and OpenAI's Chat Completions below ``/v1`` (any OpenAI client's base
+URL). The agent is a LangChain ``create_agent`` graph with a checkpointer: each chat is a thread.
 
 ``hypercorn example_app:app`` serves it. With no configuration it runs on an offline demo model;
 ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` (and ``OPENAI_MODEL``) switch to ``ChatOpenAI``; Langfuse turns
@@ -66,6 +67,8 @@ def create_app(config: dict[str, Any] | None = None) -> Quart:
     for protocol in PROTOCOLS:  # one factory, one blueprint per protocol
         blueprint = create_blueprint(build_runnable, name=protocol, protocol=protocol)
         app.register_blueprint(blueprint, url_prefix=f"/api/{protocol}")
+    langgraph = create_blueprint(build_runnable, name="agent", protocol="langgraph")  # useStream, LangGraph's SDKs
+    app.register_blueprint(langgraph, url_prefix="/api/langgraph")
     openai = create_blueprint(lambda _: openai_agent, name="demo-agent", protocol="openai", events="token")
     app.register_blueprint(openai, url_prefix="/v1")
 

@@ -14,8 +14,9 @@ import pytest
 from playwright.async_api import Page
 
 from example_app import create_app
+from quart_llmstream import StreamResult
 
-from helpers import JS, app_process, node_clients
+from helpers import JS, app_process, eventually, node_clients
 from postgres import postgres_server, prepare
 
 NOTE = "Send a note to Ann saying hello"
@@ -153,3 +154,71 @@ async def test_a_use_chat_page_reloaded_shows_the_chat_and_its_pending_approval_
     assert shown[0] == "What is SSE?" and shown[2] == NOTE and len(shown) == 4
     assert shown[1].startswith("(demo model)") and "send_note needs your approval" in shown[3]
     assert "Done: the note to Ann was sent" in last
+
+
+# useStream from @langchain/langgraph-sdk/react over the example app's LangGraph protocol.
+
+
+@pytest.fixture(scope="module")
+def use_stream_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    node_clients()
+    bundle = tmp_path_factory.mktemp("use-stream") / "bundle.js"
+    esbuild = [str(JS / "node_modules" / ".bin" / "esbuild"), str(JS / "use_stream.jsx"), "--bundle"]
+    options = ["--format=iife", "--jsx=automatic", "--define:process.env.NODE_ENV='production'", f"--outfile={bundle}"]
+    subprocess.run([*esbuild, *options], check=True, capture_output=True, cwd=JS)
+    return bundle
+
+
+async def test_use_stream_streams_shows_a_call_resumes_an_interrupt_stops_and_opens_another_thread(
+    page: Page, server: Any, use_stream_bundle: Path
+) -> None:
+    ended: list[StreamResult] = []
+    app = create_app({"DEMO_SECONDS_PER_TOKEN": 0.02, "LLMSTREAM_ON_END": lambda _, result: ended.append(result)})
+
+    @app.get("/use-stream")
+    async def use_stream_page() -> Any:
+        return REACT_PAGE.replace("/react/bundle.js", "/use-stream/bundle.js")
+
+    @app.get("/use-stream/bundle.js")
+    async def use_stream_script() -> Any:
+        return use_stream_bundle.read_text(), {"Content-Type": "text/javascript"}
+
+    async def send(question: str) -> None:
+        await page.fill("#question", question)
+        await page.click("#send")
+
+    async with server(app) as url:
+        await page.goto(f"{url}/use-stream")
+        await send("What is SSE?")
+        await page.wait_for_function("document.getElementById('status').textContent === 'loading'")
+        lengths = set()
+        for _ in range(20):  # the answer grows word by word
+            lengths.add(len(await page.locator("#messages li.ai .text").last.text_content() or ""))
+            await page.wait_for_timeout(25)
+        await page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+        first = await page.locator("#thread").text_content()
+        await send("What is the weather in Paris?")
+        await page.wait_for_selector("#messages .call")
+        await page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+        call = await page.locator("#messages .call").first.text_content()
+        await send(NOTE)
+        await page.wait_for_selector("#interrupt")
+        await page.click("#approve")
+        await page.wait_for_function("!document.getElementById('interrupt')")
+        await page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+        approved = await page.locator("#messages li.ai .text").last.text_content()
+        await page.goto(f"{url}/use-stream")  # a new thread
+        await send("Tell me a long story " * 3)
+        await page.wait_for_function("document.querySelector('#messages li.ai .text')?.textContent.length > 5")
+        await page.click("#stop")
+        await page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+        await eventually(lambda: len(ended) == 5)
+        await page.fill("#other", first or "")
+        await page.click("#open")
+        await page.wait_for_function("document.querySelectorAll('#messages li.human').length === 3")
+        reopened = await page.locator("#messages li.human .text").all_text_contents()
+    assert len(lengths) > 3, "the answer came word by word"
+    assert call == "get_weather"
+    assert approved == "(demo model) Done: the note to Ann was sent (demo: nothing left the server)."
+    assert [result.status for result in ended] == ["completed", "completed", "interrupted", "completed", "cancelled"]
+    assert reopened == ["What is SSE?", "What is the weather in Paris?", NOTE]

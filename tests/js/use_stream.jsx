@@ -1,0 +1,61 @@
+// A page built as LangChain's docs build one: `useStream` from @langchain/langgraph-sdk/react, over the example
+// app's LangGraph protocol (/api/langgraph). It shows the messages as they stream, the calls the model makes,
+// an interrupt with Approve (`submit(undefined, {command: {resume}})`), Stop (`stop()`), and opens another thread
+// by its id (`threadId`). Bundled by esbuild in the tests.
+import { useStream } from "@langchain/langgraph-sdk/react";
+import { useState } from "react";
+import { createRoot } from "react-dom/client";
+
+function text(message) {
+  return typeof message.content === "string" ? message.content : message.content.map((p) => p.text ?? "").join("");
+}
+
+function Chat() {
+  const [threadId, setThreadId] = useState(new URLSearchParams(location.search).get("thread"));
+  const [input, setInput] = useState("");
+  const [other, setOther] = useState("");
+  const thread = useStream({
+    apiUrl: `${location.origin}/api/langgraph`,
+    assistantId: "agent",
+    threadId,
+    onThreadId: setThreadId,
+    messagesKey: "messages",
+  });
+  const approve = () => thread.submit(undefined, { command: { resume: { decisions: [{ type: "approve" }] } } });
+  return (
+    <main>
+      <p id="thread">{threadId ?? ""}</p>
+      <ol id="messages">
+        {thread.messages.map((message) => (
+          <li key={message.id} className={message.type}>
+            <span className="text">{text(message)}</span>
+            {(message.tool_calls ?? []).map((call) => (
+              <span key={call.id} className="call">{call.name}</span>
+            ))}
+          </li>
+        ))}
+      </ol>
+      {thread.interrupt ? (
+        <div id="interrupt">
+          waiting for approval <button id="approve" onClick={approve}>Approve</button>
+        </div>
+      ) : null}
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          thread.submit({ messages: [{ type: "human", content: input }] });
+          setInput("");
+        }}
+      >
+        <input id="question" value={input} onChange={(event) => setInput(event.target.value)} />
+        <button id="send" type="submit">Send</button>
+        <button id="stop" type="button" onClick={() => thread.stop()}>Stop</button>
+      </form>
+      <input id="other" value={other} onChange={(event) => setOther(event.target.value)} />
+      <button id="open" type="button" onClick={() => setThreadId(other)}>Open</button>
+      <p id="status">{thread.isLoading ? "loading" : "ready"}</p>
+    </main>
+  );
+}
+
+createRoot(document.getElementById("root")).render(<Chat />);
