@@ -86,6 +86,29 @@ class Threads:
             raise RequestError(409, "conflict", f"thread {thread_id} exists")
         return await self.listed(await self.extension.records().create(owner, name, metadata), owner)
 
+    async def update(self, owner: str | None, thread_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """The thread with ``metadata`` merged into its own; ``404`` when it has no record."""
+        record = await self.extension.records().update_metadata(owner, self.name(thread_id), metadata)
+        if record is None:
+            raise RequestError(404, "not_found", NO_THREAD)
+        return await self.listed(record, owner)
+
+    async def update_state(
+        self, owner: str | None, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
+    ) -> Any:
+        """Write ``values`` to the thread's state as ``as_node`` would (LangGraph's ``update_state``), while no run
+        is on it (``409``); the config of the checkpoint written."""
+        name = self.name(thread_id)
+        graph, config = await self.graph(owner, name)
+        await self.state(owner, thread_id)  # 404 unless it is there
+        if checkpoint_id is not None:
+            config["configurable"]["checkpoint_id"] = checkpoint_id
+        held = await self.extension.holds.take(graph.checkpointer, stored_name(name, owner), f"state-{uuid4()}")
+        try:
+            return await graph.aupdate_state(config, values, as_node=as_node)
+        finally:
+            await held.release()
+
     async def search(
         self, owner: str | None, metadata: dict[str, Any] | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:

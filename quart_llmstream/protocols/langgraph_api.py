@@ -2,7 +2,7 @@
 assistant a blueprint is (its id and graph id: the blueprint's name), and threads — made, read, searched by
 metadata, deleted, with their state and history (:class:`~.base.ThreadAccess` reaches them).
 
-Not served (``docs/langgraph.md``): crons, the store API, webhooks, a thread's ``PATCH``, ``copy`` and state update.
+Not served (``docs/langgraph.md``): crons, the store API, webhooks, a thread's ``copy``.
 """
 
 from __future__ import annotations
@@ -93,6 +93,20 @@ class _Search(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
+class _Patch(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    metadata: dict[str, Any] = {}
+
+
+class _StateUpdate(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    values: Any = None
+    as_node: StrictStr | None = None
+    checkpoint_id: StrictStr | None = None
+
+
 class _History(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -137,6 +151,20 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
             record = {"thread_id": thread_id, "created_at": now, "updated_at": now, "status": "idle", "metadata": {}}
         return _json(thread(record, state))
 
+    async def patch_thread(thread_id: str) -> Response:
+        body, owner = await _body(_Patch), await threads.owner()
+        return _json(thread(await threads.update(owner, thread_id, body.metadata)))
+
+    async def count_threads() -> Response:
+        body, owner = await _body(_Search), await threads.owner()
+        found = await threads.search(owner, body.metadata, 10_000, 0)
+        return _json(len([record for record in found if body.status in (None, record["status"])]))
+
+    async def update_state(thread_id: str) -> Response:
+        body, owner = await _body(_StateUpdate), await threads.owner()
+        config = await threads.update_state(owner, thread_id, body.values, body.as_node, body.checkpoint_id)
+        return _json({"checkpoint": _checkpoint(config, thread_id)})
+
     async def delete_thread(thread_id: str) -> Response:
         await threads.delete(await threads.owner(), thread_id)
         return Response(status=204)
@@ -177,6 +205,9 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         ("/threads/search", "POST", search_threads),
         ("/threads/<thread_id>", "GET", get_thread),
         ("/threads/<thread_id>", "DELETE", delete_thread),
+        ("/threads/<thread_id>", "PATCH", patch_thread),
+        ("/threads/count", "POST", count_threads),
+        ("/threads/<thread_id>/state", "POST", update_state),
         ("/threads/<thread_id>/state", "GET", thread_state),
         ("/threads/<thread_id>/state/<checkpoint_id>", "GET", thread_state),
         ("/threads/<thread_id>/history", "GET", thread_history),

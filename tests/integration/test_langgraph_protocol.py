@@ -145,3 +145,21 @@ async def test_langgraphs_js_client_streams_resumes_an_interrupt_and_reads_the_t
     assert texts[-1] == "Done: note sent to ann" and review.audit.ran("send_note") == [{"to": "ann", "text": "hi"}]
     assert len(done["history"]) == 2 and [t["thread_id"] for t in done["found"]] == [done["threadId"]]
     assert done["thread"]["status"] == "idle" and done["waited"]["messages"][-1]["content"] == "Answer to one more"
+
+
+async def test_a_threads_metadata_is_updated_threads_are_counted_and_its_state_is_written() -> None:
+    app, _ = langgraph_app()
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create(metadata={"topic": "a"}))["thread_id"]
+        await client.threads.create(metadata={"topic": "b"})
+        await parts(client, thread, "hello")
+        updated = await client.threads.update(thread, metadata={"starred": True})
+        counted = [await client.threads.count(), await client.threads.count(metadata={"starred": True})]
+        written = await client.threads.update_state(thread, {"messages": [{"role": "user", "content": "noted"}]})
+        state = await client.threads.get_state(thread)
+        bob = await get_client(url=f"{url}/lg", headers=BOB).threads.count()
+    assert updated["metadata"]["topic"] == "a" and updated["metadata"]["starred"] is True
+    assert counted == [2, 1] and bob == 0
+    assert written["checkpoint"]["checkpoint_id"] == state["checkpoint_id"]
+    assert state["values"]["messages"][-1]["content"] == "noted"

@@ -91,6 +91,16 @@ class ThreadRecords:
         assert record is not None
         return record
 
+    async def update_metadata(self, owner: str | None, name: str, metadata: dict[str, Any]) -> Record | None:
+        """The record with ``metadata`` merged into its own (LangGraph's ``PATCH /threads/{id}``)."""
+        namespace = self.namespace(owner)
+        item = await self.store.aget(namespace, name)
+        if item is None:
+            return None
+        merged = dict(item.value.get("metadata") or {}) | metadata
+        await self.store.aput(namespace, name, item.value | _metadata(merged), index=False)
+        return await self.get(owner, name)
+
     async def rename(self, owner: str | None, name: str, title: str) -> Record | None:
         namespace = self.namespace(owner)
         item = await self.store.aget(namespace, name)
