@@ -16,7 +16,9 @@ from quart import request
 from werkzeug.datastructures import Headers
 
 from .errors import RequestError
+from .events import RunEnded
 from .extension import LLMStream
+from .logs import LogReader
 from .logs.store import StreamStore
 from .owners import owner_of
 from .request import ChatRequest
@@ -109,6 +111,31 @@ class Threads:
         finally:
             await held.release()
 
+    async def follow(self, owner: str | None, thread_id: str, run_id: str) -> LogReader:
+        """A reader of a run of the thread from its start (its stream, in the blueprint's store); ``404`` when the
+        thread has no such run, or none is kept (resume off)."""
+        record = await self.extension.records().get(owner, self.name(thread_id))
+        opened = None
+        if record is not None and run_id in record.streams and self.store is not None:
+            opened = await self.store.open(run_id, owner)
+        if opened is None:
+            raise RequestError(404, "not_found", f"Run {run_id} not found")
+        return opened[1]
+
+    async def runs(self, owner: str | None, thread_id: str) -> list[tuple[str, str]]:
+        """The thread's runs its record remembers, newest first, each with how it ended (its stream's status:
+        ``completed``, ``interrupted``, ``error``, ``cancelled``...) or ``running``; those whose stream is no longer
+        kept are left out."""
+        record = await self.extension.records().get(owner, self.name(thread_id))
+        if record is None:
+            await self.state(owner, thread_id)  # 404 unless it is there
+            return []
+        found = []
+        for run_id in reversed(record.streams):
+            if self.store is not None and (opened := await self.store.open(run_id, owner)) is not None:
+                found.append((run_id, await _ending(opened[1])))
+        return found
+
     async def search(
         self, owner: str | None, metadata: dict[str, Any] | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
@@ -155,3 +182,20 @@ class Threads:
             await records.delete(owner, name)
         finally:
             await held.release()
+
+
+async def _ending(reader: LogReader) -> str:
+    """How the stream ``reader`` reads ended (``running`` while it goes on), read from what is there already."""
+    try:
+        while not reader.ended:
+            entries = await asyncio.wait_for(reader.read(), 0.05)
+            if not entries:
+                break
+            for _, event in entries:
+                if isinstance(event, RunEnded):
+                    return event.status
+    except TimeoutError:
+        pass
+    finally:
+        reader.close()
+    return "running"

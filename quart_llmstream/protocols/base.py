@@ -96,6 +96,10 @@ class ThreadAccess(Interface):
 
     async def stop(self, owner: str | None, thread_id: str, wait: bool = False) -> None: ...
 
+    async def follow(self, owner: str | None, thread_id: str, run_id: str) -> LogReader: ...
+
+    async def runs(self, owner: str | None, thread_id: str) -> list[tuple[str, str]]: ...
+
 
 class Protocol(ABC):
     name: ClassVar[str]

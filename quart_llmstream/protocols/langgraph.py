@@ -17,7 +17,6 @@ from typing import Any
 from quart import Response, jsonify, request
 from werkzeug.datastructures import Headers
 
-from .. import events
 from ..errors import RequestError
 from ..logs import LogReader
 from ..payloads import to_json
@@ -26,8 +25,9 @@ from ..settings import Settings
 from .base import Encoder, Protocol, ThreadAccess
 from .langgraph_api import assistant_routes, thread_routes
 from .langgraph_body import STREAM_MODES, read_run
+from .langgraph_encoder import LangGraphEncoder
+from .langgraph_runs import run_routes
 from .response import RunHandle
-from .sse import encode_event
 
 __all__ = ["LangGraphEncoder", "LangGraphProtocol"]
 
@@ -35,7 +35,6 @@ __all__ = ["LangGraphEncoder", "LangGraphProtocol"]
 class LangGraphProtocol(Protocol):
     name = "langgraph"
     source = "graph"
-    resumable = False  # left: stream_resumable and joining a run with Last-Event-ID
     conversation = ("input", 0)
 
     def read(
@@ -49,11 +48,12 @@ class LangGraphProtocol(Protocol):
         return {"stream_mode": graph_modes, "subgraphs": "subgraphs" in chat_request.ids}
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
-        return LangGraphEncoder(stream_id, waits=ids.get("kind") == "wait")
+        return LangGraphEncoder(stream_id, ids.get("kind", "stream"), ids.get("thread_id"), ids.get("assistant_id"))
 
     def routes(self, name: str, settings: Settings) -> list[tuple[str, str, Callable[..., Any] | None]]:
         runs: list[tuple[str, str, Callable[..., Any] | None]] = [
             ("/threads/<thread_id>/runs/<any(stream, wait):kind>", "POST", None),
+            ("/threads/<thread_id>/runs", "POST", None),
             ("/runs/<any(stream, wait):kind>", "POST", None),
         ]
         return runs + list(assistant_routes(name))
@@ -63,7 +63,7 @@ class LangGraphProtocol(Protocol):
     def thread_api(
         self, threads: ThreadAccess, name: str, settings: Settings
     ) -> list[tuple[str, str, Callable[..., Any]]]:
-        return thread_routes(threads, name)
+        return thread_routes(threads, name) + run_routes(threads, name, self.respond, settings)
 
     async def respond(
         self,
@@ -74,11 +74,15 @@ class LangGraphProtocol(Protocol):
         after: int | None = None,
         closed: Callable[[], None] | None = None,
     ) -> Response:
-        """The run's frames (``/runs/stream``), or its last values once it ends (``/runs/wait``); either way
-        ``Content-Location`` names the run, where the SDKs read its id."""
+        """The run's frames (``/runs/stream``), its last values once it ends (``/runs/wait``), or the run itself
+        at once (``/runs``: it goes on in the background, to be joined); ``Content-Location`` names the run, where
+        the SDKs read its id."""
         assert isinstance(encoder, LangGraphEncoder)
-        if encoder.waits:
+        if encoder.kind == "wait":
             response = await self._wait(reader, encoder, run)
+        elif encoder.kind == "create":
+            reader.close()  # nobody reads it now: the run does not wait for this response
+            response = Response(to_json(encoder.run_json("pending")), content_type="application/json")
         else:
             response = await super().respond(reader, encoder, run, settings, after, closed)
         response.headers["Content-Location"] = f"{request.path.rpartition('/runs/')[0]}/runs/{encoder.run_id}"
@@ -100,32 +104,3 @@ class LangGraphProtocol(Protocol):
 
     def error_body(self, exc: RequestError) -> dict[str, Any]:
         return {"detail": exc.detail}
-
-
-def _frame(name: str, data: Any) -> bytes:
-    return encode_event(to_json(data), event=name)
-
-
-class LangGraphEncoder(Encoder):
-    """A run's frames: its metadata, its chunks by mode, its error."""
-
-    def __init__(self, run_id: str, waits: bool = False) -> None:
-        super().__init__()
-        self.run_id, self.waits = run_id, waits
-        self.last_values: Any = None
-        self.failure: dict[str, Any] | None = None
-
-    def on_run_started(self, event: events.RunStarted) -> bytes:
-        return _frame("metadata", {"run_id": self.run_id, "attempt": 1})
-
-    def on_graph_chunk(self, event: events.GraphChunk) -> bytes:
-        if event.mode == "values" and not event.namespace:
-            self.last_values = event.data
-        name = "|".join((event.mode, *event.namespace))
-        return _frame(name, event.data)
-
-    def on_run_ended(self, event: events.RunEnded) -> bytes:
-        if event.error is None:
-            return b""
-        self.failure = {"error": event.error, "message": event.message}
-        return _frame("error", self.failure)

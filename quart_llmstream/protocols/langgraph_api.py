@@ -22,12 +22,13 @@ from ..request.body import read_json_body
 from ..request.validation import validated
 from .base import ThreadAccess
 
-__all__ = ["assistant_routes", "thread_routes"]
+__all__ = ["assistant_routes", "json_response", "thread_routes"]
 
 _STARTED = datetime.now(UTC).isoformat()
 
 
-def _json(value: Any, status: int = 200) -> Response:
+def json_response(value: Any, status: int = 200) -> Response:
+    """``value`` as LangGraph's server sends it: plain JSON of what it holds (messages as their dumps)."""
     return Response(to_json(to_jsonable_python(value, fallback=repr)), status, content_type="application/json")
 
 
@@ -55,18 +56,18 @@ def assistant_routes(name: str) -> list[tuple[str, str, Callable[..., Any]]]:
     }
 
     async def ok() -> Response:
-        return _json({"ok": True})
+        return json_response({"ok": True})
 
     async def info() -> Response:
-        return _json({"version": "quart-llmstream", "flags": {"assistants": True, "crons": False}})
+        return json_response({"version": "quart-llmstream", "flags": {"assistants": True, "crons": False}})
 
     async def search_assistants() -> Response:
-        return _json([assistant])
+        return json_response([assistant])
 
     async def get_assistant(assistant_id: str) -> Response:
         if assistant_id != name:
             raise RequestError(404, "not_found", f"Assistant {assistant_id} not found")
-        return _json(assistant)
+        return json_response(assistant)
 
     return [
         ("/ok", "GET", ok),
@@ -139,8 +140,8 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         body, owner = await _body(_NewThread), await threads.owner()
         thread_id = body.thread_id or str(uuid4())
         if body.if_exists == "do_nothing" and (found := await threads.record(owner, thread_id)) is not None:
-            return _json(thread(found))
-        return _json(thread(await threads.create(owner, thread_id, body.metadata)))
+            return json_response(thread(found))
+        return json_response(thread(await threads.create(owner, thread_id, body.metadata)))
 
     async def get_thread(thread_id: str) -> Response:
         owner = await threads.owner()
@@ -149,21 +150,21 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         if record is None:
             now = datetime.now(UTC).isoformat()
             record = {"thread_id": thread_id, "created_at": now, "updated_at": now, "status": "idle", "metadata": {}}
-        return _json(thread(record, state))
+        return json_response(thread(record, state))
 
     async def patch_thread(thread_id: str) -> Response:
         body, owner = await _body(_Patch), await threads.owner()
-        return _json(thread(await threads.update(owner, thread_id, body.metadata)))
+        return json_response(thread(await threads.update(owner, thread_id, body.metadata)))
 
     async def count_threads() -> Response:
         body, owner = await _body(_Search), await threads.owner()
         found = await threads.search(owner, body.metadata, 10_000, 0)
-        return _json(len([record for record in found if body.status in (None, record["status"])]))
+        return json_response(len([record for record in found if body.status in (None, record["status"])]))
 
     async def update_state(thread_id: str) -> Response:
         body, owner = await _body(_StateUpdate), await threads.owner()
         config = await threads.update_state(owner, thread_id, body.values, body.as_node, body.checkpoint_id)
-        return _json({"checkpoint": _checkpoint(config, thread_id)})
+        return json_response({"checkpoint": _checkpoint(config, thread_id)})
 
     async def delete_thread(thread_id: str) -> Response:
         await threads.delete(await threads.owner(), thread_id)
@@ -172,11 +173,11 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
     async def search_threads() -> Response:
         body, owner = await _body(_Search), await threads.owner()
         found = await threads.search(owner, body.metadata, body.limit, body.offset)
-        return _json([thread(record) for record in found if body.status in (None, record["status"])])
+        return json_response([thread(record) for record in found if body.status in (None, record["status"])])
 
     async def thread_state(thread_id: str, checkpoint_id: str | None = None) -> Response:
         owner = await threads.owner()
-        return _json(_state(await threads.state(owner, thread_id, checkpoint_id), thread_id))
+        return json_response(_state(await threads.state(owner, thread_id, checkpoint_id), thread_id))
 
     async def thread_history(thread_id: str) -> Response:
         owner = await threads.owner()
@@ -191,16 +192,9 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         if before is not None and not isinstance(before, str):
             raise RequestError(422, "invalid_request", "before: a checkpoint id, or a config naming one")
         states = await threads.history(owner, thread_id, body.limit, before)
-        return _json([_state(state, thread_id) for state in states])
-
-    async def cancel_run(thread_id: str, run_id: str) -> Response:
-        """Stop the run on the thread (one at a time: the run named is the one going on), ``wait=1`` until it
-        has ended; ``202`` whether one was going or not."""
-        await threads.stop(await threads.owner(), thread_id, wait=request.args.get("wait") in ("1", "true"))
-        return Response(status=202)
+        return json_response([_state(state, thread_id) for state in states])
 
     return [
-        ("/threads/<thread_id>/runs/<run_id>/cancel", "POST", cancel_run),
         ("/threads", "POST", create_thread),
         ("/threads/search", "POST", search_threads),
         ("/threads/<thread_id>", "GET", get_thread),

@@ -70,7 +70,9 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     if command is None and parsed.input is None:
         raise RequestError(422, "invalid_request", "a run takes an input or a command")
     modes = parsed.stream_mode if isinstance(parsed.stream_mode, list) else [parsed.stream_mode]
-    ids = {"kind": path.get("kind", "stream"), "modes": ",".join(dict.fromkeys(modes))}
+    kind = path.get("kind", "create" if "thread_id" in path else "stream")  # POST /threads/{id}/runs: in the background
+    ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": parsed.assistant_id or ""}
+    ids |= {"thread_id": path["thread_id"]} if "thread_id" in path else {}
     ids |= {"subgraphs": "yes"} if parsed.stream_subgraphs else {}
     return ChatRequest(
         question=question,

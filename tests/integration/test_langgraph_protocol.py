@@ -6,12 +6,13 @@ another owner's thread a ``404`` and never found; refusals in LangGraph's ``{"de
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 from langgraph_sdk import get_client
-from langgraph_sdk.errors import NotFoundError
+from langgraph_sdk.errors import ConflictError, NotFoundError
 from quart import Quart
 
 from quart_llmstream import create_blueprint
@@ -22,11 +23,13 @@ from review_app import review_app
 ALICE, BOB = {"X-User": "alice"}, {"X-User": "bob"}
 
 
-def langgraph_app() -> tuple[Quart, Any]:
-    review = review_app()
+def langgraph_app(delay: float = 0.0) -> tuple[Quart, Any]:
+    review = review_app(delay=delay)
     app = review.app
     owner = lambda chat_request: chat_request.headers.get("X-User")  # noqa: E731
-    blueprint = create_blueprint(lambda _: review.graph, name="reviewer", protocol="langgraph", stream_owner=owner)
+    blueprint = create_blueprint(
+        lambda _: review.graph, name="reviewer", protocol="langgraph", stream_owner=owner, resume="memory"
+    )
     app.register_blueprint(blueprint, url_prefix="/lg")
     return app, review
 
@@ -163,3 +166,29 @@ async def test_a_threads_metadata_is_updated_threads_are_counted_and_its_state_i
     assert counted == [2, 1] and bob == 0
     assert written["checkpoint"]["checkpoint_id"] == state["checkpoint_id"]
     assert state["values"]["messages"][-1]["content"] == "noted"
+
+
+async def test_a_background_run_is_joined_a_second_is_refused_or_queued_and_a_cancelled_one_is_interrupted() -> None:
+    app, _ = langgraph_app(delay=0.05)
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        ask = {"messages": [{"role": "user", "content": "a question to answer slowly"}]}
+        created = await client.runs.create(thread, "reviewer", input=ask, stream_mode=["values", "messages-tuple"])
+        with pytest.raises(ConflictError):
+            await client.runs.create(thread, "reviewer", input=ask, multitask_strategy="reject")
+        joined = [(part.event, part.data) async for part in client.runs.join_stream(thread, created["run_id"])]
+        queued = await client.runs.create(thread, "reviewer", input=ask, multitask_strategy="enqueue")
+        waited = await client.runs.join(thread, queued["run_id"])
+        runs = await client.runs.list(thread)
+        long = {"messages": [{"role": "user", "content": "a long question " * 20}]}
+        third = await client.runs.create(thread, "reviewer", input=long, stream_mode="messages-tuple")  # paced
+        await asyncio.sleep(0.2)
+        await client.runs.cancel(thread, third["run_id"], wait=True)
+        cancelled = await client.runs.get(thread, third["run_id"])
+    assert created["status"] == "pending"
+    assert joined[0][0] == "metadata" and "messages" in [event for event, _ in joined]
+    assert [data for event, data in joined if event == "values"][-1]["messages"][-1]["content"].startswith("Answer")
+    assert len([m for m in waited["messages"] if m["type"] == "human"]) == 2
+    assert [run["status"] for run in runs] == ["success", "success"] and runs[0]["run_id"] == queued["run_id"]
+    assert cancelled["status"] == "interrupted"

@@ -1,0 +1,65 @@
+"""The LangGraph protocol's frames: a run's ``metadata``, its chunks by stream mode, its ``error`` — and what a
+client is told of a run (LangGraph's ``Run``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from .. import events
+from ..payloads import to_json
+from .base import Encoder
+from .sse import encode_event
+
+__all__ = ["RUN_STATUSES", "LangGraphEncoder"]
+
+RUN_STATUSES = {"completed": "success", "interrupted": "success", "cancelled": "interrupted"}
+"""A stream's end as a run's status (an interrupt of the graph is a run that did its part); else its own name."""
+
+
+def _frame(name: str, data: Any) -> bytes:
+    return encode_event(to_json(data), event=name)
+
+
+class LangGraphEncoder(Encoder):
+    """A run's frames: its metadata, its chunks by mode, its error."""
+
+    def __init__(
+        self, run_id: str, kind: str = "stream", thread_id: str | None = None, assistant_id: str | None = None
+    ) -> None:
+        super().__init__()
+        self.run_id, self.kind, self.thread_id, self.assistant_id = run_id, kind, thread_id, assistant_id
+        self.last_values: Any = None
+        self.failure: dict[str, Any] | None = None
+        self.status: str | None = None  # how the run ended, once it has
+
+    def run_json(self, status: str) -> dict[str, Any]:
+        """The run as LangGraph's server describes it."""
+        now = datetime.now(UTC).isoformat()
+        return {
+            "run_id": self.run_id,
+            "thread_id": self.thread_id,
+            "assistant_id": self.assistant_id,
+            "created_at": now,
+            "updated_at": now,
+            "status": status,
+            "metadata": {},
+            "multitask_strategy": "reject",
+            "kwargs": {},
+        }
+
+    def on_run_started(self, event: events.RunStarted) -> bytes:
+        return _frame("metadata", {"run_id": self.run_id, "attempt": 1})
+
+    def on_graph_chunk(self, event: events.GraphChunk) -> bytes:
+        if event.mode == "values" and not event.namespace:
+            self.last_values = event.data
+        name = "|".join((event.mode, *event.namespace))
+        return _frame(name, event.data)
+
+    def on_run_ended(self, event: events.RunEnded) -> bytes:
+        self.status = RUN_STATUSES.get(event.status, event.status)
+        if event.error is None:
+            return b""
+        self.failure = {"error": event.error, "message": event.message}
+        return _frame("error", self.failure)

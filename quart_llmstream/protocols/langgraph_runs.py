@@ -1,0 +1,77 @@
+"""A thread's runs, as LangGraph's server serves them: listed, read, joined (their frames from the start, or after
+``Last-Event-ID``; or the thread's values once the run ends) and cancelled. A run's frames are kept in the
+blueprint's stream store, so listing and joining need ``resume`` on; one run at a time on a thread, so the run
+cancelled is the one going on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from quart import Response, request
+
+from ..errors import RequestError
+from ..settings import Settings
+from .base import ThreadAccess
+from .langgraph_api import json_response
+from .langgraph_encoder import RUN_STATUSES, LangGraphEncoder
+from .response import FOLLOWER
+
+__all__ = ["run_routes"]
+
+Respond = Callable[..., Awaitable[Response]]
+
+
+def run_routes(
+    threads: ThreadAccess, name: str, respond: Respond, settings: Settings
+) -> list[tuple[str, str, Callable[..., Any]]]:
+    """A thread's run routes; ``respond`` is the protocol's (a run's frames)."""
+
+    async def list_runs(thread_id: str) -> Response:
+        found = await threads.runs(await threads.owner(), thread_id)
+        return json_response([_run(run_id, thread_id, name, status) for run_id, status in found])
+
+    async def get_run(thread_id: str, run_id: str) -> Response:
+        found = dict(await threads.runs(await threads.owner(), thread_id))
+        if run_id not in found:
+            raise RequestError(404, "not_found", f"Run {run_id} not found")
+        return json_response(_run(run_id, thread_id, name, found[run_id]))
+
+    async def join_stream(thread_id: str, run_id: str) -> Response:
+        """The run's frames from its start (after ``Last-Event-ID``, when named), then as they come."""
+        reader = await threads.follow(await threads.owner(), thread_id, run_id)
+        after = request.headers.get("Last-Event-ID", "0")
+        if not (after.isascii() and after.isdigit()):
+            reader.close()
+            raise RequestError(422, "invalid_request", "Last-Event-ID: an event number")
+        return await respond(reader, LangGraphEncoder(run_id, thread_id=thread_id), FOLLOWER, settings, int(after))
+
+    async def join_run(thread_id: str, run_id: str) -> Response:
+        """Wait for the run to end; the thread's values then."""
+        owner = await threads.owner()
+        reader = await threads.follow(owner, thread_id, run_id)
+        try:
+            while not reader.ended:
+                await reader.read()
+        finally:
+            reader.close()
+        return json_response((await threads.state(owner, thread_id)).values)
+
+    async def cancel_run(thread_id: str, run_id: str) -> Response:
+        """Stop the run on the thread (``wait=1``: until it has ended); ``202`` whether one was going or not."""
+        await threads.stop(await threads.owner(), thread_id, wait=request.args.get("wait") in ("1", "true"))
+        return Response(status=202)
+
+    return [
+        ("/threads/<thread_id>/runs", "GET", list_runs),
+        ("/threads/<thread_id>/runs/<run_id>", "GET", get_run),
+        ("/threads/<thread_id>/runs/<run_id>/stream", "GET", join_stream),
+        ("/threads/<thread_id>/runs/<run_id>/join", "GET", join_run),
+        ("/threads/<thread_id>/runs/<run_id>/cancel", "POST", cancel_run),
+    ]
+
+
+def _run(run_id: str, thread_id: str, assistant_id: str, status: str) -> dict[str, Any]:
+    run = LangGraphEncoder(run_id, thread_id=thread_id, assistant_id=assistant_id)
+    return run.run_json(status if status == "running" else RUN_STATUSES.get(status, status))
