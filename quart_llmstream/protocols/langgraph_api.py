@@ -209,6 +209,12 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
     ]
 
 
+def _interrupt(interrupt: Any) -> dict[str, Any]:
+    """An interrupt as the server shows it: its value and id, and its ``response_schema`` when it has one."""
+    schema = getattr(interrupt, "response_schema", None)
+    return {"value": interrupt.value, "id": interrupt.id} | ({"response_schema": schema} if schema is not None else {})
+
+
 def _checkpoint(config: Any, thread_id: str) -> dict[str, Any] | None:
     """A checkpoint as the client names it: under the client's thread id (the owner's scope is the server's)."""
     if not config:
@@ -229,10 +235,11 @@ def _state(state: Any, thread_id: str) -> dict[str, Any]:
             "id": task.id,
             "name": task.name,
             "error": None if task.error is None else repr(task.error),
-            "interrupts": list(task.interrupts),
+            "interrupts": [_interrupt(interrupt) for interrupt in task.interrupts],
             "checkpoint": None,
             "state": None,
             "result": getattr(task, "result", None),
+            "path": list(getattr(task, "path", ())),
         }
         for task in state.tasks
     ]
@@ -240,7 +247,7 @@ def _state(state: Any, thread_id: str) -> dict[str, Any]:
         "values": state.values,
         "next": list(state.next),
         "tasks": tasks,
-        "interrupts": list(state.interrupts),
+        "interrupts": [_interrupt(interrupt) for interrupt in state.interrupts],
         "checkpoint": checkpoint,
         "checkpoint_id": checkpoint and checkpoint["checkpoint_id"],
         "metadata": dict(state.metadata or {}),

@@ -1,0 +1,136 @@
+"""The LangGraph protocol against the real thing: the same graph served by LangGraph's own server (``langgraph dev``,
+from ``langgraph-cli[inmem]``) and by this blueprint, the same client code (``langgraph-sdk``) run against both,
+and the answers compared — the events of each stream mode in the same order with the same data, the thread's
+state, history and interrupts — ids, timestamps and the servers' own metadata aside."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from langgraph_sdk import get_client
+from quart import Quart
+
+from quart_llmstream import create_blueprint
+
+from helpers import SUPPORT, free_port, listening, running, subprocess_env
+
+sys.path.insert(0, str(SUPPORT / "langgraph_reference"))
+from graph import build
+
+REFERENCE = SUPPORT / "langgraph_reference"
+MODES = ["values", "messages-tuple", "updates", "custom", "tasks", "checkpoints", "debug"]
+VOLATILE = {
+    "id",
+    "run_id",
+    "thread_id",
+    "checkpoint_id",
+    "parent_checkpoint_id",
+    "created_at",
+    "updated_at",
+    "timestamp",
+}
+VOLATILE |= {"checkpoint", "parent_checkpoint", "checkpoint_ns", "task_id", "lc_run_id", "assistant_id", "graph_id"}
+
+
+@asynccontextmanager
+async def langgraph_dev() -> AsyncIterator[str]:
+    """LangGraph's own server on a free port (it listens once ready, some seconds in), run in a copy of the folder
+    (it writes files of its own beside the graph), the tests' fakes importable."""
+    langgraph = shutil.which("langgraph") or str(Path(sys.executable).parent / "langgraph")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "reference"
+        shutil.copytree(REFERENCE, folder)
+        command = [langgraph, "dev", "--no-browser", "--no-reload", "--port", str(port), "--allow-blocking"]
+        log = (Path(scratch) / "server.log").open("wb")
+        process = subprocess.Popen(
+            command, cwd=folder, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            await listening(port, seconds=90)
+            yield f"http://127.0.0.1:{port}"
+        except BaseException:
+            print((Path(scratch) / "server.log").read_text(errors="replace")[-3000:])
+            raise
+        finally:
+            os.killpg(process.pid, 15)  # it serves from a child process: the whole group
+            await asyncio.to_thread(process.wait, 20)
+            log.close()
+
+
+def ours() -> Quart:
+    app = Quart(__name__)
+    graph = build(checkpointer=True)
+    app.register_blueprint(create_blueprint(lambda _: graph, name="agent", protocol="langgraph", single_user=True))
+    return app
+
+
+SERVERS_OWN = {"created_by", "run_attempt", "user_id"}  # what LangGraph's server adds to a checkpoint's metadata
+
+
+def plain(value: Any) -> Any:
+    """``value`` with what differs between any two runs left out: ids, timestamps, the servers' own metadata."""
+    if isinstance(value, dict):
+        return {
+            key: plain(item)
+            for key, item in value.items()
+            if key not in VOLATILE and key not in SERVERS_OWN and not key.startswith(("langgraph_", "__"))
+        }
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def message_part(data: Any) -> Any:
+    """A ``messages`` frame: the chunk, and of its metadata the node and step (the rest is each server's own)."""
+    chunk, metadata = data
+    return [plain(chunk), {key: metadata.get(key) for key in ("langgraph_node", "langgraph_step")}]
+
+
+async def session(url: str) -> dict[str, Any]:
+    """The client code both servers get: turns in every stream mode, an interrupt resumed, the thread read."""
+    client = get_client(url=url)
+    thread = (await client.threads.create())["thread_id"]
+    seen: dict[str, Any] = {}
+    for label, payload in (
+        ("plain", {"input": {"messages": [{"role": "user", "content": "hello there"}]}}),
+        ("tool", {"input": {"messages": [{"role": "user", "content": "the weather please"}]}}),
+        ("interrupt", {"input": {"messages": [{"role": "user", "content": "send a note"}]}}),
+        ("resumed", {"command": {"resume": {"decisions": [{"type": "approve"}]}}}),
+    ):
+        parts = client.runs.stream(thread, "agent", stream_mode=MODES, **payload)
+        seen[label] = [
+            (part.event, message_part(part.data) if part.event == "messages" else plain(part.data))
+            async for part in parts
+            if part.event != "metadata"
+        ]
+        if label == "interrupt":
+            seen["waiting"] = plain(await client.threads.get_state(thread))
+    seen["state"] = plain(await client.threads.get_state(thread))
+    seen["history"] = [plain(state) for state in await client.threads.get_history(thread, limit=4)]
+    seen["waited"] = plain(
+        await client.runs.wait(thread, "agent", input={"messages": [{"role": "user", "content": "x"}]})
+    )
+    return seen
+
+
+async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server_and_from_the_blueprint() -> None:
+    async with langgraph_dev() as reference:
+        theirs = await session(reference)
+    async with running(ours()) as url:
+        mine = await session(url)
+    for label in ("plain", "tool", "interrupt", "resumed"):
+        assert [event for event, _ in mine[label]] == [event for event, _ in theirs[label]], label
+        for index, (got, want) in enumerate(zip(mine[label], theirs[label], strict=True)):
+            assert got == want, (label, index, got, want)
+    for label in ("waiting", "state", "history", "waited"):
+        assert mine[label] == theirs[label], label

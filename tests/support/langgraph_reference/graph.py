@@ -1,0 +1,41 @@
+"""The graph both servers serve in the differential test: LangGraph's own (``langgraph dev``, which brings its own
+checkpointer) and this blueprint (with ``InMemorySaver``). A ``create_agent`` graph whose scripted model answers
+word by word, calls the server tool ``weather`` when asked about the weather, and ``send_note`` — gated by
+``HumanInTheLoopMiddleware`` — when asked to send a note."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain.agents.middleware import HumanInTheLoopMiddleware
+from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+from langchain_core.tools import tool
+
+from fakes import ScriptedChatModel, agent, calling, words  # tests/support, on the server's PYTHONPATH
+
+
+@tool
+def send_note(to: str, text: str) -> str:
+    """Send a note to someone."""
+    return f"note sent to {to}"
+
+
+def reply(messages: list[BaseMessage], tools: Any) -> Any:
+    last = messages[-1]
+    if isinstance(last, ToolMessage):
+        return words(f"Done: {last.text}")
+    text = last.text if isinstance(last, HumanMessage) else ""
+    if "weather" in text:
+        return calling(("weather", {"city": "Paris"}, "call_weather_1"))
+    if "note" in text:
+        return calling(("send_note", {"to": "ann", "text": "hi"}, "call_note_1"))
+    return words(f"Answer to {text}")
+
+
+def build(checkpointer: bool) -> Any:
+    model = ScriptedChatModel(responses=[reply])
+    gate = HumanInTheLoopMiddleware(interrupt_on={"send_note": True})
+    return agent(model, gate, tools=[send_note], checkpointer=checkpointer)
+
+
+graph = build(checkpointer=False)  # langgraph dev brings its own
