@@ -156,10 +156,18 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         body, owner = await _body(_Patch), await threads.owner()
         return json_response(thread(await threads.update(owner, thread_id, body.metadata)))
 
+    async def found(body: _Search, limit: int, offset: int) -> list[dict[str, Any]]:
+        """The caller's threads whose metadata holds the body's pairs: every thread here is this assistant's, so
+        ``graph_id`` and ``assistant_id`` pairs (Agent Chat UI's search) match all of them, or none."""
+        pairs = dict(body.metadata or {})
+        for key in ("graph_id", "assistant_id"):
+            if key in pairs and pairs.pop(key) != name:
+                return []
+        records = await threads.search(await threads.owner(), pairs or None, limit, offset)
+        return [record for record in records if body.status in (None, record["status"])]
+
     async def count_threads() -> Response:
-        body, owner = await _body(_Search), await threads.owner()
-        found = await threads.search(owner, body.metadata, 10_000, 0)
-        return json_response(len([record for record in found if body.status in (None, record["status"])]))
+        return json_response(len(await found(await _body(_Search), 10_000, 0)))
 
     async def update_state(thread_id: str) -> Response:
         body, owner = await _body(_StateUpdate), await threads.owner()
@@ -171,9 +179,8 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         return Response(status=204)
 
     async def search_threads() -> Response:
-        body, owner = await _body(_Search), await threads.owner()
-        found = await threads.search(owner, body.metadata, body.limit, body.offset)
-        return json_response([thread(record) for record in found if body.status in (None, record["status"])])
+        body = await _body(_Search)
+        return json_response([thread(record) for record in await found(body, body.limit, body.offset)])
 
     async def thread_state(thread_id: str, checkpoint_id: str | None = None) -> Response:
         owner = await threads.owner()

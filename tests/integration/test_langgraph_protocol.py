@@ -192,3 +192,15 @@ async def test_a_background_run_is_joined_a_second_is_refused_or_queued_and_a_ca
     assert len([m for m in waited["messages"] if m["type"] == "human"]) == 2
     assert [run["status"] for run in runs] == ["success", "success"] and runs[0]["run_id"] == queued["run_id"]
     assert cancelled["status"] == "interrupted"
+
+
+async def test_agent_chat_uis_search_by_graph_id_lists_every_thread_of_the_assistant() -> None:
+    app, _ = langgraph_app()
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        await parts(client, "t-run", "made by a run")  # no POST /threads: no metadata of its own
+        made = (await client.threads.create(metadata={"k": "v"}))["thread_id"]
+        listed = await client.threads.search(metadata={"graph_id": "reviewer"}, limit=100)
+        other = await client.threads.search(metadata={"graph_id": "another"})
+    assert sorted(thread["thread_id"] for thread in listed) == sorted(["t-run", made]) and other == []
+    assert all(thread["metadata"]["graph_id"] == "reviewer" for thread in listed)
