@@ -47,6 +47,7 @@ class _RunBody(BaseModel):
     if_not_exists: Literal["create", "reject"] | None = None
     on_disconnect: Literal["cancel", "continue"] | None = None
     checkpoint_id: StrictStr | None = None
+    checkpoint: dict[str, Any] | None = None  # {checkpoint_id, checkpoint_ns}: useStream's edit and regenerate
     stream_resumable: StrictBool = False
 
 
@@ -73,6 +74,11 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     kind = path.get("kind", "create" if "thread_id" in path else "stream")  # POST /threads/{id}/runs: in the background
     ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": parsed.assistant_id or ""}
     ids |= {"thread_id": path["thread_id"]} if "thread_id" in path else {}
+    checkpoint = parsed.checkpoint_id or (parsed.checkpoint or {}).get("checkpoint_id")
+    if checkpoint is not None:
+        if not isinstance(checkpoint, str) or "thread_id" not in path:
+            raise RequestError(422, "invalid_request", "checkpoint: a checkpoint id of the run's thread")
+        ids["checkpoint_id"] = checkpoint
     ids |= {"subgraphs": "yes"} if parsed.stream_subgraphs else {}
     return ChatRequest(
         question=question,

@@ -149,6 +149,8 @@ class Preparer:
             callbacks = (*settings.callbacks, self._tracing.handler()) if self._tracing else settings.callbacks
             thread_id = None if name is None else stored_name(name, owner)
             config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, thread_id)
+            if thread_id is not None and (checkpoint := chat_request.ids.get("checkpoint_id")):
+                config["configurable"]["checkpoint_id"] = checkpoint  # the run goes on from there: a branch
             recorded = None if self.records is None or name is None else Recorded(self.records(), owner, name)
             strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
             thread = await open_thread(graph, config, self._runs.holds, strategy, recorded)

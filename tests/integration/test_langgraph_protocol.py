@@ -204,3 +204,22 @@ async def test_agent_chat_uis_search_by_graph_id_lists_every_thread_of_the_assis
         other = await client.threads.search(metadata={"graph_id": "another"})
     assert sorted(thread["thread_id"] for thread in listed) == sorted(["t-run", made]) and other == []
     assert all(thread["metadata"]["graph_id"] == "reviewer" for thread in listed)
+
+
+async def test_a_run_from_an_earlier_checkpoint_branches_the_thread() -> None:
+    """useStream's edit: the second question asked again, differently, from the checkpoint before it."""
+    app, _ = langgraph_app()
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        await parts(client, thread, "first question")
+        await parts(client, thread, "second question")
+        history = await client.threads.get_history(thread, limit=20)
+        before = next(state for state in history if len(state["values"].get("messages", [])) == 2)
+        edited = {"messages": [{"role": "user", "content": "second, edited"}]}
+        branch = before["checkpoint"] | {"thread_id": None}
+        await client.runs.wait(thread, "reviewer", input=edited, checkpoint=branch)
+        state = await client.threads.get_state(thread)
+    texts = [message["content"] for message in state["values"]["messages"]]
+    assert texts == ["first question", "Answer to first question", "second, edited", "Answer to second, edited"]
+    assert state["parent_checkpoint"] is not None
