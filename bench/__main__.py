@@ -20,6 +20,7 @@ from bench.apps import pipeline
 from bench.attachments import attachment_costs
 from bench.bodies import refusal_costs
 from bench.calls import calls_per_token
+from bench.langgraph import langgraph_costs
 from bench.processes import (
     LOAD_CPU,
     SERVER_CPU,
@@ -158,6 +159,9 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
         results["x"] = await refusal_costs(int(6 * scale))
     if "p" in scenarios:
         results["p"] = await thread_costs(int(300 * scale))
+    if "l" in scenarios:
+        results["l"] = await side_by_side(["graph-native", "langgraph"], a_streams)
+        results["l"]["reference"] = await langgraph_costs(a_streams)
     if "t" in scenarios:
         results["t"] = await side_by_side(["graph-no-state", "graph-state"], a_streams)
         results["t"]["predicted"] = predicted_costs()
@@ -194,6 +198,8 @@ def table(r: dict[str, Any]) -> str:
         scenarios += _state_rows(r["t"])
     if "p" in r:
         scenarios += thread_rows(r["p"])
+    if "l" in r:
+        scenarios += _langgraph_rows(r["l"])
     if "a" in r:
         scenarios += _rows(r)
     rows = [(label if i == 0 else "", *row) for label, lines in scenarios for i, row in enumerate(lines)]
@@ -296,6 +302,33 @@ def _refusal_rows(x: dict[str, Any]) -> Rows:
     return [("(x) a 15 MB body of ~300,000 messages refused (max_history 100), server CPU", lines)]
 
 
+def _langgraph_rows(lg: dict[str, Any]) -> Rows:
+    native, langgraph = lg["graph-native"]["cpu_us_per_token"], lg["langgraph"]["cpu_us_per_token"]
+    lines = [
+        ("native protocol", f"{native:.0f} µs/tok", ""),
+        ("LangGraph protocol, messages-tuple", f"{langgraph:.0f} µs/tok ({langgraph / native:.2f}x)", "<= 1.15x"),
+    ]
+    ours, theirs = lg["reference"]["ours"], lg["reference"]["langgraph dev"]
+    cpu = ours["cpu_us_per_token"] / theirs["cpu_us_per_token"]
+    starts = ours["starts_per_s"] / theirs["starts_per_s"]
+    reference = [
+        (
+            "CPU per token",
+            f"{ours['cpu_us_per_token']:.0f} vs {theirs['cpu_us_per_token']:.0f} µs ({cpu:.2f}x)",
+            "<= 0.5x",
+        ),
+        (
+            "runs started per second",
+            f"{ours['starts_per_s']:.1f} vs {theirs['starts_per_s']:.1f} ({starts:.1f}x)",
+            ">= 2x",
+        ),
+    ]
+    return [
+        ("(l) a one-node LangGraph graph, 200 tokens, native vs the LangGraph protocol", lines),
+        ("(l) the same graph: the LangGraph protocol vs LangGraph's own server (langgraph dev), one core", reference),
+    ]
+
+
 def _state_rows(t: dict[str, Any]) -> Rows:
     off, on = t["graph-no-state"]["cpu_us_per_token"], t["graph-state"]["cpu_us_per_token"]
     lines = [
@@ -377,9 +410,9 @@ if __name__ == "__main__":
     parser.add_argument("--baseline", metavar="REV", help="also measure CPU/token against git revision REV")
     parser.add_argument(
         "--scenarios",
-        default="ahrsmxtp",
+        default="ahrsmxtpl",
         help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media; x: refused bodies; t: state; "
-        "p: threads on PostgreSQL (default: all)",
+        "p: threads on PostgreSQL; l: the LangGraph protocol (default: all)",
     )
     args = parser.parse_args()
     outcome = asyncio.run(main(args.quick, args.scenarios, args.baseline))

@@ -149,6 +149,35 @@ def graph_app(state: bool) -> Quart:
     return app
 
 
+def answer_graph(tokens: int, delay: float) -> Runnable[Any, Any]:
+    """A one-node LangGraph graph whose model streams the answer (no checkpointer: nothing kept)."""
+    from langgraph.graph import START, MessagesState, StateGraph
+
+    model = BenchChatModel(tokens=tokens, delay=delay)
+
+    async def answer(state: Any) -> Any:
+        return {"messages": [await model.ainvoke(state["messages"])]}
+
+    return StateGraph(MessagesState).add_node("answer", answer).add_edge(START, "answer").compile()
+
+
+def answer_graph_app(protocol: str) -> Quart:
+    """The one-node graph in ``protocol``: the LangGraph protocol's cost against the native one's, same graph."""
+    app = Quart(__name__)
+    factory = lambda chat_request: answer_graph(*_plan(chat_request.body))  # noqa: E731
+    app.register_blueprint(create_blueprint(factory, protocol=protocol))  # type: ignore[arg-type]
+    return app
+
+
+def _reference_app() -> Quart:
+    """The graph scenario (l) serves from LangGraph's own server too, in the LangGraph protocol."""
+    from bench.langgraph_reference.graph import graph
+
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: graph, name="agent", protocol="langgraph"))
+    return app
+
+
 def _add_probe(app: Quart) -> None:
     @app.get("/cancelled")
     async def cancelled() -> Any:
@@ -166,6 +195,9 @@ APPS = {
     "resume-redis": lambda: library_app("astream_events", resume=os.environ["BENCH_REDIS"]),
     "graph-state": lambda: graph_app(True),
     "graph-no-state": lambda: graph_app(False),
+    "graph-native": lambda: answer_graph_app("native"),
+    "langgraph": lambda: answer_graph_app("langgraph"),
+    "langgraph-bench": lambda: _reference_app(),
     **{f"threads-{holds}": (lambda holds=holds: _thread_app(holds)) for holds in ("postgres", "local")},
 }
 

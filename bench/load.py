@@ -36,6 +36,12 @@ WIRES = {
         b"data: [DONE]",
         "/chat/completions",
     ),
+    "langgraph": Wire(  # a stateless run; its stream ends with the response (the chunked body's last chunk)
+        {"input": {"messages": [{"role": "user", "content": "q"}]}, "stream_mode": ["messages-tuple"]},
+        b'"type":"AIMessageChunk"',
+        b"\r\n0\r\n\r\n",
+        "/runs/stream",
+    ),
 }
 
 
