@@ -40,11 +40,12 @@ def run_routes(
 
     async def join_stream(thread_id: str, run_id: str) -> Response:
         """The run's frames from its start (after ``Last-Event-ID``, when named), then as they come."""
-        reader = await threads.follow(await threads.owner(), thread_id, run_id)
         after = request.headers.get("Last-Event-ID", "0")
+        if after == "-1":  # the SDKs' "from the start"
+            after = "0"
         if not (after.isascii() and after.isdigit()):
-            reader.close()
-            raise RequestError(422, "invalid_request", "Last-Event-ID: an event number")
+            raise RequestError(422, "invalid_request", "Last-Event-ID: an event number (or -1: from the start)")
+        reader = await threads.follow(await threads.owner(), thread_id, run_id)
         return await respond(reader, LangGraphEncoder(run_id, thread_id=thread_id), FOLLOWER, settings, int(after))
 
     async def join_run(thread_id: str, run_id: str) -> Response:

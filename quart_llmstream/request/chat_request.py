@@ -65,7 +65,7 @@ class ChatRequest:
     run is on it, where a protocol carries it (LangGraph's; else the blueprint's option), ``tools`` are the tools
     the client declared (OpenAI function-tool dicts, for ``bind_tools``), and ``ids`` the protocol's own
     identifiers (the AI SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, LangGraph's ``checkpoint_id`` a run
-    goes on from, ...). ``resume`` answers the
+    goes on from and ``on_disconnect``, ...). ``resume`` answers the
     interrupts the thread waits on: the run goes on from them instead of from a new message.
     """
 

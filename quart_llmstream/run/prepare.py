@@ -204,6 +204,7 @@ class Preparer:
             self._settings,
             prepared.chat_request,
             outlives_client=prepared.stream.resumable,  # its client may come back for the rest
+            on_disconnect=prepared.chat_request.ids.get("on_disconnect"),  # unless the request says (LangGraph's)
             on_close=None if thread is None else thread.release,
         )
         self._runs.add(run, prepared.owner)

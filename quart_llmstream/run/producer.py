@@ -66,10 +66,13 @@ class Run:
         *,
         outlives_client: bool = False,
         on_close: Callable[[], Awaitable[None]] | None = None,
+        on_disconnect: str | None = None,
     ) -> None:
         self._source = source
         self._on_close = on_close  # just before the log's end: a reader of it sees its effect
-        self._outlives_client = outlives_client or settings.on_disconnect == "continue"
+        self._outlives_client = (
+            on_disconnect == "continue" if on_disconnect else outlives_client or settings.on_disconnect == "continue"
+        )
         self._mapper = mapper
         self._map = mapper.map
         self.log = stream_log

@@ -210,7 +210,7 @@ async def test_use_stream_streams_shows_a_call_resumes_an_interrupt_stops_and_op
         await page.goto(f"{url}/use-stream")  # a new thread
         await send("Tell me a long story " * 3)
         await page.wait_for_function("document.querySelector('#messages li.ai .text')?.textContent.length > 5")
-        await page.click("#stop")
+        await page.click("#stop")  # its request says on_disconnect "cancel": the run ends with the connection
         await page.wait_for_function("document.getElementById('status').textContent === 'ready'")
         await eventually(lambda: len(ended) == 5)
         await page.fill("#other", first or "")
@@ -222,3 +222,31 @@ async def test_use_stream_streams_shows_a_call_resumes_an_interrupt_stops_and_op
     assert approved == "(demo model) Done: the note to Ann was sent (demo: nothing left the server)."
     assert [result.status for result in ended] == ["completed", "completed", "interrupted", "completed", "cancelled"]
     assert reopened == ["What is SSE?", "What is the weather in Paris?", NOTE]
+
+
+async def test_use_stream_reloaded_mid_run_rejoins_it_and_shows_each_token_once(
+    page: Page, server: Any, use_stream_bundle: Path
+) -> None:
+    ended: list[StreamResult] = []
+    app = create_app({"DEMO_SECONDS_PER_TOKEN": 0.05, "LLMSTREAM_ON_END": lambda _, result: ended.append(result)})
+
+    @app.get("/use-stream")
+    async def use_stream_page() -> Any:
+        return REACT_PAGE.replace("/react/bundle.js", "/use-stream/bundle.js")
+
+    @app.get("/use-stream/bundle.js")
+    async def use_stream_script() -> Any:
+        return use_stream_bundle.read_text(), {"Content-Type": "text/javascript"}
+
+    async with server(app) as url:
+        await page.goto(f"{url}/use-stream?reconnect")
+        await page.fill("#question", "What is SSE?")
+        await page.click("#send")
+        await page.wait_for_function("document.querySelector('#messages li.ai .text')?.textContent.length > 10")
+        await page.reload()  # mid-run: the run goes on, and the page rejoins it
+        await eventually(lambda: len(ended) == 1, seconds=30)
+        await page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+        await page.wait_for_timeout(300)
+        answers = await page.locator("#messages li.ai .text").all_text_contents()
+    assert [result.status for result in ended] == ["completed"], "the reload did not cancel the run"
+    assert answers == [ended[0].text], "the whole answer, each token once"

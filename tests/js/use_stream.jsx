@@ -1,7 +1,8 @@
 // A page built as LangChain's docs build one: `useStream` from @langchain/langgraph-sdk/react, over the example
 // app's LangGraph protocol (/api/langgraph). It shows the messages as they stream, the calls the model makes,
 // an interrupt with Approve (`submit(undefined, {command: {resume}})`), Stop (`stop()`), and opens another thread
-// by its id (`threadId`). Bundled by esbuild in the tests.
+// by its id (`threadId`); with `?reconnect`, a reload rejoins a run still going (`reconnectOnMount`). Bundled by
+// esbuild in the tests.
 import { useStream } from "@langchain/langgraph-sdk/react";
 import { useState } from "react";
 import { createRoot } from "react-dom/client";
@@ -10,16 +11,23 @@ function text(message) {
   return typeof message.content === "string" ? message.content : message.content.map((p) => p.text ?? "").join("");
 }
 
+const reconnect = new URLSearchParams(location.search).has("reconnect"); // rejoin a run still going on a reload
+
 function Chat() {
   const [threadId, setThreadId] = useState(new URLSearchParams(location.search).get("thread"));
+  const opened = (id) => {
+    setThreadId(id);
+    window.history.replaceState(null, "", `?thread=${id}${reconnect ? "&reconnect" : ""}`);
+  };
   const [input, setInput] = useState("");
   const [other, setOther] = useState("");
   const thread = useStream({
     apiUrl: `${location.origin}/api/langgraph`,
     assistantId: "agent",
     threadId,
-    onThreadId: setThreadId,
+    onThreadId: opened,
     messagesKey: "messages",
+    reconnectOnMount: reconnect,
   });
   const approve = () => thread.submit(undefined, { command: { resume: { decisions: [{ type: "approve" }] } } });
   return (
