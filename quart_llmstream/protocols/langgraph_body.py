@@ -73,7 +73,7 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     modes = parsed.stream_mode if isinstance(parsed.stream_mode, list) else [parsed.stream_mode]
     kind = path.get("kind", "create" if "thread_id" in path else "stream")  # POST /threads/{id}/runs: in the background
     ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": parsed.assistant_id or ""}
-    ids |= {"thread_id": path["thread_id"]} if "thread_id" in path else {}
+    ids |= {"thread_id": path["thread_id"]} if "thread_id" in path else {"ephemeral": "yes"}  # stateless: its own
     ids |= {"on_disconnect": parsed.on_disconnect} if parsed.on_disconnect else {}
     checkpoint = parsed.checkpoint_id or (parsed.checkpoint or {}).get("checkpoint_id")
     if checkpoint is not None:

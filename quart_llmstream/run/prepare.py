@@ -151,9 +151,12 @@ class Preparer:
             config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, thread_id)
             if thread_id is not None and (checkpoint := chat_request.ids.get("checkpoint_id")):
                 config["configurable"]["checkpoint_id"] = checkpoint  # the run goes on from there: a branch
-            recorded = None if self.records is None or name is None else Recorded(self.records(), owner, name)
+            ephemeral = "ephemeral" in chat_request.ids  # a thread of the run's own, gone with it (stateless)
+            recorded = None
+            if self.records is not None and name is not None and not ephemeral:
+                recorded = Recorded(self.records(), owner, name)
             strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
-            thread = await open_thread(graph, config, self._runs.holds, strategy, recorded)
+            thread = await open_thread(graph, config, self._runs.holds, strategy, recorded, ephemeral)
             config = config if thread is None else thread.config  # after a rollback: from where the run began
             state_keys = self.state_keys(graph)
             inputs = await runnable_input(chat_request, graph, thread, state_keys, settings.system_messages)

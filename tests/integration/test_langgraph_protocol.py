@@ -42,7 +42,7 @@ async def parts(client: Any, thread: str | None, text: str, **options: Any) -> l
 
 
 async def test_langgraphs_python_client_streams_turns_reads_the_thread_and_searches_by_metadata() -> None:
-    app, _ = langgraph_app()
+    app, review = langgraph_app()
     async with running(app) as url:
         client = get_client(url=f"{url}/lg", headers=ALICE)
         [assistant] = await client.assistants.search()
@@ -57,6 +57,7 @@ async def test_langgraphs_python_client_streams_turns_reads_the_thread_and_searc
         waited = await client.runs.wait(thread, "reviewer", input={"messages": [{"role": "user", "content": "third"}]})
         stateless = await parts(client, None, "no thread", stream_mode="values")
         got = await client.threads.get(thread)
+        await_all = await client.threads.search(limit=100)
     assert assistant["assistant_id"] == assistant["graph_id"] == "reviewer"
     events = [event for event, _ in first]
     assert events[:2] == ["metadata", "values"] and "messages" in events and "updates" in events
@@ -72,6 +73,9 @@ async def test_langgraphs_python_client_streams_turns_reads_the_thread_and_searc
     assert [t["thread_id"] for t in found] == [thread] and none == []
     assert waited["messages"][-1]["content"] == "Answer to third"
     assert stateless[-1][1]["messages"][-1]["content"] == "Answer to no thread"
+    assert [t["thread_id"] for t in await_all] == [thread]
+    kept = [name for name, checkpoints in review.graph.checkpointer.storage.items() if any(checkpoints.values())]
+    assert kept == [f"alice:{thread}"], "a stateless run's thread is gone with it"
     assert got["thread_id"] == thread and got["metadata"]["topic"] == "weather" and got["status"] == "idle"
 
 

@@ -77,6 +77,7 @@ class RunThread:
     held: Held
     recorded: Recorded | None = None
     status: str | None = None
+    ephemeral: bool = False
 
     async def state(self) -> Any:
         return await self.graph.aget_state(self.config)
@@ -104,9 +105,11 @@ class RunThread:
         return settled_state
 
     async def release(self) -> None:
-        """Let go of the thread, its record saying how the run left it."""
+        """Let go of the thread, its record saying how the run left it (an ephemeral thread: deleted)."""
         try:
-            if self.recorded is not None:
+            if self.ephemeral:
+                await self.graph.checkpointer.adelete_thread(self.config["configurable"]["thread_id"])
+            elif self.recorded is not None:
                 status = self.status or ("interrupted" if (await self.state()).interrupts else "idle")
                 await self.recorded.records.ended(self.recorded.owner, self.recorded.name, status)
         finally:
@@ -119,16 +122,17 @@ async def open_thread(
     holds: ThreadHolds,
     strategy: Strategy = "reject",
     recorded: Recorded | None = None,
+    ephemeral: bool = False,
 ) -> RunThread | None:
     """The thread the run's config names, held (what ``strategy`` says while another run is on it); None when the
     runnable keeps no thread (no checkpointer of its own, or no thread id). After a ``rollback`` the run goes on
-    from where the run it stopped started."""
+    from where the run it stopped started; an ``ephemeral`` thread (a stateless run's) is deleted as it ends."""
     saved = checkpointed(graph)
     thread_id = config.get("configurable", {}).get("thread_id")
     if saved is None or thread_id is None:
         return None
     held = await holds.take(saved.checkpointer, str(thread_id), str(config.get("run_id")), strategy)
-    thread = RunThread(saved, config, held, recorded)
+    thread = RunThread(saved, config, held, recorded, ephemeral=ephemeral)
     if strategy == "rollback" and held.stopped_run is not None:
         try:
             thread.config = await _before(saved, config, held.stopped_run)
