@@ -111,7 +111,12 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
     async with running(app) as url:
         alice, bob = get_client(url=f"{url}/lg", headers=ALICE), get_client(url=f"{url}/lg", headers=BOB)
         thread = (await alice.threads.create(metadata={"k": "v"}))["thread_id"]
-        await parts(alice, thread, "hello")
+        run_id = (await parts(alice, thread, "hello"))[0][1]["run_id"]
+        assert (await alice.runs.get(thread, run_id))["status"] == "success"
+        with pytest.raises(NotFoundError):
+            await bob.runs.get(thread, run_id)
+        with pytest.raises(NotFoundError):
+            [part async for part in bob.runs.join_stream(thread, run_id)]
         with pytest.raises(NotFoundError):
             await bob.threads.get_state(thread)
         with pytest.raises(NotFoundError):
