@@ -10,7 +10,6 @@ by its mode (``mode|namespace`` for a subgraph's), and ``event: error`` ``{error
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,7 +26,7 @@ from .langgraph_api import assistant_routes, thread_routes
 from .langgraph_body import STREAM_MODES, read_run
 from .langgraph_encoder import LangGraphEncoder
 from .langgraph_runs import run_routes
-from .response import RunHandle
+from .response import RunHandle, read_to_end
 
 __all__ = ["LangGraphEncoder", "LangGraphProtocol"]
 
@@ -90,14 +89,7 @@ class LangGraphProtocol(Protocol):
 
     @staticmethod
     async def _wait(reader: LogReader, encoder: LangGraphEncoder, run: RunHandle) -> Response:
-        try:  # the whole run, then one JSON object; a client that leaves is a disconnect as in a stream
-            while not reader.ended:
-                for _, event in await reader.read():
-                    encoder.encode(event)
-        except asyncio.CancelledError:
-            reader.close()
-            await run.client_left()
-            raise
+        await read_to_end(reader, encoder.encode, run)
         if encoder.failure is not None:
             return jsonify({"__error__": encoder.failure})
         return Response(to_json(encoder.last_values or {}), content_type="application/json")

@@ -14,7 +14,6 @@ ignored.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,7 +29,7 @@ from ..request import ChatRequest
 from ..settings import Settings
 from .base import Encoder, Protocol
 from .openai_messages import read_completion_request, to_openai
-from .response import RunHandle
+from .response import RunHandle, read_to_end
 from .sse import encode_event
 
 __all__ = ["OpenAIProtocol"]
@@ -83,14 +82,7 @@ class OpenAIProtocol(Protocol):
         assert isinstance(encoder, OpenAIEncoder)
         if encoder.streaming:
             return await super().respond(reader, encoder, run, settings, closed=closed)
-        try:  # the whole answer, then one JSON object; a client that leaves is a disconnect as in a stream
-            while not reader.ended:
-                for _, event in await reader.read():
-                    encoder.encode(event)
-        except asyncio.CancelledError:
-            reader.close()
-            await run.client_left()
-            raise
+        await read_to_end(reader, encoder.encode, run)  # the whole answer, then one JSON object
         status, completion = encoder.completion()
         response = jsonify(completion)
         response.status_code = status

@@ -21,7 +21,7 @@ from ..logs import LogReader
 from ..settings import Settings
 from .sse import encode_comment
 
-__all__ = ["FOLLOWER", "Follower", "RunHandle", "event_stream", "sse_response"]
+__all__ = ["FOLLOWER", "Follower", "RunHandle", "event_stream", "read_to_end", "sse_response"]
 
 log = logging.getLogger("quart_llmstream")
 
@@ -100,6 +100,19 @@ async def _frames(
             closed()
         if not reader.ended:
             await left()
+
+
+async def read_to_end(reader: LogReader, encode: Callable[[Event], bytes], run: RunHandle) -> None:
+    """Encode the run's every event (for an answer sent once, when it has ended); a client that leaves meanwhile
+    is a disconnect, as in a stream."""
+    try:
+        while not reader.ended:
+            for _, event in await reader.read():
+                encode(event)
+    except asyncio.CancelledError:
+        reader.close()
+        await run.client_left()
+        raise
 
 
 class RunHandle(Protocol):

@@ -17,7 +17,8 @@ from playwright.async_api import Page
 from example_app import create_app
 from quart_llmstream import ChatRequest, StreamResult
 
-from helpers import JS, Cutter, eventually, node_clients
+from helpers import Cutter, eventually
+from pages import bundle, serve_page
 
 
 @asynccontextmanager
@@ -203,34 +204,15 @@ async def test_an_attached_image_shows_as_a_thumbnail_and_reaches_the_model(page
 
 # A page built as the AI SDK documents it (useChat from @ai-sdk/react, resume on), bundled by esbuild.
 
-REACT_PAGE = '<!doctype html><html><body><div id="root"></div><script src="/react/bundle.js"></script></body></html>'
-
 
 @pytest.fixture(scope="module")
 def react_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import subprocess
-
-    node_clients()
-    bundle = tmp_path_factory.mktemp("react") / "bundle.js"
-    esbuild = [str(JS / "node_modules" / ".bin" / "esbuild"), str(JS / "react_chat.jsx"), "--bundle", "--format=iife"]
-    options = ["--jsx=automatic", "--define:process.env.NODE_ENV='production'", f"--outfile={bundle}"]
-    subprocess.run([*esbuild, *options], check=True, capture_output=True, cwd=JS)
-    return bundle
+    return bundle("react_chat.jsx", tmp_path_factory.mktemp("react"))
 
 
 @asynccontextmanager
-async def react_example(server: Any, bundle: Path) -> AsyncIterator[str]:
-    app = create_app({"DEMO_SECONDS_PER_TOKEN": 0.01})
-
-    @app.get("/react")
-    async def react_page() -> Any:
-        return REACT_PAGE
-
-    @app.get("/react/bundle.js")
-    async def react_script() -> Any:
-        return bundle.read_text(), {"Content-Type": "text/javascript"}
-
-    async with server(app) as url:
+async def react_example(server: Any, script: Path) -> AsyncIterator[str]:
+    async with server(serve_page(create_app({"DEMO_SECONDS_PER_TOKEN": 0.01}), "/react", script)) as url:
         yield url
 
 

@@ -5,7 +5,6 @@ that reads its chat back from the server: reloaded, it shows the chat and its pe
 
 from __future__ import annotations
 
-import subprocess
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ from playwright.async_api import Page
 from example_app import create_app
 from quart_llmstream import StreamResult
 
-from helpers import JS, app_process, eventually, node_clients
+from helpers import app_process, eventually
+from pages import bundle, serve_page
 from postgres import postgres_server, prepare
 
 NOTE = "Send a note to Ann saying hello"
@@ -110,31 +110,16 @@ async def test_a_chat_begun_on_one_process_is_reopened_and_approved_on_another_o
 
 # A page built as the AI SDK documents message persistence: useChat({messages}) from the thread read back.
 
-REACT_PAGE = '<!doctype html><html><body><div id="root"></div><script src="/react/bundle.js"></script></body></html>'
-
 
 @pytest.fixture(scope="module")
 def thread_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    node_clients()
-    bundle = tmp_path_factory.mktemp("react") / "bundle.js"
-    esbuild = [str(JS / "node_modules" / ".bin" / "esbuild"), str(JS / "react_thread.jsx"), "--bundle"]
-    options = ["--format=iife", "--jsx=automatic", "--define:process.env.NODE_ENV='production'", f"--outfile={bundle}"]
-    subprocess.run([*esbuild, *options], check=True, capture_output=True, cwd=JS)
-    return bundle
+    return bundle("react_thread.jsx", tmp_path_factory.mktemp("react-thread"))
 
 
 async def test_a_use_chat_page_reloaded_shows_the_chat_and_its_pending_approval_and_approving_works(
     page: Page, server: Any, thread_bundle: Path
 ) -> None:
-    app = create_app({"DEMO_SECONDS_PER_TOKEN": 0.005})
-
-    @app.get("/react")
-    async def react_page() -> Any:
-        return REACT_PAGE
-
-    @app.get("/react/bundle.js")
-    async def react_script() -> Any:
-        return thread_bundle.read_text(), {"Content-Type": "text/javascript"}
+    app = serve_page(create_app({"DEMO_SECONDS_PER_TOKEN": 0.005}), "/react", thread_bundle)
 
     async with server(app) as url:
         await page.goto(f"{url}/react?chat=kept")
@@ -161,12 +146,7 @@ async def test_a_use_chat_page_reloaded_shows_the_chat_and_its_pending_approval_
 
 @pytest.fixture(scope="module")
 def use_stream_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    node_clients()
-    bundle = tmp_path_factory.mktemp("use-stream") / "bundle.js"
-    esbuild = [str(JS / "node_modules" / ".bin" / "esbuild"), str(JS / "use_stream.jsx"), "--bundle"]
-    options = ["--format=iife", "--jsx=automatic", "--define:process.env.NODE_ENV='production'", f"--outfile={bundle}"]
-    subprocess.run([*esbuild, *options], check=True, capture_output=True, cwd=JS)
-    return bundle
+    return bundle("use_stream.jsx", tmp_path_factory.mktemp("use-stream"))
 
 
 async def test_use_stream_streams_shows_a_call_resumes_an_interrupt_stops_and_opens_another_thread(
@@ -174,14 +154,7 @@ async def test_use_stream_streams_shows_a_call_resumes_an_interrupt_stops_and_op
 ) -> None:
     ended: list[StreamResult] = []
     app = create_app({"DEMO_SECONDS_PER_TOKEN": 0.02, "LLMSTREAM_ON_END": lambda _, result: ended.append(result)})
-
-    @app.get("/use-stream")
-    async def use_stream_page() -> Any:
-        return REACT_PAGE.replace("/react/bundle.js", "/use-stream/bundle.js")
-
-    @app.get("/use-stream/bundle.js")
-    async def use_stream_script() -> Any:
-        return use_stream_bundle.read_text(), {"Content-Type": "text/javascript"}
+    serve_page(app, "/use-stream", use_stream_bundle)
 
     async def send(question: str) -> None:
         await page.fill("#question", question)
@@ -229,14 +202,7 @@ async def test_use_stream_reloaded_mid_run_rejoins_it_and_shows_each_token_once(
 ) -> None:
     ended: list[StreamResult] = []
     app = create_app({"DEMO_SECONDS_PER_TOKEN": 0.05, "LLMSTREAM_ON_END": lambda _, result: ended.append(result)})
-
-    @app.get("/use-stream")
-    async def use_stream_page() -> Any:
-        return REACT_PAGE.replace("/react/bundle.js", "/use-stream/bundle.js")
-
-    @app.get("/use-stream/bundle.js")
-    async def use_stream_script() -> Any:
-        return use_stream_bundle.read_text(), {"Content-Type": "text/javascript"}
+    serve_page(app, "/use-stream", use_stream_bundle)
 
     async with server(app) as url:
         await page.goto(f"{url}/use-stream?reconnect")
