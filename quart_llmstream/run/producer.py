@@ -65,11 +65,11 @@ class Run:
         chat_request: ChatRequest,
         *,
         outlives_client: bool = False,
-        on_close: Callable[[], Awaitable[None]] | None = None,
+        on_close: Callable[[str], Awaitable[None]] | None = None,
         on_disconnect: str | None = None,
     ) -> None:
         self._source = source
-        self._on_close = on_close  # just before the log's end: a reader of it sees its effect
+        self._on_close = on_close  # with how the run ended, just before the log's end: a reader sees its effect
         self._outlives_client = (
             on_disconnect == "continue" if on_disconnect else outlives_client or settings.on_disconnect == "continue"
         )
@@ -125,7 +125,7 @@ class Run:
                 ended = (reason.status, None, None) if reason else ("cancelled", None, None)
             if self._on_close is not None:
                 try:
-                    await self._on_close()
+                    await self._on_close(ended[0])
                 except Exception:  # the log must close whatever happens
                     log.exception("letting go of the run's thread failed")
             self.log.close(self._mapper.end(*ended))

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from helpers import running
+from fakes import ScriptedChatModel, agent, words
+from helpers import chat_app, running
 from review_app import ROUTES, review_app, thread_messages
 
 ALICE, BOB = {"X-User": "alice"}, {"X-User": "bob"}
@@ -196,3 +197,13 @@ async def test_while_a_run_goes_on_its_thread_is_busy_and_names_the_stream_to_re
     assert read["stream_id"] and [t["status"] for t in listed["threads"]] == ["busy"]
     assert followed.status_code == 200 and followed.text == answered.text  # the whole stream, from its start
     assert [t["status"] for t in after["threads"]] == ["idle"]
+
+
+async def test_a_thread_whose_last_run_failed_is_listed_with_status_error() -> None:
+    failing = agent(ScriptedChatModel(responses=[words("never said whole")], fail_at=1))
+    app = chat_app(failing, stream_owner=lambda chat_request: chat_request.headers.get("X-User"))
+    async with running(app) as url, httpx.AsyncClient(timeout=30) as http:
+        answer = await http.post(f"{url}/chat", json={"question": "hello", "thread_id": "t1"}, headers=ALICE)
+        listed = (await http.get(f"{url}/chat/threads", headers=ALICE)).json()
+    assert "internal_error" in answer.text  # the error frame, redacted
+    assert [(t["thread_id"], t["status"]) for t in listed["threads"]] == [("t1", "error")]

@@ -104,13 +104,15 @@ class RunThread:
         self.status = "interrupted" if settled_state.interrupts else "idle"
         return settled_state
 
-    async def release(self) -> None:
-        """Let go of the thread, its record saying how the run left it (an ephemeral thread: deleted)."""
+    async def release(self, ended: str | None = None) -> None:
+        """Let go of the thread, its record saying how the run (which ``ended`` so: ``error``, ...) left it; an
+        ephemeral thread is deleted."""
         try:
             if self.ephemeral:
                 await self.graph.checkpointer.adelete_thread(self.config["configurable"]["thread_id"])
             elif self.recorded is not None:
-                status = self.status or ("interrupted" if (await self.state()).interrupts else "idle")
+                status = "error" if ended == "error" else self.status
+                status = status or ("interrupted" if (await self.state()).interrupts else "idle")
                 await self.recorded.records.ended(self.recorded.owner, self.recorded.name, status)
         finally:
             await self.held.release()

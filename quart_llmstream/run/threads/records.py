@@ -77,7 +77,8 @@ class ThreadRecords:
         await self.store.aput(namespace, name, value, index=False)
 
     async def ended(self, owner: str | None, name: str, status: str) -> None:
-        """The run on the thread ended: its status now (``idle``, ``interrupted``); a deleted thread stays so."""
+        """The run on the thread ended: its status now (``idle``, ``interrupted``, ``error``: its last run
+        failed); a deleted thread stays so."""
         namespace = self.namespace(owner)
         item = await self.store.aget(namespace, name)
         if item is not None:
