@@ -60,11 +60,13 @@ class Threads:
 
     async def state(self, owner: str | None, thread_id: str, checkpoint_id: str | None = None) -> Any:
         """The thread's state (LangGraph's ``StateSnapshot``), at ``checkpoint_id`` when named; ``404`` when none."""
-        graph, config = await self.graph(owner, self.name(thread_id))
+        name = self.name(thread_id)
+        graph, config = await self.graph(owner, name)
         if checkpoint_id is not None:
             config["configurable"]["checkpoint_id"] = checkpoint_id
         state = await graph.aget_state(config)
-        if state.created_at is None and (checkpoint_id is not None or await self.record(owner, thread_id) is None):
+        made = checkpoint_id is None and await self.extension.records().get(owner, name) is not None
+        if state.created_at is None and not made:  # a thread made before its first run is there, empty
             raise RequestError(404, "not_found", NO_THREAD)
         return state
 

@@ -144,6 +144,13 @@ async def test_a_use_chat_page_reloaded_shows_the_chat_and_its_pending_approval_
 # useStream from @langchain/langgraph-sdk/react over the example app's LangGraph protocol.
 
 
+def use_stream_app(script: Path, seconds_per_token: float) -> tuple[Any, list[StreamResult]]:
+    """The example app with the useStream page at ``/use-stream``, and the results of its runs as they end."""
+    ended: list[StreamResult] = []
+    app = create_app({"DEMO_SECONDS_PER_TOKEN": seconds_per_token, "LLMSTREAM_ON_END": lambda _, r: ended.append(r)})
+    return serve_page(app, "/use-stream", script), ended
+
+
 @pytest.fixture(scope="module")
 def use_stream_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bundle("use_stream.jsx", tmp_path_factory.mktemp("use-stream"))
@@ -152,9 +159,7 @@ def use_stream_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def test_use_stream_streams_shows_a_call_resumes_an_interrupt_stops_and_opens_another_thread(
     page: Page, server: Any, use_stream_bundle: Path
 ) -> None:
-    ended: list[StreamResult] = []
-    app = create_app({"DEMO_SECONDS_PER_TOKEN": 0.02, "LLMSTREAM_ON_END": lambda _, result: ended.append(result)})
-    serve_page(app, "/use-stream", use_stream_bundle)
+    app, ended = use_stream_app(use_stream_bundle, seconds_per_token=0.02)
 
     async def send(question: str) -> None:
         await page.fill("#question", question)
@@ -200,9 +205,7 @@ async def test_use_stream_streams_shows_a_call_resumes_an_interrupt_stops_and_op
 async def test_use_stream_reloaded_mid_run_rejoins_it_and_shows_each_token_once(
     page: Page, server: Any, use_stream_bundle: Path
 ) -> None:
-    ended: list[StreamResult] = []
-    app = create_app({"DEMO_SECONDS_PER_TOKEN": 0.05, "LLMSTREAM_ON_END": lambda _, result: ended.append(result)})
-    serve_page(app, "/use-stream", use_stream_bundle)
+    app, ended = use_stream_app(use_stream_bundle, seconds_per_token=0.05)
 
     async with server(app) as url:
         await page.goto(f"{url}/use-stream?reconnect")
