@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,12 +27,13 @@ CANCELLED: list[float] = []  # monotonic times at which runs were cancelled (sce
 
 
 def _paced_model() -> Any:
-    """The example's paced model (shared with the tests), loaded from its file: importing ``example_app``
-    would build the example app, which the package at a ``--baseline`` revision may not support."""
-    path = Path(__file__).parent.parent / "example_app" / "paced_model.py"
+    """The test kit's paced model (shared with the tests and the example), loaded from its file: the package at a
+    ``--baseline`` revision may not have it."""
+    path = Path(__file__).parent.parent / "quart_llmstream" / "testing" / "model.py"
     spec = importlib.util.spec_from_file_location("paced_model", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pydantic look their module up
     spec.loader.exec_module(module)
     return module.PacedChatModel
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage, ToolMessage
 
-from .paced_model import PacedChatModel
+from quart_llmstream.testing import PacedChatModel
 
 _CITY = re.compile(r"weather\s+(?:in|at|for)\s+([A-Za-z][A-Za-z .'-]*)", re.IGNORECASE)
 _TIME = re.compile(r"\b(what time|the time|time is it)\b", re.IGNORECASE)

@@ -4,6 +4,7 @@ from .blueprint import RunnableFactory, create_blueprint
 from .errors import ConfigError, RequestError
 from .events import StreamEvent
 from .extension import LLMStream, drain
+from .feedback import Feedback
 from .lifecycle import StreamResult
 from .request import ChatRequest
 from .run.mapping import emit_state
@@ -14,6 +15,7 @@ from .settings import Options, Settings
 __all__ = [
     "ChatRequest",
     "ConfigError",
+    "Feedback",
     "LLMStream",
     "LocalHolds",
     "Options",

@@ -19,6 +19,8 @@ from werkzeug.datastructures import Headers
 
 from .errors import ConfigError, RequestError
 from .extension import LLMStream
+from .feedback import feedback_route
+from .metrics import BlueprintMetrics
 from .protocols import PROTOCOLS, Protocol
 from .request.body import read_json_body
 from .resume import resume_routes
@@ -39,13 +41,16 @@ def create_blueprint(
     """
     check_option_names(options)
     blueprint = Blueprint(name, __name__)
-    protocols: dict[tuple[int, str], Protocol] = {}  # each registration's, by its app and its name there
+    registered: dict[tuple[int, str], tuple[Protocol, BlueprintMetrics | None]] = {}  # by app and name there
 
     @blueprint.errorhandler(RequestError)
     async def refused(error: RequestError) -> Response:
         """A refusal before streaming, in the JSON of the protocol of the route that refused."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        return protocols[id(app), request.blueprint or name].error_response(error)
+        protocol, metrics = registered[id(app), request.blueprint or name]
+        if metrics is not None:
+            metrics.refused(error.status, error.error)
+        return protocol.error_response(error)
 
     @blueprint.record
     def register(state: BlueprintSetupState) -> None:
@@ -54,22 +59,26 @@ def create_blueprint(
         extension = LLMStream.of(app)
         protocol = PROTOCOLS[settings.protocol]
         routes = protocol.routes(name, settings)
+        metrics = extension.metrics_of(protocol.name, state.name)
         store = None
         if settings.resume is not None and protocol.resumable:
             store = extension.store(settings.resume, settings.resume_ttl, settings.resume_max_frames)
-            routes += resume_routes(protocol, store, settings, extension)
+            routes += resume_routes(protocol, store, settings, extension, metrics)
         elif settings.resume is not None and "resume" in options:  # an app-wide LLMSTREAM_RESUME skips it
             raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
         records = extension.records if settings.threads_listed else None
         tracing = extension.tracing(settings.langfuse)
-        preparer = Preparer(runnable_factory, settings, extension, tracing, store, records, protocol)
+        ledger = extension.ledger if settings.on_feedback is not None or tracing is not None else None
+        if ledger is not None:
+            routes.append(feedback_route(settings, protocol.feedback_route(settings), ledger, tracing))
+        preparer = Preparer(runnable_factory, settings, extension, tracing, store, records, protocol, metrics, ledger)
         if settings.threads_listed:
             routes += thread_routes(protocol, name, settings, extension, preparer, store)
         chat = _chat_view(protocol, settings, extension, preparer)
         for rule, method, view in routes:
             endpoint = "chat" if view is None else view.__name__
             state.add_url_rule(rule, endpoint=endpoint, view_func=view or chat, methods=[method])
-        protocols[id(app), state.name] = protocol
+        registered[id(app), state.name] = protocol, metrics
 
     return blueprint
 

@@ -264,10 +264,13 @@ class RunEnded(Event):
     usage: dict[str, int] | None = None
     error: str | None = None
     message: str | None = None
+    run_id: str | None = None
+    """The run's id, which feedback on its answer names."""
 
     @property
     def data(self) -> Any:
-        return {"finish_reason": self.finish_reason, "usage": self.usage}
+        run = {"run_id": self.run_id} if self.run_id is not None else {}
+        return {"finish_reason": self.finish_reason, "usage": self.usage, **run}
 
     @classmethod
     def failed(cls, code: str) -> RunEnded:

@@ -23,7 +23,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, Protocol
 
@@ -31,7 +31,9 @@ from quart import Quart
 
 from .errors import ConfigError, RequestError, public_message
 from .logs.store import MemoryStore, StreamStore
+from .metrics import BlueprintMetrics, Metrics
 from .run import StopReason
+from .run.ledger import RunLedger
 from .run.threads import LocalHolds, ThreadHolds, ThreadRecords
 from .settings import Settings
 from .tracing import LangfuseTracing, langfuse_from_config, missing_keys
@@ -54,8 +56,17 @@ class OpenRun(Protocol):
 class LLMStream:
     """``LLMStream(app)`` or ``LLMStream()`` then ``init_app(app)``, in the Quart extension style."""
 
-    def __init__(self, app: Quart | None = None, *, holds: ThreadHolds | None = None, thread_store: Any = None) -> None:
+    def __init__(
+        self,
+        app: Quart | None = None,
+        *,
+        holds: ThreadHolds | None = None,
+        thread_store: Any = None,
+        metrics: Metrics | Sequence[Metrics] | None = None,
+    ) -> None:
         self.runs: set[OpenRun] = set()
+        self.metrics: tuple[Metrics, ...] = (metrics,) if isinstance(metrics, Metrics) else tuple(metrics or ())
+        """The app's metrics backends (:mod:`.metrics`); none: metrics are off."""
         self._owners: dict[str | None, int] = {}  # each owner's open streams and followers
         self.holds = holds or LocalHolds()
         """The holds on threads a run is on."""
@@ -147,6 +158,10 @@ class LLMStream:
         if open_runs:
             await asyncio.wait([run.done for run in open_runs], timeout=timeout)
 
+    def metrics_of(self, protocol: str, blueprint: str) -> BlueprintMetrics | None:
+        """The metrics of a blueprint, bound to its labels (None when the app has none)."""
+        return BlueprintMetrics(self.metrics, protocol, blueprint) if self.metrics else None
+
     # Tracing.
 
     def tracing(self, enabled: bool | None) -> LangfuseTracing | None:
@@ -181,6 +196,10 @@ class LLMStream:
                 self.thread_store = InMemoryStore()
             self._records = ThreadRecords(self.thread_store)
         return self._records
+
+    def ledger(self) -> RunLedger:
+        """The runs of the app's owners, kept beside the threads' records (for feedback on answers)."""
+        return RunLedger(self.records().store)
 
     # Resumable streams.
 

@@ -21,6 +21,7 @@ from .errors import RequestError
 from .extension import LLMStream
 from .logs.store import StreamStore
 from .logs.streams import is_stream_id
+from .metrics import BlueprintMetrics
 from .owners import owner_of
 from .protocols import Protocol
 from .protocols.response import FOLLOWER
@@ -31,7 +32,11 @@ __all__ = ["resume_routes"]
 
 
 def resume_routes(
-    protocol: Protocol, store: StreamStore, settings: Settings, extension: LLMStream
+    protocol: Protocol,
+    store: StreamStore,
+    settings: Settings,
+    extension: LLMStream,
+    metrics: BlueprintMetrics | None = None,
 ) -> list[tuple[str, str, Callable[..., Awaitable[Response]]]]:
     """The resume and cancel routes of a blueprint's resumable streams; a refusal is a
     :class:`~.errors.RequestError`, which the blueprint renders."""
@@ -53,6 +58,8 @@ def resume_routes(
             reader.close()
             raise
         encoder = protocol.encoder(stream_id, frozenset(meta.events), meta.ids)
+        if metrics is not None:
+            metrics.resumed()
         let_go = extension.count(owner)  # a follower holds a connection as a stream does
         response = await protocol.respond(reader, encoder, FOLLOWER, settings, after or 0, closed=let_go)
         response.headers["X-Stream-Id"] = stream_id

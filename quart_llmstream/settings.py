@@ -116,6 +116,11 @@ class Settings(BaseModel):
     """``on_start(chat_request)``, sync or async, when a stream starts."""
     on_end: Callable[..., Any] | None = None
     """``on_end(chat_request, result)``, sync or async, exactly once when a stream's run ends."""
+    on_feedback: Callable[..., Any] | None = None
+    """``on_feedback(chat_request, feedback)``, sync or async, for each rating of an answer (``POST
+    <route>/feedback``, served when this hook is set or Langfuse is on)."""
+    feedback_range: Annotated[tuple[float, float], BeforeValidator(_split_commas)] = (0.0, 1.0)
+    """The lowest and the highest score a rating may give (thumbs: 1 up, 0 down)."""
     heartbeat: float = Field(default=15.0, ge=0)
     """Seconds of silence after which an SSE comment is sent; 0: none."""
     idle_timeout: PositiveFloat | None = None
@@ -160,9 +165,11 @@ class Settings(BaseModel):
     it and dropping what it wrote (LangGraph's strategies)."""
 
     @model_validator(mode="after")
-    def _owner_limit_has_owners(self) -> Settings:
+    def _options_go_together(self) -> Settings:
         if self.max_streams_per_owner is not None and self.stream_owner is None:
             raise ValueError("max_streams_per_owner needs a stream_owner hook to tell owners apart")
+        if self.feedback_range[0] >= self.feedback_range[1]:
+            raise ValueError("feedback_range: the lowest score first, then a higher one")
         if self.single_user and self.stream_owner is not None:
             raise ValueError("single_user and stream_owner do not go together: the hook tells users apart")
         return self
@@ -225,6 +232,8 @@ class Options(TypedDict, total=False):
     langfuse: bool | None
     on_start: Callable[..., Any] | None
     on_end: Callable[..., Any] | None
+    on_feedback: Callable[..., Any] | None
+    feedback_range: str | tuple[float, float]
     heartbeat: float
     idle_timeout: float | None
     send_timeout: float | None

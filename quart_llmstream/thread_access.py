@@ -182,6 +182,7 @@ class Threads:
                 for stream_id in record.streams:
                     await self.store.delete(stream_id, owner)
             await records.delete(owner, name)
+            await self.extension.ledger().forget_thread(owner, name)  # its runs, kept for feedback
         finally:
             await held.release()
 

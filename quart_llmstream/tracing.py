@@ -40,8 +40,14 @@ class LangfuseTracing:
         self._public_key = public_key
         self._handler_class = CallbackHandler
 
-    def handler(self) -> BaseCallbackHandler:
-        return self._handler_class(public_key=self._public_key)
+    def handler(self, trace_id: str | None = None) -> BaseCallbackHandler:
+        """A run's handler; ``trace_id`` (32 hex digits: the run id's) names its trace, so feedback finds it."""
+        context: Any = {"trace_id": trace_id} if trace_id is not None else None
+        return self._handler_class(public_key=self._public_key, trace_context=context)
+
+    def score(self, trace_id: str, name: str, value: float, comment: str | None) -> None:
+        """A score on a trace; it is queued and sent by the client's own thread."""
+        self.client.create_score(name=name, value=value, trace_id=trace_id, data_type="NUMERIC", comment=comment)
 
     async def flush(self, timeout: float = _FLUSH_SECONDS) -> None:
         """Export what is buffered, off the event loop, waiting at most ``timeout`` seconds."""

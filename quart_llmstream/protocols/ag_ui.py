@@ -40,6 +40,9 @@ class AgUiProtocol(Protocol):
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return AgUiEncoder(stream_id, ids.get("thread_id", stream_id), ids.get("run_id", stream_id))
 
+    def answer_ids(self, stream_id: str, ids: Mapping[str, str]) -> tuple[str, ...]:
+        return (ids.get("run_id", stream_id),)  # the client's ``runId``
+
     connects = True  # ``connectAgent()``: CopilotKit's runtime serves it, so do we
 
     def connect_ids(self, body: dict[str, Any]) -> Mapping[str, str]:
@@ -195,10 +198,12 @@ class AgUiEncoder(Encoder):
         frames = self._end_calls()
         if event.error:
             return frames + _event(type="RUN_ERROR", message=event.message, code=event.error)
+        finished: dict[str, Any] = {"threadId": self._thread_id, "runId": self._run_id}
+        if event.run_id is not None:  # the server's id of the run, which feedback on the answer names
+            finished["result"] = {"run_id": event.run_id}
         if self._interrupts:
-            outcome = {"type": "interrupt", "interrupts": self._interrupts}
-            return frames + _event(type="RUN_FINISHED", threadId=self._thread_id, runId=self._run_id, outcome=outcome)
-        return frames + _event(type="RUN_FINISHED", threadId=self._thread_id, runId=self._run_id)
+            finished["outcome"] = {"type": "interrupt", "interrupts": self._interrupts}
+        return frames + _event(type="RUN_FINISHED", **finished)
 
 
 def _interrupt(interrupt: dict[str, Any], actions: list[dict[str, Any]] | None) -> dict[str, Any]:

@@ -44,6 +44,9 @@ class AiSdkProtocol(Protocol):
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return AiSdkEncoder(stream_id, ids.get("message_id") or f"msg-{stream_id}")
 
+    def answer_ids(self, stream_id: str, ids: Mapping[str, str]) -> tuple[str, ...]:
+        return (ids.get("message_id") or f"msg-{stream_id}",)  # the answer's ``UIMessage`` id
+
     def thread_messages(self, messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[Any]:
         """``UIMessage[]``, for ``useChat({messages})`` (approvals pending as ``approval-requested`` parts)."""
         return to_ui_messages(messages, interrupts)
@@ -67,6 +70,10 @@ class AiSdkEncoder(Encoder):
 
     def opening(self) -> bytes:
         return _chunk(type="start", messageId=self._message_id) + _chunk(type="start-step")
+
+    def on_run_started(self, event: events.RunStarted) -> bytes:
+        """The run's id, in the answer's metadata (``message.metadata.run_id``), for feedback on it."""
+        return _chunk(type="message-metadata", messageMetadata={"run_id": event.run_id})
 
     def _step(self) -> bytes:
         """A ``start-step`` when the model speaks again after a tool result."""

@@ -119,6 +119,10 @@ class Protocol(ABC):
         """What the source takes of a request (LangGraph's ``stream_mode``); nothing by default."""
         return {}
 
+    def answer_ids(self, stream_id: str, ids: Mapping[str, str]) -> tuple[str, ...]:
+        """The ids its client knows a run's answer by, besides the run's id, to rate it with: none by default."""
+        return ()
+
     @abstractmethod
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         """A fresh encoder for one response of stream ``stream_id``: ``events`` are the kinds selected,
@@ -178,6 +182,10 @@ class Protocol(ABC):
     def threads_route(self, settings: Settings) -> str:
         """Where the blueprint's threads are: ``<route>/threads``."""
         return f"{settings.route}/threads"
+
+    def feedback_route(self, settings: Settings) -> str:
+        """Where ratings of its answers go: beside the threads (``<route>/feedback``)."""
+        return self.threads_route(settings).removesuffix("/threads") + "/feedback"
 
     connects: ClassVar[bool] = False
     """Its clients connect to a thread (``POST <route>/connect``): the thread as it is, then its live run."""

@@ -59,6 +59,9 @@ class LangGraphProtocol(Protocol):
 
     serves_thread_routes = False  # LangGraph's own, in its shapes
 
+    def feedback_route(self, settings: Settings) -> str:
+        return "/feedback"  # beside /threads and /runs
+
     def thread_api(
         self, threads: ThreadAccess, name: str, settings: Settings
     ) -> list[tuple[str, str, Callable[..., Any]]]:

@@ -51,6 +51,9 @@ class OpenAIProtocol(Protocol):
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return OpenAIEncoder(stream_id, ids.get("model", ""), ids.get("stream"))
 
+    def answer_ids(self, stream_id: str, ids: Mapping[str, str]) -> tuple[str, ...]:
+        return (f"chatcmpl-{stream_id}",)  # the completion's ``id``
+
     def routes(self, name: str, settings: Settings) -> list[tuple[str, str, Callable[..., Any] | None]]:
         model_ids = list(settings.models or (name,))
 

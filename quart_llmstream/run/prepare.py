@@ -11,7 +11,7 @@ and a thread taken is let go. What is prepared is one :class:`Prepared`; :meth:`
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, cast
@@ -24,12 +24,14 @@ from ..events import RunEnded
 from ..lifecycle import maybe_await
 from ..logs import LogReader, Stream, open_stream
 from ..logs.store import StreamMeta, StreamStore
+from ..metrics import BlueprintMetrics
 from ..owners import owner_of
 from ..request import ChatRequest
 from ..settings import Settings
 from ..tracing import LangfuseTracing
 from .config import build_run_config
 from .inputs import RunInput, runnable_input
+from .ledger import RunLedger
 from .mapping import Mapper, StreamMapper
 from .producer import Run, StopReason
 from .sources import EVENT_SOURCES, Emit
@@ -66,6 +68,8 @@ class Streams(Protocol):
     def source(self) -> str | None: ...
 
     def source_options(self, chat_request: ChatRequest) -> dict[str, Any]: ...
+
+    def answer_ids(self, stream_id: str, ids: Mapping[str, str]) -> tuple[str, ...]: ...
 
 
 class Runs(Protocol):
@@ -115,8 +119,12 @@ class Preparer:
         store: StreamStore | None,
         records: Callable[[], ThreadRecords] | None = None,
         streams: Streams | None = None,
+        metrics: BlueprintMetrics | None = None,
+        ledger: Callable[[], RunLedger] | None = None,
     ) -> None:
         self._factory, self._settings, self._runs, self._tracing, self._store = factory, settings, runs, tracing, store
+        self._metrics, self._ledger, self._streams = metrics, ledger, streams
+        """``ledger``: where runs are kept for feedback on their answers (None: the blueprint takes none)."""
         self.records = records
         """The threads' records, where runs write them (None: threads are not listed)."""
         self.mapper = Mapper(
@@ -125,6 +133,7 @@ class Preparer:
             max_payload_chars=settings.max_payload_chars,
             expose_errors=settings.expose_errors,
             predict_state=[prediction.model_dump() for prediction in settings.predict_state],
+            timed=metrics is not None,
         )
         self._filters = server_filters(settings)
         self._source = EVENT_SOURCES[(streams and streams.source) or settings.event_source]
@@ -146,7 +155,8 @@ class Preparer:
             runnable, graph = await self._runnable(chat_request)
             if name is None and chat_request.resume is None and checkpointed(graph) is not None:
                 name = new_name()  # a conversation of its own
-            callbacks = (*settings.callbacks, self._tracing.handler()) if self._tracing else settings.callbacks
+            traced = (self._tracing.handler(run_id.hex),) if self._tracing else ()  # its trace's id: the run's
+            callbacks = (*settings.callbacks, *traced)
             thread_id = None if name is None else stored_name(name, owner)
             config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, thread_id)
             if thread_id is not None and (checkpoint := chat_request.ids.get("checkpoint_id")):
@@ -208,12 +218,31 @@ class Preparer:
             prepared.chat_request,
             outlives_client=prepared.stream.resumable,  # its client may come back for the rest
             on_disconnect=prepared.chat_request.ids.get("on_disconnect"),  # unless the request says (LangGraph's)
-            on_close=None if thread is None else thread.release,
+            on_close=self._on_close(prepared),
+            metrics=self._metrics,
         )
         self._runs.add(run, prepared.owner)
         if thread is not None:  # a request with ``interrupt`` or ``rollback`` stops it, wherever it comes
             thread.held.on_stop(lambda: run.stop(StopReason.CANCEL))
         return run
+
+    def _on_close(self, prepared: Prepared) -> Callable[[str], Awaitable[None]] | None:
+        """What the run does as it ends, before its log closes (so its client, told of the end, finds it done): keep
+        the run for feedback, and let go of its thread."""
+        thread, ledger = prepared.thread, self._ledger
+        if ledger is None:
+            return None if thread is None else thread.release
+
+        async def closed(status: str) -> None:
+            try:
+                stream, ids = prepared.stream.id, prepared.chat_request.ids
+                answer_ids = self._streams.answer_ids(stream, ids) if self._streams is not None else ()
+                await ledger().keep(prepared.owner, prepared.mapping.run_id, prepared.thread_name, answer_ids)
+            finally:
+                if thread is not None:
+                    await thread.release(status)
+
+        return closed
 
     async def thread_graph(self, chat_request: ChatRequest) -> Any:
         """The graph that keeps the threads of this blueprint's runnable (built by the factory for

@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import public_message
 from ..lifecycle import Status, StreamResult, call_hook
 from ..logs import StreamLog
+from ..metrics import BlueprintMetrics
 from ..request import ChatRequest
 from ..settings import Settings
 from .mapping import StreamMapper
@@ -67,8 +68,10 @@ class Run:
         outlives_client: bool = False,
         on_close: Callable[[str], Awaitable[None]] | None = None,
         on_disconnect: str | None = None,
+        metrics: BlueprintMetrics | None = None,
     ) -> None:
         self._source = source
+        self._metrics = metrics
         self._on_close = on_close  # with how the run ended, just before the log's end: a reader sees its effect
         self._outlives_client = (
             on_disconnect == "continue" if on_disconnect else outlives_client or settings.on_disconnect == "continue"
@@ -83,7 +86,9 @@ class Run:
         self._cancel_at_start = False
         self.events_seen = 0  # the watchdog compares it between ticks
         loop = asyncio.get_running_loop()
-        self._started = loop.time()
+        self._started = loop.time()  # loop.time() is time.monotonic(), which the tally's timings read too
+        if metrics is not None:
+            metrics.started()
         self._task = loop.create_task(self._produce())
         self.done: asyncio.Future[None] = self._task
         self._watchdog = _Watchdog(self, settings, loop)
@@ -101,6 +106,8 @@ class Run:
 
     async def client_left(self) -> None:
         """The response's client left: cancel the run (and wait for its end), unless it may go on."""
+        if self._metrics is not None:
+            self._metrics.disconnected()
         if not self._task.done() and not self._outlives_client:
             self._cancel()
             await asyncio.wait([self._task])
@@ -129,7 +136,7 @@ class Run:
                 except Exception:  # the log must close whatever happens
                     log.exception("letting go of the run's thread failed")
             self.log.close(self._mapper.end(*ended))
-            await self._end(ended[0])
+            await self._end(*ended[:2])
 
     async def _outcome(self) -> tuple[Status, str | None, str | None]:
         """Run to the end; say how it ended: status, error code and public message."""
@@ -159,15 +166,17 @@ class Run:
         for item in self._map(event):
             await self.log.append(item)
 
-    async def _end(self, status: Status) -> None:
+    async def _end(self, status: Status, code: str | None) -> None:
         self._watchdog.cancel()
-        tally = self._mapper.tally
+        tally, ended_at = self._mapper.tally, asyncio.get_running_loop().time()
+        if self._metrics is not None:
+            self._metrics.ended(status, code, self._started, ended_at, tally)  # type: ignore[arg-type]
         result = StreamResult(
             status=status,
             text=tally.text,
             tokens=tally.tokens,
             usage=tally.usage,
-            duration=asyncio.get_running_loop().time() - self._started,
+            duration=ended_at - self._started,
             run_id=self._mapper.run_id,
             interrupts=tally.interrupts if status == "interrupted" else [],
         )

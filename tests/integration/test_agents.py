@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -259,7 +260,7 @@ async def test_native_a_pending_call_is_sent_whatever_the_events_and_the_end_say
     assert named == [
         ("tool_call", {"index": 0, "id": "call_t1", "name": "get_local_time"}),
         ("tool_args", {"index": 0, "id": "call_t1", "delta": "{}"}),
-        ("end", {"finish_reason": "tool_calls", "usage": None}),
+        ("end", {"finish_reason": "tool_calls", "usage": None, "run_id": ANY}),
     ]
     assert stream.messages[-1] == "[DONE]"
 
@@ -397,7 +398,7 @@ async def test_a_structured_output_call_is_the_agents_own_not_a_call_for_the_cli
         if protocol == "native":
             _, stream = await post_stream(f"{url}/chat", {"question": "q"})
             frames = [(event.event, json.loads(event.data)) for event in stream.events if event.event != "message"]
-            assert frames[-1] == ("end", {"finish_reason": "stop", "usage": None})
+            assert frames[-1] == ("end", {"finish_reason": "stop", "usage": None, "run_id": ANY})
         else:
             done = await node("ai_chat.mjs", api=f"{url}/chat", chatId="c1", turns=["q"])
             assert done["error"] is None and done["toolCalls"] == []
@@ -440,7 +441,7 @@ async def test_server_tools_called_in_the_same_turn_still_run_and_the_continuati
         _, answered = await post_stream(f"{url}/chat", {"thread_id": "t", "chat_history": history})
     frames = [(event.event, json.loads(event.data)) for event in paused.events if event.event != "message"]
     assert ("tool_end", "weather") in [(kind, data.get("name")) for kind, data in frames], "the server's tool ran"
-    assert frames[-1] == ("end", {"finish_reason": "tool_calls", "usage": None})
+    assert frames[-1] == ("end", {"finish_reason": "tool_calls", "usage": None, "run_id": ANY})
     assert not any(kind == "tool_start" and data["name"] == "get_local_time" for kind, data in frames)
     results = [m for m in model.probe.calls[-1] if isinstance(m, ToolMessage)]
     assert sorted(m.text for m in results) == ["10:42", "sunny in Paris"]

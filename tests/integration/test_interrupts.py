@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any, TypedDict
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -103,7 +104,7 @@ async def test_native_an_interrupt_ends_the_stream_and_a_resume_with_the_thread_
     assert kind == "interrupt" and frame["thread_id"] == "trip"
     [waiting] = frame["interrupts"]
     assert waiting["value"] == {"question": "Which city?"} and len(waiting["id"]) == 32
-    assert end == ("end", {"finish_reason": "interrupt", "usage": None})
+    assert end == ("end", {"finish_reason": "interrupt", "usage": None, "run_id": ANY})
     assert paused.messages[-1] == "[DONE]"
     assert response.status_code == 200 and named(resumed)[-1][1]["finish_reason"] == "stop"
     assert (await graph.aget_state({"configurable": {"thread_id": "trip"}})).values["city"] == "Paris"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from typing import Any
+from unittest.mock import ANY
 
 from langchain_core.callbacks.manager import adispatch_custom_event
 from langchain_core.messages import AIMessageChunk, ToolMessage
@@ -107,7 +108,7 @@ async def test_start_and_end_frames_carry_the_run_id_finish_reason_and_usage(ser
     assert events[1:] == [
         ("token", "Hi"),
         ("token", " there"),
-        ("end", {"finish_reason": "stop", "usage": usage}),
+        ("end", {"finish_reason": "stop", "usage": usage, "run_id": events[0][1]["run_id"]}),  # the run, to rate
         ("done", None),
     ]
 
@@ -119,7 +120,7 @@ async def test_a_failed_run_ends_with_error_then_end_frame_with_reason_error(ser
     events = named(stream)
     assert events[0] == ("token", "a")
     assert events[1][0] == "error"
-    assert events[2:] == [("end", {"finish_reason": "error", "usage": None}), ("done", None)]
+    assert events[2:] == [("end", {"finish_reason": "error", "usage": None, "run_id": ANY}), ("done", None)]
 
 
 async def test_a_tool_error_is_a_redacted_tool_error_frame(server: Any) -> None:

@@ -16,7 +16,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, chain
 from langchain_core.tools import tool
 from pydantic import Field
 
-from example_app.paced_model import Chunk, PacedChatModel
+from quart_llmstream.testing import Chunk, PacedChatModel
 
 
 @dataclass

@@ -76,6 +76,7 @@ VIEWS = (
     "resume",
     "thread_routes",
     "thread_access",
+    "feedback",
     "extension",
     "routes",
 )  # what wires the stages together, at the top
@@ -84,6 +85,7 @@ NEVER = {
     "logs": ("protocols", "run", "request", *VIEWS),  # the seam between run and wire knows neither
     "run": ("protocols", *VIEWS),  # the run never writes frames
     "protocols": ("run", *VIEWS),  # the wire never reaches back into the run
+    "metrics": ("request", "run", "logs", "protocols", "testing", *VIEWS),  # fed by the stages, knows none of them
 }
 
 
@@ -118,7 +120,7 @@ def test_the_layout_check_reads_type_checking_and_function_imports(tmp_path: Pat
 def test_the_development_guide_has_a_row_for_each_folder_and_a_folder_for_each_kind_of_change() -> None:
     guide = (PACKAGE.parent / "docs" / "development.md").read_text()
     folders = sorted(path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists())
-    assert folders == ["logs", "protocols", "request", "run"]
+    assert folders == ["logs", "metrics", "protocols", "request", "run", "testing"]
     for folder in folders:
         assert f"| `{folder}/` |" in guide, f"no row for {folder}/"
     for change, folder in (("a fifth wire protocol", "protocols/"), ("a new request field", "request/")):

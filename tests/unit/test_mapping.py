@@ -42,7 +42,7 @@ def test_tokens_open_a_text_block_the_end_closes_it_and_a_chains_copy_of_them_is
     out = [*mapping.start(), *mapped(mapping, stream("Hel"), chain_copy, stream("lo"), stream(""))]
     out += mapping.end("completed")
     assert out == [RunStarted("run-1"), TextStart(), TextDelta("Hel"), TextDelta("lo"), TextEnd(), out[-1]]
-    assert out[-1] == RunEnded("completed", "stop", None)
+    assert out[-1] == RunEnded("completed", "stop", None, run_id="run-1")  # the run named, for feedback
     assert (mapping.tally.text, mapping.tally.tokens) == ("Hello", 2)
 
 

@@ -23,13 +23,15 @@ def final_events(
     client_tools: Collection[str],
     thread_id: str | None,
     payload: Callable[[Any], Any],
+    run_id: str | None = None,
 ) -> tuple[Event, ...]:
     """The events after the run's last one: what it leaves waiting, then :class:`RunEnded`. ``ended`` is the
     run's status, error code and public message; ``client_tools`` the tools the client declared, and
-    ``payload`` makes tool arguments plain data."""
+    ``payload`` makes tool arguments plain data; ``run_id`` is the run's id, which the final event names."""
     status, error, message = ended
     if status == "interrupted":
-        return Interrupted(thread_id, tally.interrupts), RunEnded(status, "interrupt", tally.usage, error, message)
+        ending = RunEnded(status, "interrupt", tally.usage, error, message, run_id)
+        return Interrupted(thread_id, tally.interrupts), ending
     pending = tuple(_pending(call, client_tools, payload) for call in tally.pending()) if status == "completed" else ()
     if status != "completed":
         reason = status
@@ -37,7 +39,7 @@ def final_events(
         reason = "tool_calls"  # whatever the model reported: the client has calls to run
     else:
         reason = tally.finish_reason if tally.finish_reason not in (None, "tool_calls") else "stop"
-    return (*pending, RunEnded(status, reason, tally.usage, error, message))
+    return (*pending, RunEnded(status, reason, tally.usage, error, message, run_id))
 
 
 def _pending(call: Mapping[str, Any], client_tools: Collection[str], payload: Callable[[Any], Any]) -> Event:

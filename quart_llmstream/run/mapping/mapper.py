@@ -50,6 +50,8 @@ from .hook import EventHook, hooked
 from .reasoning import reasoning_texts
 from .state import StateStream
 from .tally import Tally
+from .timing import TimedTally
+from .timing import timed as timed_handlers
 
 __all__ = ["EventHook", "Mapper", "StreamMapper"]
 _OPENS = {TextDelta: TextStart, ReasoningDelta: ReasoningStart}
@@ -68,14 +70,17 @@ class Mapper:
         max_payload_chars: int = 8192,
         expose_errors: bool = False,
         predict_state: Sequence[Mapping[str, str]] = (),
+        timed: bool = False,
     ) -> None:
         self.events = frozenset(events)
+        self.tally: type[Tally] = TimedTally if timed else Tally
+        """What each stream's end reports: with ``timed`` (metrics on), its timings too."""
         self.event_hook = event_hook
         self.max_payload_chars = max_payload_chars
         self.expose_errors = expose_errors
         self.predict_state = tuple(predict_state)
         self._options: dict[str, Any] = {"event_hook": event_hook, "max_payload_chars": max_payload_chars}
-        self._options |= {"expose_errors": expose_errors, "predict_state": self.predict_state}
+        self._options |= {"expose_errors": expose_errors, "predict_state": self.predict_state, "timed": timed}
         chunk_kinds = self.events & {"token", "reasoning", "tool"}
         handlers: dict[str, Handler] = {"on_chat_model_end": StreamMapper._model_end, "on_graph_chunk": graph_chunk}
         if chunk_kinds == {"token"}:
@@ -99,6 +104,9 @@ class Mapper:
         """For a graph whose state streams (:mod:`.graphs`)."""
         if self.predict_state:
             self.state_handlers |= predicting(self.state_handlers)
+        if timed:
+            self.handlers, self.graph_handlers = timed_handlers(self.handlers), timed_handlers(self.graph_handlers)
+            self.state_handlers = timed_handlers(self.state_handlers)
 
     def narrowed(self, events: Collection[str]) -> Mapper:
         """The same mapper with fewer kinds of event (a client's choice, when allowed)."""
@@ -154,7 +162,7 @@ class StreamMapper:
         self._messages_end: Events = ()
         self._hook = mapper.event_hook
         self.run_id = run_id
-        self.tally = Tally()
+        self.tally = mapper.tally()
         self._tool_ids: dict[tuple[str, int], str | None] = {}
         self._open: type[Event] | None = None  # TextDelta or ReasoningDelta while such a block is open
 
@@ -191,7 +199,8 @@ class StreamMapper:
         waiting (:mod:`.endings`), then :class:`RunEnded`."""
         closing: Events = ((_CLOSES[self._open](),) if self._open is not None else ()) + self._state_end
         self._open = None
-        ending = final_events(self.tally, (status, error, message), self._client_tools, self._thread_id, self.payload)
+        ended = (status, error, message)
+        ending = final_events(self.tally, ended, self._client_tools, self._thread_id, self.payload, self.run_id)
         return (*closing, *ending[:-1], *self._messages_end, ending[-1])  # the thread's messages come last
 
     def _in_blocks(self, mapped: Events) -> Events:

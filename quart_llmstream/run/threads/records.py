@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["MAX_TITLE_CHARS", "Record", "ThreadRecords", "title_of"]
+__all__ = ["MAX_TITLE_CHARS", "Record", "ThreadRecords", "owner_label", "title_of"]
 
 MAX_TITLE_CHARS = 200
 _TITLE_CHARS = 80  # a title made from the first question: its start
@@ -43,6 +43,11 @@ class Record:
         }
 
 
+def owner_label(owner: str | None) -> str:
+    """An owner in a store's namespace: quoted (a store joins labels with ``.``); ``-`` for the single user."""
+    return "-" if owner is None else "u" + quote(owner, safe="").replace(".", "%2E")
+
+
 def title_of(question: str) -> str:
     """A thread's title by default: the start of its first question, on one line."""
     text = " ".join(question.split())
@@ -57,9 +62,7 @@ class ThreadRecords:
 
     @staticmethod
     def namespace(owner: str | None) -> tuple[str, ...]:
-        """An owner's namespace: its label quoted (a store joins labels with ``.``); ``-`` for the single user."""
-        label = "-" if owner is None else "u" + quote(owner, safe="").replace(".", "%2E")
-        return ("llmstream", "threads", label)
+        return ("llmstream", "threads", owner_label(owner))
 
     async def get(self, owner: str | None, name: str) -> Record | None:
         item = await self.store.aget(self.namespace(owner), name)

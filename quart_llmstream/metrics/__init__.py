@@ -1,0 +1,26 @@
+"""Metrics of an app's streams: OpenTelemetry (:class:`OTelMetrics`, the ``otel`` extra) and Prometheus
+(:class:`PrometheusMetrics`, the ``prometheus`` extra), under the GenAI semantic conventions' names where one
+exists (docs/operating.md lists them).
+
+Off unless the app passes a backend, ``LLMStream(app, metrics=...)`` (or several). A blueprint binds it once, at
+registration, to its bounded labels (protocol, blueprint); a stream counts in at its start and reports at its end
+what its tally timed (:mod:`..run.mapping.timing`), so the per-token path gains only a clock read at each model
+call's first token. No label is an id of a thread, a user or a stream.
+"""
+
+from .base import INSTRUMENTS, BlueprintMetrics, Instrument, Metrics, Timings
+
+__all__ = ["INSTRUMENTS", "BlueprintMetrics", "Instrument", "Metrics", "OTelMetrics", "PrometheusMetrics", "Timings"]
+
+
+def __getattr__(name: str) -> object:
+    """The backends, imported when named: each needs its extra."""
+    if name == "OTelMetrics":
+        from .otel import OTelMetrics
+
+        return OTelMetrics
+    if name == "PrometheusMetrics":
+        from .prometheus import PrometheusMetrics
+
+        return PrometheusMetrics
+    raise AttributeError(name)

@@ -1,0 +1,70 @@
+"""The instruments in a Prometheus registry (the ``prometheus`` extra: ``prometheus-client``), and the route that
+exposes it, which the app mounts and protects like any other.
+
+Names follow OpenTelemetry's Prometheus convention (dots become underscores; seconds end ``_seconds``; counters
+``_total``), so a dashboard reads the same series whichever backend fed it. With several worker processes, run
+``prometheus_client``'s multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``): the active-streams gauge sums live
+processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response
+
+from .base import INSTRUMENTS, Attributes, Instrument, Metrics
+
+__all__ = ["PrometheusMetrics", "prometheus_name"]
+
+
+def prometheus_name(spec: Instrument) -> str:
+    """The metric's name in Prometheus (without ``_total``, which the client library adds to counters)."""
+    name = spec.name.replace(".", "_")
+    return f"{name}_seconds" if spec.unit == "s" else name
+
+
+class PrometheusMetrics(Metrics):
+    """Instruments in ``registry`` (None: a registry of their own, which :meth:`view` exposes)."""
+
+    def __init__(self, registry: Any = None) -> None:
+        try:
+            from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        except ImportError as exc:
+            message = "PrometheusMetrics needs prometheus-client: pip install 'quart-llmstream[prometheus]'"
+            raise ImportError(message) from exc
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        self._metrics: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        for spec in INSTRUMENTS:
+            labels = tuple(key.replace(".", "_") for key in spec.attributes)
+            name, registry = prometheus_name(spec), self.registry
+            if spec.kind == "histogram":
+                buckets = (*spec.buckets, float("inf"))
+                made: Any = Histogram(name, spec.description, labels, registry=registry, buckets=buckets)
+            elif spec.kind == "updown":
+                made = Gauge(name, spec.description, labels, registry=registry, multiprocess_mode="livesum")
+            else:
+                made = Counter(name, spec.description, labels, registry=registry)
+            self._metrics[spec.name] = (made, spec.attributes)
+
+    def add(self, name: str, value: float, attributes: Attributes) -> None:
+        self._child(name, attributes).inc(value)
+
+    def record(self, name: str, value: float, attributes: Attributes) -> None:
+        self._child(name, attributes).observe(value)
+
+    def _child(self, name: str, attributes: Attributes) -> Any:
+        metric, keys = self._metrics[name]
+        return metric.labels(*("" if (value := attributes.get(key)) is None else str(value) for key in keys))
+
+    async def view(self) -> Response:
+        """The exposition: ``GET`` it from the app's own route (``app.add_url_rule("/metrics", view_func=...)``)."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(self.registry), content_type=CONTENT_TYPE_LATEST)
+
+    def blueprint(self, route: str = "/metrics", name: str = "llmstream_metrics") -> Blueprint:
+        """A blueprint serving :meth:`view` at ``route``; protect it as the app's other routes (``before_request``)."""
+        blueprint = Blueprint(name, __name__)
+        blueprint.add_url_rule(route, "metrics", self.view, methods=["GET"])
+        return blueprint
