@@ -9,7 +9,7 @@
 // interrupts (agent.pendingInterrupts) is resumed with that answer to each: runAgent({resume}).
 // Output: {"messages": the agent's messages after the runs, "events": the events in order, "runs": how many,
 // "interrupts": agent.pendingInterrupts after each run, "streams": each response's body as it came (SSE),
-// "state": agent.state after the runs,
+// "state": agent.state after the runs, "results": what each runAgent() returned as its `result`,
 // "error": null or what failed (a RUN_ERROR, a validation error, or "timeout" after 30 s)}.
 import { HttpAgent, runHttpRequest, transformHttpEventStream } from "@ag-ui/client";
 
@@ -24,7 +24,7 @@ class ConnectingAgent extends HttpAgent {
 }
 
 const args = JSON.parse(process.argv[2]);
-const out = { messages: [], events: [], runs: 0, interrupts: [], streams: [], state: null, error: null };
+const out = { messages: [], events: [], runs: 0, interrupts: [], streams: [], state: null, error: null, results: [] };
 const agent = new ConnectingAgent({
   url: args.url,
   threadId: args.threadId,
@@ -49,7 +49,7 @@ const timeout = new Promise((_, reject) => {
 
 async function run(runId, resume) {
   out.runs += 1;
-  await agent.runAgent(
+  const returned = await agent.runAgent(
     { runId, tools: args.tools ?? [], context: [], forwardedProps: args.forwardedProps ?? {}, resume },
     {
       onEvent({ event }) {
@@ -61,6 +61,7 @@ async function run(runId, resume) {
     },
   );
   out.interrupts.push(structuredClone(agent.pendingInterrupts));
+  out.results.push(returned?.result ?? null);
 }
 
 function unansweredCalls() {
