@@ -10,6 +10,10 @@ on from its keys. ``LLMSTREAM_*`` environment variables set the blueprint's opti
 ``postgresql://`` URL; extra ``[postgres]``) keeps the threads in PostgreSQL, shared by every process serving the
 app (one run at a time on a thread, across them); without it they live in this process's memory.
 
+Each answer on the page has thumbs: a rating goes to ``POST /api/chat/feedback`` (a Langfuse score when Langfuse is
+on; the log here). With ``prometheus-client`` installed, ``GET /metrics`` serves the streams' metrics to a scraper
+on this host.
+
 Each browser is a user of its own (a ``demo_user`` cookie the page sets: an app with a login takes the user from
 its session instead), so the page's sidebar lists that browser's conversations only.
 """
@@ -17,17 +21,19 @@ its session instead), so the page's sidebar lists that browser's conversations o
 from __future__ import annotations
 
 import gc
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from quart import Quart, Response
+from quart import Quart, Response, abort, request
 from werkzeug.http import parse_cookie
 
-from quart_llmstream import ChatRequest, LLMStream, create_blueprint
+from quart_llmstream import ChatRequest, Feedback, LLMStream, create_blueprint
 
 from .agent import LOCAL_TIME, PREDICT_STATE, build_agent, chat_model
 
+log = logging.getLogger("example_app")
 _ENVIRONMENT = ("LLMSTREAM_", "OPENAI_", "LANGFUSE_", "DEMO_", "DATABASE_URL")
 PROTOCOLS: tuple[Literal["ai-sdk", "ag-ui"], ...] = ("ai-sdk", "ag-ui")
 _DEFAULTS = {
@@ -43,6 +49,11 @@ def browser_user(chat_request: ChatRequest) -> str:
     return parse_cookie(chat_request.headers.get("Cookie", "")).get("demo_user") or "anonymous"
 
 
+def log_feedback(chat_request: ChatRequest, feedback: Feedback) -> None:
+    """Where an app keeps ratings of its answers (a table, an analytics event); the log here."""
+    log.info("rated %s: %s (thread %s) %s", feedback.run_id, feedback.score, feedback.thread_id, feedback.comment or "")
+
+
 def create_app(config: dict[str, Any] | None = None) -> Quart:
     """The app factory: defaults, then the environment, then ``config``."""
     app = Quart(__name__, static_folder=str(Path(__file__).parent / "static"), static_url_path="/static")
@@ -50,15 +61,17 @@ def create_app(config: dict[str, Any] | None = None) -> Quart:
     app.config.update({k: v for k, v in os.environ.items() if k.startswith(_ENVIRONMENT)})
     app.config.update(config or {})
     app.config.setdefault("LLMSTREAM_STREAM_OWNER", browser_user)
+    app.config.setdefault("LLMSTREAM_ON_FEEDBACK", log_feedback)
     model = chat_model(app.config)
     agent = build_agent(model, LOCAL_TIME)  # the page, and the AI SDK's clients, run the clock
     openai_agent = build_agent(model)  # OpenAI clients declare the tools they run in the request
+    metrics = _metrics(app)
     if database := app.config.get("DATABASE_URL"):
         from .postgres import on_postgres
 
-        on_postgres(app, database, agent, openai_agent)
+        on_postgres(app, database, metrics, agent, openai_agent)
     else:
-        LLMStream(app)
+        LLMStream(app, metrics=metrics)
 
     def build_runnable(chat_request: ChatRequest) -> Any:
         return agent  # a real app may pick a model or tools per user here
@@ -83,6 +96,26 @@ def create_app(config: dict[str, Any] | None = None) -> Quart:
         gc.freeze()
 
     return app
+
+
+def _metrics(app: Quart) -> Any:
+    """Prometheus metrics at ``GET /metrics``, for a scraper on this host only (an app protects the route as any
+    other), when ``prometheus-client`` is installed."""
+    try:
+        from quart_llmstream.metrics import PrometheusMetrics
+
+        metrics = PrometheusMetrics()
+    except ImportError:
+        return None
+    route = metrics.blueprint()
+
+    async def local_only() -> None:
+        if request.remote_addr not in ("127.0.0.1", "::1", "<local>"):
+            abort(403)
+
+    route.before_request(local_only)
+    app.register_blueprint(route)
+    return metrics
 
 
 app = create_app()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage, ToolMessage
 
-from quart_llmstream.testing import PacedChatModel
+from quart_llmstream.testing import Chunk, PacedChatModel, words
 
 _CITY = re.compile(r"weather\s+(?:in|at|for)\s+([A-Za-z][A-Za-z .'-]*)", re.IGNORECASE)
 _TIME = re.compile(r"\b(what time|the time|time is it)\b", re.IGNORECASE)
@@ -31,19 +32,19 @@ class DemoChatModel(PacedChatModel):
     def _llm_type(self) -> str:
         return "demo"
 
-    def script(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> list[AIMessageChunk]:
+    def script(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> Sequence[Chunk]:
         offered = {tool["function"]["name"] for tool in tools or ()}
         last = messages[-1] if messages else None
         if isinstance(last, ToolMessage):
             called = _called(messages, last.tool_call_id)
             if called == "get_local_time":
-                return _words(f"(demo model) Your browser says it is {last.text} where you are.")
+                return words(f"(demo model) Your browser says it is {last.text} where you are.")
             if called == "send_note":
                 done = "Nothing was sent" if last.status == "error" else "Done"
-                return _words(f"(demo model) {done}: {last.text}.")
+                return words(f"(demo model) {done}: {last.text}.")
             if called == "update_todos":
-                return _words(f"(demo model) Done: {last.text}.")
-            return _words(f"(demo model) The demo weather tool says: {last.text}.")
+                return words(f"(demo model) Done: {last.text}.")
+            return words(f"(demo model) The demo weather tool says: {last.text}.")
         question = last.text.strip() if last is not None else ""
         match = _CITY.search(question)
         if match and "get_weather" in offered:
@@ -60,7 +61,7 @@ class DemoChatModel(PacedChatModel):
         asked = [m.text for m in messages[:-1] if m.type == "human"]
         earlier = f" Earlier you asked: {asked[-1]}" if asked else ""
         received = _attachments(last) if last is not None else ""
-        return _words(
+        return words(
             f"(demo model) {received}You asked: {question} This is message {len(asked) + 1} of our conversation."
             f"{earlier} "
             "Ask about the weather in a city to see a tool call, what time it is to see the page run one, or "
@@ -110,7 +111,3 @@ def _call(name: str, args: dict[str, Any], call_id: str) -> list[AIMessageChunk]
         ),
         AIMessageChunk(content="", tool_call_chunks=[{"name": None, "args": arguments[half:], "id": None, "index": 0}]),
     ]
-
-
-def _words(text: str) -> list[AIMessageChunk]:
-    return [AIMessageChunk(content=word if i == 0 else " " + word) for i, word in enumerate(text.split(" "))]

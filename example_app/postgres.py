@@ -11,14 +11,15 @@ from quart import Quart
 from quart_llmstream import LLMStream, PostgresHolds
 
 
-def on_postgres(app: Quart, url: str, *graphs: Any) -> None:
-    """Keep ``graphs``' threads, their records and the holds on them in the database at ``url``."""
+def on_postgres(app: Quart, url: str, metrics: Any, *graphs: Any) -> None:
+    """Keep ``graphs``' threads, their records and the holds on them in the database at ``url``; ``metrics``: the
+    app's (or None)."""
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from langgraph.store.postgres.aio import AsyncPostgresStore
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
 
-    extension = LLMStream(app, holds=PostgresHolds(url))
+    extension = LLMStream(app, holds=PostgresHolds(url), metrics=metrics)
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}  # as the saver needs them
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(url, open=False, kwargs=kwargs)
 

@@ -127,6 +127,26 @@ function turn(question, attached = []) {
       tools.append(box);
     },
     error(message) { box.append(element("div", "error", message)); },
+    // Thumbs on a finished answer: a rating of its run, which the server keeps (and Langfuse, when on).
+    thumbs(runId) {
+      const rating = element("div", "rating");
+      for (const [label, score] of [["👍", 1], ["👎", 0]]) {
+        const button = element("button", score ? "thumbs-up" : "thumbs-down", label);
+        button.type = "button";
+        button.title = score ? "Good answer" : "Bad answer";
+        button.addEventListener("click", async () => {
+          rating.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+          const response = await fetch("/api/chat/feedback", {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ run_id: runId, score }),
+          });
+          rating.append(element("span", "rated", response.ok ? " thanks" : " not saved"));
+        });
+        rating.append(button);
+      }
+      box.append(rating);
+    },
   };
 }
 
@@ -202,6 +222,7 @@ function onEvent(stream, name, payload) {
     stream.interrupts = payload.interrupts;
   } else if (name === "end") {
     stream.finishReason = payload.finish_reason;
+    stream.runId = payload.run_id;
   }
 }
 
@@ -299,6 +320,7 @@ async function converse(question, view, answer, attached = []) {
   if (stream.finishReason !== "tool_calls" || !mine.length || ending !== "done") {
     history.push({ role: "assistant", content: stream.text });
     statusLine.textContent = ending;
+    if (ending === "done" && stream.runId && stream.text) view.thumbs(stream.runId);
     return;
   }
   statusLine.textContent = `running ${mine.map((call) => call.name).join(", ")}`;

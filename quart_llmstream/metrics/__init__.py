@@ -9,18 +9,7 @@ call's first token. No label is an id of a thread, a user or a stream.
 """
 
 from .base import INSTRUMENTS, BlueprintMetrics, Instrument, Metrics, Timings
+from .otel import OTelMetrics  # each backend imports its library when made: it needs its extra then
+from .prometheus import PrometheusMetrics
 
 __all__ = ["INSTRUMENTS", "BlueprintMetrics", "Instrument", "Metrics", "OTelMetrics", "PrometheusMetrics", "Timings"]
-
-
-def __getattr__(name: str) -> object:
-    """The backends, imported when named: each needs its extra."""
-    if name == "OTelMetrics":
-        from .otel import OTelMetrics
-
-        return OTelMetrics
-    if name == "PrometheusMetrics":
-        from .prometheus import PrometheusMetrics
-
-        return PrometheusMetrics
-    raise AttributeError(name)

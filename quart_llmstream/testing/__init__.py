@@ -1,6 +1,20 @@
-"""A test kit for apps built on this library: a chat model that streams a script offline, and a client that speaks
-each protocol and returns what a test asserts on (docs/testing.md)."""
+"""A test kit for apps built on this library (docs/testing.md): a chat model that streams a script offline
+(:class:`ScriptedChatModel`), and a client that speaks each protocol and returns what a test asserts on
+(:class:`ChatClient`, whose answers are :class:`Reply`)."""
 
-from .model import Chunk, PacedChatModel, Reply, ScriptedChatModel, ToolCall, words
+from .client import ChatClient, parse_sse
+from .model import Chunk, PacedChatModel, Script, ScriptedChatModel, ToolCall, words
+from .wire import Approval, Reply
 
-__all__ = ["Chunk", "PacedChatModel", "Reply", "ScriptedChatModel", "ToolCall", "words"]
+__all__ = [
+    "Approval",
+    "ChatClient",
+    "Chunk",
+    "PacedChatModel",
+    "Reply",
+    "Script",
+    "ScriptedChatModel",
+    "ToolCall",
+    "parse_sse",
+    "words",
+]

@@ -23,7 +23,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
-__all__ = ["Chunk", "PacedChatModel", "Reply", "ScriptedChatModel", "ToolCall", "words"]
+__all__ = ["Chunk", "PacedChatModel", "Script", "ScriptedChatModel", "ToolCall", "words"]
 
 Chunk = str | list[Any] | AIMessageChunk  # text, content blocks, or a whole chunk (tool calls, reasoning)
 
@@ -107,7 +107,7 @@ class ToolCall:
     """The call's id; None: ``call_<n>``, numbered across the model's calls."""
 
 
-Reply = str | ToolCall | Sequence[ToolCall] | Sequence[Chunk]
+Script = str | ToolCall | Sequence[ToolCall] | Sequence[Chunk]
 """What a :class:`ScriptedChatModel` answers one call with: text, one or several tool calls, or chunks."""
 
 
@@ -121,7 +121,7 @@ class ScriptedChatModel(PacedChatModel):
     >>> model = ScriptedChatModel(replies=[ToolCall("get_weather", {"city": "Paris"}), "It is sunny in Paris."])
     """
 
-    replies: Sequence[Reply | Callable[[list[BaseMessage], list[dict[str, Any]] | None], Reply]]
+    replies: Sequence[Script | Callable[[list[BaseMessage], list[dict[str, Any]] | None], Script]]
     model_name: str = "scripted"
     usage: bool = True
     seen: list[list[BaseMessage]] = Field(default_factory=list)

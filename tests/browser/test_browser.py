@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Page
 
@@ -256,3 +257,30 @@ async def test_use_chat_reloaded_after_an_answer_ended_shows_it_once(
         after = await page.locator("#messages li.assistant").all_text_contents()
     assert resumes == [204]
     assert after == answered
+
+
+async def test_thumbs_on_an_answer_rate_its_run_and_the_metrics_count_it(page: Page, server: Any) -> None:
+    from quart_llmstream import Feedback
+
+    rated: list[tuple[ChatRequest, Feedback]] = []
+    ended: list[StreamResult] = []
+    app = create_app({
+        "DEMO_SECONDS_PER_TOKEN": 0.0,
+        "LLMSTREAM_ON_END": lambda _, result: ended.append(result),
+        "LLMSTREAM_ON_FEEDBACK": lambda chat_request, feedback: rated.append((chat_request, feedback)),
+    })  # fmt: skip
+    async with server(app) as url:
+        await page.goto(url)
+        await ask(page, "What is SSE?")
+        await page.wait_for_function("document.getElementById('status').textContent === 'done'")
+        await page.locator(".assistant .thumbs-down").last.click()
+        await page.wait_for_selector(".assistant .rated")
+        assert (await page.locator(".assistant .rated").last.text_content() or "").strip() == "thanks"
+        assert await page.locator(".assistant .thumbs-up").last.is_disabled()
+        async with httpx.AsyncClient() as client:
+            exposition = (await client.get(f"{url}/metrics")).text
+    [(asking, feedback)] = rated
+    assert (feedback.run_id, feedback.score) == (ended[-1].run_id, 0.0)
+    assert feedback.thread_id is not None and asking.thread_id == feedback.thread_id
+    started = 'llmstream_streams_started_total{llmstream_blueprint="llmstream",llmstream_protocol="native"} 1.0'
+    assert started in exposition

@@ -16,7 +16,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, chain
 from langchain_core.tools import tool
 from pydantic import Field
 
-from quart_llmstream.testing import Chunk, PacedChatModel
+from quart_llmstream.testing import Chunk, PacedChatModel, words
 
 
 @dataclass
@@ -68,12 +68,6 @@ class ScriptedChatModel(PacedChatModel):
             self.probe.cancelled_at = time.monotonic()
         else:
             self.probe.finished += 1
-
-
-def words(text: str) -> list[str]:
-    """Split text into word tokens that join back to it, as a model streams them."""
-    pieces = text.split(" ")
-    return [piece if i == 0 else " " + piece for i, piece in enumerate(pieces)]
 
 
 QUESTION_PROMPT = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_history"), ("human", "{question}")])

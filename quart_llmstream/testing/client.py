@@ -1,0 +1,118 @@
+"""A client for tests of an app: it posts to a chat blueprint in the blueprint's protocol and returns a
+:class:`~.wire.Reply`, through Quart's test client (``ChatClient(app)``), a server that runs elsewhere
+(``ChatClient("http://...")``, with ``httpx``) or a real Hypercorn server on loopback it starts itself
+(``async with ChatClient.serving(app) as chat``), which is how streaming, disconnects and timeouts are tested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from quart import Quart
+
+from .wire import WIRES, Reply
+
+__all__ = ["ChatClient", "parse_sse"]
+
+
+class ChatClient:
+    """Posts to the chat route ``route`` of ``target`` (an app, or a base URL) in ``protocol``; ``headers`` go with
+    every request (who the user is, for the app's ``stream_owner``)."""
+
+    def __init__(
+        self,
+        target: Quart | str,
+        route: str = "/chat",
+        *,
+        protocol: str = "native",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if protocol not in WIRES:
+            raise ValueError(f"protocol: one of {', '.join(WIRES)} (LangGraph's: use langgraph_sdk's own client)")
+        self.target, self.route, self.protocol = target, route, protocol
+        self.headers = dict(headers or {})
+        self._wire = WIRES[protocol]
+
+    @classmethod
+    @asynccontextmanager
+    async def serving(
+        cls, app: Quart, route: str = "/chat", *, protocol: str = "native", headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[ChatClient]:
+        """A client of ``app`` served by Hypercorn on a free loopback port for the block."""
+        from hypercorn.asyncio import serve
+        from hypercorn.config import Config
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        port = sock.getsockname()[1]
+        config = Config()
+        config.bind, config.accesslog, config.graceful_timeout = [f"fd://{sock.detach()}"], None, 1.0
+        stop = asyncio.Event()
+        server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+        try:
+            yield cls(f"http://127.0.0.1:{port}", route, protocol=protocol, headers=headers)
+        finally:
+            stop.set()
+            await asyncio.wait_for(server, 10)
+
+    async def send(self, question: str, *, thread_id: str | None = None, **body: Any) -> Reply:
+        """Ask ``question`` (on ``thread_id``, when given); ``body`` adds fields of the protocol's body."""
+        return await self.post(self._wire.ask(question, thread_id, body), thread_id)
+
+    async def decide(self, reply: Reply, *, approve: bool = True, message: str | None = None) -> Reply:
+        """Approve (or reject, with ``message`` for the model) every tool call ``reply`` waits on."""
+        if not reply.approvals:
+            raise ValueError("the reply waits on no approval")
+        return await self.post(self._wire.decide(reply, approve, message), reply.thread_id)
+
+    async def post(self, body: Mapping[str, Any], thread_id: str | None = None) -> Reply:
+        """Post a body of the protocol's own and read the answer (a stream, or a refusal's JSON)."""
+        headers = {**self.headers, **({"X-Thread-Id": thread_id} if thread_id and self.protocol == "openai" else {})}
+        status, received, raw = await self._post(self._wire.path(self.route, thread_id), dict(body), headers)
+        reply = Reply(status, thread_id=received.get("X-Thread-Id") or thread_id)
+        if status != 200:
+            reply.error = json.loads(raw or b"null")
+            return reply
+        reply.frames = [(event, _data(data)) for event, data in parse_sse(raw.decode())]
+        self._wire.read(reply.frames, reply)
+        return reply
+
+    async def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any, bytes]:
+        if isinstance(self.target, str):
+            import httpx
+
+            async with httpx.AsyncClient(base_url=self.target, timeout=60) as client:
+                response = await client.post(path, json=body, headers=headers)
+                return response.status_code, response.headers, response.content
+        test_response = await self.target.test_client().post(path, json=body, headers=headers)
+        return test_response.status_code, test_response.headers, await test_response.get_data(as_text=False)
+
+
+def parse_sse(text: str) -> list[tuple[str, str]]:
+    """Server-Sent Events as ``(event, data)``: comments skipped, ``data`` lines joined, ``message`` when unnamed."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                name = value
+            elif field == "data":
+                data.append(value)
+        if data:
+            events.append((name, "\n".join(data)))
+    return events
+
+
+def _data(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data  # [DONE]

@@ -1,0 +1,101 @@
+"""The test kit (``quart_llmstream.testing``): a ``create_agent`` graph on the scripted model calls a tool, pauses for
+approval and answers, in each protocol, through the client helper (a real server, or Quart's test client); the
+example of docs/testing.md runs as it is written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain.agents.middleware import HumanInTheLoopMiddleware
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+from quart import Quart
+
+from quart_llmstream import create_blueprint
+from quart_llmstream.testing import ChatClient, ScriptedChatModel, ToolCall
+
+DOCS = Path(__file__).parents[2] / "docs"
+NOTE = ToolCall("send_note", {"to": "Ann", "text": "hello"})
+
+
+@tool
+def send_note(to: str, text: str) -> str:
+    """Send a note to someone."""
+    return f"sent to {to}: {text}"
+
+
+def noting_app(model: ScriptedChatModel, *protocols: str) -> Quart:
+    """One agent, served in each of ``protocols`` (its threads shared: the same graph, the same checkpointer)."""
+    gate = HumanInTheLoopMiddleware(interrupt_on={"send_note": True})
+    graph = create_agent(model, tools=[send_note], middleware=[gate], checkpointer=InMemorySaver())
+    app = Quart(__name__)
+    for protocol in protocols:
+        blueprint = create_blueprint(lambda _: graph, name=protocol, protocol=protocol, events="token,tool,end")
+        app.register_blueprint(blueprint, url_prefix=f"/{protocol}")
+    return app
+
+
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui"])
+@pytest.mark.parametrize("served", [True, False], ids=["hypercorn", "test-client"])
+async def test_an_agent_calls_a_tool_pauses_for_approval_and_answers(protocol: str, served: bool) -> None:
+    model = ScriptedChatModel(replies=[NOTE, "Done: the note is sent."], delay=0.01)
+    app = noting_app(model, protocol)
+    route = f"/{protocol}/chat"
+    if served:
+        async with ChatClient.serving(app, route, protocol=protocol) as chat:
+            asked = await chat.send("Send Ann a note saying hello", thread_id="t1")
+            done = await chat.decide(asked)
+    else:
+        chat = ChatClient(app, route, protocol=protocol)
+        asked = await chat.send("Send Ann a note saying hello", thread_id="t1")
+        done = await chat.decide(asked)
+    assert asked.status_code == 200 and asked.error is None
+    assert [(call["name"], call["args"]) for call in asked.tool_calls] == [("send_note", NOTE.args)]
+    assert [(a.name, a.args) for a in asked.approvals] == [("send_note", NOTE.args)]
+    assert asked.text == "" and asked.tool_results == {} and asked.thread_id == "t1"
+    assert done.text == "Done: the note is sent." and done.error is None
+    assert list(done.tool_results.values()) in (["sent to Ann: hello"], [{"content": "sent to Ann: hello"}])
+    assert done.run_id and done.run_id != asked.run_id
+    assert len(model.seen) == 2 and model.seen[1][-1].text == "sent to Ann: hello"
+
+
+async def test_the_openai_protocol_shows_the_pause_as_its_error_and_another_protocol_decides() -> None:
+    model = ScriptedChatModel(replies=[NOTE, "Done: the note is sent."])
+    app = noting_app(model, "openai", "native")
+    async with ChatClient.serving(app, "/openai", protocol="openai") as chat:
+        asked = await chat.send("Send Ann a note saying hello", thread_id="t1")
+        native = ChatClient(chat.target, "/native/chat")
+        with pytest.raises(NotImplementedError):
+            await chat.decide(_with_approval(asked))  # its wire has no decision to carry
+        done = await native.post({"thread_id": "t1", "resume": {"decisions": [{"type": "approve"}]}})
+    assert asked.error is not None and asked.error["code"] == "interrupted"
+    assert asked.message_id is not None and asked.message_id.startswith("chatcmpl-")
+    assert done.text == "Done: the note is sent." and done.finish_reason == "stop"
+
+
+def _with_approval(reply: Any) -> Any:
+    from quart_llmstream.testing import Approval
+
+    reply.approvals = [Approval("i", "call", "send_note", {})]
+    return reply
+
+
+async def test_a_refusal_is_the_reply_of_a_status_and_its_json() -> None:
+    chat = ChatClient(noting_app(ScriptedChatModel(replies=["hi"]), "native"), "/native/chat")
+    refused = await chat.post({"question": 5})
+    assert refused.status_code == 400 and refused.error is not None and "question" in refused.error["detail"]
+    assert refused.frames == []
+
+
+async def test_the_example_of_the_testing_guide_runs() -> None:
+    [example] = re.findall(r"```python\n(.*?)```", (DOCS / "testing.md").read_text(), re.DOTALL)[:1]
+    namespace: dict[str, Any] = {"__name__": "testing_guide"}
+    exec(compile(example, "docs/testing.md", "exec"), namespace)
+    tests = [value for name, value in namespace.items() if name.startswith("test_")]
+    assert tests
+    for test in tests:
+        await test()
