@@ -21,6 +21,7 @@ from bench.attachments import attachment_costs
 from bench.bodies import refusal_costs
 from bench.calls import calls_per_token
 from bench.langgraph import langgraph_costs
+from bench.metrics import metrics_costs, metrics_rows
 from bench.processes import (
     LOAD_CPU,
     SERVER_CPU,
@@ -162,6 +163,8 @@ async def main(quick: bool, scenarios: str, rev: str | None) -> dict[str, Any]:
     if "l" in scenarios:
         results["l"] = await side_by_side(["graph-native", "langgraph"], a_streams)
         results["l"]["reference"] = await langgraph_costs(a_streams)
+    if "o" in scenarios:
+        results["o"] = await metrics_costs(a_streams * 4)  # 4x: the lean source's CPU over many ticks
     if "t" in scenarios:
         results["t"] = await side_by_side(["graph-no-state", "graph-state"], a_streams)
         results["t"]["predicted"] = predicted_costs()
@@ -194,6 +197,8 @@ def table(r: dict[str, Any]) -> str:
         scenarios += _media_rows(r["m"])
     if "x" in r:
         scenarios += _refusal_rows(r["x"])
+    if "o" in r:
+        scenarios += metrics_rows(r["o"])
     if "t" in r:
         scenarios += _state_rows(r["t"])
     if "p" in r:
@@ -410,9 +415,9 @@ if __name__ == "__main__":
     parser.add_argument("--baseline", metavar="REV", help="also measure CPU/token against git revision REV")
     parser.add_argument(
         "--scenarios",
-        default="ahrsmxtpl",
+        default="ahrsmxtplo",
         help="a: (a)-(f); h: protocols; r: resume; s: servers; m: media; x: refused bodies; t: state; "
-        "p: threads on PostgreSQL; l: the LangGraph protocol (default: all)",
+        "p: threads on PostgreSQL; l: the LangGraph protocol; o: metrics (default: all)",
     )
     args = parser.parse_args()
     outcome = asyncio.run(main(args.quick, args.scenarios, args.baseline))

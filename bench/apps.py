@@ -62,8 +62,8 @@ def _plan(body: dict[str, Any]) -> tuple[int, float]:
     return int(body.get("tokens", 200)), float(body.get("delay", 0.0))
 
 
-def library_app(source: str, protocol: str = "native", resume: str | None = None) -> Quart:
-    app = Quart(__name__)
+def library_app(source: str, protocol: str = "native", resume: str | None = None, app: Quart | None = None) -> Quart:
+    app = app or Quart(__name__)
     app.register_blueprint(
         create_blueprint(
             lambda chat_request: pipeline(*_plan(chat_request.body)),
@@ -180,6 +180,17 @@ def _reference_app() -> Quart:
     return app
 
 
+def _lazy_metrics(name: str) -> Any:
+    """Scenario (o)'s apps, from :mod:`bench.metrics` when made (it imports this module)."""
+
+    def made() -> Quart:
+        from bench.metrics import APPS as METRICS_APPS
+
+        return METRICS_APPS[name]()
+
+    return made
+
+
 def _add_probe(app: Quart) -> None:
     @app.get("/cancelled")
     async def cancelled() -> Any:
@@ -198,6 +209,7 @@ APPS = {
     "graph-state": lambda: graph_app(True),
     "graph-no-state": lambda: graph_app(False),
     "graph-native": lambda: answer_graph_app("native"),
+    **{name: _lazy_metrics(name) for name in ("default-metrics", "lean-metrics")},
     "langgraph": lambda: answer_graph_app("langgraph"),
     "langgraph-bench": lambda: _reference_app(),
     **{f"threads-{holds}": (lambda holds=holds: _thread_app(holds)) for holds in ("postgres", "local")},

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 from quart import Response, request
 from werkzeug.datastructures import Headers
 
-from .errors import RequestError, public_message
+from .errors import ConfigError, RequestError, public_message
 from .lifecycle import maybe_await
 from .owners import owner_of
 from .request import ChatRequest
@@ -72,6 +72,10 @@ def feedback_route(
     settings: Settings, rule: str, ledger: Callable[[], RunLedger], tracing: LangfuseTracing | None
 ) -> tuple[str, str, Callable[[], Awaitable[Response]]]:
     """The feedback route of a blueprint, at ``rule``; a refusal is a :class:`~.errors.RequestError`."""
+    try:
+        import langgraph.store.base  # noqa: F401  (the runs are kept in a LangGraph store)
+    except ImportError as exc:
+        raise ConfigError("feedback keeps runs in a LangGraph store: pip install 'quart-llmstream[agents]'") from exc
     low, high = settings.feedback_range
 
     async def feedback() -> Response:

@@ -35,6 +35,7 @@ class PrometheusMetrics(Metrics):
             raise ImportError(message) from exc
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self._metrics: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
         for spec in INSTRUMENTS:
             labels = tuple(key.replace(".", "_") for key in spec.attributes)
             name, registry = prometheus_name(spec), self.registry
@@ -54,8 +55,13 @@ class PrometheusMetrics(Metrics):
         self._child(name, attributes).observe(value)
 
     def _child(self, name: str, attributes: Attributes) -> Any:
+        """The series of ``name`` with these labels; each is made once (the labels are bounded) and kept."""
         metric, keys = self._metrics[name]
-        return metric.labels(*("" if (value := attributes.get(key)) is None else str(value) for key in keys))
+        values = tuple("" if (value := attributes.get(key)) is None else str(value) for key in keys)
+        child = self._children.get((name, values))
+        if child is None:
+            child = self._children[name, values] = metric.labels(*values)
+        return child
 
     async def view(self) -> Response:
         """The exposition: ``GET`` it from the app's own route (``app.add_url_rule("/metrics", view_func=...)``)."""

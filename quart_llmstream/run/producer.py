@@ -134,7 +134,7 @@ class Run:
                 try:
                     await self._on_close(ended[0])
                 except Exception:  # the log must close whatever happens
-                    log.exception("letting go of the run's thread failed")
+                    log.exception("ending the run (keeping it for feedback, letting go of its thread) failed")
             self.log.close(self._mapper.end(*ended))
             await self._end(*ended[:2])
 

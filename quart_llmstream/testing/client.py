@@ -15,14 +15,25 @@ from typing import Any
 
 from quart import Quart
 
-from .wire import WIRES, Reply
+from .langgraph_wire import LangGraphWire
+from .wire import AgUiWire, AiSdkWire, NativeWire, OpenAIWire, Reply, Wire
 
-__all__ = ["ChatClient", "parse_sse"]
+__all__ = ["WIRES", "ChatClient", "parse_sse"]
+
+WIRES: dict[str, Wire] = {
+    "native": NativeWire(),
+    "ai-sdk": AiSdkWire(),
+    "ag-ui": AgUiWire(),
+    "openai": OpenAIWire(),
+    "langgraph": LangGraphWire(),
+}
+"""Each protocol as the client speaks it."""
 
 
 class ChatClient:
-    """Posts to the chat route ``route`` of ``target`` (an app, or a base URL) in ``protocol``; ``headers`` go with
-    every request (who the user is, for the app's ``stream_owner``)."""
+    """Posts to the chat route ``route`` of ``target`` (an app, or a base URL) in ``protocol`` (LangGraph's:
+    ``route`` is the blueprint's prefix); ``headers`` go with every request (who the user is, for the app's
+    ``stream_owner``)."""
 
     def __init__(
         self,
@@ -33,7 +44,7 @@ class ChatClient:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         if protocol not in WIRES:
-            raise ValueError(f"protocol: one of {', '.join(WIRES)} (LangGraph's: use langgraph_sdk's own client)")
+            raise ValueError(f"protocol: one of {', '.join(WIRES)}")
         self.target, self.route, self.protocol = target, route, protocol
         self.headers = dict(headers or {})
         self._wire = WIRES[protocol]

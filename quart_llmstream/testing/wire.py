@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import jsonpatch
 
-__all__ = ["WIRES", "Approval", "Reply", "Wire"]
+__all__ = ["AgUiWire", "AiSdkWire", "Approval", "NativeWire", "OpenAIWire", "Reply", "Wire"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +239,3 @@ def _json(text: str) -> Any:
         return json.loads(text) if text else {}
     except ValueError:
         return text
-
-
-WIRES: dict[str, Wire] = {"native": NativeWire(), "ai-sdk": AiSdkWire(), "ag-ui": AgUiWire(), "openai": OpenAIWire()}

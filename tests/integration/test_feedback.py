@@ -196,3 +196,16 @@ async def test_a_deleted_thread_takes_its_runs_with_it() -> None:
         assert await store.asearch(("llmstream", "runs")) == []
         assert (await rate(f"{url}/chat/feedback", {"run_id": run_id, "score": 1})).status_code == 404
     assert given[0][0].thread_id == "t1" and given[0][1].thread_id == "t1"
+
+
+async def test_a_hook_that_fails_makes_the_rating_a_500_the_client_can_retry() -> None:
+    def failing(chat_request: ChatRequest, feedback: Feedback) -> None:
+        raise RuntimeError("the ratings table is down")
+
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: answering("a"), events="token,end", on_feedback=failing))
+    async with running(app) as url:
+        _, stream = await post_stream(f"{url}/chat", {"question": "q"})
+        run_id = json.loads(stream.events[-2].data)["run_id"]
+        failed = await rate(f"{url}/chat/feedback", {"run_id": run_id, "score": 1})
+    assert failed.status_code == 500 and "ratings table" not in failed.text  # redacted

@@ -39,12 +39,12 @@ def noting_app(model: ScriptedChatModel, *protocols: str) -> Quart:
     return app
 
 
-@pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui"])
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui", "langgraph"])
 @pytest.mark.parametrize("served", [True, False], ids=["hypercorn", "test-client"])
 async def test_an_agent_calls_a_tool_pauses_for_approval_and_answers(protocol: str, served: bool) -> None:
     model = ScriptedChatModel(replies=[NOTE, "Done: the note is sent."], delay=0.01)
     app = noting_app(model, protocol)
-    route = f"/{protocol}/chat"
+    route = f"/{protocol}" if protocol == "langgraph" else f"/{protocol}/chat"  # LangGraph's: the API's prefix
     if served:
         async with ChatClient.serving(app, route, protocol=protocol) as chat:
             asked = await chat.send("Send Ann a note saying hello", thread_id="t1")

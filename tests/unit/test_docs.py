@@ -18,3 +18,23 @@ def test_every_relative_link_names_a_file_that_exists() -> None:
         if "://" not in target and not (page.parent / target).exists()
     ]
     assert len(pages) > 5 and not broken
+
+
+def test_the_operating_guide_lists_every_metric_as_the_code_names_it() -> None:
+    """Each instrument's row: its OpenTelemetry and Prometheus names, kind, unit and attributes, as the code has them;
+    and no row for a metric the code does not have."""
+    import re
+
+    from quart_llmstream.metrics import INSTRUMENTS
+    from quart_llmstream.metrics.prometheus import prometheus_name
+
+    guide = (ROOT / "docs" / "operating.md").read_text()
+    rows = {row[0]: row for row in re.findall(r"^\| `([\w.]+)` \| `(\w+)` \| ([\w-]+ ?[\w]*) \| `([^`]+)` \|([^|]*)\|",
+                                               guide, re.MULTILINE)}  # fmt: skip
+    kinds = {"counter": "counter", "updown": "up-down counter", "histogram": "histogram"}
+    assert set(rows) == {spec.name for spec in INSTRUMENTS}
+    for spec in INSTRUMENTS:
+        _, prometheus, kind, unit, attributes = rows[spec.name]
+        total = "_total" if spec.kind == "counter" else ""
+        assert (prometheus, kind.strip(), unit) == (prometheus_name(spec) + total, kinds[spec.kind], spec.unit)
+        assert re.findall(r"`([\w.]+)`", attributes) == list(spec.attributes[2:]), spec.name
