@@ -4,7 +4,6 @@ protocol's own client (``ai`` 7, ``@ag-ui/client``, the ``openai`` SDK) receives
 
 from __future__ import annotations
 
-import gzip
 import json
 import uuid
 from typing import Any
@@ -12,12 +11,12 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from quart import Quart, request
+from quart import Quart
 
 from quart_llmstream import ChatRequest, Feedback, create_blueprint
 
 from fakes import answering
-from helpers import node, post_stream, running
+from helpers import langfuse_collector, node, post_stream, running
 
 Given = list[tuple[ChatRequest, Feedback]]
 
@@ -42,17 +41,8 @@ async def rate(url: str, body: Any, user: str = "alice") -> httpx.Response:
 
 
 async def test_a_thumbs_down_is_a_langfuse_score_on_the_answers_trace_and_reaches_the_hook() -> None:
-    received: list[tuple[str, bytes]] = []
-    collector = Quart("collector")
-
-    @collector.route("/<path:path>", methods=["GET", "POST"])
-    async def collect(path: str) -> dict[str, Any]:
-        body = await request.get_data()
-        received.append((path, gzip.decompress(body) if request.headers.get("Content-Encoding") == "gzip" else body))
-        return {}
-
     given: Given = []
-    async with running(collector) as collector_url:
+    async with langfuse_collector() as (collector_url, received):
         keys = {"LANGFUSE_PUBLIC_KEY": f"pk-lf-{uuid.uuid4()}", "LANGFUSE_SECRET_KEY": "sk-lf-test"}
         app = rated_app(given, LANGFUSE_BASE_URL=collector_url, **keys)
         async with running(app) as url:

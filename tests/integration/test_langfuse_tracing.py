@@ -4,19 +4,18 @@ neither breaks streaming nor blocks the event loop at shutdown; no keys, no trac
 from __future__ import annotations
 
 import asyncio
-import gzip
 import logging
 import time
 import uuid
 from typing import Any
 
-from quart import Quart, request
+from quart import Quart
 
 from quart_llmstream import ChatRequest, create_blueprint
 from quart_llmstream.tracing import LangfuseTracing
 
 from fakes import answering
-from helpers import free_port, post_stream
+from helpers import free_port, langfuse_collector, post_stream
 
 
 def traced_app(base_url: str) -> Quart:
@@ -40,16 +39,7 @@ def traced_app(base_url: str) -> Quart:
 
 
 async def test_traces_reach_the_langfuse_endpoint_with_user_and_session(server: Any) -> None:
-    received: list[tuple[str, bytes]] = []
-    collector = Quart("collector")
-
-    @collector.route("/<path:path>", methods=["GET", "POST"])
-    async def collect(path: str) -> dict[str, Any]:
-        body = await request.get_data()
-        received.append((path, gzip.decompress(body) if request.headers.get("Content-Encoding") == "gzip" else body))
-        return {}
-
-    async with server(collector) as collector_url:
+    async with langfuse_collector() as (collector_url, received):
         app = traced_app(collector_url)
         assert isinstance(app.extensions["llmstream"].langfuse, LangfuseTracing)
         async with server(app) as url:

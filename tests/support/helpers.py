@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import inspect
 import json
 import os
@@ -47,6 +48,24 @@ async def running(app: Quart, **config: Any) -> AsyncIterator[str]:
     finally:
         stop.set()
         await asyncio.wait_for(server, 10)
+
+
+@asynccontextmanager
+async def langfuse_collector() -> AsyncIterator[tuple[str, list[tuple[str, bytes]]]]:
+    """A loopback stand-in for a Langfuse host: its URL, and each request's path and (unzipped) body."""
+    from quart import request
+
+    received: list[tuple[str, bytes]] = []
+    collector = Quart("collector")
+
+    @collector.route("/<path:path>", methods=["GET", "POST"])
+    async def collect(path: str) -> dict[str, Any]:
+        body = await request.get_data()
+        received.append((path, gzip.decompress(body) if request.headers.get("Content-Encoding") == "gzip" else body))
+        return {}
+
+    async with running(collector) as url:
+        yield url, received
 
 
 async def post_stream(url: str, body: Any = None, **kwargs: Any) -> tuple[httpx.Response, ParsedStream]:
