@@ -84,7 +84,7 @@ class ChatClient:
 
     async def post(self, body: Mapping[str, Any], thread_id: str | None = None) -> Reply:
         """Post a body of the protocol's own and read the answer (a stream, or a refusal's JSON)."""
-        headers = {**self.headers, **({"X-Thread-Id": thread_id} if thread_id and self.protocol == "openai" else {})}
+        headers = {**self.headers, **self._wire.headers(thread_id)}
         status, received, raw = await self._post(self._wire.path(self.route, thread_id), dict(body), headers)
         reply = Reply(status, thread_id=received.get("X-Thread-Id") or thread_id)
         if status != 200:

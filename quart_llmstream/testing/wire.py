@@ -57,6 +57,10 @@ class Wire:
     def path(self, route: str, thread_id: str | None) -> str:
         return route
 
+    def headers(self, thread_id: str | None) -> dict[str, str]:
+        """Headers a request on ``thread_id`` carries (OpenAI's names its thread there)."""
+        return {}
+
     def ask(self, question: str, thread_id: str | None, extra: Mapping[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -200,6 +204,9 @@ class AgUiWire(Wire):
 class OpenAIWire(Wire):
     def path(self, route: str, thread_id: str | None) -> str:
         return f"{route}/chat/completions"
+
+    def headers(self, thread_id: str | None) -> dict[str, str]:
+        return {"X-Thread-Id": thread_id} if thread_id else {}
 
     def ask(self, question: str, thread_id: str | None, extra: Mapping[str, Any]) -> dict[str, Any]:
         return {"model": "any", "messages": [{"role": "user", "content": question}], "stream": True, **extra}
