@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
 from quart import Response, request
@@ -89,15 +89,16 @@ def feedback_route(
         if kept is None:
             raise RequestError(404, "not_found", "no such run")
         given = Feedback(kept.run_id, kept.thread_id, float(rating.score), rating.comment, rating.message_id)
-        if tracing is not None:
-            tracing.score(given.trace_id, SCORE_NAME, given.score, given.comment)
-        if settings.on_feedback is not None:
+        if settings.on_feedback is not None:  # first: a failure here is a 500 the client retries, nothing sent yet
             try:
                 await maybe_await(settings.on_feedback(replace(asking, thread_id=kept.thread_id), given))
             except Exception as exc:
                 log.exception("the on_feedback hook failed")
                 detail = public_message("internal_error", exc, settings.expose_errors)
                 raise RequestError(500, "internal_error", detail) from exc
+        if tracing is not None:  # one score per run and rater: a vote changed replaces the first
+            score_id = uuid5(NAMESPACE_URL, f"{given.run_id}:{owner}").hex
+            tracing.score(given.trace_id, SCORE_NAME, given.score, given.comment, score_id)
         return Response(status=204)
 
     return rule, "POST", feedback

@@ -45,9 +45,11 @@ class LangfuseTracing:
         context: Any = {"trace_id": trace_id} if trace_id is not None else None
         return self._handler_class(public_key=self._public_key, trace_context=context)
 
-    def score(self, trace_id: str, name: str, value: float, comment: str | None) -> None:
-        """A score on a trace; it is queued and sent by the client's own thread."""
-        self.client.create_score(name=name, value=value, trace_id=trace_id, data_type="NUMERIC", comment=comment)
+    def score(self, trace_id: str, name: str, value: float, comment: str | None, score_id: str | None = None) -> None:
+        """A score on a trace (``score_id``: the same id again replaces it); queued, sent by the client's thread."""
+        self.client.create_score(
+            name=name, value=value, trace_id=trace_id, data_type="NUMERIC", comment=comment, score_id=score_id
+        )
 
     async def flush(self, timeout: float = _FLUSH_SECONDS) -> None:
         """Export what is buffered, off the event loop, waiting at most ``timeout`` seconds."""

@@ -49,8 +49,10 @@ async def test_a_thumbs_down_is_a_langfuse_score_on_the_answers_trace_and_reache
             _, stream = await post_stream(f"{url}/chat", {"question": "q"}, headers={"X-User": "alice"})
             end = json.loads(stream.events[-2].data)
             run_id = end["run_id"]
-            rated = await rate(f"{url}/chat/feedback", {"run_id": run_id, "score": 0, "comment": "Wrong city."})
+            rated = await rate(f"{url}/chat/feedback", {"run_id": run_id, "score": 1})
             assert rated.status_code == 204
+            rated = await rate(f"{url}/chat/feedback", {"run_id": run_id, "score": 0, "comment": "Wrong city."})
+            assert rated.status_code == 204  # a vote changed
             assert (await rate(f"{url}/chat/feedback", {"run_id": run_id, "score": 1}, user="bob")).status_code == 404
         # Leaving the server flushed the Langfuse client: the trace and the score went out.
     trace_id = uuid.UUID(run_id).hex
@@ -59,9 +61,11 @@ async def test_a_thumbs_down_is_a_langfuse_score_on_the_answers_trace_and_reache
     posted = [json.loads(body) for path, body in received if path == "api/public/scores"]
     scores = [score for batch in posted for score in (batch if isinstance(batch, list) else [batch])]
     assert [(s["traceId"], s["name"], s["value"], s.get("comment")) for s in scores] == [
-        (trace_id, "user_feedback", 0.0, "Wrong city.")
+        (trace_id, "user_feedback", 1.0, None),
+        (trace_id, "user_feedback", 0.0, "Wrong city."),
     ]
-    [(asking, feedback)] = given
+    assert scores[0]["id"] == scores[1]["id"], "the changed vote replaces the first score (same id)"
+    [_, (asking, feedback)] = given
     assert (feedback.run_id, feedback.score, feedback.comment) == (run_id, 0.0, "Wrong city.")
     assert feedback.trace_id == trace_id
     assert asking.headers["X-User"] == "alice" and asking.thread_id is None
