@@ -123,8 +123,7 @@ class Preparer:
         ledger: Callable[[], RunLedger] | None = None,
     ) -> None:
         self._factory, self._settings, self._runs, self._tracing, self._store = factory, settings, runs, tracing, store
-        self._metrics, self._ledger, self._streams = metrics, ledger, streams
-        """``ledger``: where runs are kept for feedback on their answers (None: the blueprint takes none)."""
+        self._metrics, self._ledger, self._streams = metrics, ledger, streams  # ledger: runs kept for feedback
         self.records = records
         """The threads' records, where runs write them (None: threads are not listed)."""
         self.mapper = Mapper(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .wire import Approval, Reply, Wire
+from .wire import Approval, Reply, Wire, decisions
 
 __all__ = ["LangGraphWire"]
 
@@ -23,9 +23,7 @@ class LangGraphWire(Wire):
         return {"input": question_input, "stream_mode": _MODES, **created, **extra}
 
     def decide(self, reply: Reply, approved: bool, message: str | None) -> dict[str, Any]:
-        decision = {"type": "approve"} if approved else {"type": "reject", **({"message": message} if message else {})}
-        resume = {"decisions": [decision for _ in reply.approvals]}
-        return {"command": {"resume": resume}, "stream_mode": _MODES}
+        return {"command": {"resume": decisions(reply, approved, message)}, "stream_mode": _MODES}
 
     def read(self, frames: list[tuple[str, Any]], reply: Reply) -> None:
         values: dict[str, Any] | None = None

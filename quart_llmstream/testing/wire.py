@@ -4,14 +4,14 @@ one :class:`Reply` (the text, tool calls, what waits for a decision, the state, 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
 import jsonpatch
 
-__all__ = ["AgUiWire", "AiSdkWire", "Approval", "NativeWire", "OpenAIWire", "Reply", "Wire"]
+__all__ = ["AgUiWire", "AiSdkWire", "Approval", "NativeWire", "OpenAIWire", "Reply", "Wire", "decisions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +77,7 @@ class NativeWire(Wire):
         return {"question": question, **({"thread_id": thread_id} if thread_id else {}), **extra}
 
     def decide(self, reply: Reply, approved: bool, message: str | None) -> dict[str, Any]:
-        decision = {"type": "approve"} if approved else {"type": "reject", **({"message": message} if message else {})}
-        return {"thread_id": reply.thread_id, "resume": {"decisions": [decision for _ in reply.approvals]}}
+        return {"thread_id": reply.thread_id, "resume": decisions(reply, approved, message)}
 
     def read(self, frames: list[tuple[str, Any]], reply: Reply) -> None:
         calls: dict[Any, dict[str, Any]] = {}
@@ -103,7 +102,7 @@ class NativeWire(Wire):
                 reply.run_id = data.get("run_id", reply.run_id)
                 if event == "end":
                     reply.final, reply.finish_reason = data, data.get("finish_reason")
-        reply.tool_calls = [{**call, "args": _json(call["args"])} for call in calls.values()]
+        reply.tool_calls = _parsed(calls)
 
 
 class AiSdkWire(Wire):
@@ -192,13 +191,9 @@ class AgUiWire(Wire):
             elif kind == "RUN_FINISHED":
                 reply.final, reply.run_id = event, (event.get("result") or {}).get("run_id")
                 reply.interrupts = (event.get("outcome") or {}).get("interrupts", [])
-                reply.approvals = [
-                    Approval(interrupt["id"], action["tool_call_id"], action["name"], action["args"])
-                    for interrupt in reply.interrupts
-                    for action in interrupt.get("metadata", {}).get("actions", ())
-                ]
+                reply.approvals = _approvals(reply.interrupts, lambda interrupt: interrupt.get("metadata", {}))
                 reply.finish_reason = "interrupt" if reply.interrupts else "stop"
-        reply.tool_calls = [{**call, "args": _json(call["args"])} for call in calls.values()]
+        reply.tool_calls = _parsed(calls)
 
 
 class OpenAIWire(Wire):
@@ -229,16 +224,30 @@ class OpenAIWire(Wire):
                     made["args"] += (call.get("function") or {}).get("arguments") or ""
                 if choice.get("finish_reason"):
                     reply.final, reply.finish_reason = chunk, choice["finish_reason"]
-        reply.tool_calls = [{**call, "args": _json(call["args"])} for call in calls.values()]
+        reply.tool_calls = _parsed(calls)
 
 
-def _approvals(interrupts: list[dict[str, Any]]) -> list[Approval]:
-    """The calls awaiting approval among LangGraph interrupts (``HumanInTheLoopMiddleware``'s ``actions``)."""
+def decisions(reply: Reply, approved: bool, message: str | None) -> dict[str, Any]:
+    """``HumanInTheLoopMiddleware``'s answer to every call ``reply`` waits on: approve them all, or reject them."""
+    decision = {"type": "approve"} if approved else {"type": "reject", **({"message": message} if message else {})}
+    return {"decisions": [decision for _ in reply.approvals]}
+
+
+def _approvals(
+    interrupts: list[dict[str, Any]], holder: Callable[[dict[str, Any]], dict[str, Any]] = lambda interrupt: interrupt
+) -> list[Approval]:
+    """The calls awaiting approval among interrupts (``HumanInTheLoopMiddleware``'s ``actions``, which ``holder``
+    of each interrupt holds)."""
     return [
         Approval(interrupt["id"], action["tool_call_id"], action["name"], action["args"])
         for interrupt in interrupts
-        for action in interrupt.get("actions") or ()
+        for action in holder(interrupt).get("actions") or ()
     ]
+
+
+def _parsed(calls: dict[Any, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tool calls whose arguments came as JSON in pieces, with their arguments parsed."""
+    return [{**call, "args": _json(call["args"])} for call in calls.values()]
 
 
 def _json(text: str) -> Any:

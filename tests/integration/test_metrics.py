@@ -190,3 +190,25 @@ async def test_with_metrics_off_no_route_and_nothing_timed() -> None:
     from quart_llmstream.run.mapping import Mapper
 
     assert Mapper()("r").tally.__class__ is Tally
+
+
+async def test_the_langgraph_protocols_runs_count_and_time_their_first_token() -> None:
+    """Its runs stream the graph's own chunks (no v2 events): streams, their end and the first token still count."""
+    from quart_llmstream.testing import ChatClient
+
+    prometheus = PrometheusMetrics()
+    app = Quart(__name__)
+    LLMStream(app, metrics=prometheus)
+    graph = agent(ScriptedChatModel(replies=["Hello there, friend."], delay=PACE))
+    app.register_blueprint(create_blueprint(lambda _: graph, name="agent", protocol="langgraph"))
+    app.register_blueprint(prometheus.blueprint())
+    async with ChatClient.serving(app, "", protocol="langgraph") as chat:
+        reply = await chat.send("hi", thread_id="t1")
+        async with httpx.AsyncClient() as client:
+            found = samples((await client.get(f"{chat.target}/metrics")).text)
+    assert reply.text == "Hello there, friend." and reply.error is None
+    mine = {"llmstream_protocol": "langgraph", "llmstream_blueprint": "agent"}
+    assert total(found, "llmstream_streams_started_total", **mine) == 1
+    assert total(found, "llmstream_streams_ended_total", llmstream_status="completed", **mine) == 1
+    assert total(found, "gen_ai_server_time_to_first_token_seconds_count", **mine) == 1
+    assert total(found, "gen_ai_server_time_to_first_token_seconds_bucket", le="0.08", **mine) == 0
