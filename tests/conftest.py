@@ -12,10 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
 from helpers import running
+
+# The properties are about what a body makes, not how fast its examples come: a cold or busy machine (CI) must not
+# fail them on Hypothesis' timing checks. Each test's own @settings still names its examples and seed.
+settings.register_profile("llmstream", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("llmstream")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -508,8 +508,8 @@ async def follow(url: str, stream_id: str, seconds: float) -> int:
     async with httpx.AsyncClient(timeout=30) as http:
         async with http.stream("GET", f"{url}/native/chat/{stream_id}/stream", headers=ALICE) as response:
             if response.status_code == 200:
-                async for _ in response.aiter_raw():
-                    break
+                chunks = response.aiter_raw()  # held: a loop left with break would close the stream at once
+                await anext(chunks)
                 await asyncio.sleep(seconds)
             return response.status_code
 
