@@ -74,7 +74,7 @@ def create_blueprint(
         preparer = Preparer(runnable_factory, settings, extension, tracing, store, records, protocol, metrics, ledger)
         if settings.threads_listed:
             routes += thread_routes(protocol, name, settings, extension, preparer, store)
-        chat = _chat_view(protocol, settings, extension, preparer)
+        chat = _chat_view(protocol, settings, extension, preparer, name)
         for rule, method, view in routes:
             endpoint = "chat" if view is None else view.__name__
             state.add_url_rule(rule, endpoint=endpoint, view_func=view or chat, methods=[method])
@@ -84,12 +84,12 @@ def create_blueprint(
 
 
 def _chat_view(
-    protocol: Protocol, settings: Settings, extension: LLMStream, preparer: Preparer
+    protocol: Protocol, settings: Settings, extension: LLMStream, preparer: Preparer, name: str
 ) -> Callable[[], Awaitable[Response]]:
     async def chat(**path: str) -> Response:
         extension.admit(settings)  # early, before reading the body
         body = await read_json_body(request, protocol.budget(settings))
-        chat_request = protocol.read(body, Headers(request.headers), settings, path)
+        chat_request = protocol.read(body, Headers(request.headers), settings, {**path, "blueprint": name})
         prepared = await preparer.prepare(chat_request)
         run = preparer.start(prepared)
         encoder = protocol.encoder(prepared.stream.id, prepared.mapping.events, chat_request.ids)

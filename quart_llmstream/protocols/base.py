@@ -109,8 +109,9 @@ class Protocol(ABC):
     def read(
         self, body: dict[str, Any], headers: Headers, settings: Settings, path: Mapping[str, str] | None = None
     ) -> ChatRequest:
-        """The chat request of a JSON body (and of the route's ``path`` parameters, for a protocol whose routes
-        name things: LangGraph's thread), or :class:`~quart_llmstream.errors.RequestError`."""
+        """The chat request of a JSON body (and of ``path``: the route's parameters, for a protocol whose routes
+        name things, LangGraph's thread, and ``blueprint``, the blueprint's name: LangGraph's one assistant), or
+        :class:`~quart_llmstream.errors.RequestError`."""
 
     source: ClassVar[str | None] = None
     """The event source its runs need, when not the ``event_source`` option's (LangGraph's stream modes)."""

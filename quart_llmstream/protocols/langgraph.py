@@ -44,7 +44,8 @@ class LangGraphProtocol(Protocol):
     def source_options(self, chat_request: ChatRequest) -> dict[str, Any]:
         modes = chat_request.ids["modes"].split(",")
         graph_modes = tuple(STREAM_MODES.get(mode, mode) for mode in modes)
-        return {"stream_mode": graph_modes, "subgraphs": "subgraphs" in chat_request.ids}
+        options = {"stream_mode": graph_modes, "subgraphs": "subgraphs" in chat_request.ids}
+        return options | {"graph_id": chat_request.ids["assistant_id"]}
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return LangGraphEncoder(stream_id, ids.get("kind", "stream"), ids.get("thread_id"), ids.get("assistant_id"))

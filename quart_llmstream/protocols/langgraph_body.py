@@ -7,7 +7,8 @@ A body that fails its schema is a ``422``, as LangGraph's server answers it.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import uuid
+from typing import Any, Literal, NoReturn
 
 from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
@@ -20,7 +21,7 @@ from ..settings import Settings
 
 __all__ = ["STREAM_MODES", "read_run"]
 
-StreamMode = Literal["values", "messages-tuple", "updates", "custom", "debug", "tasks", "checkpoints"]
+StreamMode = Literal["values", "messages-tuple", "updates", "custom", "events", "debug", "tasks", "checkpoints"]
 STREAM_MODES = {"messages-tuple": "messages"}  # the server's names of the graph's modes, where they differ
 
 
@@ -66,13 +67,16 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
     if len(question) > settings.max_question_chars:
         raise RequestError(400, "invalid_request", f"the question: at most {settings.max_question_chars} characters")
+    assistant = path.get("blueprint", "")
+    if parsed.assistant_id not in (None, assistant):  # the blueprint is one assistant, named as its graph
+        _unknown(parsed.assistant_id, assistant)
     command = parsed.command
     resume = Resume(value=command.resume, has_value=True) if command and "resume" in command.model_fields_set else None
     if command is None and parsed.input is None:
         raise RequestError(422, "invalid_request", "a run takes an input or a command")
     modes = parsed.stream_mode if isinstance(parsed.stream_mode, list) else [parsed.stream_mode]
     kind = path.get("kind", "create" if "thread_id" in path else "stream")  # POST /threads/{id}/runs: in the background
-    ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": parsed.assistant_id or ""}
+    ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": assistant}
     ids |= {"thread_id": path["thread_id"]} if "thread_id" in path else {"ephemeral": "yes"}  # stateless: its own
     ids |= {"on_disconnect": parsed.on_disconnect} if parsed.on_disconnect else {}
     checkpoint = parsed.checkpoint_id or (parsed.checkpoint or {}).get("checkpoint_id")
@@ -93,3 +97,13 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         state=inputs,
         multitask_strategy=parsed.multitask_strategy,
     )
+
+
+def _unknown(assistant_id: str, assistant: str) -> NoReturn:
+    """An assistant this server does not have, answered as LangGraph's: a ``422`` unless the id is a UUID."""
+    try:
+        uuid.UUID(assistant_id)
+    except ValueError:
+        detail = f"Invalid assistant: '{assistant_id}'. Must be either:\n- A valid assistant UUID, or\n"
+        raise RequestError(422, "invalid_request", detail + f"- One of the registered graphs: {assistant}") from None
+    raise RequestError(404, "not_found", f"Assistant {assistant_id} not found")

@@ -7,6 +7,7 @@ another owner's thread a ``404`` and never found; refusals in LangGraph's ``{"de
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -130,12 +131,15 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
                 f"{url}/lg/threads/{thread}/runs/stream", json={"command": {"resume": {}}}, headers=ALICE
             )
             unknown = await http.get(f"{url}/lg/assistants/other", headers=ALICE)
+            other_run = {"input": {"messages": []}, "assistant_id": str(uuid.uuid4())}
+            unknown_run = await http.post(f"{url}/lg/threads/{thread}/runs/stream", json=other_run, headers=ALICE)
         await alice.threads.delete(thread)
         with pytest.raises(NotFoundError):
             await alice.threads.get_state(thread)
     assert bad_mode.status_code == 422 and "stream_mode" in bad_mode.json()["detail"]
     assert nothing_pending.status_code == 409 and set(nothing_pending.json()) == {"detail"}
     assert unknown.status_code == 404 and set(unknown.json()) == {"detail"}
+    assert unknown_run.status_code == 404 and "not found" in unknown_run.json()["detail"]  # a UUID of no assistant
 
 
 async def test_langgraphs_js_client_streams_resumes_an_interrupt_and_reads_the_thread_back() -> None:

@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+from langchain_core.messages import convert_to_messages
 from langgraph_sdk import get_client
 from quart import Quart
 
@@ -27,7 +29,7 @@ sys.path.insert(0, str(SUPPORT / "langgraph_reference"))
 from graph import build
 
 REFERENCE = SUPPORT / "langgraph_reference"
-MODES = ["values", "messages-tuple", "updates", "custom", "tasks", "checkpoints", "debug"]
+MODES = ["values", "messages-tuple", "updates", "custom", "events", "tasks", "checkpoints", "debug"]
 VOLATILE = {
     "id",
     "run_id",
@@ -37,6 +39,7 @@ VOLATILE = {
     "created_at",
     "updated_at",
     "timestamp",
+    "parent_ids",
 }
 VOLATILE |= {"checkpoint", "parent_checkpoint", "checkpoint_ns", "task_id", "lc_run_id", "assistant_id", "graph_id"}
 
@@ -90,10 +93,33 @@ def plain(value: Any) -> Any:
     return value
 
 
+def event_part(event: dict[str, Any]) -> Any:
+    """An ``events`` frame. The root's input is the graph's input: the client's messages, as this server checked
+    them (LangChain's messages, beside ``question`` and ``chat_history``), as LangGraph's server got them (the
+    client's dicts): compared as messages; a resume, as the value each interrupt gets."""
+    graph_input = event.get("data", {}).get("input", {})
+    if event.get("event") != "on_chain_start" or event.get("parent_ids") or not isinstance(graph_input, dict):
+        return plain(event)
+    if "messages" in graph_input:
+        graph_input = [(message.type, message.text) for message in convert_to_messages(graph_input["messages"])]
+    elif "resume" in graph_input:  # this server's Command answers each interrupt by its id, checked
+        resume = graph_input["resume"]
+        keys = list(resume) if isinstance(resume, dict) else []
+        graph_input = resume[keys[0]] if len(keys) == 1 and is_interrupt_id(keys[0]) else resume
+    return plain(event | {"data": {"input": graph_input}})
+
+
+def is_interrupt_id(key: str) -> bool:
+    return len(key) == 32 and all(character in "0123456789abcdef" for character in key)
+
+
 def message_part(data: Any) -> Any:
     """A ``messages`` frame: the chunk, and of its metadata the node and step (the rest is each server's own)."""
     chunk, metadata = data
     return [plain(chunk), {key: metadata.get(key) for key in ("langgraph_node", "langgraph_step")}]
+
+
+PARTS = {"messages": message_part, "events": event_part}
 
 
 async def session(url: str) -> dict[str, Any]:
@@ -109,9 +135,7 @@ async def session(url: str) -> dict[str, Any]:
     ):
         parts = client.runs.stream(thread, "agent", stream_mode=MODES, **payload)
         seen[label] = [
-            (part.event, message_part(part.data) if part.event == "messages" else plain(part.data))
-            async for part in parts
-            if part.event != "metadata"
+            (part.event, PARTS.get(part.event, plain)(part.data)) async for part in parts if part.event != "metadata"
         ]
         if label == "interrupt":
             seen["waiting"] = plain(await client.threads.get_state(thread))
@@ -120,6 +144,10 @@ async def session(url: str) -> dict[str, Any]:
     seen["waited"] = plain(
         await client.runs.wait(thread, "agent", input={"messages": [{"role": "user", "content": "x"}]})
     )
+    try:
+        await client.runs.wait(thread, "nobody", input={"messages": [{"role": "user", "content": "x"}]})
+    except httpx.HTTPStatusError as error:
+        seen["unknown assistant"] = error.response.status_code
     return seen
 
 
@@ -132,5 +160,5 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
         assert [event for event, _ in mine[label]] == [event for event, _ in theirs[label]], label
         for index, (got, want) in enumerate(zip(mine[label], theirs[label], strict=True)):
             assert got == want, (label, index, got, want)
-    for label in ("waiting", "state", "history", "waited"):
+    for label in ("waiting", "state", "history", "waited", "unknown assistant"):
         assert mine[label] == theirs[label], label

@@ -4,11 +4,13 @@ LangGraph's clients read a run in its stream modes (``values``, ``messages``, ``
 in chat events; only the graph makes them. Each chunk is emitted as one ``on_graph_chunk`` event, which the
 mapping keeps whole (:class:`~...events.GraphChunk`). As LangGraph's server runs a graph: its updates hold only
 its output channels, and a client that did not ask for ``updates`` still learns of an interrupt, as a ``values``
-chunk ``{"__interrupt__": [...]}``.
+chunk ``{"__interrupt__": [...]}``. The ``events`` mode is the graph's ``astream_events`` (v2) in full: its root's
+own stream carries the other modes' chunks, every other event is a chunk of ``events``.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
@@ -27,14 +29,22 @@ async def graph_stream(
     *,
     stream_mode: tuple[str, ...] = ("values",),
     subgraphs: bool = False,
+    graph_id: str = "",
     **_filters: Any,
 ) -> None:
-    """Emit each chunk of ``runnable.astream`` in ``stream_mode`` (with its subgraphs' when ``subgraphs``)."""
+    """Emit each chunk of the graph's stream in ``stream_mode`` (with its subgraphs' when ``subgraphs``); a graph
+    with no name of its own runs named ``graph_id``, as LangGraph's server names it."""
+    if graph_id and getattr(runnable, "name", None) == "LangGraph":
+        config = {**(config or {}), "run_name": graph_id}
     interrupts_only = "updates" not in stream_mode
-    modes = [*stream_mode, "updates"] if interrupts_only else list(stream_mode)
-    output_keys = getattr(runnable, "output_channels", None)
-    options = {"subgraphs": subgraphs} | ({"output_keys": output_keys} if output_keys is not None else {})
-    chunks = runnable.astream(inputs, config, stream_mode=modes, **options)
+    modes = [mode for mode in stream_mode if mode != "events"] + (["updates"] if interrupts_only else [])
+    if "events" in stream_mode:  # the graph's defaults, as LangGraph's server leaves them on this path
+        events = runnable.astream_events(inputs, config, version="v2", stream_mode=modes, subgraphs=subgraphs)
+        chunks = _with_events(events, subgraphs)
+    else:
+        output_keys = getattr(runnable, "output_channels", None)
+        options = {"subgraphs": subgraphs} | ({"output_keys": output_keys} if output_keys is not None else {})
+        chunks = runnable.astream(inputs, config, stream_mode=modes, **options)
     async with aclosing(chunks):  # type: ignore[type-var]  # closing it cancels the run
         async for chunk in chunks:
             namespace, mode, data = chunk if subgraphs else ((), *chunk)
@@ -43,3 +53,14 @@ async def graph_stream(
                     continue
                 mode = "values"
             await emit({"event": "on_graph_chunk", "mode": mode, "namespace": namespace, "data": data})
+
+
+async def _with_events(stream: AsyncIterator[Any], subgraphs: bool) -> AsyncIterator[Any]:
+    """The root's stream chunks as ``astream`` yields them; every other event (but those LangSmith hides) as a chunk
+    of the ``events`` mode, in the same shape."""
+    async with aclosing(stream):  # type: ignore[type-var]
+        async for event in stream:
+            if event["event"] == "on_chain_stream" and not event["parent_ids"]:
+                yield event["data"]["chunk"]
+            elif "langsmith:hidden" not in (event.get("tags") or ()):
+                yield ((), "events", event) if subgraphs else ("events", event)
