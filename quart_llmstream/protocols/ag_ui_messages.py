@@ -193,6 +193,9 @@ def to_ag_ui(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for message in messages:
         shaped = {"id": message["id"], "role": message["role"], "content": message["content"]}
+        if "attachments" in message:
+            text = [{"type": "text", "text": message["content"]}] if message["content"] else []
+            shaped["content"] = [*text, *map(_media_part, message["attachments"])]
         if "tool_calls" in message:
             shaped["toolCalls"] = [
                 {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": json.dumps(c["args"])}}
@@ -202,3 +205,16 @@ def to_ag_ui(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             shaped["toolCallId"] = message["tool_call_id"]
         out.append(shaped)
     return out
+
+
+def _media_part(found: dict[str, Any]) -> dict[str, Any]:
+    """An attachment as 1.0's media part: its bytes as a ``data`` source, or its ``url``."""
+    kind = "document" if found["type"] == "file" else found["type"]
+    if "base64" in found:
+        source = {"type": "data", "value": found["base64"], "mimeType": found["mime_type"]}
+    else:
+        source = {"type": "url", "value": found["url"]} | (
+            {"mimeType": found["mime_type"]} if found["mime_type"] else {}
+        )
+    part = {"type": kind, "source": source}
+    return part | ({"metadata": {"filename": found["filename"]}} if "filename" in found else {})

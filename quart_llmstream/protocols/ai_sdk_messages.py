@@ -22,7 +22,7 @@ from werkzeug.datastructures import Headers
 from ..errors import RequestError
 from ..payloads import to_json
 from ..request import ChatRequest, Resume, Verdict, conversation
-from ..request.attachments import Attachments
+from ..request.attachments import Attachments, data_url
 from ..request.validation import validated
 from ..settings import Settings
 
@@ -195,7 +195,10 @@ def to_ui_messages(messages: list[dict[str, Any]], interrupts: list[dict[str, An
         if message["role"] == "tool":
             continue
         if message["role"] != "assistant":
-            out.append({"id": message["id"], "role": message["role"], "parts": [_text_part(message["content"])]})
+            files = [_file_part(found) for found in message.get("attachments", ())]
+            out.append(
+                {"id": message["id"], "role": message["role"], "parts": [*files, _text_part(message["content"])]}
+            )
             answer = None
             continue
         if answer is None:
@@ -207,6 +210,12 @@ def to_ui_messages(messages: list[dict[str, Any]], interrupts: list[dict[str, An
         for call in message.get("tool_calls", ()):
             answer["parts"].append(_tool_part(call, results.get(call["id"]), call["id"] in awaiting))
     return out
+
+
+def _file_part(found: dict[str, Any]) -> dict[str, Any]:
+    """An attachment as ``sendMessage({files})`` made it (the files come before the text)."""
+    part = {"type": "file", "mediaType": found["mime_type"] or found["type"], "url": data_url(found)}
+    return part | ({"filename": found["filename"]} if "filename" in found else {})
 
 
 def _text_part(text: str) -> dict[str, Any]:

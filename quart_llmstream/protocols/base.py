@@ -217,8 +217,8 @@ class Protocol(ABC):
         }
 
     def thread_messages(self, messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[Any]:
-        """A thread's messages as this protocol's client sends them again; by default the plain ones, which are
-        native history items (``{id, role, content, tool_calls?, tool_call_id?}``)."""
+        """A thread's messages as this protocol's client sends them again; by default the plain ones
+        (``{id, role, content, tool_calls?, tool_call_id?, attachments?}``)."""
         return messages
 
     def thread_interrupts(self, interrupts: list[dict[str, Any]]) -> list[Any]:

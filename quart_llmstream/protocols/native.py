@@ -26,7 +26,7 @@ from .. import events
 from ..errors import RequestError
 from ..payloads import to_json
 from ..request import ChatRequest, Resume, conversation
-from ..request.attachments import Attachments
+from ..request.attachments import Attachments, data_url
 from ..request.client_tools import client_tools
 from ..request.validation import validated
 from ..settings import Settings
@@ -139,6 +139,19 @@ class NativeProtocol(Protocol):
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return NativeEncoder(events)
+
+    def thread_messages(self, messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[Any]:
+        """History items, a user's ``attachments`` as the body takes them (``{url, mime_type, filename?}``)."""
+        return [_with_urls(message) if "attachments" in message else message for message in messages]
+
+
+def _with_urls(message: dict[str, Any]) -> dict[str, Any]:
+    attachments = [
+        {"url": data_url(found), "mime_type": found["mime_type"]}
+        | ({"filename": found["filename"]} if "filename" in found else {})
+        for found in message["attachments"]
+    ]
+    return message | {"attachments": attachments}
 
 
 def _attached(attachments: list[_Attachment], found: Attachments, where: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from werkzeug.datastructures import Headers
 from ..errors import RequestError
 from ..payloads import to_json
 from ..request import ChatRequest, conversation
-from ..request.attachments import Attachments
+from ..request.attachments import Attachments, data_url
 from ..request.chat_request import ToolCallIn
 from ..request.client_tools import client_tools
 from ..request.validation import validated
@@ -152,6 +152,9 @@ def to_openai(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for message in messages:
         shaped = {"id": message["id"], "role": message["role"], "content": message["content"]}
+        if "attachments" in message:
+            parts = [part for found in message["attachments"] if (part := _part(found)) is not None]
+            shaped["content"] = [{"type": "text", "text": message["content"]}, *parts]
         if "tool_calls" in message:
             shaped["tool_calls"] = [
                 {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": to_json(c["args"])}}
@@ -161,3 +164,17 @@ def to_openai(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             shaped["tool_call_id"] = message["tool_call_id"]
         out.append(shaped)
     return out
+
+
+def _part(found: dict[str, Any]) -> dict[str, Any] | None:
+    """An attachment as the content part it came in: ``image_url``, ``input_audio`` (its bytes) or ``file``; None
+    for what chat messages cannot carry (a video, audio by URL)."""
+    if found["type"] == "image":
+        return {"type": "image_url", "image_url": {"url": data_url(found)}}
+    if found["type"] == "file":
+        named = {"filename": found["filename"]} if "filename" in found else {}
+        return {"type": "file", "file": {"file_data": data_url(found), **named}}
+    audio_format = next((name for name, mime_type in _AUDIO.items() if mime_type == found["mime_type"]), None)
+    if found["type"] == "audio" and "base64" in found and audio_format is not None:
+        return {"type": "input_audio", "input_audio": {"data": found["base64"], "format": audio_format}}
+    return None

@@ -19,7 +19,7 @@ from langchain_core.messages import HumanMessage
 from ..errors import RequestError
 from ..settings import Settings
 
-__all__ = ["Attachment", "Attachments"]
+__all__ = ["Attachment", "Attachments", "attached", "data_url"]
 
 _ALIASES = {"image/jpg": "image/jpeg", "audio/x-wav": "audio/wav", "audio/wave": "audio/wav", "audio/mp3": "audio/mpeg"}
 _FOR_PROVIDERS = {"audio/mpeg": "audio/mp3"}  # OpenAI's input_audio takes "mp3" and "wav", not "mpeg"
@@ -67,6 +67,27 @@ def _kind(mime_type: str) -> str:
     """The v1 block type of a media type."""
     major = mime_type.split("/")[0]
     return major if major in ("image", "audio", "video") else "file"
+
+
+def attached(block: Any) -> dict[str, Any] | None:
+    """What a client sent, of a block this module made, for its message read back: ``{type, mime_type, base64 |
+    url, filename?}`` (the bytes not copied); None for a text block or a provider's file id, which a client reads
+    as the message's text or cannot send again."""
+    if not isinstance(block, dict) or block.get("type") not in ("image", "audio", "video", "file"):
+        return None
+    source = next((key for key in ("base64", "url") if isinstance(block.get(key), str)), None)
+    mime_type = _declared(block.get("mime_type") if isinstance(block.get("mime_type"), str) else None)
+    if source is None or (source == "base64" and mime_type is None):
+        return None
+    found = {"type": block["type"], "mime_type": mime_type, source: block[source]}
+    return found | ({"filename": block["filename"]} if isinstance(block.get("filename"), str) else {})
+
+
+def data_url(attachment: dict[str, Any]) -> str:
+    """An attachment read back (:func:`attached`) as the URL a client sends: its https URL, or a ``data:`` URL."""
+    if "url" in attachment:
+        return str(attachment["url"])
+    return f"data:{attachment['mime_type']};base64,{attachment['base64']}"
 
 
 _SNIFFED = frozenset(

@@ -6,10 +6,12 @@ the thread as it is, and the live run's events while one is going. The thread th
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
 import httpx
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from openai import AsyncOpenAI
 
 from helpers import node, running
 from review_app import review_app, thread_messages
@@ -115,3 +117,77 @@ async def test_connect_gives_the_thread_as_it_is_and_then_the_live_runs_events()
     assert live_kinds[:2] == ["RUN_STARTED", "MESSAGES_SNAPSHOT"] and live_kinds[-1] == "RUN_FINISHED"
     assert "TEXT_MESSAGE_CONTENT" in live_kinds  # the live run's tokens, as they came
     assert live["connected"][-1]["content"] == "Answer to a long second question to answer"
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+PDF = b"%PDF-1.7\n" + b"a document " * 50
+PNG_B64, PDF_B64 = base64.b64encode(PNG).decode(), base64.b64encode(PDF).decode()
+PNG_URL, PDF_URL = f"data:image/png;base64,{PNG_B64}", f"data:application/pdf;base64,{PDF_B64}"
+
+
+def attached(message: BaseMessage) -> list[dict[str, Any]]:
+    return [block for block in message.content if isinstance(block, dict) and block.get("type") != "text"]
+
+
+async def held_once(review: Any, thread: str, blocks: list[dict[str, Any]]) -> None:
+    """The thread holds both questions once each, the first with exactly the attachments it was sent with."""
+    stored = await thread_messages(review.graph, thread, "alice")
+    assert asked(stored) == ["first one", "second one"]
+    first = next(message for message in stored if isinstance(message, HumanMessage))
+    assert attached(first) == blocks
+
+
+async def test_attachments_come_back_to_the_ai_sdk_and_ag_ui_clients_which_go_on_with_them() -> None:
+    review = review_app()
+    image = {"type": "image", "base64": PNG_B64, "mime_type": "image/png"}
+    async with running(review.app) as url:
+        api = f"{url}/ai/chat"
+        picture = {"type": "file", "mediaType": "image/png", "url": PNG_URL}
+        await node(
+            "ai_chat.mjs", api=api, chatId="t1", turns=[{"text": "first one", "files": [picture]}], headers=ALICE
+        )
+        ai_thread = await read(url, "/ai/chat")
+        ai_after = await node("ai_chat.mjs", api=api, chatId="t1", turns=["second one"], headers=ALICE, **ai_thread)
+        agui = f"{url}/agui/chat"
+        media = {"type": "image", "source": {"type": "data", "value": PNG_B64, "mimeType": "image/png"}}
+        user = {"id": "u1", "role": "user", "content": [{"type": "text", "text": "first one"}, media]}
+        await node("ag_ui.mjs", url=agui, threadId="t2", runId="r1", messages=[user], headers=ALICE)
+        agui_thread = await read(url, "/agui/chat", "t2")
+        nxt = {"id": "u2", "role": "user", "content": "second one"}
+        messages = [*agui_thread["messages"], nxt]
+        agui_after = await node("ag_ui.mjs", url=agui, threadId="t2", runId="r2", headers=ALICE, messages=messages)
+    assert ai_thread["messages"][0]["parts"][0] == picture, "sendMessage's file part, before the text"
+    assert ai_after["error"] is None and ai_after["validated"] == 2, ai_after["error"]
+    await held_once(review, "t1", [image])
+    assert agui_thread["messages"][0]["content"] == user["content"]
+    assert agui_after["error"] is None, agui_after["error"]
+    await held_once(review, "t2", [image])
+
+
+async def test_attachments_come_back_to_openai_and_native_clients_which_go_on_with_them() -> None:
+    review = review_app()
+    image = {"type": "image", "base64": PNG_B64, "mime_type": "image/png"}
+    document = {"type": "file", "base64": PDF_B64, "mime_type": "application/pdf", "filename": "a.pdf"}
+    parts = [
+        {"type": "text", "text": "first one"},
+        {"type": "image_url", "image_url": {"url": PNG_URL}},
+        {"type": "file", "file": {"file_data": PDF_URL, "filename": "a.pdf"}},
+    ]
+    async with running(review.app) as url:
+        openai = AsyncOpenAI(base_url=f"{url}/v1", api_key="unused", default_headers={"X-Thread-Id": "t3", **ALICE})
+        await openai.chat.completions.create(model="agent", messages=[{"role": "user", "content": parts}])
+        openai_thread = await read(url, "/v1", "t3")
+        nxt = {"role": "user", "content": "second one"}
+        await openai.chat.completions.create(model="agent", messages=[*openai_thread["messages"], nxt])
+        sent = [{"url": PNG_URL, "mime_type": "image/png"}, {"url": PDF_URL, "mime_type": "application/pdf"}]
+        async with httpx.AsyncClient(timeout=30) as http:
+            body = {"question": "first one", "thread_id": "t4", "attachments": sent}
+            assert (await http.post(f"{url}/native/chat", json=body, headers=ALICE)).status_code == 200
+            native_thread = await read(url, "/native/chat", "t4")
+            body = {"question": "second one", "thread_id": "t4", "chat_history": native_thread["messages"]}
+            again = await http.post(f"{url}/native/chat", json=body, headers=ALICE)
+    assert openai_thread["messages"][0]["content"] == parts
+    await held_once(review, "t3", [image, document])
+    assert native_thread["messages"][0]["attachments"] == sent
+    assert again.status_code == 200 and '"token":" second"' in again.text
+    await held_once(review, "t4", [image, {k: v for k, v in document.items() if k != "filename"}])

@@ -13,9 +13,11 @@ from werkzeug.datastructures import Headers
 
 from quart_llmstream.errors import RequestError
 from quart_llmstream.request import Answer, ChatRequest, Resume, Verdict
+from quart_llmstream.request.attachments import data_url
 from quart_llmstream.run.threads import LocalHolds, checked_name, stored_name
 from quart_llmstream.run.threads.decisions import resume_value
 from quart_llmstream.run.threads.messages import unseen
+from quart_llmstream.run.threads.state import plain_messages
 from quart_llmstream.run.threads.tools import GraphTools
 
 from fakes import weather
@@ -136,3 +138,28 @@ def test_a_clients_system_message_on_a_thread_is_dropped_refused_or_kept(mode: s
     else:
         kept = [type(m).__name__ for m in unseen(sent, state(), agent_graph(), mode)]
         assert kept == (["SystemMessage", "HumanMessage"] if mode == "keep" else ["HumanMessage"])
+
+
+def test_a_users_attachments_are_read_back_as_sent_and_what_a_client_cannot_send_again_is_left_out() -> None:
+    content: list[Any] = [
+        {"type": "text", "text": "look"},
+        {"type": "image", "base64": "iVBORw0K", "mime_type": "image/png"},
+        {"type": "audio", "base64": "SUQz", "mime_type": "audio/mp3"},  # as providers take it: read as audio/mpeg
+        {"type": "file", "url": "https://example.com/a.pdf", "mime_type": "application/pdf", "filename": "a.pdf"},
+        {"type": "text", "text": " and this"},  # a text/plain file: the message's text
+        {"type": "file", "file_id": "file-1"},  # the provider's: not the client's to send
+        {"type": "image", "base64": "iVBORw0K"},  # no type to say what the bytes are
+    ]
+    state = SimpleNamespace(values={"messages": [HumanMessage(content, id="u1"), AIMessage("ok", id="a1")]})
+    user, answer = plain_messages(state)
+    assert user["content"] == "look and this" and "attachments" not in answer
+    assert user["attachments"] == [
+        {"type": "image", "mime_type": "image/png", "base64": "iVBORw0K"},
+        {"type": "audio", "mime_type": "audio/mpeg", "base64": "SUQz"},
+        {"type": "file", "mime_type": "application/pdf", "url": "https://example.com/a.pdf", "filename": "a.pdf"},
+    ]
+    assert [data_url(found) for found in user["attachments"]] == [
+        "data:image/png;base64,iVBORw0K",
+        "data:audio/mpeg;base64,SUQz",
+        "https://example.com/a.pdf",
+    ]

@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import Runnable, RunnableWithFallbacks
 from langchain_core.runnables.base import RunnableBindingBase
 from pydantic import TypeAdapter
 
 from ...payloads import jsonable
+from ...request.attachments import attached
 
 __all__ = [
     *("ThreadState", "checkpointed", "describe", "graph_of", "hides_a_thread", "interrupts_of", "is_interrupt"),
@@ -149,7 +150,8 @@ def _last_calls(state: Any) -> list[Mapping[str, Any]]:
 
 
 def plain_messages(state: Any) -> list[dict[str, Any]]:
-    """A thread's messages as plain data (:class:`~.events.MessagesSnapshot`)."""
+    """A thread's messages as plain data (:class:`~.events.MessagesSnapshot`): a user's with the ``attachments``
+    it was sent with (:func:`~...request.attachments.attached`)."""
     messages = state.values.get("messages") if isinstance(state.values, Mapping) else None
     return [_plain(message) for message in messages or () if message.type in _ROLES]
 
@@ -160,4 +162,7 @@ def _plain(message: BaseMessage) -> dict[str, Any]:
         plain["tool_calls"] = [{"id": c["id"], "name": c["name"], "args": c["args"]} for c in message.tool_calls]
     if isinstance(message, ToolMessage):
         plain["tool_call_id"] = message.tool_call_id
+    if isinstance(message, HumanMessage) and isinstance(message.content, list):
+        attachments = [found for block in message.content if (found := attached(block)) is not None]
+        plain |= {"attachments": attachments} if attachments else {}
     return plain
