@@ -84,7 +84,7 @@ function turn(question, attached = []) {
   for (const attachment of attached) {
     const thumbnail = document.createElement("img");
     thumbnail.className = "thumbnail";
-    thumbnail.alt = attachment.filename;
+    thumbnail.alt = attachment.filename ?? attachment.mime_type; // an image read back has no filename
     thumbnail.src = attachment.url; // the user's own file, as a data URL
     mine.append(thumbnail);
   }

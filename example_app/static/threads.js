@@ -63,7 +63,7 @@ async function openThread(id) {
   let view = null;
   for (const message of thread.messages) {
     history.push(message); // sent again with the next turn: the server keeps each message once
-    if (message.role === "user") view = turn(message.content);
+    if (message.role === "user") view = turn(message.content, message.attachments ?? []);
     else if (!view) continue;
     else if (message.role === "assistant") {
       for (const call of message.tool_calls ?? []) view.call({ ...call, args: JSON.stringify(call.args) });

@@ -189,7 +189,9 @@ def png(width: int = 2, height: int = 2) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-async def test_an_attached_image_shows_as_a_thumbnail_and_reaches_the_model(page: Page, server: Any) -> None:
+async def test_an_attached_image_shows_as_a_thumbnail_reaches_the_model_and_is_there_after_a_reload(
+    page: Page, server: Any
+) -> None:
     picture = png()
     async with example(server) as (url, _):
         await page.goto(url)
@@ -200,6 +202,9 @@ async def test_an_attached_image_shows_as_a_thumbnail_and_reaches_the_model(page
         assert await thumbnail.get_attribute("alt") == "grey.png"
         assert await thumbnail.evaluate("image => image.naturalWidth") == 2, "the thumbnail shows the picture"
         answer = await last_answer(page)
+        await page.reload()  # the chat in the address is read back from its thread, the picture with it
+        await page.wait_for_function("document.querySelector('.user img.thumbnail')?.naturalWidth === 2")
+        assert await page.locator(".user img.thumbnail").count() == 1
     assert answer.startswith(f"(demo model) You sent 1 attachment: image/png, {len(picture)} bytes. You asked:")
 
 
