@@ -58,6 +58,15 @@ class Threads:
             raise RequestError(404, "not_found", "this blueprint's runnable keeps no threads")
         return graph, {"configurable": {"thread_id": stored_name(name, owner)}}
 
+    async def assistant_graph(self) -> Any:
+        """The graph the factory builds for a request that names no thread (what an assistant's drawing and schemas
+        show); ``422`` for a runnable that is not a LangGraph graph."""
+        asking = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers))
+        graph = await self.preparer.graph(asking)
+        if graph is None:
+            raise RequestError(422, "invalid_request", "this blueprint's runnable is not a LangGraph graph")
+        return graph
+
     async def state(self, owner: str | None, thread_id: str, checkpoint_id: str | None = None) -> Any:
         """The thread's state (LangGraph's ``StateSnapshot``), at ``checkpoint_id`` when named; ``404`` when none."""
         name = self.name(thread_id)

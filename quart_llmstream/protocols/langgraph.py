@@ -5,7 +5,8 @@ The blueprint is one assistant (its id and graph id: the blueprint's name). A ru
 as LangGraph's server frames them: ``event: metadata`` ``{run_id, attempt}`` first, then an event per chunk named
 by its mode (``mode|namespace`` for a subgraph's), and ``event: error`` ``{error, message}`` when the run fails;
 ``/runs/wait`` answers the run's last values instead. Refusals are LangGraph's ``{"detail": ...}``. Its other routes
-(the server's, the assistant's, threads with their state and history) are :mod:`.langgraph_api`.
+(the server's and the assistant's, with its graph and schemas: :mod:`.langgraph_assistant`; threads with their state
+and history: :mod:`.langgraph_api`) are beside.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ..payloads import to_json
 from ..request import ChatRequest
 from ..settings import Settings
 from .base import Encoder, Protocol, ThreadAccess
-from .langgraph_api import assistant_routes, thread_routes
+from .langgraph_api import thread_routes
+from .langgraph_assistant import assistant_routes, graph_routes
 from .langgraph_body import STREAM_MODES, read_run
 from .langgraph_encoder import LangGraphEncoder
 from .langgraph_runs import run_routes
@@ -66,7 +68,11 @@ class LangGraphProtocol(Protocol):
     def thread_api(
         self, threads: ThreadAccess, name: str, settings: Settings
     ) -> list[tuple[str, str, Callable[..., Any]]]:
-        return thread_routes(threads, name) + run_routes(threads, name, self.respond, settings)
+        return (
+            thread_routes(threads, name)
+            + graph_routes(threads, name)
+            + run_routes(threads, name, self.respond, settings)
+        )
 
     async def respond(
         self,

@@ -1,6 +1,6 @@
-"""The LangGraph server's routes beside its runs, in its shapes: the server (``/ok``, ``/info``), the one
-assistant a blueprint is (its id and graph id: the blueprint's name), and threads — made, read, searched by
-metadata, deleted, with their state and history (:class:`~.base.ThreadAccess` reaches them).
+"""The LangGraph server's thread routes, in its shapes: threads made, read, searched by metadata, deleted, with
+their state and history (:class:`~.base.ThreadAccess` reaches them). The assistant's are
+:mod:`.langgraph_assistant`.
 
 Not served (``docs/langgraph.md``): crons, the store API, webhooks, a thread's ``copy``.
 """
@@ -22,9 +22,7 @@ from ..request.body import read_json_body
 from ..request.validation import validated
 from .base import ThreadAccess
 
-__all__ = ["assistant_routes", "json_response", "thread_routes"]
-
-_STARTED = datetime.now(UTC).isoformat()
+__all__ = ["json_response", "thread_routes"]
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -38,43 +36,6 @@ async def _body(model: type[BaseModel]) -> Any:
         return validated(model, body)
     except RequestError as error:
         raise RequestError(422, error.error, error.detail) from None
-
-
-def assistant_routes(name: str) -> list[tuple[str, str, Callable[..., Any]]]:
-    """``/ok``, ``/info`` and the assistant: what a client asks before its first run."""
-    assistant: dict[str, Any] = {
-        "assistant_id": name,
-        "graph_id": name,
-        "name": name,
-        "description": None,
-        "config": {},
-        "context": {},
-        "metadata": {},
-        "version": 1,
-        "created_at": _STARTED,
-        "updated_at": _STARTED,
-    }
-
-    async def ok() -> Response:
-        return json_response({"ok": True})
-
-    async def info() -> Response:
-        return json_response({"version": "quart-llmstream", "flags": {"assistants": True, "crons": False}})
-
-    async def search_assistants() -> Response:
-        return json_response([assistant])
-
-    async def get_assistant(assistant_id: str) -> Response:
-        if assistant_id != name:
-            raise RequestError(404, "not_found", f"Assistant {assistant_id} not found")
-        return json_response(assistant)
-
-    return [
-        ("/ok", "GET", ok),
-        ("/info", "GET", info),
-        ("/assistants/search", "POST", search_assistants),
-        ("/assistants/<assistant_id>", "GET", get_assistant),
-    ]
 
 
 class _NewThread(BaseModel):

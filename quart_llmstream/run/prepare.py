@@ -245,9 +245,14 @@ class Preparer:
 
     async def thread_graph(self, chat_request: ChatRequest) -> Any:
         """The graph that keeps the threads of this blueprint's runnable (built by the factory for
-        ``chat_request``), or None; a failure of the factory is a ``500``."""
+        ``chat_request``), or None."""
+        return checkpointed(await self.graph(chat_request))
+
+    async def graph(self, chat_request: ChatRequest) -> Any:
+        """The LangGraph graph the factory builds for ``chat_request``, or None (a runnable that is not one); a
+        failure of the factory is a ``500``."""
         try:
-            return checkpointed((await self._runnable(chat_request))[1])
+            return (await self._runnable(chat_request))[1]
         except RequestError:
             raise
         except Exception as exc:

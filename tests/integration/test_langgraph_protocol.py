@@ -133,6 +133,8 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
             unknown = await http.get(f"{url}/lg/assistants/other", headers=ALICE)
             other_run = {"input": {"messages": []}, "assistant_id": str(uuid.uuid4())}
             unknown_run = await http.post(f"{url}/lg/threads/{thread}/runs/stream", json=other_run, headers=ALICE)
+            bad_xray = await http.get(f"{url}/lg/assistants/reviewer/graph?xray=-1", headers=ALICE)
+            unknown_graph = await http.get(f"{url}/lg/assistants/other/schemas", headers=ALICE)
         await alice.threads.delete(thread)
         with pytest.raises(NotFoundError):
             await alice.threads.get_state(thread)
@@ -140,6 +142,8 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
     assert nothing_pending.status_code == 409 and set(nothing_pending.json()) == {"detail"}
     assert unknown.status_code == 404 and set(unknown.json()) == {"detail"}
     assert unknown_run.status_code == 404 and "not found" in unknown_run.json()["detail"]  # a UUID of no assistant
+    assert bad_xray.status_code == 422 and bad_xray.json() == {"detail": "Invalid xray value"}
+    assert unknown_graph.status_code == 404 and set(unknown_graph.json()) == {"detail"}
 
 
 async def test_langgraphs_js_client_streams_resumes_an_interrupt_and_reads_the_thread_back() -> None:

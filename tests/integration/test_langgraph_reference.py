@@ -148,6 +148,11 @@ async def session(url: str) -> dict[str, Any]:
         await client.runs.wait(thread, "nobody", input={"messages": [{"role": "user", "content": "x"}]})
     except httpx.HTTPStatusError as error:
         seen["unknown assistant"] = error.response.status_code
+    assistant = (await client.assistants.search(graph_id="agent"))[0]["assistant_id"]  # LangGraph's: a UUID
+    seen["graph"] = await client.assistants.get_graph(assistant)
+    seen["graph, xray"] = await client.assistants.get_graph(assistant, xray=True)
+    seen["schemas"] = await client.assistants.get_schemas(assistant)
+    seen["subgraphs"] = await client.assistants.get_subgraphs(assistant, recurse=True)
     return seen
 
 
@@ -160,5 +165,6 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
         assert [event for event, _ in mine[label]] == [event for event, _ in theirs[label]], label
         for index, (got, want) in enumerate(zip(mine[label], theirs[label], strict=True)):
             assert got == want, (label, index, got, want)
-    for label in ("waiting", "state", "history", "waited", "unknown assistant"):
+    for label in ("waiting", "state", "history", "waited", "unknown assistant", "graph", "graph, xray", "schemas"):
         assert mine[label] == theirs[label], label
+    assert mine["subgraphs"] == theirs["subgraphs"]
