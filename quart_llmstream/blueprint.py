@@ -66,13 +66,15 @@ def create_blueprint(
             routes += resume_routes(protocol, store, settings, extension, metrics)
         elif settings.resume is not None and "resume" in options:  # an app-wide LLMSTREAM_RESUME skips it
             raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
-        records = extension.records if settings.threads_listed else None
+        kept = extension.keeps_records()  # False: no LangGraph, so no threads, nor runs kept to rate
+        records = extension.records if settings.threads_listed and kept else None
         tracing = extension.tracing(settings.langfuse)
-        ledger = extension.ledger if settings.on_feedback is not None or tracing is not None else None
+        rated = settings.on_feedback is not None or (tracing is not None and kept)  # a hook without one: ConfigError
+        ledger = extension.ledger if rated else None
         if ledger is not None:
             routes.append(feedback_route(settings, protocol.feedback_route(settings), ledger, tracing))
         preparer = Preparer(runnable_factory, settings, extension, tracing, store, records, protocol, metrics, ledger)
-        if settings.threads_listed:
+        if records is not None:
             routes += thread_routes(protocol, name, settings, extension, preparer, store)
         chat = _chat_view(protocol, settings, extension, preparer, name)
         for rule, method, view in routes:

@@ -19,6 +19,7 @@ started from code call :func:`drain` instead.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import os
 import signal
@@ -186,6 +187,16 @@ class LLMStream:
 
     # Threads.
 
+    def keeps_records(self) -> bool:
+        """Whether there is a LangGraph store for the threads' records and the runs to rate: the app's, or one made
+        here (without LangGraph installed, no runnable keeps a thread)."""
+        if self.thread_store is not None:
+            return True
+        try:
+            return importlib.util.find_spec("langgraph.store.memory") is not None
+        except ModuleNotFoundError:
+            return False
+
     def records(self) -> ThreadRecords:
         """The records of the app's threads, in ``thread_store`` (an ``InMemoryStore`` made on first use when the
         app gave none)."""
@@ -210,11 +221,12 @@ class LLMStream:
             if resume == "memory":
                 self._stores[key] = MemoryStore(ttl, max_frames)
             else:
+                from .logs.redis import RedisStore
+
                 try:
-                    from .logs.redis import RedisStore
-                except ImportError as exc:
+                    self._stores[key] = RedisStore(resume, ttl, max_frames)
+                except ImportError as exc:  # redis is imported when a URL is made a client
                     raise ConfigError("LLMSTREAM_RESUME names Redis: pip install 'quart-llmstream[redis]'") from exc
-                self._stores[key] = RedisStore(resume, ttl, max_frames)
         return self._stores[key]
 
     # Serving: signals in, drain and flush out.

@@ -160,6 +160,27 @@ async def test_without_a_hook_or_langfuse_there_is_no_feedback_route() -> None:
         assert (await rate(f"{url}/chat/feedback", {"run_id": "r", "score": 1})).status_code == 404
 
 
+async def test_with_langfuse_but_no_langgraph_to_keep_runs_a_chain_streams_and_is_traced_with_no_feedback_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Langfuse alone ([langfuse], no [agents]) must not stop the app: feedback and threads need a LangGraph store."""
+    from quart_llmstream import LLMStream
+
+    monkeypatch.setattr(LLMStream, "keeps_records", lambda self: False)
+    async with langfuse_collector() as (collector_url, received):
+        app = Quart(__name__)
+        keys = {"LANGFUSE_PUBLIC_KEY": f"pk-lf-{uuid.uuid4()}", "LANGFUSE_SECRET_KEY": "sk-lf-test"}
+        app.config["LANGFUSE_BASE_URL"] = collector_url
+        app.config.update(keys)
+        owner = {"stream_owner": lambda chat_request: chat_request.headers.get("X-User")}
+        app.register_blueprint(create_blueprint(lambda _: answering("traced"), **owner))
+        async with running(app) as url:
+            chat = await rate(f"{url}/chat", {"question": "hi"})
+    assert chat.status_code == 200 and "traced" in chat.text
+    assert any(path == "api/public/otel/v1/traces" for path, _ in received), "the run was traced"
+    assert [rule.rule for rule in app.url_map.iter_rules() if "/chat/" in rule.rule] == [], "no feedback, no threads"
+
+
 async def test_a_deleted_thread_takes_its_runs_with_it() -> None:
     """The runs kept for feedback are the thread's: deleting it leaves none in the store, and a rating is a 404."""
     from quart_llmstream import LLMStream

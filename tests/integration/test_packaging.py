@@ -45,6 +45,48 @@ print(json.dumps({"file": quart_llmstream.__file__, "modules": names,
                   "version": quart_llmstream.__version__, "metadata": version("quart-llmstream")}))
 """
 
+BARE_APP = """
+import asyncio, json
+from langchain_core.language_models import FakeListChatModel
+from langchain_core.prompts import ChatPromptTemplate
+from quart import Quart
+from quart_llmstream import LLMStream, create_blueprint
+from quart_llmstream.metrics import OTelMetrics, PrometheusMetrics
+
+prompt = ChatPromptTemplate.from_messages([("human", "{question}")])
+factory = lambda _: prompt | FakeListChatModel(responses=["bare"])
+seen = {}
+
+
+def refusal(make):
+    try:
+        make()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def app_with(config=None, **options):
+    app = Quart(__name__)
+    app.config.update(config or {})
+    app.register_blueprint(create_blueprint(factory, **options))
+    return app
+
+
+async def main():
+    client = app_with(stream_owner=lambda r: r.headers.get("X-User")).test_client()
+    chat = await client.post("/chat", json={"question": "hi"}, headers={"X-User": "a"})
+    seen["chat"] = [chat.status_code, await chat.get_data(as_text=True)]
+    seen["threads"] = (await client.get("/chat/threads", headers={"X-User": "a"})).status_code
+    seen["feedback"] = refusal(lambda: app_with(on_feedback=lambda request, feedback: None))
+    seen["redis"] = refusal(lambda: app_with(resume="redis://127.0.0.1:1"))
+    seen["langfuse"] = refusal(lambda: app_with({"LANGFUSE_PUBLIC_KEY": "pk", "LANGFUSE_SECRET_KEY": "sk"}))
+    seen["otel"] = refusal(OTelMetrics)
+    seen["prometheus"] = refusal(PrometheusMetrics)
+
+asyncio.run(main())
+print(json.dumps(seen))
+"""
+
 
 def tracked_modules() -> set[str]:
     """The package's modules as git tracks them: what a release must hold."""
@@ -138,3 +180,28 @@ async def test_the_installed_wheel_serves_a_stream_through_hypercorn(installed: 
     stream = parse(response.content)
     assert "".join(json.loads(m)["token"] for m in stream.messages[:-1]) == "from the wheel"
     assert stream.messages[-1] == "[DONE]"
+
+
+def test_the_wheel_alone_serves_a_chain_and_each_option_that_needs_an_extra_names_it(
+    dist: dict[str, Path], tmp_path: Path
+) -> None:
+    """quart and langchain-core are its only hard dependencies: with nothing else installed a chain streams (its
+    owner's thread routes are not served: without LangGraph nothing keeps a thread), and what needs an extra says
+    which, when the app starts."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q"]
+    subprocess.run([*pip, str(dist["wheel"])], check=True, capture_output=True)
+    (tmp_path / "bare_app.py").write_text(BARE_APP)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "bare_app.py"], cwd=tmp_path, capture_output=True, text=True, env={}
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    status, body = seen["chat"]
+    assert status == 200 and [json.loads(m)["token"] for m in parse(body.encode()).messages[:-1]] == list("bare")
+    assert seen["threads"] == 404
+    assert seen["feedback"].startswith("ConfigError") and "[agents]" in seen["feedback"]
+    assert seen["redis"].startswith("ConfigError") and "[redis]" in seen["redis"]
+    assert seen["langfuse"].startswith("ConfigError") and "[langfuse]" in seen["langfuse"]
+    assert "[otel]" in seen["otel"] and "[prometheus]" in seen["prometheus"]
