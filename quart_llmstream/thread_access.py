@@ -23,7 +23,7 @@ from .logs.store import StreamStore
 from .owners import owner_of
 from .request import ChatRequest
 from .run import Preparer
-from .run.threads import Record, checked_name, stored_name
+from .run.threads import Record, checked_name, checked_write, stored_name
 from .settings import Settings
 
 __all__ = ["NO_THREAD", "Threads"]
@@ -110,7 +110,8 @@ class Threads:
         self, owner: str | None, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
     ) -> Any:
         """Write ``values`` to the thread's state as ``as_node`` would (LangGraph's ``update_state``), while no run
-        is on it (``409``); the config of the checkpoint written."""
+        is on it (``409``) and as a run's input may (:func:`~.run.threads.messages.checked_write`); the config of
+        the checkpoint written."""
         name = self.name(thread_id)
         graph, config = await self.graph(owner, name)
         await self.state(owner, thread_id)  # 404 unless it is there
@@ -118,7 +119,8 @@ class Threads:
             config["configurable"]["checkpoint_id"] = checkpoint_id
         held = await self.extension.holds.take(graph.checkpointer, stored_name(name, owner), f"state-{uuid4()}")
         try:
-            return await graph.aupdate_state(config, values, as_node=as_node)
+            checked = checked_write(values, await graph.aget_state(config), graph, self.preparer.state_keys(graph))
+            return await graph.aupdate_state(config, checked, as_node=as_node)
         finally:
             await held.release()
 

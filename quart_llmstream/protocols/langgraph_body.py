@@ -71,6 +71,9 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     if parsed.assistant_id not in (None, assistant):  # the blueprint is one assistant, named as its graph
         _unknown(parsed.assistant_id, assistant)
     command = parsed.command
+    if command is not None and (command.update, command.goto) != (None, None):  # a client would steer past checks
+        detail = "command.update and command.goto are not served: a run's input and command.resume are"
+        raise RequestError(422, "invalid_request", detail)
     resume = Resume(value=command.resume, has_value=True) if command and "resume" in command.model_fields_set else None
     if command is None and parsed.input is None:
         raise RequestError(422, "invalid_request", "a run takes an input or a command")

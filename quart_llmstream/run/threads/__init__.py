@@ -21,7 +21,7 @@ from ...request import ChatRequest, Resume
 from .decisions import resume_value
 from .hold import STRATEGIES, Held, LocalHolds, Strategy, ThreadHolds
 from .ids import checked_name, new_name, stored_name
-from .messages import unseen
+from .messages import checked_write, unseen
 from .records import Record, ThreadRecords
 from .state import (
     ThreadState,
@@ -46,6 +46,7 @@ __all__ = [
     "ThreadRecords",
     "ThreadState",
     "checked_name",
+    "checked_write",
     "checkpointed",
     "graph_of",
     "hides_a_thread",

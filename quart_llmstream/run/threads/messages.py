@@ -13,16 +13,23 @@ dropped or refused there (``system_messages``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    convert_to_messages,
+)
 
 from ...errors import RequestError
 from ...request import ChatRequest
 from .tools import graph_tools
 
-__all__ = ["unseen"]
+__all__ = ["checked_write", "unseen"]
 
 
 def unseen(chat_request: ChatRequest, state: Any, graph: Any, system_messages: str = "drop") -> list[BaseMessage]:
@@ -35,8 +42,45 @@ def unseen(chat_request: ChatRequest, state: Any, graph: Any, system_messages: s
             raise RequestError(400, "invalid_request", detail)
         new = [message for message in new if not isinstance(message, SystemMessage)]
     if any(isinstance(message, ToolMessage) for message in new):
-        _check_results(new, thread, state, chat_request, graph)
+        _check_results(new, thread, state, [tool["function"]["name"] for tool in chat_request.tools], graph)
     return new
+
+
+def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str]) -> Any:
+    """A client's write to a thread's state (LangGraph's ``update_state``), held to what a run's input may carry:
+    nothing while a decision is pending (``409``: a resume answers it), only the keys shared with the client, and
+    messages a turn could add — a user's (new, or one of theirs rewritten), a result of a call the client runs —
+    never a call of a server tool, nor a rewrite of the model's or a tool's message (``400``)."""
+    if state.interrupts:
+        raise RequestError(409, "conflict", "the thread waits for a decision: a run's command.resume answers it")
+    if values is None:
+        return None
+    if not isinstance(values, Mapping):
+        raise RequestError(400, "invalid_request", "values: an object of the state's keys")
+    if unshared := sorted(key for key in values if key != "messages" and key not in shared):
+        raise RequestError(400, "invalid_request", f"values: {', '.join(unshared)} is not a key shared with clients")
+    if "messages" not in values:
+        return values
+    try:
+        written = convert_to_messages(values["messages"])
+    except (ValueError, TypeError, NotImplementedError) as exc:
+        raise RequestError(400, "invalid_request", f"values.messages: {exc}") from None
+    thread = (state.values.get("messages") if isinstance(state.values, Mapping) else None) or []
+    held = {message.id for message in thread if message.id and not isinstance(message, HumanMessage)}
+    server = graph_tools(graph).server
+    for index, message in enumerate(written):
+        if message.id in held:
+            raise RequestError(
+                400, "invalid_request", f"values.messages.{index}: the model's and tools' are the thread's"
+            )
+        calls = message.tool_calls if isinstance(message, AIMessage) else []
+        if called := [call["name"] for call in calls if call["name"] in server]:
+            raise RequestError(
+                400, "invalid_request", f"values.messages.{index}: a call of {called[0]!r}, a server tool"
+            )
+    if any(isinstance(message, ToolMessage) for message in written):
+        _check_results(written, thread, state, (), graph)
+    return {**values, "messages": written}
 
 
 def _lacking(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:
@@ -64,11 +108,12 @@ def _lacking(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list
 
 
 def _check_results(
-    new: list[BaseMessage], thread: list[BaseMessage], state: Any, chat_request: ChatRequest, graph: Any
+    new: list[BaseMessage], thread: list[BaseMessage], state: Any, declared: Collection[str], graph: Any
 ) -> None:
     """Each tool result answers a call of a tool the client runs: on a thread, a call its last run left open for
     the client (409 otherwise: no such call, a decision pending, the server's to run); on a new thread, a call of
-    a tool the request or ``ClientTools`` declares. Never a call of one of the agent's own tools (400)."""
+    a tool the request (``declared``) or ``ClientTools`` declares. Never a call of one of the agent's own tools
+    (400)."""
     tools = graph_tools(graph)
     if thread:
         asked = next((message for message in reversed(thread) if isinstance(message, AIMessage)), None)
@@ -76,7 +121,7 @@ def _check_results(
         calls = {c["id"]: c["name"] for c in (asked.tool_calls if asked else ()) if c["id"] not in answered}
         client = set(calls.values()) - set(tools.server)
     else:
-        client = ({tool["function"]["name"] for tool in chat_request.tools} | tools.client) - set(tools.server)
+        client = (set(declared) | tools.client) - set(tools.server)
     for index, message in enumerate(new):
         if not isinstance(message, ToolMessage):
             continue
