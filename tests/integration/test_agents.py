@@ -6,14 +6,21 @@ end the run with their call, to be continued with their results."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from unittest.mock import ANY
 
 import httpx
 import pytest
+from langchain.agents import create_agent
+from langchain.tools import ToolRuntime, tool
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph_sdk import get_client
 from openai import AsyncOpenAI
+from quart import Quart
 
+from quart_llmstream import create_blueprint
 from quart_llmstream.agents import ClientTools
 
 from fakes import ScriptedChatModel, agent, calling, words
@@ -446,3 +453,42 @@ async def test_server_tools_called_in_the_same_turn_still_run_and_the_continuati
     results = [m for m in model.probe.calls[-1] if isinstance(m, ToolMessage)]
     assert sorted(m.text for m in results) == ["10:42", "sunny in Paris"]
     assert answered.messages[-1] == "[DONE]"
+
+
+@dataclass
+class Context:
+    user_id: str
+
+
+@tool
+def whoami(runtime: ToolRuntime[Context]) -> str:
+    """Who the user is."""
+    return f"user {runtime.context.user_id}"
+
+
+async def test_the_factory_gives_an_agent_its_runtime_context_by_binding_it() -> None:
+    """``create_agent(context_schema=...)``'s tools read ``runtime.context``: the factory binds it per request
+    (``graph.bind(context=...)``), from what it trusts (here the owner's header, never the client's body), and
+    every protocol's run — LangGraph's too — passes it on."""
+
+    def reply(messages: list[BaseMessage], tools: Any) -> Any:
+        last = messages[-1]
+        return words(f"You are {last.text}") if isinstance(last, ToolMessage) else calling(("whoami", {}, "c1"))
+
+    model = ScriptedChatModel(responses=[reply])
+    graph = create_agent(model, tools=[whoami], context_schema=Context, checkpointer=InMemorySaver())
+    owner = lambda chat_request: chat_request.headers.get("X-User")  # noqa: E731
+    factory = lambda chat_request: graph.bind(context=Context(user_id=owner(chat_request)))  # noqa: E731
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(factory, name="native", stream_owner=owner), url_prefix="/native")
+    langgraph = create_blueprint(factory, name="agent", protocol="langgraph", stream_owner=owner)
+    app.register_blueprint(langgraph, url_prefix="/lg")
+    async with running(app) as url:
+        body = {"question": "who am I?", "thread_id": "t1", "context": {"user_id": "root"}}
+        _, stream = await post_stream(f"{url}/native/chat", body, headers={"X-User": "alice"})
+        client = get_client(url=f"{url}/lg", headers={"X-User": "bob"})
+        given = {"messages": [{"role": "user", "content": "who am I?"}]}
+        waited = await client.runs.wait(None, "agent", input=given, context={"user_id": "root"})
+    native = "".join(json.loads(message).get("token", "") for message in stream.messages[:-1])
+    assert native == "You are user alice"
+    assert waited["messages"][-1]["content"] == "You are user bob", "the client's context is not the run's"
