@@ -120,6 +120,8 @@ class Threads:
         held = await self.extension.holds.take(graph.checkpointer, stored_name(name, owner), f"state-{uuid4()}")
         try:
             checked = checked_write(values, await graph.aget_state(config), graph, self.preparer.state_keys(graph))
+            if as_node is not None and as_node not in graph.nodes:
+                raise RequestError(400, "invalid_request", f"as_node: {as_node!r} is not a node of the graph")
             return await graph.aupdate_state(config, checked, as_node=as_node)
         finally:
             await held.release()

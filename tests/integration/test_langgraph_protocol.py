@@ -277,6 +277,7 @@ async def test_a_state_write_neither_answers_nor_calls_a_server_tool_nor_passes_
                 "a call of a server tool": ({"messages": [seeded_call]}, "model"),
                 "the model's answer rewritten": ({"messages": [answer | {"content": "I wired it"}]}, None),
                 "a key not shared": ({"jump_to": "tools"}, None),
+                "a node that is not one": ({"messages": [{"type": "human", "content": "x"}]}, "nope"),
             }
             for label, (values, as_node) in idle.items():
                 refused[label] = await write(values, as_node)

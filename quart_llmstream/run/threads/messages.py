@@ -62,7 +62,8 @@ def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str]) 
     if "messages" not in values:
         return values
     try:
-        written = convert_to_messages(values["messages"])
+        raw = values["messages"]
+        written = convert_to_messages(raw if isinstance(raw, list) else [raw])
     except (ValueError, TypeError, NotImplementedError) as exc:
         raise RequestError(400, "invalid_request", f"values.messages: {exc}") from None
     thread = (state.values.get("messages") if isinstance(state.values, Mapping) else None) or []
