@@ -34,8 +34,8 @@ TOOL_NAMES = (*SERVER_TOOLS, "get_local_time", "weather", "nope")
 class LiveServer:
     """The review's app served by Hypercorn on a loop of its own thread, for a synchronous hypothesis test."""
 
-    def __init__(self) -> None:
-        self.review: Review = review_app()
+    def __init__(self, review: Review | None = None) -> None:
+        self.review: Review = review or review_app()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
