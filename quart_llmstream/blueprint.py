@@ -10,14 +10,16 @@ prepared once (the mapper, the filters, the protocol, the source) is prepared at
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Unpack, cast
 
 from quart import Blueprint, Quart, Response, current_app, request
 from quart.blueprints import BlueprintSetupState
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException
 
-from .errors import ConfigError, RequestError
+from .errors import ConfigError, RequestError, public_message
 from .extension import LLMStream
 from .feedback import feedback_route
 from .metrics import BlueprintMetrics
@@ -29,6 +31,8 @@ from .settings import Options, Settings, check_option_names, load_settings
 from .thread_routes import thread_routes
 
 __all__ = ["RunnableFactory", "create_blueprint"]
+
+log = logging.getLogger("quart_llmstream")
 
 
 def create_blueprint(
@@ -51,6 +55,15 @@ def create_blueprint(
         if metrics is not None:
             metrics.refused(error.status, error.error)
         return protocol.error_response(error)
+
+    @blueprint.errorhandler(Exception)
+    async def failed(error: Exception) -> Response | HTTPException:
+        """What a route did not expect (a checkpointer that is down, say): logged, and a redacted ``500`` in the
+        protocol's JSON (an HTTP error of Quart's stays as it is)."""
+        if isinstance(error, HTTPException):
+            return error
+        log.error("a route of blueprint %s failed", request.blueprint or name, exc_info=error)
+        return await refused(RequestError(500, "internal_error", public_message("internal_error")))
 
     @blueprint.record
     def register(state: BlueprintSetupState) -> None:

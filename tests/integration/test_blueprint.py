@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from langchain.agents import create_agent
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langgraph.checkpoint.memory import InMemorySaver
 from quart import Quart
 
 from quart_llmstream import ChatRequest, create_blueprint
@@ -63,6 +66,35 @@ async def test_sync_and_async_factories_see_the_request_and_history_reaches_the_
             ("ai", "hi there"),
             ("human", "how are you?"),
         ]
+
+
+class DownSaver(InMemorySaver):
+    """A checkpointer whose database is down."""
+
+    async def aget_tuple(self, config: Any) -> Any:
+        raise RuntimeError("connection to db:5432 refused, password hunter2")
+
+
+async def test_a_route_that_fails_unexpectedly_is_a_logged_redacted_500_in_the_protocols_json(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    graph = create_agent(ScriptedChatModel(responses=[["hi"]]), tools=[], checkpointer=DownSaver())
+    owner = {"stream_owner": lambda chat_request: "alice"}
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: graph, name="native", **owner), url_prefix="/native")
+    app.register_blueprint(
+        create_blueprint(lambda _: graph, name="lg", protocol="langgraph", **owner), url_prefix="/lg"
+    )
+    client = app.test_client()
+    native = await client.get("/native/chat/threads/t1")
+    langgraph = await client.get("/lg/threads/t1/state")
+    missing = await client.get("/lg/nothing/here")
+    assert (native.status_code, langgraph.status_code, missing.status_code) == (500, 500, 404)
+    assert (await native.get_json())["error"] == "internal_error"
+    assert set(await langgraph.get_json()) == {"detail"}
+    shown = await native.get_data(as_text=True) + await langgraph.get_data(as_text=True)
+    assert "hunter2" not in shown and "db:5432" not in shown
+    assert sum("hunter2" in str(record.exc_info) for record in caplog.records) == 2, "each failure is logged"
 
 
 async def test_a_failing_factory_is_a_500_json_error_not_a_stream() -> None:
