@@ -11,6 +11,7 @@ and history: :mod:`.langgraph_api`) are beside.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,8 +47,10 @@ class LangGraphProtocol(Protocol):
     def source_options(self, chat_request: ChatRequest) -> dict[str, Any]:
         modes = chat_request.ids["modes"].split(",")
         graph_modes = tuple(STREAM_MODES.get(mode, mode) for mode in modes)
-        options = {"stream_mode": graph_modes, "subgraphs": "subgraphs" in chat_request.ids}
-        return options | {"graph_id": chat_request.ids["assistant_id"]}
+        ids = chat_request.ids
+        options = {"stream_mode": graph_modes, "subgraphs": "subgraphs" in ids, "graph_id": ids["assistant_id"]}
+        breakpoints = {key: json.loads(ids[key]) for key in ("interrupt_before", "interrupt_after") if key in ids}
+        return options | breakpoints
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return LangGraphEncoder(stream_id, ids.get("kind", "stream"), ids.get("thread_id"), ids.get("assistant_id"))

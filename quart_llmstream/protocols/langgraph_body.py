@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
 from werkzeug.datastructures import Headers
 
 from ..errors import RequestError
+from ..payloads import to_json
 from ..request import ChatRequest, Resume
 from ..request.validation import validated
 from ..settings import Settings
@@ -34,7 +35,7 @@ class _Command(BaseModel):
 
 
 class _RunBody(BaseModel):
-    model_config = ConfigDict(extra="allow")  # webhook, interrupt_before, ...: LangGraph's, not served here
+    model_config = ConfigDict(extra="allow")  # webhook, ...: LangGraph's, not served here
 
     assistant_id: StrictStr | None = None
     input: dict[str, Any] | None = None
@@ -50,6 +51,8 @@ class _RunBody(BaseModel):
     checkpoint_id: StrictStr | None = None
     checkpoint: dict[str, Any] | None = None  # {checkpoint_id, checkpoint_ns}: useStream's edit and regenerate
     stream_resumable: StrictBool = False
+    interrupt_before: Literal["*"] | list[StrictStr] | None = None  # breakpoints: the run stops before these nodes
+    interrupt_after: Literal["*"] | list[StrictStr] | None = None
 
 
 def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: dict[str, str]) -> ChatRequest:
@@ -75,8 +78,10 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         detail = "command.update and command.goto are not served: a run's input and command.resume are"
         raise RequestError(422, "invalid_request", detail)
     resume = Resume(value=command.resume, has_value=True) if command and "resume" in command.model_fields_set else None
-    if command is None and parsed.input is None:
-        raise RequestError(422, "invalid_request", "a run takes an input or a command")
+    goes_on = command is None and parsed.input is None  # from where the thread stopped: a breakpoint, a cancel
+    if goes_on and ("thread_id" not in path or parsed.checkpoint_id or parsed.checkpoint):
+        detail = "a run takes an input or a command, but on a thread, which it goes on from where it stopped"
+        raise RequestError(422, "invalid_request", detail)  # from an earlier checkpoint: no replay of its tools
     modes = parsed.stream_mode if isinstance(parsed.stream_mode, list) else [parsed.stream_mode]
     kind = path.get("kind", "create" if "thread_id" in path else "stream")  # POST /threads/{id}/runs: in the background
     ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": assistant}
@@ -88,6 +93,10 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
             raise RequestError(422, "invalid_request", "checkpoint: a checkpoint id of the run's thread")
         ids["checkpoint_id"] = checkpoint
     ids |= {"subgraphs": "yes"} if parsed.stream_subgraphs else {}
+    ids |= {"goes_on": "yes"} if goes_on else {}
+    for key in ("interrupt_before", "interrupt_after"):
+        if (nodes := getattr(parsed, key)) is not None:
+            ids[key] = to_json(nodes)
     return ChatRequest(
         question=question,
         chat_history=messages[:-1],

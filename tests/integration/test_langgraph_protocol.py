@@ -245,7 +245,8 @@ async def test_a_run_from_an_earlier_checkpoint_branches_the_thread() -> None:
 async def test_a_state_write_neither_answers_nor_calls_a_server_tool_nor_passes_a_decision_by() -> None:
     """``POST /threads/{id}/state`` writes what a client could send in a run, checked the same way: no result of a
     server tool's call (forged while it waits for approval, or seeded), no call of one, no rewrite of the model's
-    messages, no key the blueprint does not share; the approval still waits, and no tool ran."""
+    messages, no key the blueprint does not share, no run without input going on past it; the approval still waits,
+    and no tool ran."""
     app, review = langgraph_app()
     async with running(app) as url:
         client = get_client(url=f"{url}/lg", headers=ALICE)
@@ -271,6 +272,8 @@ async def test_a_state_write_neither_answers_nor_calls_a_server_tool_nor_passes_
 
             for label, (values, as_node) in writes.items():
                 refused[label] = await write(values, as_node)
+            went_on = await http.post(f"{url}/lg/threads/{thread}/runs/wait", json={"input": None}, headers=ALICE)
+            refused["a run going on past the decision"] = went_on.status_code
             await client.runs.wait(thread, "reviewer", command={"resume": {"decisions": [{"type": "reject"}]}})
             idle = {
                 "a seeded server call and result": ({"messages": seeded}, None),
@@ -286,7 +289,8 @@ async def test_a_state_write_neither_answers_nor_calls_a_server_tool_nor_passes_
                 f"{url}/lg/threads/{thread}/runs/wait", json={"command": {"goto": "tools"}}, headers=ALICE
             )
         state = await client.threads.get_state(thread)
-    assert refused == {label: 409 for label in writes} | {label: 400 for label in idle}
+    waits = [*writes, "a run going on past the decision"]
+    assert refused == {label: 409 for label in waits} | {label: 400 for label in idle}
     assert allowed == 200 and state["values"]["messages"][-1]["content"] == "a note to self"
     assert steered.status_code == 422 and "command.goto" in steered.json()["detail"]
     assert review.audit.runs == [], "no tool ran"

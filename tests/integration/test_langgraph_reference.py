@@ -122,21 +122,29 @@ def message_part(data: Any) -> Any:
 PARTS = {"messages": message_part, "events": event_part}
 
 
+TURNS: list[tuple[str, dict[str, Any]]] = [
+    ("plain", {"input": {"messages": [{"role": "user", "content": "hello there"}]}}),
+    ("tool", {"input": {"messages": [{"role": "user", "content": "the weather please"}]}}),
+    ("interrupt", {"input": {"messages": [{"role": "user", "content": "send a note"}]}}),
+    ("resumed", {"command": {"resume": {"decisions": [{"type": "approve"}]}}}),
+    ("paused", {"input": {"messages": [{"role": "user", "content": "weather again"}]}, "interrupt_before": ["tools"]}),
+    ("went on", {"input": None, "interrupt_after": ["tools"]}),
+    ("went on again", {"input": None}),
+]
+
+
+async def streamed(client: Any, thread: str, payload: dict[str, Any]) -> list[tuple[str, Any]]:
+    parts = client.runs.stream(thread, "agent", stream_mode=MODES, **payload)
+    return [(part.event, PARTS.get(part.event, plain)(part.data)) async for part in parts if part.event != "metadata"]
+
+
 async def session(url: str) -> dict[str, Any]:
     """The client code both servers get: turns in every stream mode, an interrupt resumed, the thread read."""
     client = get_client(url=url)
     thread = (await client.threads.create())["thread_id"]
     seen: dict[str, Any] = {}
-    for label, payload in (
-        ("plain", {"input": {"messages": [{"role": "user", "content": "hello there"}]}}),
-        ("tool", {"input": {"messages": [{"role": "user", "content": "the weather please"}]}}),
-        ("interrupt", {"input": {"messages": [{"role": "user", "content": "send a note"}]}}),
-        ("resumed", {"command": {"resume": {"decisions": [{"type": "approve"}]}}}),
-    ):
-        parts = client.runs.stream(thread, "agent", stream_mode=MODES, **payload)
-        seen[label] = [
-            (part.event, PARTS.get(part.event, plain)(part.data)) async for part in parts if part.event != "metadata"
-        ]
+    for label, payload in TURNS[:4]:
+        seen[label] = await streamed(client, thread, payload)
         if label == "interrupt":
             seen["waiting"] = plain(await client.threads.get_state(thread))
     seen["state"] = plain(await client.threads.get_state(thread))
@@ -148,6 +156,11 @@ async def session(url: str) -> dict[str, Any]:
         await client.runs.wait(thread, "nobody", input={"messages": [{"role": "user", "content": "x"}]})
     except httpx.HTTPStatusError as error:
         seen["unknown assistant"] = error.response.status_code
+    for label, payload in TURNS[4:]:  # a breakpoint before the tools, and the run that goes on from it
+        seen[label] = await streamed(client, thread, payload)
+        if label == "paused":
+            seen["paused state"] = plain(await client.threads.get_state(thread))
+            seen["paused thread"] = (await client.threads.get(thread))["status"]
     assistant = (await client.assistants.search(graph_id="agent"))[0]["assistant_id"]  # LangGraph's: a UUID
     seen["graph"] = await client.assistants.get_graph(assistant)
     seen["graph, xray"] = await client.assistants.get_graph(assistant, xray=True)
@@ -161,10 +174,12 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
         theirs = await session(reference)
     async with running(ours()) as url:
         mine = await session(url)
-    for label in ("plain", "tool", "interrupt", "resumed"):
+    for label, _ in TURNS:
         assert [event for event, _ in mine[label]] == [event for event, _ in theirs[label]], label
         for index, (got, want) in enumerate(zip(mine[label], theirs[label], strict=True)):
             assert got == want, (label, index, got, want)
     for label in ("waiting", "state", "history", "waited", "unknown assistant", "graph", "graph, xray", "schemas"):
+        assert mine[label] == theirs[label], label
+    for label in ("paused state", "paused thread"):
         assert mine[label] == theirs[label], label
     assert mine["subgraphs"] == theirs["subgraphs"]

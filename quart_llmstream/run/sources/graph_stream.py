@@ -30,20 +30,26 @@ async def graph_stream(
     stream_mode: tuple[str, ...] = ("values",),
     subgraphs: bool = False,
     graph_id: str = "",
+    interrupt_before: str | list[str] | None = None,
+    interrupt_after: str | list[str] | None = None,
     **_filters: Any,
 ) -> None:
-    """Emit each chunk of the graph's stream in ``stream_mode`` (with its subgraphs' when ``subgraphs``); a graph
-    with no name of its own runs named ``graph_id``, as LangGraph's server names it."""
+    """Emit each chunk of the graph's stream in ``stream_mode`` (with its subgraphs' when ``subgraphs``), stopping
+    at the breakpoints ``interrupt_before`` and ``interrupt_after`` name; a graph with no name of its own runs named
+    ``graph_id``, as LangGraph's server names it."""
     if graph_id and getattr(runnable, "name", None) == "LangGraph":
         config = {**(config or {}), "run_name": graph_id}
     interrupts_only = "updates" not in stream_mode
     modes = [mode for mode in stream_mode if mode != "events"] + (["updates"] if interrupts_only else [])
+    options: dict[str, Any] = {"subgraphs": subgraphs}
+    options |= {"interrupt_before": interrupt_before} if interrupt_before is not None else {}
+    options |= {"interrupt_after": interrupt_after} if interrupt_after is not None else {}
     if "events" in stream_mode:  # the graph's defaults, as LangGraph's server leaves them on this path
-        events = runnable.astream_events(inputs, config, version="v2", stream_mode=modes, subgraphs=subgraphs)
+        events = runnable.astream_events(inputs, config, version="v2", stream_mode=modes, **options)
         chunks = _with_events(events, subgraphs)
     else:
         output_keys = getattr(runnable, "output_channels", None)
-        options = {"subgraphs": subgraphs} | ({"output_keys": output_keys} if output_keys is not None else {})
+        options |= {"output_keys": output_keys} if output_keys is not None else {}
         chunks = runnable.astream(inputs, config, stream_mode=modes, **options)
     async with aclosing(chunks):  # type: ignore[type-var]  # closing it cancels the run
         async for chunk in chunks:
