@@ -91,7 +91,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
             "updated_at": record["updated_at"],
             "state_updated_at": record["updated_at"],
             "metadata": metadata,
-            "status": "interrupted" if interrupts or (state is not None and state.next) else record["status"],
+            "status": "interrupted" if interrupts else record["status"],
             "config": {},
             "values": values,
             "interrupts": interrupts,

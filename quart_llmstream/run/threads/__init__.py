@@ -100,9 +100,11 @@ class RunThread:
             await self.recorded.records.started(self.recorded.owner, self.recorded.name, question, stream_id)
 
     async def settled(self) -> ThreadState:
-        """What the thread's state says once the run has ended."""
-        settled_state = settled(await self.state())
-        self.status = "interrupted" if settled_state.interrupts else "idle"
+        """What the thread's state says once the run has ended: interrupted when it waits for a decision or
+        stopped at a breakpoint (nodes still to run after a run that ran to its end)."""
+        state = await self.state()
+        settled_state = settled(state)
+        self.status = "interrupted" if settled_state.interrupts or state.next else "idle"
         return settled_state
 
     async def release(self, ended: str | None = None) -> None:
