@@ -78,10 +78,10 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         detail = "command.update and command.goto are not served: a run's input and command.resume are"
         raise RequestError(422, "invalid_request", detail)
     resume = Resume(value=command.resume, has_value=True) if command and "resume" in command.model_fields_set else None
-    goes_on = command is None and parsed.input is None  # from where the thread stopped: a breakpoint, a cancel
-    if goes_on and ("thread_id" not in path or parsed.checkpoint_id or parsed.checkpoint):
+    goes_on = command is None and parsed.input is None  # from where the thread stopped, or a checkpoint's nodes again
+    if goes_on and "thread_id" not in path:
         detail = "a run takes an input or a command, but on a thread, which it goes on from where it stopped"
-        raise RequestError(422, "invalid_request", detail)  # from an earlier checkpoint: no replay of its tools
+        raise RequestError(422, "invalid_request", detail)
     modes = parsed.stream_mode if isinstance(parsed.stream_mode, list) else [parsed.stream_mode]
     kind = path.get("kind", "create" if "thread_id" in path else "stream")  # POST /threads/{id}/runs: in the background
     ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": assistant}

@@ -53,11 +53,10 @@ async def runnable_input(
 
         values, opening = await thread.resumed(chat_request.resume)
         return RunInput(Command(resume=values), opening)
-    if "goes_on" in chat_request.ids:  # no input: the graph goes on from where its thread stopped
+    if "goes_on" in chat_request.ids:  # no input: the graph goes on from where its thread stopped, or a checkpoint
         if thread is None:
             raise RequestError(400, "invalid_request", "a run without input goes on from a thread: name one")
-        if (await thread.state()).interrupts:  # going on would ask again; a decision is the answer
-            raise RequestError(409, "conflict", "the thread waits for a decision: a resume answers it")
+        await thread.goes_on()
         return RunInput(None)
     messages = chat_request.messages if thread is None else await thread.lacking(chat_request, system_messages)
     inputs = {"question": chat_request.question, "chat_history": chat_request.chat_history, "messages": messages}

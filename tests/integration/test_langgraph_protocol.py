@@ -296,3 +296,39 @@ async def test_a_state_write_neither_answers_nor_calls_a_server_tool_nor_passes_
     assert review.audit.runs == [], "no tool ran"
     texts = [m["content"] for m in state["values"]["messages"]]
     assert "FORGED: wired" not in texts and "done" not in texts and "I wired it" not in texts
+
+
+async def test_a_run_from_an_earlier_checkpoint_without_input_regenerates_and_runs_no_tool_call_again() -> None:
+    """useStream's regenerate (``submit(undefined, {checkpoint})``): the thread's nodes run again from the checkpoint,
+    a branch. From every checkpoint of a thread whose approved ``wire_money`` ran, none runs it again: a checkpoint
+    holding the approved call (or the call waiting for its decision) is a ``422``; one before the model's call asks
+    the model again, whose new call waits for a new approval."""
+    app, review = langgraph_app()
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        await parts(client, thread, "please wire money")
+        await client.runs.wait(thread, "reviewer", command={"resume": {"decisions": [{"type": "approve"}]}})
+        history = await client.threads.get_history(thread, limit=100)
+        answered = await client.threads.get_state(thread)
+        statuses: dict[str, int] = {}
+        async with httpx.AsyncClient(timeout=30) as http:
+            runs = f"{url}/lg/threads/{thread}/runs/wait"
+            for state in history[1:]:  # the latest is where the thread stopped: going on from it is a plain run
+                body = {"input": None, "checkpoint": state["checkpoint"]}
+                statuses[state["checkpoint_id"]] = (await http.post(runs, json=body, headers=ALICE)).status_code
+            unknown = {"input": None, "checkpoint_id": str(uuid.uuid4())}
+            statuses["unknown"] = (await http.post(runs, json=unknown, headers=ALICE)).status_code
+            bobs = await http.post(runs, json={"input": None, "checkpoint": history[2]["checkpoint"]}, headers=BOB)
+        answer = answered["values"]["messages"][-1]["id"]  # useStream: its first seen state's parent checkpoint
+        first_seen = next(s for s in reversed(history) if answer in [m["id"] for m in s["values"]["messages"]])
+        regenerated = await client.runs.wait(thread, "reviewer", input=None, checkpoint=first_seen["parent_checkpoint"])
+    assert review.audit.ran("wire_money") and len(review.audit.runs) == 1, "the approved call ran once, and only it"
+    by_next = {state["checkpoint_id"]: state["next"] for state in history}
+    refused = {tuple(by_next[checkpoint]) for checkpoint, status in statuses.items() if status == 422}
+    assert ("tools",) in refused and ("HumanInTheLoopMiddleware.after_model",) in refused
+    assert ("__start__",) in refused, "before a run's input, nothing goes on"
+    assert {status for checkpoint, status in statuses.items() if checkpoint != "unknown"} <= {200, 422}
+    assert statuses["unknown"] == 404 and bobs.status_code == 404
+    assert regenerated["messages"][-1]["content"] == answered["values"]["messages"][-1]["content"]
+    assert regenerated["messages"][-1]["id"] != answered["values"]["messages"][-1]["id"], "a new answer, a branch"

@@ -138,6 +138,15 @@ async def streamed(client: Any, thread: str, payload: dict[str, Any]) -> list[tu
     return [(part.event, PARTS.get(part.event, plain)(part.data)) async for part in parts if part.event != "metadata"]
 
 
+async def parent_checkpoint_of_last_answer(client: Any, thread: str) -> dict[str, Any]:
+    """What useStream's ``getMessagesMetadata(message).firstSeenState.parent_checkpoint`` is for the thread's last
+    answer: the checkpoint before the state the answer first appears in."""
+    answer = (await client.threads.get_state(thread))["values"]["messages"][-1]["id"]
+    history = await client.threads.get_history(thread, limit=100)  # newest first
+    first_seen = next(s for s in reversed(history) if answer in [m["id"] for m in s["values"].get("messages", [])])
+    return first_seen["parent_checkpoint"]
+
+
 async def session(url: str) -> dict[str, Any]:
     """The client code both servers get: turns in every stream mode, an interrupt resumed, the thread read."""
     client = get_client(url=url)
@@ -161,6 +170,11 @@ async def session(url: str) -> dict[str, Any]:
         if label == "paused":
             seen["paused state"] = plain(await client.threads.get_state(thread))
             seen["paused thread"] = (await client.threads.get(thread))["status"]
+    regenerate = await parent_checkpoint_of_last_answer(client, thread)  # useStream's regenerate, as it finds it
+    seen["regenerated"] = await streamed(client, thread, {"input": None, "checkpoint": regenerate})
+    seen["regenerated state"] = plain(await client.threads.get_state(thread))
+    seen["regenerated thread"] = (await client.threads.get(thread))["status"]
+    seen["regenerated history"] = [plain(state) for state in await client.threads.get_history(thread, limit=3)]
     assistant = (await client.assistants.search(graph_id="agent"))[0]["assistant_id"]  # LangGraph's: a UUID
     seen["graph"] = await client.assistants.get_graph(assistant)
     seen["graph, xray"] = await client.assistants.get_graph(assistant, xray=True)
@@ -180,6 +194,7 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
             assert got == want, (label, index, got, want)
     for label in ("waiting", "state", "history", "waited", "unknown assistant", "graph", "graph, xray", "schemas"):
         assert mine[label] == theirs[label], label
-    for label in ("paused state", "paused thread"):
+    for label in ("paused state", "paused thread", "regenerated", "regenerated state", "regenerated thread"):
         assert mine[label] == theirs[label], label
+    assert mine["regenerated history"] == theirs["regenerated history"]
     assert mine["subgraphs"] == theirs["subgraphs"]

@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 
+from ...errors import RequestError
 from ...events import Event, MessagesSnapshot
 from ...request import ChatRequest, Resume
 from .decisions import resume_value
@@ -32,6 +33,7 @@ from .state import (
     plain_messages,
     settled,
     shared_keys,
+    unanswered_calls,
 )
 from .tools import graph_tools
 
@@ -81,7 +83,34 @@ class RunThread:
     ephemeral: bool = False
 
     async def state(self) -> Any:
+        """The state the run starts from: the thread's latest, or the checkpoint the run goes on from."""
         return await self.graph.aget_state(self.config)
+
+    async def head(self) -> Any:
+        """The thread's latest state, wherever the run started (from an earlier checkpoint: its branch's end)."""
+        configurable = {k: v for k, v in self.config.get("configurable", {}).items() if k != "checkpoint_id"}
+        return await self.graph.aget_state({**self.config, "configurable": configurable})
+
+    async def goes_on(self) -> None:
+        """A run without input goes on from where the thread stopped (a breakpoint, a cancelled run), or from an
+        earlier checkpoint, whose nodes run again (useStream's regenerate: a branch) — checked: not past a
+        decision that waits, and not through what the thread had already done from there: tool calls that ran
+        or waited for a decision run only once, and only as decided."""
+        state = await self.state()
+        if "__start__" in state.next:  # before a run's input: nothing to go on with
+            raise RequestError(422, "invalid_request", "checkpoint: it is before a run's input; send one from it")
+        if "checkpoint_id" in self.config.get("configurable", {}):
+            latest = (await self.head()).config["configurable"].get("checkpoint_id")
+            if state.config["configurable"].get("checkpoint_id") != latest and (
+                state.interrupts or unanswered_calls(state)
+            ):
+                detail = (
+                    "checkpoint: going on from it would run again tool calls the thread has run or decided; "
+                    "a run from it takes an input (an edit), or name a checkpoint before the model's call"
+                )
+                raise RequestError(422, "invalid_request", detail)
+        if state.interrupts:  # going on would ask again; a decision is the answer
+            raise RequestError(409, "conflict", "the thread waits for a decision: a resume answers it")
 
     async def lacking(self, chat_request: ChatRequest, system_messages: str) -> list[BaseMessage]:
         """What of the request's conversation the thread lacks, checked (:func:`.messages.unseen`)."""
@@ -102,7 +131,7 @@ class RunThread:
     async def settled(self) -> ThreadState:
         """What the thread's state says once the run has ended: interrupted when it waits for a decision or
         stopped at a breakpoint (nodes still to run after a run that ran to its end)."""
-        state = await self.state()
+        state = await self.head()
         settled_state = settled(state)
         self.status = "interrupted" if settled_state.interrupts or state.next else "idle"
         return settled_state
@@ -115,7 +144,7 @@ class RunThread:
                 await self.graph.checkpointer.adelete_thread(self.config["configurable"]["thread_id"])
             elif self.recorded is not None:
                 status = "error" if ended == "error" else self.status
-                status = status or ("interrupted" if (await self.state()).interrupts else "idle")
+                status = status or ("interrupted" if (await self.head()).interrupts else "idle")
                 await self.recorded.records.ended(self.recorded.owner, self.recorded.name, status)
         finally:
             await self.held.release()
@@ -138,6 +167,9 @@ async def open_thread(
         return None
     held = await holds.take(saved.checkpointer, str(thread_id), str(config.get("run_id")), strategy)
     thread = RunThread(saved, config, held, recorded, ephemeral=ephemeral)
+    if "checkpoint_id" in config.get("configurable", {}) and (await thread.state()).created_at is None:
+        await held.release()  # a checkpoint this thread never had: not a run from nothing
+        raise RequestError(404, "not_found", "checkpoint: no such checkpoint on this thread")
     if strategy == "rollback" and held.stopped_run is not None:
         try:
             thread.config = await _before(saved, config, held.stopped_run)

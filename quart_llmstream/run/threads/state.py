@@ -24,7 +24,7 @@ from ...request.attachments import attached
 __all__ = [
     *("ThreadState", "checkpointed", "describe", "graph_of", "hides_a_thread", "interrupts_of", "is_interrupt"),
     "plain_messages",
-    *("settled", "shared_keys"),
+    *("settled", "shared_keys", "unanswered_calls"),
 ]
 
 _MAX_VALUE_CHARS = 1 << 16  # an interrupt's value is what a person decides on: keep it whole, within reason
@@ -147,6 +147,13 @@ def _last_calls(state: Any) -> list[Mapping[str, Any]]:
     messages = state.values.get("messages") if isinstance(state.values, Mapping) else None
     last = next((m for m in reversed(messages or ()) if isinstance(m, AIMessage)), None)
     return list(last.tool_calls) if last is not None else []
+
+
+def unanswered_calls(state: Any) -> list[str]:
+    """The ids of the last model message's tool calls that no tool message answers yet in ``state``."""
+    messages = state.values.get("messages") if isinstance(state.values, Mapping) else None
+    answered = {m.tool_call_id for m in messages or () if isinstance(m, ToolMessage)}
+    return [call["id"] or "" for call in _last_calls(state) if call["id"] not in answered]
 
 
 def plain_messages(state: Any) -> list[dict[str, Any]]:
