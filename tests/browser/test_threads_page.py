@@ -219,3 +219,41 @@ async def test_use_stream_reloaded_mid_run_rejoins_it_and_shows_each_token_once(
         answers = await page.locator("#messages li.ai .text").all_text_contents()
     assert [result.status for result in ended] == ["completed"], "the reload did not cancel the run"
     assert answers == [ended[0].text], "the whole answer, each token once"
+
+
+async def test_use_stream_edits_a_question_and_regenerates_an_answer_as_branches(
+    page: Page, server: Any, use_stream_bundle: Path
+) -> None:
+    """LangChain's branching: an answer regenerated (``submit(undefined, {checkpoint})``) and an earlier question
+    edited (``submit({messages}, {checkpoint})``), each from its message's parent checkpoint, become branches
+    useStream shows (``2/2``); the weather tool the regenerated answer came after does not run again."""
+    app, ended = use_stream_app(use_stream_bundle, seconds_per_token=0.005)
+
+    async def ready() -> None:
+        await page.wait_for_function("document.getElementById('status').textContent === 'ready'")
+
+    async with server(app) as url:
+        await page.goto(f"{url}/use-stream")
+        for count, question in enumerate(("What is SSE?", "What is the weather in Paris?"), 1):
+            await page.fill("#question", question)
+            await page.click("#send")
+            await eventually(lambda count=count: len(ended) == count, seconds=30)
+            await ready()
+        before = await page.locator("#messages li").all_text_contents()
+        await page.locator("#messages li.ai .regenerate").last.click()
+        await page.wait_for_selector("#messages li.ai:last-child .branch")
+        await ready()
+        regenerated = await page.locator("#messages li").all_text_contents()
+        branch = await page.locator("#messages li.ai:last-child .branch").text_content()
+        await page.fill("#edit", "What is HTTP?")
+        await page.locator("#messages li.human .edit").first.click()
+        await page.wait_for_selector("#messages li.human .branch")
+        await ready()
+        humans = await page.locator("#messages li.human .text").all_text_contents()
+        edited_branch = await page.locator("#messages li.human .branch").first.text_content()
+        answers = await page.locator("#messages li.ai .text").all_text_contents()
+    assert branch == "2/2" and regenerated[:-1] == before[:-1], "the last answer only, a second branch of it"
+    assert regenerated[-1].startswith("(demo model) The demo weather tool says")
+    assert [r.status for r in ended] == ["completed"] * 4
+    assert len(regenerated) == len(before), "no tool ran again: the same call, the same result, a new answer"
+    assert humans == ["What is HTTP?"] and edited_branch == "2/2" and len(answers) == 1

@@ -1,8 +1,9 @@
 // A page built as LangChain's docs build one: `useStream` from @langchain/langgraph-sdk/react, over the example
 // app's LangGraph protocol (/api/langgraph). It shows the messages as they stream, the calls the model makes,
 // an interrupt with Approve (`submit(undefined, {command: {resume}})`), Stop (`stop()`), and opens another thread
-// by its id (`threadId`); with `?reconnect`, a reload rejoins a run still going (`reconnectOnMount`). Bundled by
-// esbuild in the tests.
+// by its id (`threadId`); with `?reconnect`, a reload rejoins a run still going (`reconnectOnMount`). Each question
+// can be edited and each answer regenerated as LangChain's docs branch a chat (a run from the message's
+// `firstSeenState.parent_checkpoint`), each showing which of its branches it is. Bundled by esbuild in the tests.
 import { useStream } from "@langchain/langgraph-sdk/react";
 import { useState } from "react";
 import { createRoot } from "react-dom/client";
@@ -21,6 +22,7 @@ function Chat() {
   };
   const [input, setInput] = useState("");
   const [other, setOther] = useState("");
+  const [edit, setEdit] = useState("");
   const thread = useStream({
     apiUrl: `${location.origin}/api/langgraph`,
     assistantId: "agent",
@@ -28,20 +30,42 @@ function Chat() {
     onThreadId: opened,
     messagesKey: "messages",
     reconnectOnMount: reconnect,
+    fetchStateHistory: { limit: 100 },
   });
   const approve = () => thread.submit(undefined, { command: { resume: { decisions: [{ type: "approve" }] } } });
   return (
     <main>
       <p id="thread">{threadId ?? ""}</p>
       <ol id="messages">
-        {thread.messages.map((message) => (
-          <li key={message.id} className={message.type}>
-            <span className="text">{text(message)}</span>
-            {(message.tool_calls ?? []).map((call) => (
-              <span key={call.id} className="call">{call.name}</span>
-            ))}
-          </li>
-        ))}
+        {thread.messages.map((message) => {
+          const meta = thread.getMessagesMetadata(message);
+          const checkpoint = meta?.firstSeenState?.parent_checkpoint;
+          const branches = meta?.branchOptions ?? [];
+          return (
+            <li key={message.id} className={message.type}>
+              <span className="text">{text(message)}</span>
+              {(message.tool_calls ?? []).map((call) => (
+                <span key={call.id} className="call">{call.name}</span>
+              ))}
+              {message.type === "human" ? (
+                <button
+                  className="edit"
+                  onClick={() => thread.submit({ messages: [{ type: "human", content: edit }] }, { checkpoint })}
+                >
+                  Edit
+                </button>
+              ) : null}
+              {message.type === "ai" ? (
+                <button className="regenerate" onClick={() => thread.submit(undefined, { checkpoint })}>
+                  Regenerate
+                </button>
+              ) : null}
+              {branches.length > 1 ? (
+                <span className="branch">{`${branches.indexOf(meta.branch) + 1}/${branches.length}`}</span>
+              ) : null}
+            </li>
+          );
+        })}
       </ol>
       {thread.interrupt ? (
         <div id="interrupt">
@@ -59,6 +83,7 @@ function Chat() {
         <button id="send" type="submit">Send</button>
         <button id="stop" type="button" onClick={() => thread.stop()}>Stop</button>
       </form>
+      <input id="edit" value={edit} onChange={(event) => setEdit(event.target.value)} />
       <input id="other" value={other} onChange={(event) => setOther(event.target.value)} />
       <button id="open" type="button" onClick={() => setThreadId(other)}>Open</button>
       <p id="status">{thread.isLoading ? "loading" : "ready"}</p>
