@@ -86,6 +86,7 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     kind = path.get("kind", "create" if "thread_id" in path else "stream")  # POST /threads/{id}/runs: in the background
     ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": assistant}
     ids |= {"thread_id": path["thread_id"]} if "thread_id" in path else {"ephemeral": "yes"}  # stateless: its own
+    ids |= {"if_not_exists": parsed.if_not_exists or "reject"} if "thread_id" in path else {}  # LangGraph's default
     ids |= {"on_disconnect": parsed.on_disconnect} if parsed.on_disconnect else {}
     checkpoint = parsed.checkpoint_id or (parsed.checkpoint or {}).get("checkpoint_id")
     if checkpoint is not None:

@@ -165,7 +165,8 @@ class Preparer:
             if self.records is not None and name is not None and not ephemeral:
                 recorded = Recorded(self.records(), owner, name)
             strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
-            thread = await open_thread(graph, config, self._runs.holds, strategy, recorded, ephemeral)
+            existing = chat_request.ids.get("if_not_exists") == "reject"
+            thread = await open_thread(graph, config, self._runs.holds, strategy, recorded, ephemeral, existing)
             config = config if thread is None else thread.config  # after a rollback: from where the run began
             state_keys = self.state_keys(graph)
             inputs = await runnable_input(chat_request, graph, thread, state_keys, settings.system_messages)

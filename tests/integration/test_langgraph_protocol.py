@@ -215,7 +215,7 @@ async def test_agent_chat_uis_search_by_graph_id_lists_every_thread_of_the_assis
     app, _ = langgraph_app()
     async with running(app) as url:
         client = get_client(url=f"{url}/lg", headers=ALICE)
-        await parts(client, "t-run", "made by a run")  # no POST /threads: no metadata of its own
+        await parts(client, "t-run", "made by a run", if_not_exists="create")  # no POST /threads: no metadata
         made = (await client.threads.create(metadata={"k": "v"}))["thread_id"]
         listed = await client.threads.search(metadata={"graph_id": "reviewer"}, limit=100)
         other = await client.threads.search(metadata={"graph_id": "another"})

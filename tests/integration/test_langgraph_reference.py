@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -165,6 +166,13 @@ async def session(url: str) -> dict[str, Any]:
         await client.runs.wait(thread, "nobody", input={"messages": [{"role": "user", "content": "x"}]})
     except httpx.HTTPStatusError as error:
         seen["unknown assistant"] = error.response.status_code
+    for label, options in (("no such thread", {}), ("no such thread, made", {"if_not_exists": "create"})):
+        nowhere = str(uuid.uuid4())
+        try:
+            await client.runs.wait(nowhere, "agent", input={"messages": [{"role": "user", "content": "x"}]}, **options)
+            seen[label] = (await client.threads.get(nowhere))["status"]
+        except httpx.HTTPStatusError as error:
+            seen[label] = error.response.status_code
     for label, payload in TURNS[4:]:  # a breakpoint before the tools, and the run that goes on from it
         seen[label] = await streamed(client, thread, payload)
         if label == "paused":
@@ -192,9 +200,20 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
         assert [event for event, _ in mine[label]] == [event for event, _ in theirs[label]], label
         for index, (got, want) in enumerate(zip(mine[label], theirs[label], strict=True)):
             assert got == want, (label, index, got, want)
-    for label in ("waiting", "state", "history", "waited", "unknown assistant", "graph", "graph, xray", "schemas"):
+    assert mine["no such thread"] == 404 and mine["no such thread, made"] == "idle"
+    for label in (
+        "waiting",
+        "state",
+        "history",
+        "waited",
+        "unknown assistant",
+        "no such thread",
+        "no such thread, made",
+    ):
         assert mine[label] == theirs[label], label
-    for label in ("paused state", "paused thread", "regenerated", "regenerated state", "regenerated thread"):
+    for label in ("graph", "graph, xray", "schemas", "paused state", "paused thread"):
+        assert mine[label] == theirs[label], label
+    for label in ("regenerated", "regenerated state", "regenerated thread"):
         assert mine[label] == theirs[label], label
     assert mine["regenerated history"] == theirs["regenerated history"]
     assert mine["subgraphs"] == theirs["subgraphs"]

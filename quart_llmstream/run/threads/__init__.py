@@ -91,6 +91,17 @@ class RunThread:
         configurable = {k: v for k, v in self.config.get("configurable", {}).items() if k != "checkpoint_id"}
         return await self.graph.aget_state({**self.config, "configurable": configurable})
 
+    async def found(self, existing: bool) -> None:
+        """``404`` for a checkpoint the thread never had (a run from it would start the thread over), and when the
+        run must find its thread ``existing`` (LangGraph's ``if_not_exists: "reject"``) for a thread with neither
+        a checkpoint nor a record (one made before its first run)."""
+        if "checkpoint_id" in self.config.get("configurable", {}) and (await self.state()).created_at is None:
+            raise RequestError(404, "not_found", "checkpoint: no such checkpoint on this thread")
+        if existing and (await self.head()).created_at is None:
+            recorded = self.recorded
+            if recorded is None or await recorded.records.get(recorded.owner, recorded.name) is None:
+                raise RequestError(404, "not_found", "no such thread: make it first, or run with if_not_exists create")
+
     async def goes_on(self) -> None:
         """A run without input goes on from where the thread stopped (a breakpoint, a cancelled run), or from an
         earlier checkpoint, whose nodes run again (useStream's regenerate: a branch) — checked: not past a
@@ -157,25 +168,25 @@ async def open_thread(
     strategy: Strategy = "reject",
     recorded: Recorded | None = None,
     ephemeral: bool = False,
+    existing: bool = False,
 ) -> RunThread | None:
     """The thread the run's config names, held (what ``strategy`` says while another run is on it); None when the
     runnable keeps no thread (no checkpointer of its own, or no thread id). After a ``rollback`` the run goes on
-    from where the run it stopped started; an ``ephemeral`` thread (a stateless run's) is deleted as it ends."""
+    from where the run it stopped started; an ``ephemeral`` thread (a stateless run's) is deleted as it ends; an
+    ``existing`` one must be there already (:meth:`RunThread.found`)."""
     saved = checkpointed(graph)
     thread_id = config.get("configurable", {}).get("thread_id")
     if saved is None or thread_id is None:
         return None
     held = await holds.take(saved.checkpointer, str(thread_id), str(config.get("run_id")), strategy)
     thread = RunThread(saved, config, held, recorded, ephemeral=ephemeral)
-    if "checkpoint_id" in config.get("configurable", {}) and (await thread.state()).created_at is None:
-        await held.release()  # a checkpoint this thread never had: not a run from nothing
-        raise RequestError(404, "not_found", "checkpoint: no such checkpoint on this thread")
-    if strategy == "rollback" and held.stopped_run is not None:
-        try:
+    try:
+        await thread.found(existing)
+        if strategy == "rollback" and held.stopped_run is not None:
             thread.config = await _before(saved, config, held.stopped_run)
-        except BaseException:
-            await held.release()
-            raise
+    except BaseException:
+        await held.release()
+        raise
     return thread
 
 
