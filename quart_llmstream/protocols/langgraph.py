@@ -6,7 +6,7 @@ as LangGraph's server frames them: ``event: metadata`` ``{run_id, attempt}`` fir
 by its mode (``mode|namespace`` for a subgraph's), and ``event: error`` ``{error, message}`` when the run fails;
 ``/runs/wait`` answers the run's last values instead. Refusals are LangGraph's ``{"detail": ...}``. Its other routes
 (the server's and the assistant's, with its graph and schemas: :mod:`.langgraph_assistant`; threads with their state
-and history: :mod:`.langgraph_api`) are beside.
+and history: :mod:`.langgraph_api`; the graph's store: :mod:`.langgraph_store`) are beside.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .langgraph_assistant import assistant_routes, graph_routes
 from .langgraph_body import STREAM_MODES, read_run
 from .langgraph_encoder import LangGraphEncoder
 from .langgraph_runs import run_routes
+from .langgraph_store import store_routes
 from .response import RunHandle, read_to_end
 
 __all__ = ["LangGraphEncoder", "LangGraphProtocol"]
@@ -75,6 +76,7 @@ class LangGraphProtocol(Protocol):
             thread_routes(threads, name)
             + graph_routes(threads, name)
             + run_routes(threads, name, self.respond, settings)
+            + store_routes(threads, name, one_user=settings.stream_owner is None)
         )
 
     async def respond(

@@ -2,7 +2,7 @@
 their state and history (:class:`~.base.ThreadAccess` reaches them). The assistant's are
 :mod:`.langgraph_assistant`.
 
-Not served (``docs/langgraph.md``): crons, the store API, webhooks, a thread's ``copy``.
+The store's are :mod:`.langgraph_store`. Not served (``docs/langgraph.md``): crons, webhooks, a thread's ``copy``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..request.body import read_json_body
 from ..request.validation import validated
 from .base import ThreadAccess
 
-__all__ = ["json_response", "thread_routes"]
+__all__ = ["checked_body", "json_response", "thread_routes"]
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -30,7 +30,8 @@ def json_response(value: Any, status: int = 200) -> Response:
     return Response(to_json(to_jsonable_python(value, fallback=repr)), status, content_type="application/json")
 
 
-async def _body(model: type[BaseModel]) -> Any:
+async def checked_body(model: type[BaseModel]) -> Any:
+    """The request's JSON body (none: {}) as ``model``, or LangGraph's ``422``."""
     body = await read_json_body(request) if await request.get_data() else {}
     try:
         return validated(model, body)
@@ -98,7 +99,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         }
 
     async def create_thread() -> Response:
-        body, owner = await _body(_NewThread), await threads.owner()
+        body, owner = await checked_body(_NewThread), await threads.owner()
         thread_id = body.thread_id or str(uuid4())
         if body.if_exists == "do_nothing" and (found := await threads.record(owner, thread_id)) is not None:
             return json_response(thread(found))
@@ -114,7 +115,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         return json_response(thread(record, state))
 
     async def patch_thread(thread_id: str) -> Response:
-        body, owner = await _body(_Patch), await threads.owner()
+        body, owner = await checked_body(_Patch), await threads.owner()
         return json_response(thread(await threads.update(owner, thread_id, body.metadata)))
 
     async def found(body: _Search, limit: int, offset: int) -> list[dict[str, Any]]:
@@ -128,10 +129,10 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         return [record for record in records if body.status in (None, record["status"])]
 
     async def count_threads() -> Response:
-        return json_response(len(await found(await _body(_Search), 10_000, 0)))
+        return json_response(len(await found(await checked_body(_Search), 10_000, 0)))
 
     async def update_state(thread_id: str) -> Response:
-        body, owner = await _body(_StateUpdate), await threads.owner()
+        body, owner = await checked_body(_StateUpdate), await threads.owner()
         config = await threads.update_state(owner, thread_id, body.values, body.as_node, body.checkpoint_id)
         return json_response({"checkpoint": _checkpoint(config, thread_id)})
 
@@ -140,7 +141,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         return Response(status=204)
 
     async def search_threads() -> Response:
-        body = await _body(_Search)
+        body = await checked_body(_Search)
         return json_response([thread(record) for record in await found(body, body.limit, body.offset)])
 
     async def thread_state(thread_id: str, checkpoint_id: str | None = None) -> Response:
@@ -153,7 +154,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
             limit = request.args.get("limit", "10")
             body = validated(_History, {"limit": int(limit) if limit.isdigit() else limit})
         else:
-            body = await _body(_History)
+            body = await checked_body(_History)
         before = body.before  # a checkpoint id, or a config naming one
         if isinstance(before, dict):
             before = before.get("configurable", before).get("checkpoint_id")

@@ -1,7 +1,7 @@
 """Fuzzing LangGraph's server API as this blueprint serves it (hypothesis, derandomized): any method on any of its
 routes, with bodies made of the fields its clients send (and anything else), from either owner, gives JSON below
-500 — a refusal is LangGraph's ``{"detail": ...}`` — never shows one owner's thread to the other, and never runs a
-server tool that waits for approval."""
+500 — a refusal is LangGraph's ``{"detail": ...}`` — never shows one owner's thread or stored item to the other,
+and never runs a server tool that waits for approval."""
 
 from __future__ import annotations
 
@@ -36,8 +36,16 @@ ROUTES = (  # (method, path) as the API has them
     ("GET", "/assistants/{a}/graph"),
     ("GET", "/assistants/{a}/schemas"),
     ("GET", "/assistants/{a}/subgraphs"),
+    ("PUT", "/store/items"),
+    ("GET", "/store/items?namespace={a}&key={r}"),
+    ("DELETE", "/store/items"),
+    ("POST", "/store/items/search"),
+    ("POST", "/store/namespaces"),
 )
-names = st.one_of(st.sampled_from(["", "x" * 129, "a:b", "..", "%00", "ü", "reviewer"]), st.text(max_size=10))
+labels = st.lists(st.sampled_from(["alice", "bob", "llmstream", "memories", "a.b", ""]), max_size=3)
+names = st.one_of(
+    st.sampled_from(["", "x" * 129, "a:b", "..", "%00", "ü", "reviewer", "alice.memories", "m1"]), st.text(max_size=10)
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 10**6) | st.text(max_size=40),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
@@ -74,6 +82,16 @@ fields = {
     "assistant_id": st.one_of(st.sampled_from(["reviewer", "00000000-0000-0000-0000-000000000000"]), json_values),
     "thread_id": json_values,
     "if_exists": json_values,
+    "namespace": st.one_of(labels, json_values),
+    "namespace_prefix": st.one_of(labels, json_values),
+    "prefix": st.one_of(labels, json_values),
+    "suffix": st.one_of(labels, json_values),
+    "key": st.one_of(st.sampled_from(["m1", ""]), json_values),
+    "value": json_values,
+    "filter": json_values,
+    "max_depth": json_values,
+    "ttl": json_values,
+    "index": json_values,
 }
 body = st.fixed_dictionaries({}, optional=fields)
 bodies = st.one_of(body, body, body, json_values, st.binary(max_size=32))  # mostly the fields clients send
@@ -92,13 +110,14 @@ THREAD: list[str] = []
 
 
 def live() -> LiveServer:
-    """The review's app with the LangGraph blueprint at ``/lg``, and two threads of alice's: one waiting for an
-    approval of ``wire_money``, one idle."""
+    """The review's app with the LangGraph blueprint at ``/lg``, two threads of alice's (one waiting for an
+    approval of ``wire_money``, one idle) and an item in her part of the store."""
     if not SERVER:
         app, review = langgraph_app()
         review.app = app
         SERVER.append(server := LiveServer(review))
         THREAD.extend(server.call(_thread(server.url, text)) for text in ("wire money, alice", "hello, alice"))
+        server.call(review.graph.store.aput(("alice", "memories"), "m1", {"text": "tea, alice"}))
     return SERVER[0]
 
 
@@ -136,7 +155,7 @@ def test_fuzzed_requests_on_langgraphs_api_never_fail_the_server_cross_owners_or
         if answer.status_code >= 400 and answer.headers.get("content-type", "").startswith("application/json"):
             assert "detail" in answer.json(), answer.text
         if owner != "alice" and answer.status_code == 200:
-            assert ", alice" not in answer.text, "another owner saw alice's thread"
+            assert ", alice" not in answer.text, "another owner saw alice's thread or item"
     assert server.review.audit.ran("wire_money") == [], "the approval was passed by"
 
 

@@ -332,3 +332,60 @@ async def test_a_run_from_an_earlier_checkpoint_without_input_regenerates_and_ru
     assert statuses["unknown"] == 404 and bobs.status_code == 404
     assert regenerated["messages"][-1]["content"] == answered["values"]["messages"][-1]["content"]
     assert regenerated["messages"][-1]["id"] != answered["values"]["messages"][-1]["id"], "a new answer, a branch"
+
+
+async def test_the_store_api_serves_each_owner_their_own_namespaces_of_the_graphs_store() -> None:
+    """``client.store``: an item put, read, searched, listed and deleted in the caller's own namespaces (their id
+    first) of the graph's own store; another owner's namespaces a ``403`` on every route, whatever they hold, and
+    never found; a caller the hook names no owner for has none of it; the library's own namespaces (the threads'
+    records, in the same store here) never served."""
+    app, review = langgraph_app()
+    store = review.graph.store
+    async with running(app) as url:
+        alice, bob = get_client(url=f"{url}/lg", headers=ALICE), get_client(url=f"{url}/lg", headers=BOB)
+        await parts(alice, (await alice.threads.create())["thread_id"], "hello")  # a thread record in the store
+        await alice.store.put_item(["alice", "memories"], "m1", {"text": "likes tea", "n": 1})
+        await alice.store.put_item(["alice", "memories"], "m2", {"text": "lives in Lyon", "n": 2})
+        await alice.store.put_item(["alice", "todo"], "t1", {"text": "bread"})
+        await bob.store.put_item(["bob", "memories"], "m1", {"text": "likes coffee"})
+        item = await alice.store.get_item(["alice", "memories"], key="m1")
+        missing = await alice.store.get_item(["alice", "memories"], key="nope")
+        found = await alice.store.search_items(["alice", "memories"], filter={"n": 2})
+        everything = await alice.store.search_items([])
+        namespaces = await alice.store.list_namespaces()
+        bobs = await bob.store.search_items([])
+        refused = {}
+        async with httpx.AsyncClient(base_url=f"{url}/lg", timeout=30) as http:
+            alices = {"namespace": ["alice", "memories"], "key": "m1"}
+            attempts = {
+                "read": ("GET", "/store/items", {"params": {"namespace": "alice.memories", "key": "m1"}}),
+                "write": ("PUT", "/store/items", {"json": alices | {"value": {"text": "hates tea"}}}),
+                "delete": ("DELETE", "/store/items", {"json": alices}),
+                "search": ("POST", "/store/items/search", {"json": {"namespace_prefix": ["alice"]}}),
+                "list": ("POST", "/store/namespaces", {"json": {"prefix": ["alice"]}}),
+                "nobody's": ("GET", "/store/items", {"params": {"namespace": "carol.memories", "key": "m1"}}),
+            }
+            for label, (method, path, options) in attempts.items():
+                refused[label] = (await http.request(method, path, headers=BOB, **options)).status_code
+                refused[f"{label}, anonymous"] = (await http.request(method, path, **options)).status_code
+            refused["a listing, anonymous"] = (await http.post("/store/namespaces", json={})).status_code
+            own = {"namespace": "llmstream.threads.ualice", "key": "x"}
+            refused["the library's"] = (await http.get("/store/items", params=own, headers=ALICE)).status_code
+            bad = {"namespace": ["alice", "a.b"], "key": "k", "value": {}}
+            refused["a label with a period"] = (await http.put("/store/items", json=bad, headers=ALICE)).status_code
+        await alice.store.delete_item(["alice", "memories"], key="m1")
+        deleted = await alice.store.get_item(["alice", "memories"], key="m1")
+    assert item["value"] == {"text": "likes tea", "n": 1} and item["namespace"] == ["alice", "memories"]
+    assert missing is None and deleted is None
+    assert [i["key"] for i in found["items"]] == ["m2"]
+    assert sorted(i["key"] for i in everything["items"]) == ["m1", "m2", "t1"]
+    assert sorted(namespaces["namespaces"]) == [["alice", "memories"], ["alice", "todo"]]
+    assert [i["value"]["text"] for i in bobs["items"]] == ["likes coffee"]
+    anonymous = [f"{label}, anonymous" for label in [*attempts, "a listing"]]
+    assert refused == {label: 403 for label in [*attempts, *anonymous, "the library's"]} | {
+        "a label with a period": 422
+    }
+    kept = await store.aget(("alice", "memories"), "m2")  # the graph's own store: what its tools reach
+    assert kept is not None and kept.value["text"] == "lives in Lyon"
+    assert (await store.aget(("alice", "memories"), "m1")) is None
+    assert any(ns[0] == "llmstream" for ns in await store.alist_namespaces()), "the records are in that store"

@@ -19,10 +19,11 @@ from typing import Any
 
 import httpx
 from langchain_core.messages import convert_to_messages
+from langgraph.store.memory import InMemoryStore
 from langgraph_sdk import get_client
 from quart import Quart
 
-from quart_llmstream import create_blueprint
+from quart_llmstream import LLMStream, create_blueprint
 
 from helpers import SUPPORT, free_port, listening, running, subprocess_env
 
@@ -72,8 +73,10 @@ async def langgraph_dev() -> AsyncIterator[str]:
 
 
 def ours() -> Quart:
+    """The blueprint serving the graph, its store also the threads' records' (as an app keeps them in one)."""
     app = Quart(__name__)
-    graph = build(checkpointer=True)
+    graph = build(checkpointer=True, store=InMemoryStore())
+    LLMStream(app, thread_store=graph.store)
     app.register_blueprint(create_blueprint(lambda _: graph, name="agent", protocol="langgraph", single_user=True))
     return app
 
@@ -148,6 +151,25 @@ async def parent_checkpoint_of_last_answer(client: Any, thread: str) -> dict[str
     return first_seen["parent_checkpoint"]
 
 
+async def stored(client: Any) -> dict[str, Any]:
+    """The store: a memory the agent's tool keeps, read by the client; items put, searched, listed, deleted."""
+    seen: dict[str, Any] = {}
+    thread = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread, "agent", input={"messages": [{"role": "user", "content": "remember this"}]})
+    seen["store, the agent's memory"] = plain(await client.store.get_item(["notes", "memories"], key="m1"))
+    await client.store.put_item(["notes", "day"], "k1", {"text": "hello", "n": 1})
+    await client.store.put_item(["notes", "day"], "k2", {"text": "bye", "n": 2})
+    seen["store, an item"] = plain(await client.store.get_item(["notes", "day"], key="k2"))
+    seen["store, none"] = await client.store.get_item(["notes", "day"], key="nope")
+    seen["store, found"] = plain(await client.store.search_items(["notes", "day"], filter={"n": 2}))
+    found = (await client.store.search_items(["notes"]))["items"]
+    seen["store, all"] = sorted((item["key"], item["namespace"]) for item in found)
+    seen["store, namespaces"] = sorted((await client.store.list_namespaces())["namespaces"])
+    await client.store.delete_item(["notes", "day"], key="k1")
+    seen["store, deleted"] = await client.store.get_item(["notes", "day"], key="k1")
+    return seen
+
+
 async def session(url: str) -> dict[str, Any]:
     """The client code both servers get: turns in every stream mode, an interrupt resumed, the thread read."""
     client = get_client(url=url)
@@ -183,6 +205,7 @@ async def session(url: str) -> dict[str, Any]:
     seen["regenerated state"] = plain(await client.threads.get_state(thread))
     seen["regenerated thread"] = (await client.threads.get(thread))["status"]
     seen["regenerated history"] = [plain(state) for state in await client.threads.get_history(thread, limit=3)]
+    seen |= await stored(client)
     assistant = (await client.assistants.search(graph_id="agent"))[0]["assistant_id"]  # LangGraph's: a UUID
     seen["graph"] = await client.assistants.get_graph(assistant)
     seen["graph, xray"] = await client.assistants.get_graph(assistant, xray=True)
@@ -216,4 +239,8 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     for label in ("regenerated", "regenerated state", "regenerated thread"):
         assert mine[label] == theirs[label], label
     assert mine["regenerated history"] == theirs["regenerated history"]
+    assert mine["store, the agent's memory"]["value"] == {"text": "likes tea"}
+    assert mine["store, namespaces"] == [["notes", "day"], ["notes", "memories"]], "the library's own not listed"
+    for label in [key for key in theirs if key.startswith("store")]:
+        assert mine[label] == theirs[label], label
     assert mine["subgraphs"] == theirs["subgraphs"]

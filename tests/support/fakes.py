@@ -161,11 +161,13 @@ def weather(city: str) -> str:
     return f"sunny in {city}"
 
 
-def agent(model: BaseChatModel, *middleware: Any, checkpointer: bool = True, tools: Sequence[Any] = ()) -> Any:
+def agent(
+    model: BaseChatModel, *middleware: Any, checkpointer: bool = True, tools: Sequence[Any] = (), store: Any = None
+) -> Any:
     """A LangChain ``create_agent`` graph, as users build it: a server tool (``weather``), ``middleware``, and
-    an in-memory checkpointer."""
+    an in-memory checkpointer (and ``store``, a LangGraph store its tools reach, when given)."""
     from langchain.agents import create_agent
     from langgraph.checkpoint.memory import InMemorySaver
 
     saver = InMemorySaver() if checkpointer else None
-    return create_agent(model, tools=[weather, *tools], middleware=list(middleware), checkpointer=saver)
+    return create_agent(model, tools=[weather, *tools], middleware=list(middleware), checkpointer=saver, store=store)

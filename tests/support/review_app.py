@@ -17,9 +17,10 @@ from typing import Annotated, Any
 from langchain.agents.middleware import HumanInTheLoopMiddleware
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import InjectedToolCallId, tool
+from langgraph.store.memory import InMemoryStore
 from quart import Quart
 
-from quart_llmstream import create_blueprint
+from quart_llmstream import LLMStream, create_blueprint
 from quart_llmstream.agents import ClientTools
 
 from fakes import ScriptedChatModel, agent, calling, words
@@ -102,8 +103,10 @@ def review_app(resume: Any = "memory", delay: float = 0.0, wrap: Any = None, **o
         gate,
         ClientTools(CLOCK),
         tools=[send_note, wire_money, admin_reset],
+        store=InMemoryStore(),  # its memories, and the threads' records (below): one store, as an app keeps them
     )
     app = Quart(__name__)
+    LLMStream(app, thread_store=graph.store)
     settings = {
         "resume": resume,
         "stream_owner": lambda chat_request: chat_request.headers.get("X-User"),

@@ -1,13 +1,15 @@
 """The graph both servers serve in the differential test: LangGraph's own (``langgraph dev``, which brings its own
-checkpointer) and this blueprint (with ``InMemorySaver``). A ``create_agent`` graph whose scripted model answers
-word by word, calls the server tool ``weather`` when asked about the weather, and ``send_note`` — gated by
-``HumanInTheLoopMiddleware`` — when asked to send a note."""
+checkpointer and store) and this blueprint (with ``InMemorySaver`` and ``InMemoryStore``). A ``create_agent`` graph
+whose scripted model answers word by word, calls the server tool ``weather`` when asked about the weather,
+``send_note`` — gated by ``HumanInTheLoopMiddleware`` — when asked to send a note, and ``remember``, which keeps
+a memory in the graph's store, when asked to remember."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from langchain.agents.middleware import HumanInTheLoopMiddleware
+from langchain.tools import ToolRuntime
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
@@ -20,6 +22,14 @@ def send_note(to: str, text: str) -> str:
     return f"note sent to {to}"
 
 
+@tool
+async def remember(text: str, runtime: ToolRuntime) -> str:
+    """Remember something about the user."""
+    assert runtime.store is not None
+    await runtime.store.aput(("notes", "memories"), "m1", {"text": text})
+    return "remembered"
+
+
 def reply(messages: list[BaseMessage], tools: Any) -> Any:
     last = messages[-1]
     if isinstance(last, ToolMessage):
@@ -27,15 +37,17 @@ def reply(messages: list[BaseMessage], tools: Any) -> Any:
     text = last.text if isinstance(last, HumanMessage) else ""
     if "weather" in text:
         return calling(("weather", {"city": "Paris"}, "call_weather_1"))
+    if "remember" in text:
+        return calling(("remember", {"text": "likes tea"}, "call_remember_1"))
     if "note" in text:
         return calling(("send_note", {"to": "ann", "text": "hi"}, "call_note_1"))
     return words(f"Answer to {text}")
 
 
-def build(checkpointer: bool) -> Any:
+def build(checkpointer: bool, store: Any = None) -> Any:
     model = ScriptedChatModel(responses=[reply])
     gate = HumanInTheLoopMiddleware(interrupt_on={"send_note": True})
-    return agent(model, gate, tools=[send_note], checkpointer=checkpointer)
+    return agent(model, gate, tools=[send_note, remember], checkpointer=checkpointer, store=store)
 
 
-graph = build(checkpointer=False)  # langgraph dev brings its own
+graph = build(checkpointer=False)  # langgraph dev brings its own checkpointer and store
