@@ -146,7 +146,7 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
     assert unknown_graph.status_code == 404 and set(unknown_graph.json()) == {"detail"}
 
 
-async def test_langgraphs_js_client_streams_resumes_an_interrupt_and_reads_the_thread_back() -> None:
+async def test_langgraphs_js_client_streams_resumes_an_interrupt_reads_the_thread_back_and_uses_the_store() -> None:
     app, review = langgraph_app()
     async with running(app) as url:
         done = await node(
@@ -156,6 +156,7 @@ async def test_langgraphs_js_client_streams_resumes_an_interrupt_and_reads_the_t
             headers=ALICE,
             turns=["hello there", "please note"],
             resume={"decisions": [{"type": "approve"}]},
+            owner="alice",
         )
     assert done["error"] is None, done["error"]
     assert [stream[0] for stream in done["streams"]] == ["metadata"] * 3
@@ -165,6 +166,10 @@ async def test_langgraphs_js_client_streams_resumes_an_interrupt_and_reads_the_t
     assert texts[-1] == "Done: note sent to ann" and review.audit.ran("send_note") == [{"to": "ann", "text": "hi"}]
     assert len(done["history"]) == 2 and [t["thread_id"] for t in done["found"]] == [done["threadId"]]
     assert done["thread"]["status"] == "idle" and done["waited"]["messages"][-1]["content"] == "Answer to one more"
+    store = done["store"]
+    assert store["item"]["value"] == {"text": "likes tea"} and store["item"]["namespace"] == ["alice", "memories"]
+    assert [item["key"] for item in store["found"]["items"]] == ["m1"]
+    assert store["namespaces"]["namespaces"] == [["alice", "memories"]] and store["deleted"] is None
 
 
 async def test_a_threads_metadata_is_updated_threads_are_counted_and_its_state_is_written() -> None:

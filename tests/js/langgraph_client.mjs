@@ -2,9 +2,10 @@
 // prints one JSON line.
 //   {"apiUrl", "assistantId", "headers"?, "turns": [text, ...], "resume"?: value for the interrupt a turn leaves}
 // It makes a thread with metadata, streams each turn in values and messages-tuple, resumes an interrupt with
-// `command: {resume}`, and reads the thread back (getState, getHistory, search, get), then waits for one more run.
+// `command: {resume}`, and reads the thread back (getState, getHistory, search, get), then waits for one more run;
+// with "owner", it keeps an item in the store under the owner's id, and reads, searches, lists and deletes it.
 // Output: {"threadId", "streams": [[event, ...] per run], "tokens": [text per run], "state", "history",
-// "found", "thread", "waited", "error"}.
+// "found", "thread", "waited", "store", "error"}.
 import { Client } from "@langchain/langgraph-sdk";
 
 const args = JSON.parse(process.argv[2]);
@@ -43,6 +44,17 @@ try {
   out.waited = await client.runs.wait(thread.thread_id, args.assistantId, {
     input: { messages: [{ type: "human", content: "one more" }] },
   });
+  if (args.owner !== undefined) {
+    const namespace = [args.owner, "memories"];
+    await client.store.putItem(namespace, "m1", { text: "likes tea" });
+    out.store = {
+      item: await client.store.getItem(namespace, "m1"),
+      found: await client.store.searchItems([args.owner], { filter: { text: "likes tea" } }),
+      namespaces: await client.store.listNamespaces({ prefix: [args.owner] }),
+    };
+    await client.store.deleteItem(namespace, "m1");
+    out.store.deleted = await client.store.getItem(namespace, "m1");
+  }
 } catch (error) {
   out.error = String(error?.message ?? error);
 }
