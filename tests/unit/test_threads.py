@@ -163,3 +163,76 @@ def test_a_users_attachments_are_read_back_as_sent_and_what_a_client_cannot_send
         "data:audio/mpeg;base64,SUQz",
         "https://example.com/a.pdf",
     ]
+
+
+class Graph:
+    """A checkpointed graph's ``aget_state``: the state at each checkpoint id, the latest under ``None``."""
+
+    def __init__(self, latest: str, **states: Any) -> None:
+        self.states = states | {"None": states[latest]}
+
+    async def aget_state(self, config: Any) -> Any:
+        found = self.states.get(str(config["configurable"].get("checkpoint_id")))
+        return found or SimpleNamespace(values={}, interrupts=(), next=(), created_at=None, config=config)
+
+
+def at(checkpoint: str, *messages: Any, **options: Any) -> Any:
+    snapshot = state(*messages, **options)
+    snapshot.config = {"configurable": {"thread_id": "t", "checkpoint_id": checkpoint}}
+    return snapshot
+
+
+async def on(graph: Graph, checkpoint: str | None = None, records: Any = None) -> Any:
+    from quart_llmstream.run.threads import Recorded, RunThread
+
+    configurable = {"thread_id": "t"} | ({"checkpoint_id": checkpoint} if checkpoint else {})
+    recorded = None if records is None else Recorded(records, "alice", "t")
+    return RunThread(graph, {"configurable": configurable}, SimpleNamespace(), recorded)
+
+
+async def test_a_run_without_input_goes_on_from_a_checkpoint_but_never_through_calls_that_ran_or_were_decided() -> None:
+    question, call = HumanMessage("weather?", id="h"), AIMessage("", tool_calls=[CALL], id="a")
+    answered = ToolMessage("sunny", tool_call_id="call_w", id="t")
+    pending = Interrupt(value=APPROVAL, id="i1")
+    graph = Graph(
+        "c4",
+        c0=at("c0", next=("__start__",)),
+        c1=at("c1", question, next=("model",)),
+        c2=at("c2", question, call, next=("tools",)),
+        c3=at("c3", question, call, next=("HumanInTheLoopMiddleware.after_model",), interrupts=(pending,)),
+        c4=at("c4", question, call, answered, next=("model",)),
+    )
+    await (await on(graph, "c1")).goes_on()  # before the model's call: a regenerate
+    await (await on(graph, "c4")).goes_on()  # the latest, named: where the thread stopped
+    for earlier in ("c2", "c3"):  # the call ran, or waited for its decision, on the thread already
+        assert "run again" in await refused_async((await on(graph, earlier)).goes_on, 422)
+    assert "input" in await refused_async((await on(graph, "c0")).goes_on, 422)
+    waiting = Graph("c3", c3=graph.states["c3"])
+    assert "decision" in await refused_async((await on(waiting)).goes_on, 409)
+    await (await on(Graph("c2", c2=graph.states["c2"]))).goes_on()  # a breakpoint before the tools: they run once
+
+
+async def test_a_run_names_a_checkpoint_the_thread_has_and_a_thread_that_must_exist_exists() -> None:
+    from langgraph.store.memory import InMemoryStore
+
+    from quart_llmstream.run.threads import ThreadRecords
+
+    graph, empty = Graph("c1", c1=at("c1", HumanMessage("hi"))), Graph("x", x=None)
+    await (await on(graph, "c1")).found(existing=True)
+    assert "checkpoint" in await refused_async(lambda: _found(on(graph, "c9"), False), 404)
+    await (await on(empty)).found(existing=False)  # a run may make its thread
+    assert "no such thread" in await refused_async(lambda: _found(on(empty), True), 404)
+    records = ThreadRecords(InMemoryStore())
+    await records.create("alice", "t", {})  # made before its first run (POST /threads)
+    await (await on(empty, records=records)).found(existing=True)
+
+
+async def _found(thread: Any, existing: bool) -> None:
+    await (await thread).found(existing)
+
+
+async def refused_async(call: Any, status: int) -> str:
+    with pytest.raises(RequestError) as caught:
+        await call()
+    assert caught.value.status == status, caught.value.detail
+    return str(caught.value.detail)

@@ -10,7 +10,7 @@ what it waits on (:mod:`.decisions`), and the tools of its graph that a client m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -81,10 +81,14 @@ class RunThread:
     recorded: Recorded | None = None
     status: str | None = None
     ephemeral: bool = False
+    _start: Any = field(default=None, repr=False)
 
     async def state(self) -> Any:
-        """The state the run starts from: the thread's latest, or the checkpoint the run goes on from."""
-        return await self.graph.aget_state(self.config)
+        """The state the run starts from: the thread's latest, or the checkpoint the run goes on from (read once:
+        while the thread is held, nothing else writes it)."""
+        if self._start is None:
+            self._start = await self.graph.aget_state(self.config)
+        return self._start
 
     async def head(self) -> Any:
         """The thread's latest state, wherever the run started (from an earlier checkpoint: its branch's end)."""
@@ -95,12 +99,13 @@ class RunThread:
         """``404`` for a checkpoint the thread never had (a run from it would start the thread over), and when the
         run must find its thread ``existing`` (LangGraph's ``if_not_exists: "reject"``) for a thread with neither
         a checkpoint nor a record (one made before its first run)."""
-        if "checkpoint_id" in self.config.get("configurable", {}) and (await self.state()).created_at is None:
+        if (await self.state()).created_at is not None:
+            return
+        if "checkpoint_id" in self.config.get("configurable", {}):
             raise RequestError(404, "not_found", "checkpoint: no such checkpoint on this thread")
-        if existing and (await self.head()).created_at is None:
-            recorded = self.recorded
-            if recorded is None or await recorded.records.get(recorded.owner, recorded.name) is None:
-                raise RequestError(404, "not_found", "no such thread: make it first, or run with if_not_exists create")
+        recorded = self.recorded
+        if existing and (recorded is None or await recorded.records.get(recorded.owner, recorded.name) is None):
+            raise RequestError(404, "not_found", "no such thread: make it first, or run with if_not_exists create")
 
     async def goes_on(self) -> None:
         """A run without input goes on from where the thread stopped (a breakpoint, a cancelled run), or from an
@@ -183,7 +188,7 @@ async def open_thread(
     try:
         await thread.found(existing)
         if strategy == "rollback" and held.stopped_run is not None:
-            thread.config = await _before(saved, config, held.stopped_run)
+            thread.config, thread._start = await _before(saved, config, held.stopped_run), None
     except BaseException:
         await held.release()
         raise
