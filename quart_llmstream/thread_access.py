@@ -67,13 +67,26 @@ class Threads:
             raise RequestError(422, "invalid_request", "this blueprint's runnable is not a LangGraph graph")
         return graph
 
-    async def state(self, owner: str | None, thread_id: str, checkpoint_id: str | None = None) -> Any:
-        """The thread's state (LangGraph's ``StateSnapshot``), at ``checkpoint_id`` when named; ``404`` when none."""
+    async def state(
+        self,
+        owner: str | None,
+        thread_id: str,
+        checkpoint_id: str | None = None,
+        subgraphs: bool = False,
+        checkpoint_ns: str = "",
+    ) -> Any:
+        """The thread's state (LangGraph's ``StateSnapshot``), at ``checkpoint_id`` when named (a subgraph's, in
+        ``checkpoint_ns``), with its subgraphs' states when asked; ``404`` when none."""
         name = self.name(thread_id)
         graph, config = await self.graph(owner, name)
         if checkpoint_id is not None:
             config["configurable"]["checkpoint_id"] = checkpoint_id
-        state = await graph.aget_state(config)
+        if checkpoint_ns:
+            config["configurable"]["checkpoint_ns"] = checkpoint_ns
+        try:
+            state = await graph.aget_state(config, subgraphs=subgraphs)
+        except ValueError as error:  # a namespace naming no subgraph of the graph
+            raise RequestError(404, "not_found", f"checkpoint_ns: {error}") from None
         made = checkpoint_id is None and await self.extension.records().get(owner, name) is not None
         if state.created_at is None and not made:  # a thread made before its first run is there, empty
             raise RequestError(404, "not_found", NO_THREAD)

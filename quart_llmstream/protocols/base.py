@@ -76,7 +76,14 @@ class ThreadAccess(Interface):
 
     async def assistant_graph(self) -> Any: ...
 
-    async def state(self, owner: str | None, thread_id: str, checkpoint_id: str | None = None) -> Any: ...
+    async def state(
+        self,
+        owner: str | None,
+        thread_id: str,
+        checkpoint_id: str | None = None,
+        subgraphs: bool = False,
+        checkpoint_ns: str = "",
+    ) -> Any: ...
 
     async def history(self, owner: str | None, thread_id: str, limit: int, before: str | None = None) -> list[Any]: ...
 

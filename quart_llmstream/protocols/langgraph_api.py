@@ -7,7 +7,7 @@ The store's are :mod:`.langgraph_store`. Not served (``docs/langgraph.md``): cro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -62,12 +62,26 @@ class _Patch(BaseModel):
     metadata: dict[str, Any] = {}
 
 
+class _Checkpoint(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    checkpoint_id: StrictStr | None = None
+    checkpoint_ns: StrictStr = ""
+
+
 class _StateUpdate(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     values: Any = None
     as_node: StrictStr | None = None
     checkpoint_id: StrictStr | None = None
+
+
+class _CheckpointState(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    checkpoint: _Checkpoint
+    subgraphs: bool | None = None
 
 
 class _History(BaseModel):
@@ -145,8 +159,15 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         return json_response([thread(record) for record in await found(body, body.limit, body.offset)])
 
     async def thread_state(thread_id: str, checkpoint_id: str | None = None) -> Response:
-        owner = await threads.owner()
-        return json_response(_state(await threads.state(owner, thread_id, checkpoint_id), thread_id))
+        owner, subgraphs = await threads.owner(), request.args.get("subgraphs", "").lower() == "true"
+        return json_response(_state(await threads.state(owner, thread_id, checkpoint_id, subgraphs), thread_id))
+
+    async def checkpoint_state(thread_id: str) -> Response:
+        """The state at a checkpoint the client names as an object (``{checkpoint_id, checkpoint_ns}``)."""
+        body, owner = await checked_body(_CheckpointState), await threads.owner()
+        at, subgraphs = body.checkpoint, bool(body.subgraphs)
+        state = await threads.state(owner, thread_id, at.checkpoint_id, subgraphs, at.checkpoint_ns)
+        return json_response(_state(state, thread_id))
 
     async def thread_history(thread_id: str) -> Response:
         owner = await threads.owner()
@@ -173,6 +194,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         ("/threads/<thread_id>/state", "POST", update_state),
         ("/threads/<thread_id>/state", "GET", thread_state),
         ("/threads/<thread_id>/state/<checkpoint_id>", "GET", thread_state),
+        ("/threads/<thread_id>/state/checkpoint", "POST", checkpoint_state),
         ("/threads/<thread_id>/history", "GET", thread_history),
         ("/threads/<thread_id>/history", "POST", thread_history),
     ]
@@ -196,6 +218,11 @@ def _checkpoint(config: Any, thread_id: str) -> dict[str, Any] | None:
     }
 
 
+def _subgraph(config: Mapping[str, Any], thread_id: str) -> dict[str, Any]:
+    """Where a subgraph's task keeps its state (its config, as the server shows it), under the client's thread id."""
+    return {**config.get("configurable", {}), "thread_id": thread_id}
+
+
 def _state(state: Any, thread_id: str) -> dict[str, Any]:
     """A thread's ``StateSnapshot`` as LangGraph's server answers ``GET /threads/{id}/state``."""
     checkpoint, parent = _checkpoint(state.config, thread_id), _checkpoint(state.parent_config, thread_id)
@@ -205,8 +232,8 @@ def _state(state: Any, thread_id: str) -> dict[str, Any]:
             "name": task.name,
             "error": None if task.error is None else repr(task.error),
             "interrupts": [_interrupt(interrupt) for interrupt in task.interrupts],
-            "checkpoint": None,
-            "state": None,
+            "checkpoint": _subgraph(task.state, thread_id) if isinstance(task.state, Mapping) else None,
+            "state": None if task.state is None or isinstance(task.state, Mapping) else _state(task.state, thread_id),
             "result": getattr(task, "result", None),
             "path": list(getattr(task, "path", ())),
         }

@@ -25,6 +25,8 @@ ROUTES = (  # (method, path) as the API has them
     ("GET", "/threads/{t}/state"),
     ("POST", "/threads/{t}/state"),
     ("GET", "/threads/{t}/state/{c}"),
+    ("GET", "/threads/{t}/state?subgraphs=true"),
+    ("POST", "/threads/{t}/state/checkpoint"),
     ("POST", "/threads/{t}/history"),
     ("GET", "/threads/{t}/runs"),
     ("POST", "/threads/{t}/runs/wait"),
@@ -78,6 +80,10 @@ fields = {
     "offset": json_values,
     "status": json_values,
     "checkpoint_id": json_values,
+    "checkpoint": st.one_of(
+        json_values, st.fixed_dictionaries({}, optional={"checkpoint_id": names, "checkpoint_ns": names})
+    ),
+    "subgraphs": json_values,
     "multitask_strategy": st.one_of(st.sampled_from(["reject", "enqueue", "interrupt", "rollback"]), json_values),
     "assistant_id": st.one_of(st.sampled_from(["reviewer", "00000000-0000-0000-0000-000000000000"]), json_values),
     "thread_id": json_values,

@@ -28,7 +28,7 @@ from quart_llmstream import LLMStream, create_blueprint
 from helpers import SUPPORT, free_port, listening, running, subprocess_env
 
 sys.path.insert(0, str(SUPPORT / "langgraph_reference"))
-from graph import build
+from graph import build, build_nested
 
 REFERENCE = SUPPORT / "langgraph_reference"
 MODES = ["values", "messages-tuple", "updates", "custom", "events", "tasks", "checkpoints", "debug"]
@@ -42,6 +42,7 @@ VOLATILE = {
     "updated_at",
     "timestamp",
     "parent_ids",
+    "parents",  # a subgraph's checkpoint's metadata: its parents' checkpoint ids
 }
 VOLATILE |= {"checkpoint", "parent_checkpoint", "checkpoint_ns", "task_id", "lc_run_id", "assistant_id", "graph_id"}
 
@@ -78,10 +79,14 @@ def ours() -> Quart:
     graph = build(checkpointer=True, store=InMemoryStore())
     LLMStream(app, thread_store=graph.store)
     app.register_blueprint(create_blueprint(lambda _: graph, name="agent", protocol="langgraph", single_user=True))
+    nested = build_nested(checkpointer=True)
+    served = create_blueprint(lambda _: nested, name="nested", protocol="langgraph", single_user=True)
+    app.register_blueprint(served, url_prefix="/nested")  # LangGraph's server serves both graphs at one address
     return app
 
 
-SERVERS_OWN = {"created_by", "run_attempt", "user_id"}  # what LangGraph's server adds to a checkpoint's metadata
+# what LangGraph's server adds to a checkpoint's metadata (to a subgraph's, its run's checkpoint_map)
+SERVERS_OWN = {"created_by", "run_attempt", "user_id", "checkpoint_map"}
 
 
 def plain(value: Any) -> Any:
@@ -170,6 +175,25 @@ async def stored(client: Any) -> dict[str, Any]:
     return seen
 
 
+async def nested_session(url: str) -> dict[str, Any]:
+    """A thread stopped inside a subgraph: its state (the subgraph's task, its checkpoint; with ``subgraphs``, the
+    subgraph's own state), the state at a checkpoint named as an object, and the run that resumes it."""
+    client, seen = get_client(url=url), {}
+    thread = (await client.threads.create())["thread_id"]
+    seen["nested, stopped"] = plain(await client.runs.wait(thread, "nested", input={"topic": "tea"}))
+    state = await client.threads.get_state(thread)
+    seen["nested, state"] = plain(state)
+    seen["nested, the task's checkpoint"] = sorted(state["tasks"][0]["checkpoint"] or {})
+    deep = await client.threads.get_state(thread, subgraphs=True)
+    seen["nested, with subgraphs"] = plain(deep)
+    inner = deep["tasks"][0]["state"]["checkpoint"]
+    seen["nested, the subgraph's checkpoint"] = plain(await client.threads.get_state(thread, checkpoint=inner))
+    seen["nested, at a checkpoint"] = plain(await client.threads.get_state(thread, checkpoint=state["checkpoint"]))
+    seen["nested, resumed"] = plain(await client.runs.wait(thread, "nested", command={"resume": "yes"}))
+    seen["nested, ended"] = plain(await client.threads.get_state(thread))
+    return seen
+
+
 async def session(url: str) -> dict[str, Any]:
     """The client code both servers get: turns in every stream mode, an interrupt resumed, the thread read."""
     client = get_client(url=url)
@@ -216,9 +240,9 @@ async def session(url: str) -> dict[str, Any]:
 
 async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server_and_from_the_blueprint() -> None:
     async with langgraph_dev() as reference:
-        theirs = await session(reference)
+        theirs = await session(reference) | await nested_session(reference)
     async with running(ours()) as url:
-        mine = await session(url)
+        mine = await session(url) | await nested_session(f"{url}/nested")
     for label, _ in TURNS:
         assert [event for event, _ in mine[label]] == [event for event, _ in theirs[label]], label
         for index, (got, want) in enumerate(zip(mine[label], theirs[label], strict=True)):
@@ -241,6 +265,7 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert mine["regenerated history"] == theirs["regenerated history"]
     assert mine["store, the agent's memory"]["value"] == {"text": "likes tea"}
     assert mine["store, namespaces"] == [["notes", "day"], ["notes", "memories"]], "the library's own not listed"
-    for label in [key for key in theirs if key.startswith("store")]:
+    assert mine["nested, the task's checkpoint"] != [] and mine["nested, ended"]["values"]["verdict"] == "tea: yes!"
+    for label in [key for key in theirs if key.startswith(("store", "nested"))]:
         assert mine[label] == theirs[label], label
     assert mine["subgraphs"] == theirs["subgraphs"]

@@ -6,12 +6,14 @@ a memory in the graph's store, when asked to remember."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from langchain.agents.middleware import HumanInTheLoopMiddleware
 from langchain.tools import ToolRuntime
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
+from langgraph.graph import START, StateGraph
+from langgraph.types import interrupt
 
 from fakes import ScriptedChatModel, agent, calling, words  # tests/support, on the server's PYTHONPATH
 
@@ -51,3 +53,27 @@ def build(checkpointer: bool, store: Any = None) -> Any:
 
 
 graph = build(checkpointer=False)  # langgraph dev brings its own checkpointer and store
+
+
+class Review(TypedDict, total=False):
+    topic: str
+    verdict: str
+
+
+def ask(state: Review) -> Review:
+    """A subgraph's node that waits for a person's verdict."""
+    return {"verdict": f"{state['topic']}: {interrupt({'question': 'approve ' + state['topic'] + '?'})}"}
+
+
+def build_nested(checkpointer: bool) -> Any:
+    """A graph whose subgraph (``review``) stops for a verdict, then ``done`` closes it: a thread's state with a
+    subgraph's task in it."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    review = StateGraph(Review).add_node("ask", ask).add_edge(START, "ask").compile()
+    builder = StateGraph(Review).add_node("review", review).add_node("done", lambda s: {"verdict": s["verdict"] + "!"})
+    builder.add_edge(START, "review").add_edge("review", "done")
+    return builder.compile(checkpointer=InMemorySaver() if checkpointer else None, name="nested")
+
+
+nested = build_nested(checkpointer=False)
