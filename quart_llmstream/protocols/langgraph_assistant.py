@@ -1,6 +1,7 @@
 """The one assistant a LangGraph blueprint is (its id and graph id: the blueprint's name), as LangGraph's clients
-ask for it: the server's ``/ok`` and ``/info``, the assistant, and — from the graph the factory builds — what
-LangGraph Studio draws: the graph (``xray`` for its subgraphs' nodes), its schemas and its subgraphs'.
+ask for it: the server's ``/ok`` and ``/info``, the assistant (searched, counted, its one version), and — from
+the graph the factory builds — what LangGraph Studio draws: the graph (``xray`` for its subgraphs' nodes), its
+schemas and its subgraphs'.
 
 The drawings and schemas are LangGraph's server's, made by the same calls (``aget_graph``, the graph's JSON schemas),
 so a client finds the same JSON; a graph with no name of its own (``"LangGraph"``) is named by the blueprint.
@@ -13,12 +14,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, TypeAdapter, create_model
 from quart import Response, request
 
 from ..errors import RequestError
 from .base import ThreadAccess
-from .langgraph_api import json_response
+from .langgraph_api import checked_body, json_response
 
 __all__ = ["assistant_routes", "graph_routes"]
 
@@ -48,7 +49,18 @@ def assistant_routes(name: str) -> list[tuple[str, str, Callable[..., Any]]]:
         return json_response({"version": "quart-llmstream", "flags": {"assistants": True, "crons": False}})
 
     async def search_assistants() -> Response:
-        return json_response([assistant])
+        body = await checked_body(_Search)
+        return json_response([assistant] if _found(body, name) and body.offset == 0 else [])
+
+    async def count_assistants() -> Response:
+        return json_response(int(_found(await checked_body(_Search), name)))
+
+    async def versions(assistant_id: str) -> Response:
+        """Its versions: the one it has (an assistant is its blueprint, changed only by a deploy)."""
+        _check(assistant_id, name)
+        body = await checked_body(_Search)
+        version = {key: value for key, value in assistant.items() if key != "updated_at"}
+        return json_response([version] if not body.metadata and body.offset == 0 else [])
 
     async def get_assistant(assistant_id: str) -> Response:
         _check(assistant_id, name)
@@ -58,8 +70,28 @@ def assistant_routes(name: str) -> list[tuple[str, str, Callable[..., Any]]]:
         ("/ok", "GET", ok),
         ("/info", "GET", info),
         ("/assistants/search", "POST", search_assistants),
+        ("/assistants/count", "POST", count_assistants),
+        ("/assistants/<assistant_id>/versions", "POST", versions),
         ("/assistants/<assistant_id>", "GET", get_assistant),
     ]
+
+
+class _Search(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    graph_id: StrictStr | None = None
+    name: StrictStr | None = None
+    metadata: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+def _found(search: _Search, name: str) -> bool:
+    """The assistant is what ``search`` looks for: its graph (another is a ``404``, as no such graph is served), a
+    part of its name, no metadata (it has none)."""
+    if search.graph_id not in (None, name):
+        raise RequestError(404, "not_found", f"Graph {search.graph_id!r} not found. Expected one of: [{name!r}]")
+    return (search.name is None or search.name.lower() in name.lower()) and not search.metadata
 
 
 def graph_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Callable[..., Any]]]:

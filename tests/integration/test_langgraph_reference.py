@@ -231,6 +231,14 @@ async def session(url: str) -> dict[str, Any]:
     seen["regenerated history"] = [plain(state) for state in await client.threads.get_history(thread, limit=3)]
     seen |= await stored(client)
     assistant = (await client.assistants.search(graph_id="agent"))[0]["assistant_id"]  # LangGraph's: a UUID
+    seen["assistants, counted"] = await client.assistants.count(graph_id="agent")
+    for label, ask in (("counted", client.assistants.count), ("searched", client.assistants.search)):
+        try:
+            seen[f"assistants, of no graph, {label}"] = await ask(graph_id="nobody")
+        except httpx.HTTPStatusError as error:
+            seen[f"assistants, of no graph, {label}"] = error.response.status_code
+    seen["assistants, by metadata"] = await client.assistants.search(graph_id="agent", metadata={"k": "v"})
+    seen["assistant's versions"] = plain(await client.assistants.get_versions(assistant))
     seen["graph"] = await client.assistants.get_graph(assistant)
     seen["graph, xray"] = await client.assistants.get_graph(assistant, xray=True)
     seen["schemas"] = await client.assistants.get_schemas(assistant)
@@ -258,6 +266,7 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
         "no such thread, made",
     ):
         assert mine[label] == theirs[label], label
+    assert mine["assistants, counted"] == 1 and len(mine["assistant's versions"]) == 1
     for label in ("graph", "graph, xray", "schemas", "paused state", "paused thread"):
         assert mine[label] == theirs[label], label
     for label in ("regenerated", "regenerated state", "regenerated thread"):
@@ -266,6 +275,6 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert mine["store, the agent's memory"]["value"] == {"text": "likes tea"}
     assert mine["store, namespaces"] == [["notes", "day"], ["notes", "memories"]], "the library's own not listed"
     assert mine["nested, the task's checkpoint"] != [] and mine["nested, ended"]["values"]["verdict"] == "tea: yes!"
-    for label in [key for key in theirs if key.startswith(("store", "nested"))]:
+    for label in [key for key in theirs if key.startswith(("store", "nested", "assistant"))]:
         assert mine[label] == theirs[label], label
     assert mine["subgraphs"] == theirs["subgraphs"]
