@@ -14,7 +14,11 @@ from urllib.parse import quote
 
 from .lifecycle import maybe_await
 
-__all__ = ["owner_of", "scoped"]
+__all__ = ["LIBRARY_NAMESPACE", "owner_of", "scoped"]
+
+LIBRARY_NAMESPACE = "llmstream"
+"""The first label of the namespaces the library keeps in an app's LangGraph store (threads' records, runs kept to
+rate): never a client's to read or write."""
 
 
 def scoped(name: str, owner: str | None) -> str:

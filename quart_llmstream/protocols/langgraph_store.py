@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
 from quart import Response, request
 
 from ..errors import RequestError
+from ..owners import LIBRARY_NAMESPACE
 from .base import ThreadAccess
 from .langgraph_api import checked_body, json_response
 
 __all__ = ["store_routes"]
 
-_OWN = "llmstream"  # the first label of the library's own namespaces
 Label = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256, pattern=r"^[^.]+$")]
 Namespace = Annotated[list[Label], Field(max_length=16)]
 
@@ -126,12 +126,14 @@ def store_routes(threads: ThreadAccess, name: str, one_user: bool) -> list[tuple
     async def list_namespaces() -> Response:
         body = await checked_body(_Namespaces)
         store, owner = await scoped()
-        prefix = _owned(body.prefix or _mine(owner), owner) if body.prefix or owner is not None else None
+        labels = body.prefix or _mine(owner)  # no prefix: the caller's own, or (one user) the whole store
+        prefix = _owned(labels, owner) if labels else None
         suffix = None if body.suffix is None else tuple(body.suffix)
         listed = await store.alist_namespaces(
             prefix=prefix, suffix=suffix, max_depth=body.max_depth, limit=body.limit, offset=body.offset
         )
-        return json_response({"namespaces": [list(namespace) for namespace in listed if namespace[0] != _OWN]})
+        clients = [list(namespace) for namespace in listed if namespace[0] != LIBRARY_NAMESPACE]
+        return json_response({"namespaces": clients})
 
     return [
         ("/store/items", "PUT", put_item),
@@ -153,6 +155,6 @@ def _owned(labels: list[str], owner: str | None) -> tuple[str, ...]:
         raise RequestError(422, "invalid_request", "namespace: at least one label (the library's own are not served)")
     if any(not label or "." in label for label in labels):
         raise RequestError(422, "invalid_request", "namespace: labels, each non-empty and without a period")
-    if labels[0] == _OWN or (owner is not None and labels[0] != owner):
+    if labels[0] == LIBRARY_NAMESPACE or (owner is not None and labels[0] != owner):
         raise RequestError(403, "forbidden", "namespace: its first label is the caller's own id")
     return tuple(labels)

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from ...owners import LIBRARY_NAMESPACE
+
 __all__ = ["MAX_TITLE_CHARS", "Record", "ThreadRecords", "owner_label", "title_of"]
 
 MAX_TITLE_CHARS = 200
@@ -62,7 +64,7 @@ class ThreadRecords:
 
     @staticmethod
     def namespace(owner: str | None) -> tuple[str, ...]:
-        return ("llmstream", "threads", owner_label(owner))
+        return (LIBRARY_NAMESPACE, "threads", owner_label(owner))
 
     async def get(self, owner: str | None, name: str) -> Record | None:
         item = await self.store.aget(self.namespace(owner), name)
