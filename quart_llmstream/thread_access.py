@@ -9,6 +9,7 @@ gets this object (:class:`~.protocols.base.ThreadAccess`) and answers in its own
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -16,14 +17,15 @@ from quart import request
 from werkzeug.datastructures import Headers
 
 from .errors import RequestError
-from .events import RunEnded
 from .extension import LLMStream
 from .logs import LogReader
 from .logs.store import StreamStore
+from .logs.streams import ending
 from .owners import owner_of
 from .request import ChatRequest
 from .run import Preparer
 from .run.threads import Record, checked_name, checked_write, stored_name
+from .run.threads.copies import copy_checkpoints, drop_runs
 from .settings import Settings
 
 __all__ = ["NO_THREAD", "Threads"]
@@ -161,7 +163,7 @@ class Threads:
         found = []
         for run_id in reversed(record.streams):
             if self.store is not None and (opened := await self.store.open(run_id, owner)) is not None:
-                found.append((run_id, await _ending(opened[1])))
+                found.append((run_id, await ending(opened[1])))
         return found
 
     async def search(
@@ -178,53 +180,110 @@ class Threads:
             listed["status"] = "idle"
         return listed
 
-    async def stop(self, owner: str | None, thread_id: str, wait: bool = False) -> None:
-        """Stop the run on the thread, wherever it runs (and with ``wait``, until it has let go); ``404`` when
-        there is no such thread."""
+    async def cancel(
+        self, owner: str | None, thread_id: str, run_id: str | None, wait: bool = False, rollback: bool = False
+    ) -> None:
+        """Stop the thread's run ``run_id`` (None: whichever), wherever it runs (with ``wait``, until it has let
+        go); with ``rollback``, then delete it (:meth:`forget_run`). ``404`` when it is not going on (the record
+        names the run going on when its stream is kept; without resume, the one going on is taken as it)."""
         name = self.name(thread_id)
-        stored = stored_name(name, owner)
-        if await self.extension.records().get(owner, name) is None:
-            await self.state(owner, thread_id)  # 404 unless it is there
-        if await self.extension.holds.stop(stored) and wait:
+        record, stored = await self.extension.records().get(owner, name), stored_name(name, owner)
+        going = None if record is None else record.stream_id
+        if (None not in (going, run_id) and going != run_id) or not await self.extension.holds.stop(stored):
+            raise RequestError(404, "not_found", "No matching runs to cancel")
+        if wait or rollback:
             for _ in range(600):
                 if not await self.extension.holds.busy(stored):
                     break
                 await asyncio.sleep(0.05)
+        if rollback and (going or run_id) is not None:
+            await self.forget_run(owner, thread_id, str(going or run_id))
+
+    async def going(self, owner: str | None) -> list[str]:
+        """The owner's threads a run is on."""
+        return [record.thread_id for record in await self.extension.records().busy(owner)]
+
+    async def copy(self, owner: str | None, thread_id: str) -> dict[str, Any]:
+        """A new thread of the owner's holding what the thread holds (its checkpoints with their pending writes,
+        its metadata and title); ``404`` when there is no such thread."""
+        name = self.name(thread_id)
+        graph, record = await self._existing(owner, name)
+        copied = str(uuid4())
+        await copy_checkpoints(graph.checkpointer, stored_name(name, owner), stored_name(copied, owner))
+        metadata, title = ({}, "") if record is None else (record.metadata, record.title)
+        return await self.listed(await self.extension.records().create(owner, copied, metadata, title), owner)
+
+    async def forget_run(self, owner: str | None, thread_id: str, run_id: str) -> None:
+        """Delete a run the thread has had, as if it had not: the checkpoints it wrote (LangGraph's server does
+        the same), its stream's log, its place in the record; ``404`` when the thread has no such run, ``409``
+        while a run is on the thread."""
+        name = self.name(thread_id)
+        graph, record = await self._existing(owner, name)
+        stored = stored_name(name, owner)
+        held = await self.extension.holds.take(graph.checkpointer, stored, f"delete-{uuid4()}")
+        try:
+            dropped = await drop_runs(graph.checkpointer, stored, {run_id})
+            streams = () if record is None else record.streams
+            if not dropped and run_id not in streams:
+                raise RequestError(404, "not_found", f"Run {run_id} not found")
+            status = None
+            if not streams or streams[-1] == run_id:  # the thread is as that run found it
+                state = await graph.aget_state({"configurable": {"thread_id": stored}})
+                status = "interrupted" if state.interrupts or state.next else "idle"
+            await self.extension.records().forget_stream(owner, name, run_id, status)
+            if self.store is not None:
+                await self.store.delete(run_id, owner)
+            await self.extension.ledger().forget_run(owner, run_id)
+        finally:
+            await held.release()
+
+    async def prune(self, owner: str | None, thread_ids: Sequence[str], keep_latest: bool) -> int:
+        """Delete the owner's threads of ``thread_ids`` (others are left out, as ones not there), or with
+        ``keep_latest`` only their earlier checkpoints (``422`` when the checkpointer cannot); how many there were."""
+        from langgraph.checkpoint.base import BaseCheckpointSaver  # there is a graph: LangGraph is there
+
+        graph, _ = await self.graph(owner, "-")  # any thread's: the blueprint's graph keeps them all
+        if keep_latest and type(graph.checkpointer).aprune is BaseCheckpointSaver.aprune:
+            detail = "keep_latest: this thread checkpointer cannot prune (LangGraph's Postgres checkpointer can)"
+            raise RequestError(422, "invalid_request", detail)
+        found = []
+        for thread_id in thread_ids:
+            try:
+                await self._existing(owner, self.name(thread_id))
+            except RequestError:
+                continue
+            found.append(thread_id)
+        try:
+            if keep_latest and found:
+                await graph.checkpointer.aprune([stored_name(name, owner) for name in found], strategy="keep_latest")
+        except NotImplementedError as error:  # a thread whose state is kept as deltas
+            raise RequestError(422, "invalid_request", f"keep_latest: {error}") from None
+        for thread_id in [] if keep_latest else found:
+            await self.delete(owner, thread_id)
+        return len(found)
+
+    async def _existing(self, owner: str | None, name: str) -> tuple[Any, Record | None]:
+        """The graph keeping the owner's thread ``name``, and its record; ``404`` when it has neither a record
+        nor a checkpoint."""
+        graph, config = await self.graph(owner, name)
+        record = await self.extension.records().get(owner, name)
+        if record is None and (await graph.aget_state(config)).created_at is None:
+            raise RequestError(404, "not_found", NO_THREAD)
+        return graph, record
 
     async def delete(self, owner: str | None, thread_id: str) -> None:
         """Stop a run on the thread (the hold taken as ``interrupt`` does), then remove its checkpoints, its record
         and its streams' logs; ``404`` when there is no such thread."""
         name = self.name(thread_id)
-        graph, config = await self.graph(owner, name)
-        records = self.extension.records()
-        record = await records.get(owner, name)
+        graph, record = await self._existing(owner, name)
         stored = stored_name(name, owner)
-        if record is None and (await graph.aget_state(config)).created_at is None:
-            raise RequestError(404, "not_found", NO_THREAD)
         held = await self.extension.holds.take(graph.checkpointer, stored, f"delete-{uuid4()}", "interrupt")
         try:
             await graph.checkpointer.adelete_thread(stored)
             if self.store is not None and record is not None:
                 for stream_id in record.streams:
                     await self.store.delete(stream_id, owner)
-            await records.delete(owner, name)
+            await self.extension.records().delete(owner, name)
             await self.extension.ledger().forget_thread(owner, name)  # its runs, kept for feedback
         finally:
             await held.release()
-
-
-async def _ending(reader: LogReader) -> str:
-    """How the stream ``reader`` reads ended (``running`` while it goes on), read from what is there already."""
-    try:
-        while not reader.ended:
-            entries = await asyncio.wait_for(reader.read(), 0.05)
-            if not entries:
-                break
-            for _, event in entries:
-                if isinstance(event, RunEnded):
-                    return event.status
-    except TimeoutError:
-        pass
-    finally:
-        reader.close()
-    return "running"

@@ -1,22 +1,23 @@
 """A run's stream: its id, the log its events go to, and whether a client can come back for them.
 
-A stream is resumable when the blueprint has a store: its log lives there under its id (the request's, or a new
-unguessable one), its frames carry SSE ids, and its run goes on for a client that leaves, to come back for
+A stream is resumable when the blueprint has a store: its log lives there under its id (the request's, or its run's,
+unguessable), its frames carry SSE ids, and its run goes on for a client that leaves, to come back for
 the rest. Otherwise its log lives in memory for its one response, under the run's id.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-import secrets
 from dataclasses import dataclass
 
 from ..errors import RequestError
-from .base import StreamLog
+from ..events import RunEnded
+from .base import LogReader, StreamLog
 from .memory import MemoryLog
 from .store import StreamConflict, StreamMeta, StreamStore
 
-__all__ = ["BUFFERED_EVENTS", "Stream", "check_stream_id", "open_stream"]
+__all__ = ["BUFFERED_EVENTS", "Stream", "check_stream_id", "ending", "open_stream"]
 
 BUFFERED_EVENTS = 64
 """Events held for a slow reader before the run waits for it."""
@@ -51,12 +52,30 @@ def is_stream_id(stream_id: str) -> bool:
 
 
 async def open_stream(store: StreamStore | None, run_id: str, requested: str | None, meta: StreamMeta) -> Stream:
-    """The stream of a new run: in ``store`` under ``requested`` (or a new id), for ``meta.owner`` (``409``
-    while a run of that owner's stream of that id goes on); in memory under ``run_id`` without a store."""
+    """The stream of a new run: in ``store`` under ``requested`` (or its run's id, so that a run has one id: a
+    LangGraph client's, that of the checkpoints it writes), for ``meta.owner`` (``409`` while a run of that owner's
+    stream of that id goes on); in memory under ``run_id`` without a store."""
     if store is None:
         return Stream(run_id, MemoryLog(BUFFERED_EVENTS), resumable=False)
-    stream_id = check_stream_id(requested or secrets.token_urlsafe(18))
+    stream_id = check_stream_id(requested or run_id)
     try:
         return Stream(stream_id, await store.create(stream_id, meta, BUFFERED_EVENTS), resumable=True)
     except StreamConflict:
         raise RequestError(409, "conflict", f"the stream {stream_id} is still running") from None
+
+
+async def ending(reader: LogReader) -> str:
+    """How the stream ``reader`` reads ended (``running`` while it goes on), read from what is there already."""
+    try:
+        while not reader.ended:
+            entries = await asyncio.wait_for(reader.read(), 0.05)
+            if not entries:
+                break
+            for _, event in entries:
+                if isinstance(event, RunEnded):
+                    return event.status
+    except TimeoutError:
+        pass
+    finally:
+        reader.close()
+    return "running"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 from typing import Protocol as Interface
 
@@ -103,7 +103,17 @@ class ThreadAccess(Interface):
         self, owner: str | None, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
     ) -> Any: ...
 
-    async def stop(self, owner: str | None, thread_id: str, wait: bool = False) -> None: ...
+    async def cancel(
+        self, owner: str | None, thread_id: str, run_id: str | None, wait: bool = False, rollback: bool = False
+    ) -> None: ...
+
+    async def going(self, owner: str | None) -> list[str]: ...
+
+    async def copy(self, owner: str | None, thread_id: str) -> dict[str, Any]: ...
+
+    async def forget_run(self, owner: str | None, thread_id: str, run_id: str) -> None: ...
+
+    async def prune(self, owner: str | None, thread_ids: Sequence[str], keep_latest: bool) -> int: ...
 
     async def follow(self, owner: str | None, thread_id: str, run_id: str) -> LogReader: ...
 

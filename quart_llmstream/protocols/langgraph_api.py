@@ -2,14 +2,14 @@
 their state and history (:class:`~.base.ThreadAccess` reaches them). The assistant's are
 :mod:`.langgraph_assistant`.
 
-The store's are :mod:`.langgraph_store`. Not served (``docs/langgraph.md``): crons, webhooks, a thread's ``copy``.
+The store's are :mod:`.langgraph_store`. Not served (``docs/langgraph.md``): crons, webhooks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -60,6 +60,13 @@ class _Patch(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     metadata: dict[str, Any] = {}
+
+
+class _Prune(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    thread_ids: list[StrictStr] = Field(max_length=1000)
+    strategy: Literal["delete", "keep_latest"] = "delete"
 
 
 class _Checkpoint(BaseModel):
@@ -154,6 +161,17 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         await threads.delete(await threads.owner(), thread_id)
         return Response(status=204)
 
+    async def copy_thread(thread_id: str) -> Response:
+        made = await threads.copy(await threads.owner(), thread_id)
+        copied = thread(made)
+        del copied["values"], copied["interrupts"]  # as LangGraph's server answers a copy
+        return json_response(copied)
+
+    async def prune_threads() -> Response:
+        body = await checked_body(_Prune)
+        pruned = await threads.prune(await threads.owner(), body.thread_ids, body.strategy == "keep_latest")
+        return json_response({"pruned_count": pruned})
+
     async def search_threads() -> Response:
         body = await checked_body(_Search)
         return json_response([thread(record) for record in await found(body, body.limit, body.offset)])
@@ -191,6 +209,8 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         ("/threads/<thread_id>", "DELETE", delete_thread),
         ("/threads/<thread_id>", "PATCH", patch_thread),
         ("/threads/count", "POST", count_threads),
+        ("/threads/prune", "POST", prune_threads),
+        ("/threads/<thread_id>/copy", "POST", copy_thread),
         ("/threads/<thread_id>/state", "POST", update_state),
         ("/threads/<thread_id>/state", "GET", thread_state),
         ("/threads/<thread_id>/state/<checkpoint_id>", "GET", thread_state),

@@ -1,7 +1,7 @@
 """A thread's runs, as LangGraph's server serves them: listed, read, joined (their frames from the start, or after
-``Last-Event-ID``; or the thread's values once the run ends) and cancelled. A run's frames are kept in the
-blueprint's stream store, so listing and joining need ``resume`` on; one run at a time on a thread, so the run
-cancelled is the one going on.
+``Last-Event-ID``; or the thread's values once the run ends), cancelled (``action=rollback``: and deleted) and
+deleted (with the checkpoints they wrote). A run's frames are kept in the blueprint's stream store, so listing and
+joining need ``resume`` on; one run at a time on a thread, so the run cancelled is the one going on.
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, StrictStr
 from quart import Response, request
 
 from ..errors import RequestError
 from ..settings import Settings
 from .base import ThreadAccess
-from .langgraph_api import json_response
+from .langgraph_api import checked_body, json_response
 from .langgraph_encoder import RUN_STATUSES, LangGraphEncoder
 from .response import FOLLOWER
 
@@ -60,17 +61,59 @@ def run_routes(
         return json_response((await threads.state(owner, thread_id)).values)
 
     async def cancel_run(thread_id: str, run_id: str) -> Response:
-        """Stop the run on the thread (``wait=1``: until it has ended); ``202`` whether one was going or not."""
-        await threads.stop(await threads.owner(), thread_id, wait=request.args.get("wait") in ("1", "true"))
-        return Response(status=202)
+        """Stop the run (``action=rollback``: and delete it); ``202`` at once, or with ``wait``, once it has ended,
+        ``{}`` as LangGraph's server answers (no values come after a cancel); ``404`` when it is not going on."""
+        wait = request.args.get("wait", "").lower() in ("1", "true", "yes")
+        rollback = request.args.get("action") == "rollback"
+        await threads.cancel(await threads.owner(), thread_id, run_id, wait, rollback)
+        return json_response({}) if wait else Response(status=202)
+
+    async def cancel_runs() -> Response:
+        """Stop runs: a thread's, named by their ids, or all the caller's going on (``status``)."""
+        body, owner = await checked_body(_Cancel), await threads.owner()
+        rollback = request.args.get("action") == "rollback"
+        if body.status is not None:
+            if body.status.lower() not in ("pending", "running", "all") or body.thread_id or body.run_ids:
+                detail = "status: pending, running or all, without thread_id and run_ids"
+                raise RequestError(422, "invalid_request", detail)
+            going: list[tuple[str, str | None]] = [(thread, None) for thread in await threads.going(owner)]
+        elif body.thread_id is None or body.run_ids is None:
+            raise RequestError(422, "invalid_request", "thread_id and run_ids, or a status")
+        else:
+            going = [(body.thread_id, run_id) for run_id in body.run_ids]
+        cancelled = 0
+        for thread_id, run_id in going:
+            try:
+                await threads.cancel(owner, thread_id, run_id, rollback=rollback)
+                cancelled += 1
+            except RequestError:  # not going on (any more)
+                continue
+        if not cancelled:
+            raise RequestError(404, "not_found", "No runs found to cancel.")
+        return Response(status=204)
+
+    async def delete_run(thread_id: str, run_id: str) -> Response:
+        """Delete a run the thread has had, and the checkpoints it wrote (``409`` while a run is on it)."""
+        await threads.forget_run(await threads.owner(), thread_id, run_id)
+        return Response(status=204)
 
     return [
         ("/threads/<thread_id>/runs", "GET", list_runs),
         ("/threads/<thread_id>/runs/<run_id>", "GET", get_run),
+        ("/threads/<thread_id>/runs/<run_id>", "DELETE", delete_run),
+        ("/runs/cancel", "POST", cancel_runs),
         ("/threads/<thread_id>/runs/<run_id>/stream", "GET", join_stream),
         ("/threads/<thread_id>/runs/<run_id>/join", "GET", join_run),
         ("/threads/<thread_id>/runs/<run_id>/cancel", "POST", cancel_run),
     ]
+
+
+class _Cancel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    thread_id: StrictStr | None = None
+    run_ids: list[StrictStr] | None = None
+    status: StrictStr | None = None
 
 
 def _run(run_id: str, thread_id: str, assistant_id: str, status: str) -> dict[str, Any]:

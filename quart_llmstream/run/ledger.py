@@ -49,6 +49,13 @@ class RunLedger:
         item = await self.store.aget(self.namespace(owner), key)
         return None if item is None else KeptRun(item.value["run_id"], item.value.get("thread_id"))
 
+    async def forget_run(self, owner: str | None, run_id: str) -> None:
+        """Forget the owner's run ``run_id`` (it was deleted), and the ids of its answer."""
+        namespace = self.namespace(owner)
+        while items := await self.store.asearch(namespace, filter={"run_id": run_id}, limit=_PAGE):
+            for item in items:
+                await self.store.adelete(namespace, item.key)
+
     async def forget_thread(self, owner: str | None, thread_id: str) -> None:
         """Forget every run on the owner's thread ``thread_id`` (it is being deleted)."""
         namespace = self.namespace(owner)

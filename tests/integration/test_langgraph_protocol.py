@@ -216,6 +216,40 @@ async def test_a_background_run_is_joined_a_second_is_refused_or_queued_and_a_ca
     assert cancelled["status"] == "interrupted"
 
 
+async def test_runs_are_cancelled_by_ids_or_all_at_once_each_owner_only_their_own() -> None:
+    app, _ = langgraph_app(delay=0.05)
+    long = {"messages": [{"role": "user", "content": "a long question " * 20}]}
+    async with running(app) as url:
+        alice, bob = get_client(url=f"{url}/lg", headers=ALICE), get_client(url=f"{url}/lg", headers=BOB)
+        first, second = [(await alice.threads.create())["thread_id"] for _ in range(2)]
+        ran = await alice.runs.create(first, "reviewer", input=long, stream_mode="messages-tuple")  # paced
+        await asyncio.sleep(0.2)
+        with pytest.raises(NotFoundError):  # Bob has no run going, and cannot name Alice's
+            await bob.runs.cancel_many(status="all")
+        with pytest.raises(NotFoundError):
+            await bob.runs.cancel_many(thread_id=first, run_ids=[ran["run_id"]])
+        with pytest.raises(NotFoundError):
+            await bob.runs.cancel(first, ran["run_id"])
+        finished = await alice.runs.join(first, ran["run_id"])
+        with pytest.raises(NotFoundError):  # it has ended: nothing to cancel
+            await alice.runs.cancel(first, ran["run_id"])
+        going = [
+            await alice.runs.create(t, "reviewer", input=long, stream_mode="messages-tuple") for t in (first, second)
+        ]
+        await asyncio.sleep(0.2)
+        await alice.runs.cancel_many(status="running")
+        ended = [
+            await alice.runs.join(thread, run["run_id"]) for thread, run in zip((first, second), going, strict=True)
+        ]
+        statuses = [
+            (await alice.runs.get(thread, run["run_id"]))["status"]
+            for thread, run in zip((first, second), going, strict=True)
+        ]
+    assert finished["messages"][-1]["content"].startswith("Answer")
+    assert statuses == ["interrupted", "interrupted"]
+    assert all(not values["messages"][-1]["content"].startswith("Answer to a long") for values in ended)
+
+
 async def test_agent_chat_uis_search_by_graph_id_lists_every_thread_of_the_assistant() -> None:
     app, _ = langgraph_app()
     async with running(app) as url:

@@ -40,6 +40,7 @@ VOLATILE = {
     "parent_checkpoint_id",
     "created_at",
     "updated_at",
+    "state_updated_at",
     "timestamp",
     "parent_ids",
     "parents",  # a subgraph's checkpoint's metadata: its parents' checkpoint ids
@@ -74,11 +75,13 @@ async def langgraph_dev() -> AsyncIterator[str]:
 
 
 def ours() -> Quart:
-    """The blueprint serving the graph, its store also the threads' records' (as an app keeps them in one)."""
+    """The blueprint serving the graph, its store also the threads' records' (as an app keeps them in one), its
+    runs' streams kept (for background runs to be joined)."""
     app = Quart(__name__)
     graph = build(checkpointer=True, store=InMemoryStore())
     LLMStream(app, thread_store=graph.store)
-    app.register_blueprint(create_blueprint(lambda _: graph, name="agent", protocol="langgraph", single_user=True))
+    served = create_blueprint(lambda _: graph, name="agent", protocol="langgraph", single_user=True, resume="memory")
+    app.register_blueprint(served)  # its runs kept: listed, joined
     nested = build_nested(checkpointer=True)
     served = create_blueprint(lambda _: nested, name="nested", protocol="langgraph", single_user=True)
     app.register_blueprint(served, url_prefix="/nested")  # LangGraph's server serves both graphs at one address
@@ -120,6 +123,17 @@ def event_part(event: dict[str, Any]) -> Any:
 
 def is_interrupt_id(key: str) -> bool:
     return len(key) == 32 and all(character in "0123456789abcdef" for character in key)
+
+
+def history_part(states: list[dict[str, Any]]) -> list[Any]:
+    """A thread's history. The input of each run (the ``__start__`` task's result): compared as messages (this
+    server stores them checked, LangGraph's as the client sent them)."""
+    for state in states:
+        for task in state["tasks"]:
+            result = task["result"]
+            if task["name"] == "__start__" and isinstance(result, dict) and "messages" in result:
+                task["result"] = [(message.type, message.text) for message in convert_to_messages(result["messages"])]
+    return [plain(state) for state in states]
 
 
 def message_part(data: Any) -> Any:
@@ -246,11 +260,71 @@ async def session(url: str) -> dict[str, Any]:
     return seen
 
 
+def ask(text: str) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": text}]}
+
+
+async def status_of(call: Any) -> Any:
+    """What ``call`` answers, or its HTTP status when it is refused."""
+    try:
+        return await call
+    except httpx.HTTPStatusError as error:
+        return error.response.status_code
+
+
+async def until_waiting(client: Any, thread: str) -> None:
+    """Until the run on ``thread`` waits in its tool (the model's call is in the thread's state)."""
+    for _ in range(200):
+        if (await client.threads.get_state(thread))["next"] == ["tools"]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the run never reached its tool")
+
+
+async def kept(url: str) -> dict[str, Any]:
+    """A thread copied, a run of it deleted, runs cancelled (one rolled back, some by ids), threads pruned."""
+    client, seen = get_client(url=url), {}
+    thread = (await client.threads.create(metadata={"topic": "tea"}))["thread_id"]
+    await client.runs.wait(thread, "agent", input=ask("hello there"))
+    second = await client.runs.create(thread, "agent", input=ask("and again"))
+    await client.runs.join(thread, second["run_id"])
+    copy = await client.threads.copy(thread)
+    seen["copy"] = plain(copy)
+    seen["copy, state"] = plain(await client.threads.get_state(copy["thread_id"]))
+    seen["copy, history"] = history_part(await client.threads.get_history(copy["thread_id"]))
+    await client.runs.wait(copy["thread_id"], "agent", input=ask("on the copy"))
+    seen["copy, after a turn"] = plain(await client.threads.get_state(copy["thread_id"]))
+    seen["original, after the copy's turn"] = plain(await client.threads.get_state(thread))
+    seen["run deleted"] = await client.runs.delete(thread, second["run_id"])
+    seen["run deleted, state"] = plain(await client.threads.get_state(thread))
+    seen["run deleted, history"] = history_part(await client.threads.get_history(thread))
+    seen["run deleted, run"] = await status_of(client.runs.get(thread, second["run_id"]))
+    seen["run deleted, runs"] = len(await client.runs.list(thread))
+    waiting = await client.runs.create(thread, "agent", input=ask("please wait"))
+    await until_waiting(client, thread)
+    cancel = client.runs.cancel(thread, waiting["run_id"], wait=True, action="rollback")
+    seen["rolled back, cancel"] = plain(await status_of(cancel))
+    seen["rolled back, state"] = plain(await client.threads.get_state(thread))
+    seen["rolled back, run"] = await status_of(client.runs.get(thread, waiting["run_id"]))
+    seen["rolled back, thread"] = (await client.threads.get(thread))["status"]
+    waiting = await client.runs.create(thread, "agent", input=ask("please wait"))
+    await until_waiting(client, thread)
+    seen["cancelled by ids"] = await client.runs.cancel_many(thread_id=thread, run_ids=[waiting["run_id"]])
+    await client.runs.join(thread, waiting["run_id"])
+    seen["cancelled by ids, run"] = (await client.runs.get(thread, waiting["run_id"]))["status"]
+    seen["cancelled by ids, state"] = plain(await client.threads.get_state(thread))
+    seen["cancelled by ids, thread"] = (await client.threads.get(thread))["status"]
+    seen["pruned"] = await client.threads.prune([copy["thread_id"], str(uuid.uuid4())])
+    seen["pruned, thread"] = await status_of(client.threads.get(copy["thread_id"]))
+    seen["pruned, keep latest"] = await status_of(client.threads.prune([thread], strategy="keep_latest"))
+    return seen
+
+
 async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server_and_from_the_blueprint() -> None:
     async with langgraph_dev() as reference:
-        theirs = await session(reference) | await nested_session(reference)
+        theirs = await session(reference) | await nested_session(reference) | await kept(reference)
     async with running(ours()) as url:
-        mine = await session(url) | await nested_session(f"{url}/nested")
+        mine = await session(url) | await nested_session(f"{url}/nested") | await kept(url)
     for label, _ in TURNS:
         assert [event for event, _ in mine[label]] == [event for event, _ in theirs[label]], label
         for index, (got, want) in enumerate(zip(mine[label], theirs[label], strict=True)):
@@ -278,3 +352,11 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     for label in [key for key in theirs if key.startswith(("store", "nested", "assistant"))]:
         assert mine[label] == theirs[label], label
     assert mine["subgraphs"] == theirs["subgraphs"]
+    assert mine["copy, state"]["values"]["messages"][-1]["content"] == "Answer to and again"
+    assert len(mine["copy, history"]) == 8 and mine["run deleted, run"] == 404
+    assert mine["rolled back, state"]["values"] == mine["run deleted, state"]["values"]
+    assert mine["pruned"] == {"pruned_count": 1} and mine["pruned, thread"] == 404
+    for label in [key for key in theirs if key.startswith(("copy", "original", "run deleted", "rolled", "cancel"))]:
+        assert mine[label] == theirs[label], label
+    for label in ("pruned", "pruned, thread", "pruned, keep latest"):
+        assert mine[label] == theirs[label], label

@@ -159,3 +159,63 @@ async def test_a_holder_killed_with_sigkill_frees_the_thread_within_its_lease() 
         with contextlib.suppress(httpx.HTTPError):
             await never
     assert refused.status_code == 409 and answer.status_code == 200 and freed <= 3.0
+
+
+async def test_langgraph_clients_copy_a_thread_delete_a_run_and_prune_in_the_database_each_owner_their_own() -> None:
+    """On ``AsyncPostgresSaver``, which copies and drops runs through this library (it has neither itself), and
+    prunes to the latest checkpoint itself: each checked in the database, not only through the API."""
+    from langgraph_sdk import get_client
+
+    async def count(table: str, thread: str, run_id: str | None = None) -> int:
+        where = "" if run_id is None else " AND metadata->>'run_id' = %s"
+        found = await rows(
+            database,
+            f"SELECT count(*) FROM {table} WHERE thread_id = %s{where}",
+            f"alice:{thread}",
+            *([run_id] if run_id else []),
+        )
+        return int(found[0][0])
+
+    ask = lambda text: {"messages": [{"role": "user", "content": text}]}  # noqa: E731
+    async with deployment() as (database, servers, _, _):
+        (one, _), _two = servers
+        alice, bob = get_client(url=f"{one}/lg", headers=ALICE), get_client(url=f"{one}/lg", headers=BOB)
+        thread = (await alice.threads.create(metadata={"topic": "tea"}))["thread_id"]
+        await alice.runs.wait(thread, "agent", input=ask("hello"))
+        after_first = (await alice.threads.get_state(thread))["values"]
+        second = await alice.runs.create(thread, "agent", input=ask("and again"))
+        await alice.runs.join(thread, second["run_id"])
+        copy = (await alice.threads.copy(thread))["thread_id"]
+        copied = {
+            table: (await count(table, thread), await count(table, copy))
+            for table in ("checkpoints", "checkpoint_writes")
+        }
+        same = (await alice.threads.get_state(copy))["values"] == (await alice.threads.get_state(thread))["values"]
+        await alice.runs.wait(copy, "agent", input=ask("on the copy"))
+        original = (await alice.threads.get_state(thread))["values"]["messages"]
+        by_bob = [await _status(bob.threads.copy(thread)), await _status(bob.runs.delete(thread, second["run_id"]))]
+        bob_pruned = await bob.threads.prune([thread, copy])
+        second_rows = await count("checkpoints", thread, second["run_id"])
+        await alice.runs.delete(thread, second["run_id"])
+        after_delete = (await alice.threads.get_state(thread))["values"]
+        dropped_rows = await count("checkpoints", thread, second["run_id"])
+        kept = await alice.threads.prune([copy], strategy="keep_latest")
+        latest_only = await count("checkpoints", copy)
+        copy_values = (await alice.threads.get_state(copy))["values"]["messages"]
+        pruned = await alice.threads.prune([thread, copy, "t-none"])
+        left = [await count("checkpoints", thread), await count("checkpoints", copy)]
+    assert copied["checkpoints"][0] == copied["checkpoints"][1] == 6 and same
+    assert copied["checkpoint_writes"][0] == copied["checkpoint_writes"][1] > 0
+    assert [m["content"] for m in original][-1].startswith("Answer to and again"), "the copy's turn stayed its own"
+    assert by_bob == [404, 404] and bob_pruned == {"pruned_count": 0}
+    assert second_rows == 3 and dropped_rows == 0 and after_delete == after_first
+    assert kept == {"pruned_count": 1} and latest_only == 1 and copy_values[-1]["content"].startswith("Answer to on")
+    assert pruned == {"pruned_count": 2} and left == [0, 0]
+
+
+async def _status(call: Any) -> int:
+    try:
+        await call
+    except httpx.HTTPStatusError as error:
+        return error.response.status_code
+    return 200

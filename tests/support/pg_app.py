@@ -1,7 +1,8 @@
 """An app whose threads live in PostgreSQL, as a deployment of several processes runs it: ``AsyncPostgresSaver``
 keeps the checkpoints, ``AsyncPostgresStore`` the threads' records, ``PostgresHolds`` the leases, and (with
 ``REDIS_URL``) Redis the resumable streams. Owners come from ``X-User``. One blueprint per multitask strategy, on
-the same graph: ``/<strategy>/chat``. The model answers word by word, ``DELAY`` seconds apart."""
+the same graph: ``/<strategy>/chat``; and LangGraph's protocol at ``/lg``. The model answers word by word, ``DELAY``
+seconds apart."""
 
 from __future__ import annotations
 
@@ -65,3 +66,13 @@ for strategy in STRATEGIES:
         ),
         url_prefix=f"/{strategy}",
     )
+app.register_blueprint(
+    create_blueprint(
+        lambda _: graph,
+        name="agent",
+        protocol="langgraph",
+        stream_owner=lambda chat_request: chat_request.headers.get("X-User"),
+        resume=os.environ.get("REDIS_URL") or "memory",
+    ),
+    url_prefix="/lg",
+)

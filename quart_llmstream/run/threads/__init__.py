@@ -140,9 +140,13 @@ class RunThread:
         return values, (MessagesSnapshot(plain_messages(state)), *decided)
 
     async def begin(self, question: str, stream_id: str | None) -> None:
-        """The run starts: the thread's record says so (made, titled by the question, on its first run)."""
+        """The run starts: the thread's record says so (made, titled by the question, on its first run), and the
+        checkpoints it writes carry the thread's metadata (as LangGraph's server's do)."""
         if self.recorded is not None:
-            await self.recorded.records.started(self.recorded.owner, self.recorded.name, question, stream_id)
+            recorded = self.recorded
+            metadata = await recorded.records.started(recorded.owner, recorded.name, question, stream_id)
+            if metadata:
+                self.config["metadata"] = {**metadata, **self.config.get("metadata", {})}
 
     async def settled(self) -> ThreadState:
         """What the thread's state says once the run has ended: interrupted when it waits for a decision or
@@ -160,7 +164,9 @@ class RunThread:
                 await self.graph.checkpointer.adelete_thread(self.config["configurable"]["thread_id"])
             elif self.recorded is not None:
                 status = "error" if ended == "error" else self.status
-                status = status or ("interrupted" if (await self.head()).interrupts else "idle")
+                if status is None:  # it stopped before its end (cancelled): nodes still to run, as at a breakpoint
+                    head = await self.head()
+                    status = "interrupted" if head.interrupts or head.next else "idle"
                 await self.recorded.records.ended(self.recorded.owner, self.recorded.name, status)
         finally:
             await self.held.release()

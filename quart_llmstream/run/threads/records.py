@@ -70,8 +70,9 @@ class ThreadRecords:
         item = await self.store.aget(self.namespace(owner), name)
         return None if item is None else _record(item)
 
-    async def started(self, owner: str | None, name: str, question: str, stream_id: str | None) -> None:
-        """A run starts on the thread: the record is made (titled by ``question``) or marked ``busy``."""
+    async def started(self, owner: str | None, name: str, question: str, stream_id: str | None) -> dict[str, Any]:
+        """A run starts on the thread: the record is made (titled by ``question``) or marked ``busy``; the
+        thread's metadata."""
         namespace = self.namespace(owner)
         item = await self.store.aget(namespace, name)
         value = dict(item.value) if item is not None else {"title": title_of(question), "created_at": _now()}
@@ -80,6 +81,7 @@ class ThreadRecords:
             streams = [*streams, stream_id][-_KEPT_STREAMS:]
         value |= {"status": "busy", "stream_id": stream_id, "streams": streams}
         await self.store.aput(namespace, name, value, index=False)
+        return dict(value.get("metadata") or {})
 
     async def ended(self, owner: str | None, name: str, status: str) -> None:
         """The run on the thread ended: its status now (``idle``, ``interrupted``, ``error``: its last run
@@ -89,9 +91,10 @@ class ThreadRecords:
         if item is not None:
             await self.store.aput(namespace, name, item.value | {"status": status, "stream_id": None}, index=False)
 
-    async def create(self, owner: str | None, name: str, metadata: dict[str, Any]) -> Record:
-        """A thread made before its first run (LangGraph's ``POST /threads``), with ``metadata`` to search by."""
-        value = {"title": "", "created_at": _now(), "status": "idle", "streams": []} | _metadata(metadata)
+    async def create(self, owner: str | None, name: str, metadata: dict[str, Any], title: str = "") -> Record:
+        """A thread made before its first run (LangGraph's ``POST /threads``, or a copy of one), with ``metadata``
+        to search by."""
+        value = {"title": title, "created_at": _now(), "status": "idle", "streams": []} | _metadata(metadata)
         await self.store.aput(self.namespace(owner), name, value, index=False)
         record = await self.get(owner, name)
         assert record is not None
@@ -115,8 +118,30 @@ class ThreadRecords:
         await self.store.aput(namespace, name, item.value | {"title": title}, index=False)
         return await self.get(owner, name)
 
+    async def forget_stream(self, owner: str | None, name: str, stream_id: str, status: str | None) -> None:
+        """The thread no longer had the run ``stream_id`` (it was deleted, or rolled back); ``status`` is the
+        thread's now, when that run was its last."""
+        namespace = self.namespace(owner)
+        item = await self.store.aget(namespace, name)
+        if item is not None:
+            value = item.value | {"streams": [s for s in item.value.get("streams", ()) if s != stream_id]}
+            if item.value.get("stream_id") == stream_id:
+                value["stream_id"] = None
+            if status is not None:
+                value["status"] = status
+            await self.store.aput(namespace, name, value, index=False)
+
     async def delete(self, owner: str | None, name: str) -> None:
         await self.store.adelete(self.namespace(owner), name)
+
+    async def busy(self, owner: str | None) -> list[Record]:
+        """The owner's threads a run is on (their records say so)."""
+        busy, offset, more = [], 0, True
+        while more:
+            page, more = await self.page(owner, 100, offset)
+            busy += [record for record in page if record.status == "busy"]
+            offset += 100
+        return busy
 
     async def page(
         self, owner: str | None, limit: int, offset: int, metadata: dict[str, Any] | None = None

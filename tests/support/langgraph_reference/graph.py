@@ -1,11 +1,13 @@
 """The graph both servers serve in the differential test: LangGraph's own (``langgraph dev``, which brings its own
 checkpointer and store) and this blueprint (with ``InMemorySaver`` and ``InMemoryStore``). A ``create_agent`` graph
 whose scripted model answers word by word, calls the server tool ``weather`` when asked about the weather,
-``send_note`` — gated by ``HumanInTheLoopMiddleware`` — when asked to send a note, and ``remember``, which keeps
-a memory in the graph's store, when asked to remember."""
+``send_note`` — gated by ``HumanInTheLoopMiddleware`` — when asked to send a note, ``remember``, which keeps
+a memory in the graph's store, when asked to remember, and ``wait_a_while`` (a run to cancel while it waits) when
+asked to wait."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypedDict
 
 from langchain.agents.middleware import HumanInTheLoopMiddleware
@@ -32,6 +34,13 @@ async def remember(text: str, runtime: ToolRuntime) -> str:
     return "remembered"
 
 
+@tool
+async def wait_a_while(seconds: float) -> str:
+    """Wait a while."""
+    await asyncio.sleep(seconds)
+    return "waited"
+
+
 def reply(messages: list[BaseMessage], tools: Any) -> Any:
     last = messages[-1]
     if isinstance(last, ToolMessage):
@@ -41,6 +50,8 @@ def reply(messages: list[BaseMessage], tools: Any) -> Any:
         return calling(("weather", {"city": "Paris"}, "call_weather_1"))
     if "remember" in text:
         return calling(("remember", {"text": "likes tea"}, "call_remember_1"))
+    if "wait" in text:
+        return calling(("wait_a_while", {"seconds": 3}, "call_wait_1"))
     if "note" in text:
         return calling(("send_note", {"to": "ann", "text": "hi"}, "call_note_1"))
     return words(f"Answer to {text}")
@@ -49,7 +60,7 @@ def reply(messages: list[BaseMessage], tools: Any) -> Any:
 def build(checkpointer: bool, store: Any = None) -> Any:
     model = ScriptedChatModel(responses=[reply])
     gate = HumanInTheLoopMiddleware(interrupt_on={"send_note": True})
-    return agent(model, gate, tools=[send_note, remember], checkpointer=checkpointer, store=store)
+    return agent(model, gate, tools=[send_note, remember, wait_a_while], checkpointer=checkpointer, store=store)
 
 
 graph = build(checkpointer=False)  # langgraph dev brings its own checkpointer and store
