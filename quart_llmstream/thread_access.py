@@ -9,7 +9,6 @@ gets this object (:class:`~.protocols.base.ThreadAccess`) and answers in its own
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -24,7 +23,7 @@ from .logs.streams import ending
 from .owners import owner_of
 from .request import ChatRequest
 from .run import Preparer
-from .run.threads import Record, checked_name, checked_write, stored_name
+from .run.threads import Record, checked_name, checked_write, status_of, stored_name
 from .run.threads.copies import copy_checkpoints, drop_runs
 from .settings import Settings
 
@@ -183,40 +182,51 @@ class Threads:
     async def cancel(
         self, owner: str | None, thread_id: str, run_id: str | None, wait: bool = False, rollback: bool = False
     ) -> None:
-        """Stop the thread's run ``run_id`` (None: whichever), wherever it runs (with ``wait``, until it has let
-        go); with ``rollback``, then delete it (:meth:`forget_run`). ``404`` when it is not going on (the record
-        names the run going on when its stream is kept; without resume, the one going on is taken as it)."""
+        """Stop the run going on on the thread (``run_id``, when named), wherever it runs, and with ``wait``
+        until it has ended; with ``rollback``, the run takes out what it wrote before it lets go of the thread
+        (:meth:`~.run.threads.RunThread.release`), and is deleted. ``404`` when no such run is going on."""
         name = self.name(thread_id)
-        record, stored = await self.extension.records().get(owner, name), stored_name(name, owner)
-        going = None if record is None else record.stream_id
-        if (None not in (going, run_id) and going != run_id) or not await self.extension.holds.stop(stored):
+        records, stored = self.extension.records(), stored_name(name, owner)
+        record = await records.get(owner, name)
+        current = None if record is None else record.run_id
+        if current is None or run_id not in (None, current):
+            raise RequestError(404, "not_found", "No matching runs to cancel")
+        if rollback:
+            await records.roll_back(owner, name, current)
+        if not await self.extension.holds.stop(stored, current):
             raise RequestError(404, "not_found", "No matching runs to cancel")
         if wait or rollback:
             for _ in range(600):
-                if not await self.extension.holds.busy(stored):
+                record = await records.get(owner, name)
+                if record is None or record.run_id != current:
                     break
                 await asyncio.sleep(0.05)
-        if rollback and (going or run_id) is not None:
-            await self.forget_run(owner, thread_id, str(going or run_id))
+        if rollback:
+            await self._forget(owner, current)
 
-    async def going(self, owner: str | None) -> list[str]:
-        """The owner's threads a run is on."""
-        return [record.thread_id for record in await self.extension.records().busy(owner)]
+    async def going(self, owner: str | None) -> list[tuple[str, str]]:
+        """The owner's threads a run is on, each with the run's id."""
+        return [(record.thread_id, str(record.run_id)) for record in await self.extension.records().busy(owner)]
 
     async def copy(self, owner: str | None, thread_id: str) -> dict[str, Any]:
         """A new thread of the owner's holding what the thread holds (its checkpoints with their pending writes,
-        its metadata and title); ``404`` when there is no such thread."""
+        its metadata and title), copied while no run is on it (``409``); ``404`` when there is no such thread."""
         name = self.name(thread_id)
         graph, record = await self._existing(owner, name)
-        copied = str(uuid4())
-        await copy_checkpoints(graph.checkpointer, stored_name(name, owner), stored_name(copied, owner))
+        copied, stored = str(uuid4()), stored_name(name, owner)
+        held = await self.extension.holds.take(graph.checkpointer, stored, f"copy-{uuid4()}")
+        try:
+            await copy_checkpoints(graph.checkpointer, stored, stored_name(copied, owner))
+        finally:
+            await held.release()
         metadata, title = ({}, "") if record is None else (record.metadata, record.title)
-        return await self.listed(await self.extension.records().create(owner, copied, metadata, title), owner)
+        status = status_of(await graph.aget_state({"configurable": {"thread_id": stored_name(copied, owner)}}))
+        return await self.listed(await self.extension.records().create(owner, copied, metadata, title, status), owner)
 
-    async def forget_run(self, owner: str | None, thread_id: str, run_id: str) -> None:
-        """Delete a run the thread has had, as if it had not: the checkpoints it wrote (LangGraph's server does
-        the same), its stream's log, its place in the record; ``404`` when the thread has no such run, ``409``
-        while a run is on the thread."""
+    async def delete_run(self, owner: str | None, thread_id: str, run_id: str) -> None:
+        """Delete a run the thread has had, as if it had not: the checkpoints it wrote on this thread (LangGraph's
+        server does the same), its stream's log, its place in the record; ``404`` when the thread has no such
+        run, ``409`` while a run is on the thread."""
         name = self.name(thread_id)
         graph, record = await self._existing(owner, name)
         stored = stored_name(name, owner)
@@ -226,41 +236,37 @@ class Threads:
             streams = () if record is None else record.streams
             if not dropped and run_id not in streams:
                 raise RequestError(404, "not_found", f"Run {run_id} not found")
-            status = None
-            if not streams or streams[-1] == run_id:  # the thread is as that run found it
-                state = await graph.aget_state({"configurable": {"thread_id": stored}})
-                status = "interrupted" if state.interrupts or state.next else "idle"
+            last = not streams or streams[-1] == run_id  # the thread is as that run found it
+            status = status_of(await graph.aget_state({"configurable": {"thread_id": stored}})) if last else None
             await self.extension.records().forget_stream(owner, name, run_id, status)
-            if self.store is not None:
-                await self.store.delete(run_id, owner)
-            await self.extension.ledger().forget_run(owner, run_id)
+            if run_id in streams:  # this thread's own run (a copy's checkpoints name its original's runs)
+                await self._forget(owner, run_id)
         finally:
             await held.release()
 
-    async def prune(self, owner: str | None, thread_ids: Sequence[str], keep_latest: bool) -> int:
-        """Delete the owner's threads of ``thread_ids`` (others are left out, as ones not there), or with
-        ``keep_latest`` only their earlier checkpoints (``422`` when the checkpointer cannot); how many there were."""
+    async def _forget(self, owner: str | None, run_id: str) -> None:
+        """A deleted run's stream log, and what feedback would have found of it."""
+        if self.store is not None:
+            await self.store.delete(run_id, owner)
+        await self.extension.ledger().forget_run(owner, run_id)
+
+    async def cut(self, owner: str | None, thread_id: str) -> None:
+        """Cut the thread to its latest checkpoint, while no run is on it (``409``): LangGraph's ``keep_latest``
+        prune; ``422`` when the checkpointer cannot (``AsyncPostgresSaver`` can), ``404`` when there is no thread."""
         from langgraph.checkpoint.base import BaseCheckpointSaver  # there is a graph: LangGraph is there
 
-        graph, _ = await self.graph(owner, "-")  # any thread's: the blueprint's graph keeps them all
-        if keep_latest and type(graph.checkpointer).aprune is BaseCheckpointSaver.aprune:
-            detail = "keep_latest: this thread checkpointer cannot prune (LangGraph's Postgres checkpointer can)"
+        name = self.name(thread_id)
+        saver, stored = (await self._existing(owner, name))[0].checkpointer, stored_name(name, owner)
+        if type(saver).aprune is BaseCheckpointSaver.aprune:
+            detail = "keep_latest: this thread checkpointer cannot prune (LangGraph's Postgres one can)"
             raise RequestError(422, "invalid_request", detail)
-        found = []
-        for thread_id in thread_ids:
-            try:
-                await self._existing(owner, self.name(thread_id))
-            except RequestError:
-                continue
-            found.append(thread_id)
+        held = await self.extension.holds.take(saver, stored, f"prune-{uuid4()}")
         try:
-            if keep_latest and found:
-                await graph.checkpointer.aprune([stored_name(name, owner) for name in found], strategy="keep_latest")
+            await saver.aprune([stored], strategy="keep_latest")
         except NotImplementedError as error:  # a thread whose state is kept as deltas
             raise RequestError(422, "invalid_request", f"keep_latest: {error}") from None
-        for thread_id in [] if keep_latest else found:
-            await self.delete(owner, thread_id)
-        return len(found)
+        finally:
+            await held.release()
 
     async def _existing(self, owner: str | None, name: str) -> tuple[Any, Record | None]:
         """The graph keeping the owner's thread ``name``, and its record; ``404`` when it has neither a record

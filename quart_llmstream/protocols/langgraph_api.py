@@ -168,8 +168,16 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         return json_response(copied)
 
     async def prune_threads() -> Response:
-        body = await checked_body(_Prune)
-        pruned = await threads.prune(await threads.owner(), body.thread_ids, body.strategy == "keep_latest")
+        """Delete threads, or cut them to their latest checkpoint; another owner's are left out as ones not there."""
+        body, owner, pruned = await checked_body(_Prune), await threads.owner(), 0
+        for thread_id in dict.fromkeys(body.thread_ids):
+            try:
+                await (threads.cut if body.strategy == "keep_latest" else threads.delete)(owner, thread_id)
+            except RequestError as error:
+                if error.status not in (400, 404):  # 400, 404: not there (any more)
+                    raise
+                continue
+            pruned += 1
         return json_response({"pruned_count": pruned})
 
     async def search_threads() -> Response:

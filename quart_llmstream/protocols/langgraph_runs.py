@@ -76,11 +76,11 @@ def run_routes(
             if body.status.lower() not in ("pending", "running", "all") or body.thread_id or body.run_ids:
                 detail = "status: pending, running or all, without thread_id and run_ids"
                 raise RequestError(422, "invalid_request", detail)
-            going: list[tuple[str, str | None]] = [(thread, None) for thread in await threads.going(owner)]
+            going = await threads.going(owner)
         elif body.thread_id is None or body.run_ids is None:
             raise RequestError(422, "invalid_request", "thread_id and run_ids, or a status")
         else:
-            going = [(body.thread_id, run_id) for run_id in body.run_ids]
+            going = [(body.thread_id, run_id) for run_id in dict.fromkeys(body.run_ids)]
         cancelled = 0
         for thread_id, run_id in going:
             try:
@@ -94,7 +94,7 @@ def run_routes(
 
     async def delete_run(thread_id: str, run_id: str) -> Response:
         """Delete a run the thread has had, and the checkpoints it wrote (``409`` while a run is on it)."""
-        await threads.forget_run(await threads.owner(), thread_id, run_id)
+        await threads.delete_run(await threads.owner(), thread_id, run_id)
         return Response(status=204)
 
     return [

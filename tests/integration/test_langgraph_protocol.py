@@ -250,6 +250,52 @@ async def test_runs_are_cancelled_by_ids_or_all_at_once_each_owner_only_their_ow
     assert all(not values["messages"][-1]["content"].startswith("Answer to a long") for values in ended)
 
 
+async def test_a_run_rolled_back_leaves_the_thread_as_it_found_it_for_the_run_waiting_its_turn() -> None:
+    """The rollback is the cancelled run's own last act, while it still holds the thread: a run waiting its turn
+    starts from the thread as it was before the cancelled run, not from what that run had written."""
+    app, _ = langgraph_app(delay=0.05)
+    long = {"messages": [{"role": "user", "content": "a long question " * 20}]}
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        await client.runs.wait(thread, "reviewer", input={"messages": [{"role": "user", "content": "hello"}]})
+        first = await client.runs.create(thread, "reviewer", input=long, stream_mode="messages-tuple")
+        await asyncio.sleep(0.3)  # under way: its question is in the thread
+        next_turn = {"messages": [{"role": "user", "content": "next"}]}
+        waiting = asyncio.create_task(
+            client.runs.create(thread, "reviewer", input=next_turn, multitask_strategy="enqueue")
+        )
+        await asyncio.sleep(0.2)  # its request waits for the thread
+        with pytest.raises(ConflictError):  # a copy waits for no run
+            await client.threads.copy(thread)
+        await client.runs.cancel(thread, first["run_id"], action="rollback")
+        queued = await waiting
+        ended = await client.runs.join(thread, queued["run_id"])
+        with pytest.raises(NotFoundError):
+            await client.runs.get(thread, first["run_id"])
+        runs = [run["run_id"] for run in await client.runs.list(thread)]
+    asked = [message["content"] for message in ended["messages"] if message["type"] == "human"]
+    assert asked == ["hello", "next"], "the queued run started from what the rolled back run had written"
+    assert first["run_id"] not in runs and queued["run_id"] in runs
+
+
+async def test_a_run_deleted_on_a_copy_leaves_the_original_thread_and_its_runs_alone() -> None:
+    app, _ = langgraph_app()
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create(metadata={"k": "v"}))["thread_id"]
+        ran = await client.runs.create(thread, "reviewer", input={"messages": [{"role": "user", "content": "hello"}]})
+        await client.runs.join(thread, ran["run_id"])
+        copy = await client.threads.copy(thread)
+        await client.runs.delete(copy["thread_id"], ran["run_id"])  # the copy's checkpoints name the original's run
+        emptied = (await client.threads.get(copy["thread_id"]))["values"]
+        kept = [run["run_id"] for run in await client.runs.list(thread)]
+        joined = [part.event async for part in client.runs.join_stream(thread, ran["run_id"])]
+        original = (await client.threads.get_state(thread))["values"]["messages"]
+    assert copy["metadata"]["k"] == "v" and copy["status"] == "idle" and emptied == {}
+    assert kept == [ran["run_id"]] and "values" in joined and original[-1]["content"].startswith("Answer to hello")
+
+
 async def test_agent_chat_uis_search_by_graph_id_lists_every_thread_of_the_assistant() -> None:
     app, _ = langgraph_app()
     async with running(app) as url:

@@ -69,6 +69,8 @@ async def test_a_second_run_elsewhere_is_refused_waits_or_stops_the_first(store:
         assert not waiting.done()
         await second.release()
         third = await asyncio.wait_for(waiting, 2)
+        assert await two.stop("alice:t1", "run-4") is False, "a stop by a run's name stops only that run"
+        assert await two.stop("alice:t1", "run-5") is True
         for held in (third, other):
             await held.release()
         assert not await one.busy("alice:t1")

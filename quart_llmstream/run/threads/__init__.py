@@ -19,6 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from ...errors import RequestError
 from ...events import Event, MessagesSnapshot
 from ...request import ChatRequest, Resume
+from .copies import drop_runs
 from .decisions import resume_value
 from .hold import STRATEGIES, Held, LocalHolds, Strategy, ThreadHolds
 from .ids import checked_name, new_name, stored_name
@@ -33,6 +34,7 @@ from .state import (
     plain_messages,
     settled,
     shared_keys,
+    status_of,
     unanswered_calls,
 )
 from .tools import graph_tools
@@ -56,6 +58,7 @@ __all__ = [
     "new_name",
     "open_thread",
     "shared_keys",
+    "status_of",
     "stored_name",
 ]
 
@@ -144,7 +147,8 @@ class RunThread:
         checkpoints it writes carry the thread's metadata (as LangGraph's server's do)."""
         if self.recorded is not None:
             recorded = self.recorded
-            metadata = await recorded.records.started(recorded.owner, recorded.name, question, stream_id)
+            run_id = str(self.config.get("run_id"))
+            metadata = await recorded.records.started(recorded.owner, recorded.name, question, stream_id, run_id)
             if metadata:
                 self.config["metadata"] = {**metadata, **self.config.get("metadata", {})}
 
@@ -153,21 +157,25 @@ class RunThread:
         stopped at a breakpoint (nodes still to run after a run that ran to its end)."""
         state = await self.head()
         settled_state = settled(state)
-        self.status = "interrupted" if settled_state.interrupts or state.next else "idle"
+        self.status = status_of(state)
         return settled_state
 
     async def release(self, ended: str | None = None) -> None:
         """Let go of the thread, its record saying how the run (which ``ended`` so: ``error``, ...) left it; an
-        ephemeral thread is deleted."""
+        ephemeral thread is deleted. A run asked to roll back (a cancel's ``action=rollback``) first takes out
+        the checkpoints it wrote, so the thread is as the run found it when the next one starts."""
         try:
             if self.ephemeral:
                 await self.graph.checkpointer.adelete_thread(self.config["configurable"]["thread_id"])
             elif self.recorded is not None:
+                recorded, run_id = self.recorded, str(self.config.get("run_id"))
                 status = "error" if ended == "error" else self.status
                 if status is None:  # it stopped before its end (cancelled): nodes still to run, as at a breakpoint
-                    head = await self.head()
-                    status = "interrupted" if head.interrupts or head.next else "idle"
-                await self.recorded.records.ended(self.recorded.owner, self.recorded.name, status)
+                    status = status_of(await self.head())
+                if await recorded.records.ended(recorded.owner, recorded.name, status, run_id):
+                    await drop_runs(self.graph.checkpointer, self.config["configurable"]["thread_id"], {run_id})
+                    status = status_of(await self.head())
+                    await recorded.records.forget_stream(recorded.owner, recorded.name, run_id, status)
         finally:
             await self.held.release()
 

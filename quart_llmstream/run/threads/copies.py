@@ -1,9 +1,11 @@
-"""A thread's checkpoints copied to another thread, or those some runs wrote taken out, on any checkpointer.
+"""A thread's checkpoints copied to another thread, and those some runs wrote taken out of one thread.
 
-A LangGraph checkpointer may do either itself (``acopy_thread``, ``adelete_for_runs``); one that does not
-(``InMemorySaver`` and ``AsyncPostgresSaver`` today) gets it done here with what every checkpointer has: listing a
-thread's checkpoints, each with its pending writes, and putting them again under a thread's name. Every checkpoint
-keeps its id, its parent and its metadata, so a copy's history is the thread's.
+A LangGraph checkpointer may copy a thread itself (``acopy_thread``); one that does not (``InMemorySaver`` and
+``AsyncPostgresSaver`` today) gets it done here with what every checkpointer has: listing a thread's checkpoints,
+each with its pending writes, and putting them again under a thread's name. Every checkpoint keeps its id, its
+parent and its metadata, so a copy's history is the thread's — and names the same runs, which is why a run's
+checkpoints are taken out of one thread here (a checkpointer's own ``adelete_for_runs`` takes them out of every
+thread, a copy's original too).
 """
 
 from __future__ import annotations
@@ -25,16 +27,13 @@ async def copy_checkpoints(saver: Any, source: str, target: str) -> None:
 async def drop_runs(saver: Any, thread: str, run_ids: Collection[str]) -> bool:
     """Take out of ``thread`` the checkpoints the runs ``run_ids`` wrote (each names its run in its metadata), as
     LangGraph's server does to a run it deletes or rolls back: the thread is then as the runs found it, when they
-    were its last. Whether there were any."""
+    were its last. Whether there were any. The thread is written again whole (the thread must be held)."""
     found = [checkpoint async for checkpoint in saver.alist(_thread(thread))]
     kept = [checkpoint for checkpoint in found if checkpoint.metadata.get("run_id") not in run_ids]
     if len(kept) == len(found):
         return False
-    try:
-        await saver.adelete_for_runs(list(run_ids))
-    except NotImplementedError:
-        await saver.adelete_thread(thread)
-        await _put(saver, kept, thread)
+    await saver.adelete_thread(thread)
+    await _put(saver, kept, thread)
     return True
 
 

@@ -57,8 +57,9 @@ class ThreadHolds(ABC):
         """A run holds ``thread_id`` now."""
 
     @abstractmethod
-    async def stop(self, thread_id: str) -> bool:
-        """Ask the run holding ``thread_id`` to stop, wherever it runs; False when none does."""
+    async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
+        """Ask the run holding ``thread_id`` (if it is ``run_id``, when named) to stop, wherever it runs; False when
+        none does."""
 
     async def close(self) -> None:  # noqa: B027  # a store with connections closes them
         """Let go of what the holds keep open (at the app's shutdown)."""
@@ -117,8 +118,8 @@ class LocalHolds(ThreadHolds):
     async def busy(self, thread_id: str) -> bool:
         return any(name == thread_id for _, name in self.held)
 
-    async def stop(self, thread_id: str) -> bool:
-        holders = [held for (_, name), held in self.held.items() if name == thread_id]
+    async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
+        holders = [held for (_, name), held in self.held.items() if name == thread_id and run_id in (None, held.run_id)]
         for held in holders:
             held.stop()
         return bool(holders)

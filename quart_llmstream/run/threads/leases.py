@@ -48,8 +48,8 @@ class LeaseHolds(ThreadHolds):
         held.stopped_run = stopped
         return held
 
-    async def stop(self, thread_id: str) -> bool:
-        return await self._mark(thread_id) is not None
+    async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
+        return await self._mark(thread_id, run_id) is not None
 
     @abstractmethod
     async def _claim(self, thread_id: str, run_id: str) -> bool:
@@ -64,8 +64,8 @@ class LeaseHolds(ThreadHolds):
         """Delete ``run_id``'s lease (not a later holder's)."""
 
     @abstractmethod
-    async def _mark(self, thread_id: str) -> str | None:
-        """Mark the live lease to stop; the run id holding it, or None."""
+    async def _mark(self, thread_id: str, run_id: str | None = None) -> str | None:
+        """Mark the live lease (``run_id``'s, when named) to stop; the run id holding it, or None."""
 
 
 class _Lease(Held):
@@ -117,7 +117,8 @@ WHERE llmstream_holds.expires_at < now() RETURNING run_id"""
 _RENEW = """UPDATE llmstream_holds SET expires_at = now() + %s * interval '1 second'
 WHERE thread_id = %s AND run_id = %s RETURNING stop"""
 _FREE = "DELETE FROM llmstream_holds WHERE thread_id = %s AND run_id = %s"
-_MARK = "UPDATE llmstream_holds SET stop = true WHERE thread_id = %s AND expires_at > now() RETURNING run_id"
+_MARK = """UPDATE llmstream_holds SET stop = true
+WHERE thread_id = %s AND expires_at > now() AND (%s::text IS NULL OR run_id = %s) RETURNING run_id"""
 _BUSY = "SELECT 1 FROM llmstream_holds WHERE thread_id = %s AND expires_at > now()"
 
 
@@ -162,8 +163,8 @@ class PostgresHolds(LeaseHolds):
     async def _free(self, thread_id: str, run_id: str) -> None:
         await self._execute(_FREE, thread_id, run_id)
 
-    async def _mark(self, thread_id: str) -> str | None:
-        row = await self._execute(_MARK, thread_id)
+    async def _mark(self, thread_id: str, run_id: str | None = None) -> str | None:
+        row = await self._execute(_MARK, thread_id, run_id, run_id)
         return None if row is None else str(row[0])
 
     async def busy(self, thread_id: str) -> bool:
@@ -182,7 +183,7 @@ return 1"""
 _FREE_LUA = """if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1], KEYS[2]) end
 return 0"""
 _MARK_LUA = """local holder = redis.call('get', KEYS[1])
-if not holder then return false end
+if not holder or (ARGV[2] ~= '' and holder ~= ARGV[2]) then return false end
 redis.call('set', KEYS[2], holder, 'PX', ARGV[1])
 return holder"""
 
@@ -221,8 +222,8 @@ class RedisHolds(LeaseHolds):
     async def _free(self, thread_id: str, run_id: str) -> None:
         await self._free_script(keys=self._keys(thread_id), args=[run_id])
 
-    async def _mark(self, thread_id: str) -> str | None:
-        holder = await self._mark_script(keys=self._keys(thread_id), args=[self._ms])
+    async def _mark(self, thread_id: str, run_id: str | None = None) -> str | None:
+        holder = await self._mark_script(keys=self._keys(thread_id), args=[self._ms, run_id or ""])
         return None if holder is None else holder.decode() if isinstance(holder, bytes) else str(holder)
 
     async def busy(self, thread_id: str) -> bool:

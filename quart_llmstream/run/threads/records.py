@@ -33,6 +33,7 @@ class Record:
     stream_id: str | None
     streams: tuple[str, ...]
     metadata: dict[str, Any]
+    run_id: str | None = None  # the run going on, while one does
 
     def listed(self) -> dict[str, Any]:
         """The record as a list shows it."""
@@ -70,31 +71,48 @@ class ThreadRecords:
         item = await self.store.aget(self.namespace(owner), name)
         return None if item is None else _record(item)
 
-    async def started(self, owner: str | None, name: str, question: str, stream_id: str | None) -> dict[str, Any]:
-        """A run starts on the thread: the record is made (titled by ``question``) or marked ``busy``; the
-        thread's metadata."""
+    async def started(
+        self, owner: str | None, name: str, question: str, stream_id: str | None, run_id: str | None = None
+    ) -> dict[str, Any]:
+        """The run ``run_id`` starts on the thread: the record is made (titled by ``question``) or marked
+        ``busy``; the thread's metadata."""
         namespace = self.namespace(owner)
         item = await self.store.aget(namespace, name)
         value = dict(item.value) if item is not None else {"title": title_of(question), "created_at": _now()}
         streams = [s for s in value.get("streams", ()) if s != stream_id]
         if stream_id is not None:
             streams = [*streams, stream_id][-_KEPT_STREAMS:]
-        value |= {"status": "busy", "stream_id": stream_id, "streams": streams}
+        value |= {"status": "busy", "stream_id": stream_id, "streams": streams, "run_id": run_id}
         await self.store.aput(namespace, name, value, index=False)
         return dict(value.get("metadata") or {})
 
-    async def ended(self, owner: str | None, name: str, status: str) -> None:
-        """The run on the thread ended: its status now (``idle``, ``interrupted``, ``error``: its last run
-        failed); a deleted thread stays so."""
+    async def ended(self, owner: str | None, name: str, status: str, run_id: str | None = None) -> bool:
+        """The run ``run_id`` on the thread ended: its status now (``idle``, ``interrupted``, ``error``: its last
+        run failed); a deleted thread stays so. Whether the run was asked to roll back (:meth:`roll_back`)."""
         namespace = self.namespace(owner)
         item = await self.store.aget(namespace, name)
-        if item is not None:
-            await self.store.aput(namespace, name, item.value | {"status": status, "stream_id": None}, index=False)
+        if item is None:
+            return False
+        value = {key: v for key, v in item.value.items() if key != "rollback"}
+        await self.store.aput(
+            namespace, name, value | {"status": status, "stream_id": None, "run_id": None}, index=False
+        )
+        return run_id is not None and item.value.get("rollback") == run_id
 
-    async def create(self, owner: str | None, name: str, metadata: dict[str, Any], title: str = "") -> Record:
+    async def roll_back(self, owner: str | None, name: str, run_id: str) -> None:
+        """Ask the run ``run_id`` going on on the thread to take out what it wrote as it ends, before it lets go of
+        the thread (so no run waiting its turn starts from it)."""
+        namespace = self.namespace(owner)
+        item = await self.store.aget(namespace, name)
+        if item is not None and item.value.get("run_id") == run_id:
+            await self.store.aput(namespace, name, item.value | {"rollback": run_id}, index=False)
+
+    async def create(
+        self, owner: str | None, name: str, metadata: dict[str, Any], title: str = "", status: str = "idle"
+    ) -> Record:
         """A thread made before its first run (LangGraph's ``POST /threads``, or a copy of one), with ``metadata``
         to search by."""
-        value = {"title": title, "created_at": _now(), "status": "idle", "streams": []} | _metadata(metadata)
+        value = {"title": title, "created_at": _now(), "status": status, "streams": []} | _metadata(metadata)
         await self.store.aput(self.namespace(owner), name, value, index=False)
         record = await self.get(owner, name)
         assert record is not None
@@ -136,11 +154,10 @@ class ThreadRecords:
 
     async def busy(self, owner: str | None) -> list[Record]:
         """The owner's threads a run is on (their records say so)."""
-        busy, offset, more = [], 0, True
-        while more:
-            page, more = await self.page(owner, 100, offset)
-            busy += [record for record in page if record.status == "busy"]
-            offset += 100
+        namespace, busy, offset = self.namespace(owner), [], 0
+        while items := await self.store.asearch(namespace, filter={"status": "busy"}, limit=100, offset=offset):
+            busy += [_record(item) for item in items if item.namespace == namespace]
+            offset += len(items)
         return busy
 
     async def page(
@@ -173,6 +190,7 @@ def _record(item: Any) -> Record:
         stream_id=value.get("stream_id"),
         streams=tuple(value.get("streams", ())),
         metadata=dict(value.get("metadata") or {}),
+        run_id=value.get("run_id"),
     )
 
 

@@ -24,7 +24,7 @@ from ...request.attachments import attached
 __all__ = [
     *("ThreadState", "checkpointed", "describe", "graph_of", "hides_a_thread", "interrupts_of", "is_interrupt"),
     "plain_messages",
-    *("settled", "shared_keys", "unanswered_calls"),
+    *("settled", "shared_keys", "status_of", "unanswered_calls"),
 ]
 
 _MAX_VALUE_CHARS = 1 << 16  # an interrupt's value is what a person decides on: keep it whole, within reason
@@ -86,6 +86,12 @@ def settled(state: Any) -> ThreadState:
     """A thread's state (``aget_state``) as plain data."""
     values = dict(state.values) if isinstance(state.values, Mapping) else {}
     return ThreadState(interrupts_of(state), values, plain_messages(state))
+
+
+def status_of(state: Any) -> str:
+    """A thread's status by its state (``aget_state``): ``interrupted`` while it waits for a decision or has
+    nodes still to run (a breakpoint, a cancelled run), as LangGraph's server says; ``idle`` otherwise."""
+    return "interrupted" if state.interrupts or state.next else "idle"
 
 
 def is_interrupt(error: object) -> bool:
