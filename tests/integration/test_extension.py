@@ -103,6 +103,7 @@ import asyncio, os, signal, time
 from quart import Quart
 from quart_llmstream import LLMStream, create_blueprint
 
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background job inherits it ignored)
 original = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
 for explicit in (False, True):
     app = Quart(__name__)
