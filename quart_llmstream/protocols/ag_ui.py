@@ -74,7 +74,6 @@ class AgUiEncoder(Encoder):
         self._unended: list[Call] = []  # calls whose arguments may still stream
         self._calls = ToolCalls(stream_id)
         self._interrupts: list[dict[str, Any]] = []  # what the run's RUN_FINISHED says it waits on
-        super().__init__()
 
     def opening(self) -> bytes:
         return _event(type="RUN_STARTED", threadId=self._thread_id, runId=self._run_id)

@@ -66,7 +66,6 @@ class AiSdkEncoder(Encoder):
         self._step_open = True
         self._approvals = 0  # tool calls awaiting a person's approval
         self._calls = ToolCalls(stream_id)
-        super().__init__()
 
     def opening(self) -> bytes:
         return _chunk(type="start", messageId=self._message_id) + _chunk(type="start-step")

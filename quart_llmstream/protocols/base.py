@@ -41,20 +41,21 @@ def _method(kind: type[Event]) -> str:
 _METHODS = {kind: _method(kind) for kind in EVENT_TYPES}
 
 
-class Encoder(ABC):
+class Encoder:
     """The frames of one response. ``encode`` returns whole encoded frames, or ``b""`` for none.
 
     An encoder writes each event type with its method named after it (``on_text_delta`` writes a
-    :class:`~..events.TextDelta`), or with :meth:`otherwise` when it has none; ``encoders`` maps each event type
-    to its writer, made once per response, so the per-event path is one lookup.
+    :class:`~..events.TextDelta`), or with :meth:`otherwise` when it has none; ``writers`` maps each event type
+    to its writer, made once per encoder class, so the per-event path is one lookup and a response makes none.
     :class:`~..events.RunEnded` writes the protocol's error frame (when the run failed) and its final frame.
     """
 
-    encoders: dict[type[Event], Callable[[Any], bytes]]
+    writers: dict[type[Event], Callable[[Any, Any], bytes]]  # each class's (below); an instance may have its own
 
-    def __init__(self) -> None:
-        otherwise = self.otherwise
-        self.encoders = {kind: getattr(self, method, otherwise) for kind, method in _METHODS.items()}
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        otherwise = cls.otherwise
+        cls.writers = {kind: getattr(cls, method, otherwise) for kind, method in _METHODS.items()}
 
     def otherwise(self, event: Event) -> bytes:
         """What writes an event this encoder has no method for: nothing."""
@@ -65,7 +66,7 @@ class Encoder(ABC):
         return b""
 
     def encode(self, event: Event) -> bytes:
-        return self.encoders[type(event)](event)
+        return self.writers[type(event)](self, event)
 
 
 class ThreadAccess(Interface):

@@ -27,7 +27,6 @@ class LangGraphEncoder(Encoder):
     def __init__(
         self, run_id: str, kind: str = "stream", thread_id: str | None = None, assistant_id: str | None = None
     ) -> None:
-        super().__init__()
         self.run_id, self.kind, self.thread_id, self.assistant_id = run_id, kind, thread_id, assistant_id
         self.last_values: Any = None
         self.failure: dict[str, Any] | None = None

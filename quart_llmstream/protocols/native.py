@@ -169,7 +169,6 @@ class NativeEncoder(Encoder):
         self._start, self._end = "start" in events, "end" in events
         self._announced: set[str | None] = set()  # ids of the calls a model streamed
         self._pending = 0
-        super().__init__()
 
     def otherwise(self, event: events.Event) -> bytes:
         """Every other event is a named event of its kind."""
@@ -178,8 +177,7 @@ class NativeEncoder(Encoder):
     on_text_start = on_text_end = on_reasoning_start = on_reasoning_end = Encoder.otherwise  # no frame
     on_tool_call_decided = on_messages_snapshot = on_state_predicted = Encoder.otherwise
 
-    @staticmethod
-    def on_text_delta(event: events.TextDelta) -> bytes:
+    def on_text_delta(self, event: events.TextDelta) -> bytes:
         """A token: the unnamed message the hand-written pattern sends."""
         return encode_event(to_json({"token": event.text}))
 

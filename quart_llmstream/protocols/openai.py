@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from quart import Response, jsonify
 from werkzeug.datastructures import Headers
@@ -110,9 +110,8 @@ class OpenAIEncoder(Encoder):
         self._reasoning: list[str] = []
         self._calls: list[dict[str, Any]] = []  # calls of tools the client declared, for it to run
         self._ended: events.RunEnded | None = None
-        super().__init__()
         if not self.streaming:  # the whole answer, kept for one chat.completion
-            self.encoders |= {events.TextDelta: self._keep_text, events.ReasoningDelta: self._keep_reasoning}
+            self.writers = self._keeping
 
     def opening(self) -> bytes:
         return self._chunk('"role":"assistant","content":""') if self.streaming else b""
@@ -133,6 +132,8 @@ class OpenAIEncoder(Encoder):
     def _keep_reasoning(self, event: events.ReasoningDelta) -> bytes:
         self._reasoning.append(event.text)
         return b""
+
+    _keeping: ClassVar[dict[type[events.Event], Callable[[Any, Any], bytes]]]  # below: its writers, keeping text
 
     def on_tool_call_pending(self, event: events.ToolCallPending) -> bytes:
         """A call of a tool the client declared (the agent's own calls stay hidden: the client would run them)."""
@@ -187,6 +188,12 @@ class OpenAIEncoder(Encoder):
             "choices": [choice | {"logprobs": None}],
             "usage": _usage(event),
         }
+
+
+OpenAIEncoder._keeping = OpenAIEncoder.writers | {
+    events.TextDelta: OpenAIEncoder._keep_text,
+    events.ReasoningDelta: OpenAIEncoder._keep_reasoning,
+}
 
 
 def _usage(event: events.RunEnded) -> dict[str, int]:
