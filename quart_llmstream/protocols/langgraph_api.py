@@ -13,30 +13,14 @@ from typing import Any, Literal
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from pydantic_core import to_jsonable_python
 from quart import Response, request
 
 from ..errors import RequestError
-from ..payloads import to_json
-from ..request.body import read_json_body
 from ..request.validation import validated
 from .base import ThreadAccess
+from .langgraph_body import checked_body, json_response
 
-__all__ = ["checked_body", "json_response", "thread_routes"]
-
-
-def json_response(value: Any, status: int = 200) -> Response:
-    """``value`` as LangGraph's server sends it: plain JSON of what it holds (messages as their dumps)."""
-    return Response(to_json(to_jsonable_python(value, fallback=repr)), status, content_type="application/json")
-
-
-async def checked_body(model: type[BaseModel]) -> Any:
-    """The request's JSON body (none: {}) as ``model``, or LangGraph's ``422``."""
-    body = await read_json_body(request) if await request.get_data() else {}
-    try:
-        return validated(model, body)
-    except RequestError as error:
-        raise RequestError(422, error.error, error.detail) from None
+__all__ = ["thread_routes"]
 
 
 class _NewThread(BaseModel):

@@ -19,7 +19,7 @@ from quart import Response, request
 
 from ..errors import RequestError
 from .base import ThreadAccess
-from .langgraph_api import checked_body, json_response
+from .langgraph_body import checked_body, json_response
 
 __all__ = ["assistant_routes", "graph_routes"]
 

@@ -2,7 +2,8 @@
 as a :class:`~quart_llmstream.ChatRequest`: ``input.messages`` are the run's input messages (LangChain's dicts,
 ``{"type": "human", ...}`` or ``{"role": "user", ...}``), the rest of ``input`` the client's state, ``command.resume``
 the answer to what the thread waits on; ``stream_mode`` and ``stream_subgraphs`` say what the stream carries.
-A body that fails its schema is a ``422``, as LangGraph's server answers it.
+A body that fails its schema is a ``422``, as LangGraph's server answers it; the other routes' bodies are read, and
+every route answers, as here (:func:`checked_body`, :func:`json_response`).
 """
 
 from __future__ import annotations
@@ -12,18 +13,35 @@ from typing import Any, Literal, NoReturn
 
 from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+from pydantic_core import to_jsonable_python
+from quart import Response, request
 from werkzeug.datastructures import Headers
 
 from ..errors import RequestError
 from ..payloads import to_json
 from ..request import ChatRequest, Resume
+from ..request.body import read_json_body
 from ..request.validation import validated
 from ..settings import Settings
 
-__all__ = ["STREAM_MODES", "read_run"]
+__all__ = ["STREAM_MODES", "checked_body", "json_response", "read_run"]
 
 StreamMode = Literal["values", "messages-tuple", "updates", "custom", "events", "debug", "tasks", "checkpoints"]
 STREAM_MODES = {"messages-tuple": "messages"}  # the server's names of the graph's modes, where they differ
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    """``value`` as LangGraph's server sends it: plain JSON of what it holds (messages as their dumps)."""
+    return Response(to_json(to_jsonable_python(value, fallback=repr)), status, content_type="application/json")
+
+
+async def checked_body(model: type[BaseModel]) -> Any:
+    """The request's JSON body (none: {}) as ``model``, or LangGraph's ``422``."""
+    body = await read_json_body(request) if await request.get_data() else {}
+    try:
+        return validated(model, body)
+    except RequestError as error:
+        raise RequestError(422, error.error, error.detail) from None
 
 
 class _Command(BaseModel):

@@ -15,7 +15,7 @@ from quart import Response, request
 from ..errors import RequestError
 from ..settings import Settings
 from .base import ThreadAccess
-from .langgraph_api import checked_body, json_response
+from .langgraph_body import checked_body, json_response
 from .langgraph_encoder import RUN_STATUSES, LangGraphEncoder
 from .response import FOLLOWER
 

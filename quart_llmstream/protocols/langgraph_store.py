@@ -20,7 +20,7 @@ from quart import Response, request
 from ..errors import RequestError
 from ..owners import LIBRARY_NAMESPACE
 from .base import ThreadAccess
-from .langgraph_api import checked_body, json_response
+from .langgraph_body import checked_body, json_response
 
 __all__ = ["store_routes"]
 
