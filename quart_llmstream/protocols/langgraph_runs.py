@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from quart import Response, request
 
 from ..errors import RequestError
+from ..request.validation import describe_validation_error
 from ..settings import Settings
 from .base import ThreadAccess
 from .langgraph_body import checked_body, json_response
@@ -30,8 +31,17 @@ def run_routes(
     """A thread's run routes; ``respond`` is the protocol's (a run's frames)."""
 
     async def list_runs(thread_id: str) -> Response:
-        found = await threads.runs(await threads.owner(), thread_id)
-        return json_response([_run(run_id, thread_id, name, status) for run_id, status in found])
+        """The thread's runs, newest first: ``limit`` of them (10) from ``offset``, with ``status`` when named."""
+        try:
+            asked = _RunList.model_validate(request.args.to_dict())
+        except ValidationError as error:
+            raise RequestError(422, "invalid_request", describe_validation_error(error)) from None
+        found = [
+            _run(run_id, thread_id, name, status)
+            for run_id, status in await threads.runs(await threads.owner(), thread_id)
+        ]
+        found = [run for run in found if asked.status in (None, run["status"])]
+        return json_response(found[asked.offset : asked.offset + asked.limit])
 
     async def get_run(thread_id: str, run_id: str) -> Response:
         found = dict(await threads.runs(await threads.owner(), thread_id))
@@ -106,6 +116,14 @@ def run_routes(
         ("/threads/<thread_id>/runs/<run_id>/join", "GET", join_run),
         ("/threads/<thread_id>/runs/<run_id>/cancel", "POST", cancel_run),
     ]
+
+
+class _RunList(BaseModel):
+    model_config = ConfigDict(extra="allow")  # select: every field is sent
+
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    status: str | None = None
 
 
 class _Cancel(BaseModel):

@@ -216,6 +216,9 @@ async def test_a_background_run_is_joined_a_second_is_refused_or_queued_and_a_ca
     assert cancelled["status"] == "interrupted"
 
 
+PAGES: list[dict[str, Any]] = [{"limit": 1}, {"offset": 1}, {"status": "success"}, {}]  # newest first
+
+
 async def test_runs_are_cancelled_by_ids_or_all_at_once_each_owner_only_their_own() -> None:
     app, _ = langgraph_app(delay=0.05)
     long = {"messages": [{"role": "user", "content": "a long question " * 20}]}
@@ -245,8 +248,12 @@ async def test_runs_are_cancelled_by_ids_or_all_at_once_each_owner_only_their_ow
             (await alice.runs.get(thread, run["run_id"]))["status"]
             for thread, run in zip((first, second), going, strict=True)
         ]
+        paged = [[run["run_id"] for run in await alice.runs.list(first, **asked)] for asked in PAGES]
+        with pytest.raises(httpx.HTTPStatusError) as refused:
+            await alice.runs.list(first, limit=0)
     assert finished["messages"][-1]["content"].startswith("Answer")
-    assert statuses == ["interrupted", "interrupted"]
+    assert statuses == ["interrupted", "interrupted"] and refused.value.response.status_code == 422
+    assert paged == [[going[0]["run_id"]], [ran["run_id"]], [ran["run_id"]], [going[0]["run_id"], ran["run_id"]]]
     assert all(not values["messages"][-1]["content"].startswith("Answer to a long") for values in ended)
 
 
