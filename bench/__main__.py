@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import load
-from bench.apps import pipeline
 from bench.attachments import attachment_costs
 from bench.bodies import refusal_costs
 from bench.calls import calls_per_token
 from bench.langgraph import langgraph_costs
+from bench.library import pipeline
 from bench.metrics import metrics_costs, metrics_rows
 from bench.processes import (
     LOAD_CPU,

@@ -1,174 +1,15 @@
-"""The servers under test, all on the same paced fake model and the seed-like pipeline
-``prompt | model | StrOutputParser``: the library (default and lean source) and the hand-written
-Quart endpoint users write today."""
+"""The apps a benchmark server serves, by name (``python -m bench.server <name> <port> <cpu>``), built from
+:mod:`bench.library`; those that need more (PostgreSQL, LangGraph's reference graph) are imported when made."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import os
-import sys
-import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
-from langchain_core.messages import BaseMessage
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import Runnable
-from quart import Quart, Response, request
+from quart import Quart
 
+from bench.library import answer_graph_app, graph_app, hand_written_app, library_app, metrics_app
 from quart_llmstream import create_blueprint
-
-PROMPT = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_history"), ("human", "{question}")])
-WORDS = [" the", " stream", " of", " tokens", " goes", " on", " and"]
-CANCELLED: list[float] = []  # monotonic times at which runs were cancelled (scenario e)
-
-
-def _paced_model() -> Any:
-    """The test kit's paced model (shared with the tests and the example), loaded from its file: the package at a
-    ``--baseline`` revision may not have it."""
-    path = Path(__file__).parent.parent / "quart_llmstream" / "testing" / "model.py"
-    spec = importlib.util.spec_from_file_location("paced_model", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses and pydantic look their module up
-    spec.loader.exec_module(module)
-    return module.PacedChatModel
-
-
-PacedChatModel = _paced_model()
-
-
-class BenchChatModel(PacedChatModel):
-    """``tokens`` words, one every ``delay`` seconds (at once with no delay); notes cancellations."""
-
-    tokens: int = 200
-
-    def script(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None) -> list[str]:
-        return [WORDS[i % len(WORDS)] for i in range(self.tokens)]
-
-    def on_end(self, cancelled: bool) -> None:
-        if cancelled:
-            CANCELLED.append(time.monotonic())
-
-
-def pipeline(tokens: int, delay: float) -> Runnable[Any, Any]:
-    return PROMPT | BenchChatModel(tokens=tokens, delay=delay) | StrOutputParser()
-
-
-def _plan(body: dict[str, Any]) -> tuple[int, float]:
-    return int(body.get("tokens", 200)), float(body.get("delay", 0.0))
-
-
-def library_app(source: str, protocol: str = "native", resume: str | None = None, app: Quart | None = None) -> Quart:
-    app = app or Quart(__name__)
-    app.register_blueprint(
-        create_blueprint(
-            lambda chat_request: pipeline(*_plan(chat_request.body)),
-            event_source=source,
-            protocol=protocol,
-            resume=resume,
-        )
-    )
-    _add_probe(app)
-    return app
-
-
-def hand_written_app() -> Quart:
-    """The seed pattern, done right enough to compare: tokens from on_chat_model_stream only."""
-    app = Quart(__name__)
-
-    @app.post("/chat")
-    async def chat() -> Response:
-        body = await request.get_json()
-        chain = pipeline(*_plan(body))
-        inputs = {"question": body["question"], "chat_history": []}
-
-        async def generate() -> AsyncIterator[str]:
-            try:
-                async for event in chain.astream_events(inputs, version="v2"):
-                    if event["event"] == "on_chat_model_stream":
-                        content = event["data"]["chunk"].content
-                        if content:
-                            yield f"data: {json.dumps({'token': content})}\n\n"
-            except Exception:
-                yield f"data: {json.dumps({'error': 'failed'})}\n\n"
-            yield "data: [DONE]\n\n"
-
-        response = Response(generate(), content_type="text/event-stream")
-        response.timeout = None
-        return response
-
-    _add_probe(app)
-    return app
-
-
-STEPS = 10
-
-
-def steps_graph(tokens: int, delay: float) -> Runnable[Any, Any]:
-    """A LangGraph graph of ``STEPS`` steps: each but the last moves the state on (a counter, a growing
-    list); the last streams the model's answer."""
-    from typing import Annotated, TypedDict
-
-    from langgraph.graph import END, START, StateGraph
-    from langgraph.graph.message import add_messages
-
-    # the functional form: annotations a function's own imports name must not be strings to resolve later
-    Steps = TypedDict(  # noqa: UP013
-        "Steps", {"messages": Annotated[list[BaseMessage], add_messages], "step": int, "done": list[int]}, total=False
-    )
-
-    model = BenchChatModel(tokens=tokens, delay=delay)
-    graph = StateGraph(Steps)
-    previous = START
-    for index in range(STEPS - 1):
-
-        def step(state: Any, index: int = index) -> Any:
-            return {"step": index + 1, "done": [*state.get("done", []), index]}
-
-        graph.add_node(f"step{index}", step)
-        graph.add_edge(previous, f"step{index}")
-        previous = f"step{index}"
-
-    async def answer(state: Any) -> Any:
-        return {"messages": [await model.ainvoke(state["messages"])]}
-
-    graph.add_node("answer", answer)
-    graph.add_edge(previous, "answer")
-    graph.add_edge("answer", END)
-    return graph.compile()
-
-
-def graph_app(state: bool) -> Quart:
-    """The ``STEPS``-step graph on the default source, its state streaming (every key but messages) or not."""
-    app = Quart(__name__)
-    factory = lambda chat_request: steps_graph(*_plan(chat_request.body))  # noqa: E731
-    app.register_blueprint(create_blueprint(factory, state_keys=None if state else []))
-    _add_probe(app)
-    return app
-
-
-def answer_graph(tokens: int, delay: float) -> Runnable[Any, Any]:
-    """A one-node LangGraph graph whose model streams the answer (no checkpointer: nothing kept)."""
-    from langgraph.graph import START, MessagesState, StateGraph
-
-    model = BenchChatModel(tokens=tokens, delay=delay)
-
-    async def answer(state: Any) -> Any:
-        return {"messages": [await model.ainvoke(state["messages"])]}
-
-    return StateGraph(MessagesState).add_node("answer", answer).add_edge(START, "answer").compile()
-
-
-def answer_graph_app(protocol: str) -> Quart:
-    """The one-node graph in ``protocol``: the LangGraph protocol's cost against the native one's, same graph."""
-    app = Quart(__name__)
-    factory = lambda chat_request: answer_graph(*_plan(chat_request.body))  # noqa: E731
-    app.register_blueprint(create_blueprint(factory, protocol=protocol))  # type: ignore[arg-type]
-    return app
 
 
 def _reference_app() -> Quart:
@@ -180,24 +21,13 @@ def _reference_app() -> Quart:
     return app
 
 
-def _lazy_metrics(name: str) -> Any:
-    """Scenario (o)'s apps, from :mod:`bench.metrics` when made (it imports this module)."""
+def _thread_app(holds: str) -> Quart:
+    from bench.threads import thread_app  # PostgreSQL's drivers: only for scenario (p)
 
-    def made() -> Quart:
-        from bench.metrics import APPS as METRICS_APPS
-
-        return METRICS_APPS[name]()
-
-    return made
+    return thread_app(holds)
 
 
-def _add_probe(app: Quart) -> None:
-    @app.get("/cancelled")
-    async def cancelled() -> Any:
-        return {"times": CANCELLED}
-
-
-APPS = {
+APPS: dict[str, Callable[[], Quart]] = {
     "default": lambda: library_app("astream_events"),
     "lean": lambda: library_app("callbacks"),
     "hand": hand_written_app,
@@ -209,14 +39,8 @@ APPS = {
     "graph-state": lambda: graph_app(True),
     "graph-no-state": lambda: graph_app(False),
     "graph-native": lambda: answer_graph_app("native"),
-    **{name: _lazy_metrics(name) for name in ("default-metrics", "lean-metrics")},
+    **{f"{source}-metrics": (lambda source=source: metrics_app(source)) for source in ("default", "lean")},
     "langgraph": lambda: answer_graph_app("langgraph"),
-    "langgraph-bench": lambda: _reference_app(),
+    "langgraph-bench": _reference_app,
     **{f"threads-{holds}": (lambda holds=holds: _thread_app(holds)) for holds in ("postgres", "local")},
 }
-
-
-def _thread_app(holds: str) -> Quart:
-    from bench.threads import thread_app  # it builds on this module's model
-
-    return thread_app(holds)

@@ -6,29 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Quart
-
-from bench.apps import library_app
-
 SOURCES = ("default", "lean")
-_EVENT_SOURCES = {"default": "astream_events", "lean": "callbacks"}
-
-
-def metrics_app(source: str) -> Quart:
-    """The library app with every metrics backend on (imported here: a ``--baseline`` package may not have them)."""
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-
-    from quart_llmstream import LLMStream
-    from quart_llmstream.metrics import OTelMetrics, PrometheusMetrics
-
-    app = Quart(__name__)
-    provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    LLMStream(app, metrics=[OTelMetrics(provider), PrometheusMetrics()])
-    return library_app(_EVENT_SOURCES[source], app=app)
-
-
-APPS = {f"{source}-metrics": (lambda source=source: metrics_app(source)) for source in SOURCES}
 PAIRS = [app for source in SOURCES for app in (source, f"{source}-metrics")]
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from quart import Quart
 
-from bench.apps import BenchChatModel
+from bench.library import BenchChatModel
 from bench.processes import percentile, server
 from quart_llmstream import LLMStream, PostgresHolds, create_blueprint
 

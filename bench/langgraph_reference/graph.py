@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.graph import START, MessagesState, StateGraph
 
-from bench.apps import BenchChatModel
+from bench.library import BenchChatModel
 
 
 async def answer(state: Any) -> Any:
