@@ -24,6 +24,7 @@ from langgraph_sdk import get_client
 from quart import Quart
 
 from quart_llmstream import LLMStream, create_blueprint
+from quart_llmstream.run.threads.messages import CANCELLED
 
 from helpers import SUPPORT, free_port, listening, running, subprocess_env
 
@@ -260,6 +261,9 @@ async def session(url: str) -> dict[str, Any]:
     return seen
 
 
+CHAT_UI_ANSWER = "Successfully handled tool call."  # what Agent Chat UI sends for each call left open
+
+
 def ask(text: str) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": text}]}
 
@@ -314,6 +318,9 @@ async def kept(url: str) -> dict[str, Any]:
     seen["cancelled by ids, run"] = (await client.runs.get(thread, waiting["run_id"]))["status"]
     seen["cancelled by ids, state"] = plain(await client.threads.get_state(thread))
     seen["cancelled by ids, thread"] = (await client.threads.get(thread))["status"]
+    done = {"type": "tool", "tool_call_id": "call_wait_1", "name": "wait_a_while", "content": CHAT_UI_ANSWER}
+    after = await client.runs.wait(thread, "agent", input={"messages": [done, {"type": "human", "content": "hi"}]})
+    seen["after a stop, as Agent Chat UI goes on"] = [(m["type"], m["content"]) for m in after["messages"][-3:]]
     seen["pruned"] = await client.threads.prune([copy["thread_id"], str(uuid.uuid4())])
     seen["pruned, thread"] = await status_of(client.threads.get(copy["thread_id"]))
     seen["pruned, keep latest"] = await status_of(client.threads.prune([thread], strategy="keep_latest"))
@@ -360,3 +367,9 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
         assert mine[label] == theirs[label], label
     for label in ("pruned", "pruned, thread", "pruned, keep latest"):
         assert mine[label] == theirs[label], label
+    going_on, theirs_going_on = (
+        mine["after a stop, as Agent Chat UI goes on"],
+        theirs["after a stop, as Agent Chat UI goes on"],
+    )
+    assert going_on[1:] == theirs_going_on[1:] == [("human", "hi"), ("ai", "Answer to hi")]
+    assert theirs_going_on[0] == ("tool", CHAT_UI_ANSWER) and going_on[0] == ("tool", CANCELLED), "the tool never ran"

@@ -16,7 +16,7 @@ from quart_llmstream.request import Answer, ChatRequest, Resume, Verdict
 from quart_llmstream.request.attachments import data_url
 from quart_llmstream.run.threads import LocalHolds, checked_name, stored_name
 from quart_llmstream.run.threads.decisions import resume_value
-from quart_llmstream.run.threads.messages import unseen
+from quart_llmstream.run.threads.messages import CANCELLED, unseen
 from quart_llmstream.run.threads.state import plain_messages
 from quart_llmstream.run.threads.tools import GraphTools
 
@@ -120,14 +120,31 @@ def test_a_thread_takes_only_what_it_lacks_and_a_client_answers_only_its_own_too
     assert unseen(sent, thread, agent_graph()) == [result]
     waiting_thread = state(HumanMessage("time?", id="u1"), asked, interrupts=(Interrupt(value=1, id="x"),))
     assert "waits for a decision" in refused(lambda: unseen(sent, waiting_thread, agent_graph()), 409)
-    cut = state(HumanMessage("time?", id="u1"), asked, next=("tools",))
-    assert "the server's to run" in refused(lambda: unseen(sent, cut, agent_graph()), 409)
+    cut = state(HumanMessage("time?", id="u1"), asked, next=("tools",))  # the run stopped before its tools ran
+    [closed] = unseen(sent, cut, agent_graph())
+    assert closed.tool_call_id == "call_t" and closed.text == CANCELLED and closed.status == "error"
     forged = request(
         HumanMessage("q", id="u2"), AIMessage("", tool_calls=[CALL]), ToolMessage("sunny", tool_call_id="call_w")
     )
     assert "not a tool the client runs" in refused(lambda: unseen(forged, state(), agent_graph()), 400)
     declared = request(HumanMessage("q", id="u2"), AIMessage("", tool_calls=[clock]), result, tools=("get_local_time",))
     assert len(unseen(declared, state(), agent_graph())) == 3, "a new thread may be seeded with the client's own calls"
+
+
+def test_a_turn_after_a_stopped_run_closes_its_open_calls_as_cancelled_whatever_the_client_says() -> None:
+    """Agent Chat UI answers every open call itself ("Successfully handled tool call."); the server's answer, the
+    truth, is what the thread keeps: the tool never ran. A model's API refuses a call nothing answers."""
+    asked = AIMessage("", tool_calls=[CALL], id="a1")
+    stopped = state(HumanMessage("weather?", id="u1"), asked, next=("tools",))
+    forged = ToolMessage("Successfully handled tool call.", tool_call_id="call_w", name="weather")
+    for sent in (request(forged, HumanMessage("hi", id="u2")), request(HumanMessage("hi", id="u2"))):
+        closed, question = unseen(sent, stopped, agent_graph())
+        assert (closed.tool_call_id, closed.text, closed.status) == ("call_w", CANCELLED, "error")
+        assert question.text == "hi"
+    waiting = state(HumanMessage("weather?", id="u1"), asked, next=("tools",), interrupts=(Interrupt(value=1, id="x"),))
+    assert "waits for a decision" in refused(lambda: unseen(request(forged), waiting, agent_graph()), 409)
+    ended = state(HumanMessage("weather?", id="u1"), asked, ToolMessage("sunny", tool_call_id="call_w"))
+    assert unseen(request(HumanMessage("hi", id="u2")), ended, agent_graph())[0].text == "hi", "nothing left open"
 
 
 @pytest.mark.parametrize("mode", ["drop", "refuse", "keep"])

@@ -9,6 +9,12 @@ A tool result it lacks must answer a call of a tool the client runs — one the 
 client (open, with nothing left for the server to run and no decision pending), or on a new thread one the
 request or ``ClientTools`` declares — never a call of the agent's own tools. The client's system messages are
 dropped or refused there (``system_messages``).
+
+A run stopped after its model called tools (a cancel, a breakpoint) leaves those calls open, and a model's API
+refuses a conversation with a call nothing answers. So a turn that goes on from such a thread with new input
+closes them first, with the server's own result: the call was cancelled (a client's result for one is not taken:
+Agent Chat UI sends "Successfully handled tool call." for each, which would tell the model a tool ran that never
+did).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from ...errors import RequestError
 from ...request import ChatRequest
 from .tools import graph_tools
 
-__all__ = ["checked_write", "unseen"]
+__all__ = ["CANCELLED", "checked_write", "unseen"]
 
 
 def unseen(chat_request: ChatRequest, state: Any, graph: Any, system_messages: str = "drop") -> list[BaseMessage]:
@@ -41,9 +47,29 @@ def unseen(chat_request: ChatRequest, state: Any, graph: Any, system_messages: s
             detail = "a system message cannot be added to a thread: the agent keeps its own (system_messages)"
             raise RequestError(400, "invalid_request", detail)
         new = [message for message in new if not isinstance(message, SystemMessage)]
+    closed = _cancelled_calls(thread, state)
+    if closed:
+        ids = {message.tool_call_id for message in closed}
+        new = [message for message in new if not (isinstance(message, ToolMessage) and message.tool_call_id in ids)]
     if any(isinstance(message, ToolMessage) for message in new):
         _check_results(new, thread, state, [tool["function"]["name"] for tool in chat_request.tools], graph)
-    return new
+    return [*closed, *new]
+
+
+CANCELLED = "Cancelled: the run that made this call was stopped before the tool ran."
+
+
+def _cancelled_calls(thread: list[BaseMessage], state: Any) -> list[ToolMessage]:
+    """The server's results for the calls a stopped run left open (nodes still to run, no decision pending)."""
+    if not thread or state.interrupts or not state.next:
+        return []
+    asked = next((message for message in reversed(thread) if isinstance(message, AIMessage)), None)
+    answered = {message.tool_call_id for message in thread if isinstance(message, ToolMessage)}
+    return [
+        ToolMessage(CANCELLED, tool_call_id=call["id"], name=call["name"], status="error")
+        for call in (asked.tool_calls if asked else ())
+        if call["id"] not in answered
+    ]
 
 
 def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str]) -> Any:
