@@ -22,6 +22,8 @@ from .logs.store import StreamStore
 from .logs.streams import ending
 from .owners import owner_of
 from .request import ChatRequest
+from .request.attachments import Attachments
+from .request.content_blocks import checked_content
 from .run import Preparer
 from .run.threads import Record, checked_name, checked_write, status_of, stored_name
 from .run.threads.copies import copy_checkpoints, drop_runs
@@ -134,6 +136,9 @@ class Threads:
         held = await self.extension.holds.take(graph.checkpointer, stored_name(name, owner), f"state-{uuid4()}")
         try:
             checked = checked_write(values, await graph.aget_state(config), graph, self.preparer.state_keys(graph))
+            if isinstance(checked, dict) and "messages" in checked:  # their attachments, as a run's input's
+                found = Attachments(self.settings)
+                checked["messages"] = checked_content(checked["messages"], found, "values.messages")
             if as_node is not None and as_node not in graph.nodes:
                 raise RequestError(400, "invalid_request", f"as_node: {as_node!r} is not a node of the graph")
             return await graph.aupdate_state(config, checked, as_node=as_node)

@@ -20,7 +20,9 @@ from werkzeug.datastructures import Headers
 from ..errors import RequestError
 from ..payloads import to_json
 from ..request import ChatRequest, Resume
+from ..request.attachments import Attachments
 from ..request.body import read_json_body
+from ..request.content_blocks import checked_content
 from ..request.validation import validated
 from ..settings import Settings
 
@@ -85,6 +87,8 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         raise RequestError(422, "invalid_request", f"input.messages: {error}") from None
     if len(messages) > settings.max_history + 1:
         raise RequestError(400, "invalid_request", f"input.messages: at most {settings.max_history + 1} messages")
+    found = Attachments(settings)
+    messages = checked_content(messages, found)
     question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
     if len(question) > settings.max_question_chars:
         raise RequestError(400, "invalid_request", f"the question: at most {settings.max_question_chars} characters")
@@ -127,6 +131,7 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         resume=resume,
         state=inputs,
         multitask_strategy=parsed.multitask_strategy,
+        attachments=found.found,
     )
 
 

@@ -7,6 +7,7 @@ another owner's thread a ``404`` and never found; refusals in LangGraph's ``{"de
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from typing import Any
 
@@ -301,6 +302,36 @@ async def test_a_run_deleted_on_a_copy_leaves_the_original_thread_and_its_runs_a
         original = (await client.threads.get_state(thread))["values"]["messages"]
     assert copy["metadata"]["k"] == "v" and copy["status"] == "idle" and emptied == {}
     assert kept == [ran["run_id"]] and "values" in joined and original[-1]["content"].startswith("Answer to hello")
+
+
+async def test_agent_chat_uis_attachments_are_checked_as_every_protocols_and_a_url_is_never_taken_unchecked() -> None:
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
+    image = {"type": "image", "mimeType": "image/png", "data": png, "metadata": {"name": "cat.png"}}  # its shape
+    app, _ = langgraph_app()
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        asked = {"type": "human", "content": [{"type": "text", "text": "what is this?"}, image]}
+        await client.runs.wait(thread, "reviewer", input={"messages": [asked]})
+        kept = (await client.threads.get_state(thread))["values"]["messages"][0]["content"]
+        metadata_url = {"type": "image", "url": "http://169.254.169.254/latest/meta-data/"}
+        async with httpx.AsyncClient() as http:
+            refused = await http.post(
+                f"{url}/lg/threads/{thread}/runs/wait",
+                json={"input": {"messages": [{"type": "human", "content": [metadata_url]}]}},
+                headers=ALICE,
+            )
+            written = await http.post(
+                f"{url}/lg/threads/{thread}/state",
+                json={"values": {"messages": [{"type": "human", "content": [metadata_url]}]}},
+                headers=ALICE,
+            )
+    assert kept == [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image", "base64": png, "mime_type": "image/png"},
+    ]
+    assert refused.status_code == 400 and "only https and data URLs" in refused.json()["detail"]
+    assert written.status_code == 400 and written.json()["detail"].startswith("values.messages.0.content.0: only")
 
 
 async def test_agent_chat_uis_search_by_graph_id_lists_every_thread_of_the_assistant() -> None:
