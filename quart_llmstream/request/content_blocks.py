@@ -6,7 +6,8 @@ blocks in any of LangChain's shapes: v1's standard blocks (``{"type": "image", "
 "filename"}}``: Agent Chat UI's), v0's (``"source_type": "base64" | "url" | "id"``), Anthropic's (``"source":
 {...}``) and OpenAI's (``image_url``, ``input_audio``, ``file``). Each media block goes through
 :class:`~.attachments.Attachments` — its bytes checked, its type one accepted, a URL ``https`` and never fetched,
-the request's limits — and reaches the model as v1's block; text stays as it is; any other block is refused.
+the request's limits — and reaches the model as v1's block; a text block keeps its text (and id) alone; any
+other block is refused.
 """
 
 from __future__ import annotations
@@ -41,8 +42,13 @@ def checked_content(
 
 
 def _block(block: Any, where: str, found: Attachments) -> Any:
-    if not isinstance(block, Mapping) or block.get("type") == "text":
+    if not isinstance(block, Mapping):
         return block
+    if block.get("type") == "text":  # its text, and nothing else a provider might read
+        text = block.get("text")
+        if not isinstance(text, str):
+            raise RequestError(400, "invalid_request", f"{where}: a text block's text is a string")
+        return {"type": "text", "text": text} | ({"id": block["id"]} if isinstance(block.get("id"), str) else {})
     kind, source = block.get("type"), block.get("source")
     metadata = block["metadata"] if isinstance(block.get("metadata"), Mapping) else {}
     filename = _string(block.get("filename") or metadata.get("filename") or metadata.get("name"))

@@ -70,10 +70,12 @@ def test_a_block_the_checks_refuse_is_a_400_before_anything_runs(sent: Any, sett
     assert refused.value.status == 400 and says in refused.value.detail, refused.value.detail
 
 
-def test_text_alone_is_left_as_it_was_sent_and_the_requests_limit_counts_every_block() -> None:
+def test_text_keeps_its_text_alone_and_the_requests_limit_counts_every_block() -> None:
     found = Attachments(Settings())
     text = HumanMessage([{"type": "text", "text": "hi"}, "there"])
     assert checked_content([text], found) == [text] and found.found == []
+    smuggled = HumanMessage([{"type": "text", "text": "hi", "image_url": {"url": "http://169.254.169.254/"}}])
+    assert checked_content([smuggled], found)[0].content == [{"type": "text", "text": "hi"}]
     with pytest.raises(RequestError) as refused:
         checked(IMAGE, IMAGE, IMAGE, max_attachments=2)
     assert refused.value.detail == "input.messages.0.content.3: more than 2 attachments in the request"
