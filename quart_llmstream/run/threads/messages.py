@@ -12,9 +12,9 @@ dropped or refused there (``system_messages``).
 
 A run stopped after its model called tools (a cancel, a breakpoint) leaves those calls open, and a model's API
 refuses a conversation with a call nothing answers. So a turn that goes on from such a thread with new input
-closes them first, with the server's own result: the call was cancelled (a client's result for one is not taken:
-Agent Chat UI sends "Successfully handled tool call." for each, which would tell the model a tool ran that never
-did).
+closes them first, with the server's own result: the tool's, when it finished before the stop, or that the call
+was cancelled (a client's result for one is not taken: Agent Chat UI sends "Successfully handled tool call." for
+each, which would tell the model a tool ran that never did).
 """
 
 from __future__ import annotations
@@ -56,17 +56,26 @@ def unseen(chat_request: ChatRequest, state: Any, graph: Any, system_messages: s
     return [*closed, *new]
 
 
-CANCELLED = "Cancelled: the run that made this call was stopped before the tool ran."
+CANCELLED = "Cancelled: the run that made this call was stopped before the call finished."
 
 
 def _cancelled_calls(thread: list[BaseMessage], state: Any) -> list[ToolMessage]:
-    """The server's results for the calls a stopped run left open (nodes still to run, no decision pending)."""
+    """The server's results for the calls a stopped run left open (nodes still to run, no decision pending): a
+    call whose tool finished before the stop has its result, kept as its task's write; any other, cancelled."""
     if not thread or state.interrupts or not state.next:
         return []
     asked = next((message for message in reversed(thread) if isinstance(message, AIMessage)), None)
     answered = {message.tool_call_id for message in thread if isinstance(message, ToolMessage)}
+    finished = {
+        message.tool_call_id: message
+        for task in getattr(state, "tasks", ())
+        if isinstance(result := getattr(task, "result", None), Mapping)
+        for message in result.get("messages") or ()
+        if isinstance(message, ToolMessage)
+    }
     return [
-        ToolMessage(CANCELLED, tool_call_id=call["id"], name=call["name"], status="error")
+        finished.get(str(call["id"]))
+        or ToolMessage(CANCELLED, tool_call_id=str(call["id"]), name=call["name"], status="error")
         for call in (asked.tool_calls if asked else ())
         if call["id"] not in answered
     ]
