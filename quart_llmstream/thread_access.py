@@ -27,6 +27,7 @@ from .request.content_blocks import checked_content
 from .run import Preparer
 from .run.threads import Record, checked_name, checked_write, status_of, stored_name
 from .run.threads.copies import copy_checkpoints, drop_runs
+from .run.threads.state import unanswered_calls
 from .settings import Settings
 
 __all__ = ["NO_THREAD", "Threads"]
@@ -126,8 +127,7 @@ class Threads:
         self, owner: str | None, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
     ) -> Any:
         """Write ``values`` to the thread's state as ``as_node`` would (LangGraph's ``update_state``), while no run
-        is on it (``409``) and as a run's input may (:func:`~.run.threads.messages.checked_write`); the config of
-        the checkpoint written."""
+        is on it (``409``) and as a run's input may (:func:`~.run.threads.messages.checked_write`)."""
         name = self.name(thread_id)
         graph, config = await self.graph(owner, name)
         await self.state(owner, thread_id)  # 404 unless it is there
@@ -135,12 +135,15 @@ class Threads:
             config["configurable"]["checkpoint_id"] = checkpoint_id
         held = await self.extension.holds.take(graph.checkpointer, stored_name(name, owner), f"state-{uuid4()}")
         try:
-            checked = checked_write(values, await graph.aget_state(config), graph, self.preparer.state_keys(graph))
+            state = await graph.aget_state(config)
+            checked = checked_write(values, state, graph, self.preparer.state_keys(graph))
             if isinstance(checked, dict) and "messages" in checked:  # their attachments, as a run's input's
                 found = Attachments(self.settings)
                 checked["messages"] = checked_content(checked["messages"], found, "values.messages")
             if as_node is not None and as_node not in graph.nodes:
                 raise RequestError(400, "invalid_request", f"as_node: {as_node!r} is not a node of the graph")
+            if as_node is not None and unanswered_calls(state):  # its edges would send them past the approval
+                raise RequestError(409, "conflict", "as_node: the thread has tool calls open; a run answers them")
             return await graph.aupdate_state(config, checked, as_node=as_node)
         finally:
             await held.release()
@@ -209,8 +212,7 @@ class Threads:
         if rollback:
             await self._forget(owner, current)
 
-    async def going(self, owner: str | None) -> list[tuple[str, str]]:
-        """The owner's threads a run is on, each with the run's id."""
+    async def going(self, owner: str | None) -> list[tuple[str, str]]:  # the owner's threads a run is on, its id
         return [(record.thread_id, str(record.run_id)) for record in await self.extension.records().busy(owner)]
 
     async def copy(self, owner: str | None, thread_id: str) -> dict[str, Any]:
@@ -274,8 +276,7 @@ class Threads:
             await held.release()
 
     async def _existing(self, owner: str | None, name: str) -> tuple[Any, Record | None]:
-        """The graph keeping the owner's thread ``name``, and its record; ``404`` when it has neither a record
-        nor a checkpoint."""
+        """The graph keeping the owner's thread ``name``, and its record; ``404`` when it has neither."""
         graph, config = await self.graph(owner, name)
         record = await self.extension.records().get(owner, name)
         if record is None and (await graph.aget_state(config)).created_at is None:
@@ -283,8 +284,7 @@ class Threads:
         return graph, record
 
     async def delete(self, owner: str | None, thread_id: str) -> None:
-        """Stop a run on the thread (the hold taken as ``interrupt`` does), then remove its checkpoints, its record
-        and its streams' logs; ``404`` when there is no such thread."""
+        """Stop a run on the thread (as ``interrupt`` does), then remove its checkpoints, record and logs (``404``)."""
         name = self.name(thread_id)
         graph, record = await self._existing(owner, name)
         stored = stored_name(name, owner)

@@ -15,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from ..errors import RequestError
 from .attachments import Attachments
 
-__all__ = ["checked_content"]
+__all__ = ["KINDS", "checked_content"]
+
+KINDS = (HumanMessage, AIMessage, ToolMessage, SystemMessage)
+"""The messages a client may send (not LangChain's ``function``, nor ``remove``, which would wipe a thread)."""
 
 _MEDIA = ("image", "audio", "video", "file")
 _AUDIO = {"wav": "audio/wav", "mp3": "audio/mpeg"}

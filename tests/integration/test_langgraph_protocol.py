@@ -365,6 +365,35 @@ async def test_a_run_from_an_earlier_checkpoint_branches_the_thread() -> None:
     assert state["parent_checkpoint"] is not None
 
 
+async def test_a_write_as_the_approval_node_cannot_send_a_call_past_it_and_no_message_wipes_a_thread() -> None:
+    """A breakpoint before the approval middleware leaves the model's call open with nothing to decide yet; a state
+    write ``as_node`` that middleware would run its edges and send the call to the tools, unapproved: refused. And a
+    client's ``remove`` (or ``function``) message is not taken, in a run's input nor in a write."""
+    app, review = langgraph_app()
+    gate = "HumanInTheLoopMiddleware.after_model"
+    async with running(app) as url, httpx.AsyncClient() as http:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        ask = {"messages": [{"role": "user", "content": "please wire money"}]}
+        await client.runs.wait(thread, "reviewer", input=ask, interrupt_before=[gate])
+        passed = await http.post(
+            f"{url}/lg/threads/{thread}/state", json={"values": {"messages": []}, "as_node": gate}, headers=ALICE
+        )
+        wipe = [{"type": "remove", "id": "__remove_all__", "content": ""}]
+        written = await http.post(
+            f"{url}/lg/threads/{thread}/state", json={"values": {"messages": wipe}}, headers=ALICE
+        )
+        await client.runs.wait(thread, "reviewer", input=None)  # goes on: to the approval, which waits
+        waiting = await client.threads.get_state(thread)
+        wiped = await http.post(
+            f"{url}/lg/threads/{thread}/runs/wait", json={"input": {"messages": wipe}}, headers=ALICE
+        )
+    assert passed.status_code == 409 and "tool calls open" in passed.json()["detail"]
+    assert review.audit.ran("wire_money") == [] and waiting["interrupts"], "the approval still waits"
+    assert wiped.status_code == 422 and "remove message is not taken" in wiped.json()["detail"]
+    assert written.status_code == 400 and "remove message is not taken" in written.json()["detail"]
+
+
 async def test_a_state_write_neither_answers_nor_calls_a_server_tool_nor_passes_a_decision_by() -> None:
     """``POST /threads/{id}/state`` writes what a client could send in a run, checked the same way: no result of a
     server tool's call (forged while it waits for approval, or seeded), no call of one, no rewrite of the model's

@@ -144,10 +144,10 @@ def test_a_turn_after_a_stopped_run_closes_its_open_calls_as_cancelled_whatever_
     waiting = state(HumanMessage("weather?", id="u1"), asked, next=("tools",), interrupts=(Interrupt(value=1, id="x"),))
     assert "waits for a decision" in refused(lambda: unseen(request(forged), waiting, agent_graph()), 409)
     both = AIMessage("", tool_calls=[CALL, {"name": "weather", "args": {"city": "Rome"}, "id": "call_r"}], id="a2")
-    partly = state(HumanMessage("weather?", id="u1"), both, next=("tools",))  # one tool finished before the stop
-    partly.tasks = [SimpleNamespace(result={"messages": [ToolMessage("sunny in Oslo", tool_call_id="call_w")]})]
+    finished = ToolMessage("sunny in Oslo", tool_call_id="call_w", id="t1")  # before the stop: shown, uncommitted
+    partly = state(HumanMessage("weather?", id="u1"), both, finished, next=("tools",))
     oslo, rome, _ = unseen(request(forged, HumanMessage("hi", id="u2")), partly, agent_graph())
-    assert (oslo.text, rome.tool_call_id, rome.text) == ("sunny in Oslo", "call_r", CANCELLED), "each as it was"
+    assert oslo is finished and (rome.tool_call_id, rome.text) == ("call_r", CANCELLED), "each as it was, sent again"
     ended = state(HumanMessage("weather?", id="u1"), asked, ToolMessage("sunny", tool_call_id="call_w"))
     assert unseen(request(HumanMessage("hi", id="u2")), ended, agent_graph())[0].text == "hi", "nothing left open"
 

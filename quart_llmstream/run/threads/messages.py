@@ -12,7 +12,7 @@ dropped or refused there (``system_messages``).
 
 A run stopped after its model called tools (a cancel, a breakpoint) leaves those calls open, and a model's API
 refuses a conversation with a call nothing answers. So a turn that goes on from such a thread with new input
-closes them first, with the server's own result: the tool's, when it finished before the stop, or that the call
+closes them first, with the server's own results: the tool's, when it finished before the stop, or that the call
 was cancelled (a client's result for one is not taken: Agent Chat UI sends "Successfully handled tool call." for
 each, which would tell the model a tool ran that never did).
 """
@@ -60,24 +60,19 @@ CANCELLED = "Cancelled: the run that made this call was stopped before the call 
 
 
 def _cancelled_calls(thread: list[BaseMessage], state: Any) -> list[ToolMessage]:
-    """The server's results for the calls a stopped run left open (nodes still to run, no decision pending): a
-    call whose tool finished before the stop has its result, kept as its task's write; any other, cancelled."""
+    """The results that close the calls a stopped run left open (nodes still to run, no decision pending): those
+    its tools wrote before the stop, sent again (the thread shows them, but a run with input drops what its step
+    had not committed; ``add_messages`` merges one already stored), then the server's "cancelled" for the rest."""
     if not thread or state.interrupts or not state.next:
         return []
     asked = next((message for message in reversed(thread) if isinstance(message, AIMessage)), None)
-    answered = {message.tool_call_id for message in thread if isinstance(message, ToolMessage)}
-    finished = {
-        message.tool_call_id: message
-        for task in getattr(state, "tasks", ())
-        if isinstance(result := getattr(task, "result", None), Mapping)
-        for message in result.get("messages") or ()
-        if isinstance(message, ToolMessage)
-    }
-    return [
-        finished.get(str(call["id"]))
-        or ToolMessage(CANCELLED, tool_call_id=str(call["id"]), name=call["name"], status="error")
-        for call in (asked.tool_calls if asked else ())
-        if call["id"] not in answered
+    calls = {str(call["id"]): call["name"] for call in (asked.tool_calls if asked else ())}
+    results = [message for message in thread if isinstance(message, ToolMessage) and message.tool_call_id in calls]
+    answered = {message.tool_call_id for message in results}
+    return results + [
+        ToolMessage(CANCELLED, tool_call_id=call_id, name=name, status="error")
+        for call_id, name in calls.items()
+        if call_id not in answered
     ]
 
 
@@ -101,6 +96,10 @@ def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str]) 
         written = convert_to_messages(raw if isinstance(raw, list) else [raw])
     except (ValueError, TypeError, NotImplementedError) as exc:
         raise RequestError(400, "invalid_request", f"values.messages: {exc}") from None
+    if unknown := [
+        m.type for m in written if not isinstance(m, HumanMessage | AIMessage | ToolMessage | SystemMessage)
+    ]:
+        raise RequestError(400, "invalid_request", f"values.messages: a {unknown[0]} message is not taken")
     thread = (state.values.get("messages") if isinstance(state.values, Mapping) else None) or []
     held = {message.id for message in thread if message.id and not isinstance(message, HumanMessage)}
     server = graph_tools(graph).server
