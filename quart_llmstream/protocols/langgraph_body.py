@@ -11,14 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal, NoReturn
 
-from langchain_core.messages import (
-    AIMessage,
-    BaseMessage,
-    HumanMessage,
-    SystemMessage,
-    ToolMessage,
-    convert_to_messages,
-)
+from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
 from pydantic_core import to_jsonable_python
 from quart import Response, request
@@ -29,7 +22,7 @@ from ..payloads import to_json
 from ..request import ChatRequest, Resume
 from ..request.attachments import Attachments
 from ..request.body import read_json_body
-from ..request.content_blocks import checked_content
+from ..request.content_blocks import KINDS, checked_content
 from ..request.validation import validated
 from ..settings import Settings
 
@@ -92,9 +85,7 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         messages: list[BaseMessage] = convert_to_messages(inputs.pop("messages", None) or [])
     except (ValueError, TypeError, NotImplementedError) as error:
         raise RequestError(422, "invalid_request", f"input.messages: {error}") from None
-    if unknown := [
-        m.type for m in messages if not isinstance(m, HumanMessage | AIMessage | ToolMessage | SystemMessage)
-    ]:
+    if unknown := [message.type for message in messages if not isinstance(message, KINDS)]:
         raise RequestError(422, "invalid_request", f"input.messages: a {unknown[0]} message is not taken")
     if len(messages) > settings.max_history + 1:
         raise RequestError(400, "invalid_request", f"input.messages: at most {settings.max_history + 1} messages")

@@ -33,6 +33,7 @@ from langchain_core.messages import (
 
 from ...errors import RequestError
 from ...request import ChatRequest
+from ...request.content_blocks import KINDS
 from .tools import graph_tools
 
 __all__ = ["CANCELLED", "checked_write", "unseen"]
@@ -96,9 +97,7 @@ def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str]) 
         written = convert_to_messages(raw if isinstance(raw, list) else [raw])
     except (ValueError, TypeError, NotImplementedError) as exc:
         raise RequestError(400, "invalid_request", f"values.messages: {exc}") from None
-    if unknown := [
-        m.type for m in written if not isinstance(m, HumanMessage | AIMessage | ToolMessage | SystemMessage)
-    ]:
+    if unknown := [message.type for message in written if not isinstance(message, KINDS)]:
         raise RequestError(400, "invalid_request", f"values.messages: a {unknown[0]} message is not taken")
     thread = (state.values.get("messages") if isinstance(state.values, Mapping) else None) or []
     held = {message.id for message in thread if message.id and not isinstance(message, HumanMessage)}
