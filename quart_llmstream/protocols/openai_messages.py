@@ -18,15 +18,13 @@ from werkzeug.datastructures import Headers
 from ..errors import RequestError
 from ..payloads import to_json
 from ..request import ChatRequest, conversation
-from ..request.attachments import Attachments, data_url
+from ..request.attachments import AUDIO_FORMATS, Attachments, data_url
 from ..request.chat_request import ToolCallIn
 from ..request.client_tools import client_tools
 from ..request.validation import validated
 from ..settings import Settings
 
 __all__ = ["read_completion_request", "to_openai"]
-
-_AUDIO = {"wav": "audio/wav", "mp3": "audio/mpeg"}
 
 
 class _ImageUrl(BaseModel):
@@ -137,7 +135,7 @@ def _media(index: int, message: _Message, found: Attachments) -> list[dict[str, 
         if kind == "image_url" and part.image_url is not None:
             blocks.append(found.url(part.image_url.url, where, kind="image"))
         elif kind == "input_audio" and part.input_audio is not None:
-            blocks.append(found.base64(part.input_audio.data, _AUDIO.get(part.input_audio.format), where))
+            blocks.append(found.base64(part.input_audio.data, AUDIO_FORMATS.get(part.input_audio.format), where))
         elif file is not None and file.file_data is not None:
             blocks.append(found.url(file.file_data, where, file.filename, kind="file"))
         elif file is not None and file.file_id is not None:
@@ -174,7 +172,7 @@ def _part(found: dict[str, Any]) -> dict[str, Any] | None:
     if found["type"] == "file":
         named = {"filename": found["filename"]} if "filename" in found else {}
         return {"type": "file", "file": {"file_data": data_url(found), **named}}
-    audio_format = next((name for name, mime_type in _AUDIO.items() if mime_type == found["mime_type"]), None)
+    audio_format = next((name for name, mime_type in AUDIO_FORMATS.items() if mime_type == found["mime_type"]), None)
     if found["type"] == "audio" and "base64" in found and audio_format is not None:
         return {"type": "input_audio", "input_audio": {"data": found["base64"], "format": audio_format}}
     return None

@@ -19,9 +19,11 @@ from langchain_core.messages import HumanMessage
 from ..errors import RequestError
 from ..settings import Settings
 
-__all__ = ["Attachment", "Attachments", "attached", "data_url"]
+__all__ = ["AUDIO_FORMATS", "Attachment", "Attachments", "attached", "data_url"]
 
 _ALIASES = {"image/jpg": "image/jpeg", "audio/x-wav": "audio/wav", "audio/wave": "audio/wav", "audio/mp3": "audio/mpeg"}
+AUDIO_FORMATS = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+"""OpenAI's ``input_audio`` formats, by the media type of their bytes."""
 _FOR_PROVIDERS = {"audio/mpeg": "audio/mp3"}  # OpenAI's input_audio takes "mp3" and "wav", not "mpeg"
 _PIECE = 1 << 16  # base64 characters checked at a time
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="

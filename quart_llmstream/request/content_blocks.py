@@ -18,7 +18,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from ..errors import RequestError
-from .attachments import Attachments
+from .attachments import AUDIO_FORMATS, Attachments
 
 __all__ = ["KINDS", "checked_content"]
 
@@ -26,7 +26,6 @@ KINDS = (HumanMessage, AIMessage, ToolMessage, SystemMessage)
 """The messages a client may send (not LangChain's ``function``, nor ``remove``, which would wipe a thread)."""
 
 _MEDIA = ("image", "audio", "video", "file")
-_AUDIO = {"wav": "audio/wav", "mp3": "audio/mpeg"}
 
 
 def checked_content(
@@ -80,7 +79,7 @@ def _block(block: Any, where: str, found: Attachments) -> Any:
             return found.url(url, where, kind="image")
     audio = block.get("input_audio")
     if kind == "input_audio" and isinstance(audio, Mapping) and isinstance(audio.get("data"), str):
-        return found.base64(audio["data"], _AUDIO.get(str(audio.get("format"))), where)
+        return found.base64(audio["data"], AUDIO_FORMATS.get(str(audio.get("format"))), where)
     raise RequestError(400, "invalid_request", f"{where}: a {kind!r} content block this server does not take")
 
 

@@ -51,14 +51,14 @@ class RunLedger:
 
     async def forget_run(self, owner: str | None, run_id: str) -> None:
         """Forget the owner's run ``run_id`` (it was deleted), and the ids of its answer."""
-        namespace = self.namespace(owner)
-        while items := await self.store.asearch(namespace, filter={"run_id": run_id}, limit=_PAGE):
-            for item in items:
-                await self.store.adelete(namespace, item.key)
+        await self._forget(owner, {"run_id": run_id})
 
     async def forget_thread(self, owner: str | None, thread_id: str) -> None:
         """Forget every run on the owner's thread ``thread_id`` (it is being deleted)."""
+        await self._forget(owner, {"thread_id": thread_id})
+
+    async def _forget(self, owner: str | None, where: dict[str, str]) -> None:
         namespace = self.namespace(owner)
-        while items := await self.store.asearch(namespace, filter={"thread_id": thread_id}, limit=_PAGE):
+        while items := await self.store.asearch(namespace, filter=where, limit=_PAGE):
             for item in items:
                 await self.store.adelete(namespace, item.key)
