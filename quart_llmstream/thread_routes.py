@@ -36,7 +36,8 @@ from .run.threads import stored_name
 from .run.threads.records import MAX_TITLE_CHARS, title_of
 from .run.threads.state import interrupts_of, plain_messages
 from .settings import Settings
-from .thread_access import NO_THREAD, Threads
+from .thread_access import NO_THREAD
+from .thread_runs import ThreadRuns
 
 __all__ = ["thread_routes"]
 
@@ -67,7 +68,7 @@ def thread_routes(
     store: StreamStore | None,
 ) -> list[tuple[str, str, Callable[..., Awaitable[Response]]]]:
     """The thread routes of a blueprint; a refusal is a :class:`~.errors.RequestError`, which it renders."""
-    threads = Threads(settings, extension, preparer, store)
+    threads = ThreadRuns(settings, extension, preparer, store)
 
     async def list_threads() -> Response:
         owner = await threads.owner()

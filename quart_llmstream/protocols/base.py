@@ -70,7 +70,7 @@ class Encoder:
 
 
 class ThreadAccess(Interface):
-    """The blueprint's threads as a protocol's own thread routes reach them (:class:`~..thread_access.Threads`):
+    """The blueprint's threads as a protocol's own thread routes reach them (:class:`~..thread_runs.ThreadRuns`):
     each owner's own, every refusal a :class:`RequestError` (``400`` a bad thread id, ``404`` none there)."""
 
     async def owner(self) -> str | None: ...
@@ -108,7 +108,7 @@ class ThreadAccess(Interface):
         self, owner: str | None, thread_id: str, run_id: str | None, wait: bool = False, rollback: bool = False
     ) -> None: ...
 
-    async def going(self, owner: str | None) -> list[tuple[str, str]]: ...
+    async def going(self, owner: str | None, pending: bool = False) -> list[tuple[str, str]]: ...
 
     async def copy(self, owner: str | None, thread_id: str) -> dict[str, Any]: ...
 
@@ -143,6 +143,11 @@ class Protocol(ABC):
     def answer_ids(self, stream_id: str, ids: Mapping[str, str]) -> tuple[str, ...]:
         """The ids its client knows a run's answer by, besides the run's id, to rate it with: none by default."""
         return ()
+
+    def answers_at_once(self, chat_request: ChatRequest) -> bool:
+        """Its response to ``chat_request`` does not follow the run (LangGraph's ``runs.create``): a run that waits
+        its turn on a thread (``enqueue``) waits in the background. False by default."""
+        return False
 
     @abstractmethod
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:

@@ -1,7 +1,8 @@
 """A thread's runs, as LangGraph's server serves them: listed, read, joined (their frames from the start, or after
 ``Last-Event-ID``; or the thread's values once the run ends), cancelled (``action=rollback``: and deleted) and
 deleted (with the checkpoints they wrote). A run's frames are kept in the blueprint's stream store, so listing and
-joining need ``resume`` on; one run at a time on a thread, so the run cancelled is the one going on.
+joining need ``resume`` on; one run at a time on a thread, so the run cancelled is the one going on, or one
+waiting its turn (``pending``: :mod:`~quart_llmstream.run.queued`).
 """
 
 from __future__ import annotations
@@ -83,10 +84,12 @@ def run_routes(
         body, owner = await checked_body(_Cancel), await threads.owner()
         rollback = request.args.get("action") == "rollback"
         if body.status is not None:
-            if body.status.lower() not in ("pending", "running", "all") or body.thread_id or body.run_ids:
+            status = body.status.lower()
+            if status not in ("pending", "running", "all") or body.thread_id or body.run_ids:
                 detail = "status: pending, running or all, without thread_id and run_ids"
                 raise RequestError(422, "invalid_request", detail)
-            going = await threads.going(owner)
+            going = [] if status == "pending" else await threads.going(owner)
+            going += [] if status == "running" else await threads.going(owner, pending=True)  # waiting their turn
         elif body.thread_id is None or body.run_ids is None:
             raise RequestError(422, "invalid_request", "thread_id and run_ids, or a status")
         else:

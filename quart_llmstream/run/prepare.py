@@ -11,18 +11,16 @@ and a thread taken is let go. What is prepared is one :class:`Prepared`; :meth:`
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from uuid import uuid4
 
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import RunnableConfig
 
 from ..errors import RequestError, public_message
 from ..events import RunEnded
-from ..lifecycle import maybe_await
-from ..logs import LogReader, Stream, open_stream
+from ..logs import open_stream
 from ..logs.store import StreamMeta, StreamStore
 from ..metrics import BlueprintMetrics
 from ..owners import owner_of
@@ -30,81 +28,32 @@ from ..request import ChatRequest
 from ..settings import Settings
 from ..tracing import LangfuseTracing
 from .config import build_run_config
+from .factory import Factory, RunnableFactory
 from .inputs import RunInput, runnable_input
 from .ledger import RunLedger
 from .mapping import Mapper, StreamMapper
+from .prepared import Prepared, Runs, Streams, Turn
 from .producer import Run, StopReason
+from .queued import Queued
 from .sources import EVENT_SOURCES, Emit
 from .sources.filters import narrow, server_filters
 from .threads import (
     Recorded,
     RunThread,
     Strategy,
-    ThreadHolds,
     ThreadRecords,
     ThreadState,
     checked_name,
     checkpointed,
-    graph_of,
-    hides_a_thread,
     new_name,
     open_thread,
     shared_keys,
     stored_name,
 )
 
-__all__ = ["Prepared", "Preparer", "RunnableFactory", "Runs"]
+__all__ = ["Prepared", "Preparer", "RunnableFactory", "Runs", "Streams"]
 
 log = logging.getLogger("quart_llmstream")
-
-RunnableFactory = Callable[[ChatRequest], "Runnable[Any, Any] | Awaitable[Runnable[Any, Any]]"]
-"""Builds the runnable for one request; may be sync or async."""
-
-
-class Streams(Protocol):
-    """What of the wire's protocol a run needs: the event source it asks for, and what it takes of a request."""
-
-    @property
-    def source(self) -> str | None: ...
-
-    def source_options(self, chat_request: ChatRequest) -> dict[str, Any]: ...
-
-    def answer_ids(self, stream_id: str, ids: Mapping[str, str]) -> tuple[str, ...]: ...
-
-
-class Runs(Protocol):
-    """What the app keeps of its runs (:class:`~..extension.LLMStream`): room for one more, the holds on its
-    threads, and the registry every run joins."""
-
-    holds: ThreadHolds
-
-    def admit(self, settings: Settings, owner: str | None = None, *, per_owner: bool = False) -> None: ...
-
-    def add(self, run: Run, owner: str | None) -> None: ...
-
-
-@dataclass(slots=True)
-class Prepared:
-    """A run ready to start: its request, owner, runnable, input and config, its thread, its mapping and the
-    stream its events go to (with the first response's reader, made before the run can write)."""
-
-    chat_request: ChatRequest
-    owner: str | None
-    runnable: Runnable[Any, Any]
-    inputs: RunInput
-    config: RunnableConfig
-    filters: dict[str, Any]
-    thread_name: str | None
-    thread: RunThread | None
-    mapping: StreamMapper
-    stream: Stream
-    reader: LogReader
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """What the response says of the run: its stream's id (to resume it by) and its thread's."""
-        thread = {"X-Thread-Id": self.thread_name} if self.thread_name is not None else {}
-        return self.stream.headers | thread
 
 
 class Preparer:
@@ -122,7 +71,9 @@ class Preparer:
         metrics: BlueprintMetrics | None = None,
         ledger: Callable[[], RunLedger] | None = None,
     ) -> None:
-        self._factory, self._settings, self._runs, self._tracing, self._store = factory, settings, runs, tracing, store
+        self._settings, self._runs, self._tracing, self._store = settings, runs, tracing, store
+        self.factory = Factory(factory, settings.expose_errors)
+        """The app's runnable factory, and the graph it builds (what a blueprint's thread routes read)."""
         self._metrics, self._ledger, self._streams = metrics, ledger, streams  # ledger: runs kept for feedback
         self.records = records
         """The threads' records, where runs write them (None: threads are not listed)."""
@@ -148,10 +99,10 @@ class Preparer:
         if self._source_options is not None:
             filters = {**filters, **self._source_options(chat_request)}
         name = checked_name(chat_request.thread_id)
-        thread = None
+        thread, inputs = None, RunInput(None)
         try:
             owner = await owner_of(settings.stream_owner, chat_request)
-            runnable, graph = await self._runnable(chat_request)
+            runnable, graph = await self.factory.runnable(chat_request)
             if name is None and chat_request.resume is None and checkpointed(graph) is not None:
                 name = new_name()  # a conversation of its own
             traced = (self._tracing.handler(run_id.hex),) if self._tracing else ()  # its trace's id: the run's
@@ -166,14 +117,16 @@ class Preparer:
                 recorded = Recorded(self.records(), owner, name)
             strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
             existing = chat_request.ids.get("if_not_exists") == "reject"
-            thread = await open_thread(graph, config, self._runs.holds, strategy, recorded, ephemeral, existing)
-            config = config if thread is None else thread.config  # after a rollback: from where the run began
-            state_keys = self.state_keys(graph)
-            inputs = await runnable_input(chat_request, graph, thread, state_keys, settings.system_messages)
+            turn = Turn(chat_request, mapper, graph, config, strategy, recorded, ephemeral, existing)
+            queued = await self._waits_apart(turn)
+            if queued is None:
+                thread, config, inputs = await self._take_thread(turn)
             self._runs.admit(settings, owner, per_owner=True)
             meta = StreamMeta(owner, tuple(sorted(mapper.events)), dict(chat_request.ids))
             stream = await open_stream(self._store, str(run_id), chat_request.ids.get("stream_id"), meta)
-            if thread is not None:
+            if queued is not None:
+                await queued.records.queued(queued.owner, queued.name, chat_request.question, str(run_id))
+            elif thread is not None:
                 await thread.begin(chat_request.question, stream.id if stream.resumable else None)
         except BaseException as exc:
             if thread is not None:
@@ -183,14 +136,6 @@ class Preparer:
             log.exception("preparing the run failed (runnable factory, a hook, or reading the thread)")
             detail = public_message("internal_error", exc, settings.expose_errors)
             raise RequestError(500, "internal_error", detail) from None
-        mapping = mapper(
-            str(run_id),
-            client_tools=[tool["function"]["name"] for tool in chat_request.tools],
-            thread_id=name,
-            opening=inputs.opening,
-            graph=graph is not None,
-            state_keys=state_keys,
-        )
         prepared = Prepared(
             chat_request=chat_request,
             owner=owner,
@@ -200,15 +145,82 @@ class Preparer:
             filters=filters,
             thread_name=name,
             thread=thread,
-            mapping=mapping,
+            mapping=self._mapping(mapper, str(run_id), chat_request, name, graph, inputs),
             stream=stream,
             reader=stream.log.reader(),
+            turn=None if queued is None else turn,
         )
         await self._admitted(prepared)
         return prepared
 
-    def start(self, prepared: Prepared) -> Run:
-        """Start the prepared run in a task of its own; the app's registry counts it until it ends."""
+    def _mapping(
+        self, mapper: Mapper, run_id: str, chat_request: ChatRequest, name: str | None, graph: Any, inputs: RunInput
+    ) -> StreamMapper:
+        return mapper(
+            run_id,
+            client_tools=[tool["function"]["name"] for tool in chat_request.tools],
+            thread_id=name,
+            opening=inputs.opening,
+            graph=graph is not None,
+            state_keys=self.state_keys(graph),
+        )
+
+    async def _waits_apart(self, turn: Turn) -> Recorded | None:
+        """Where a run that waits its turn in the background (``enqueue``, its request answered at once: LangGraph's
+        ``runs.create``) while another run holds its thread is recorded; None for a run that takes its thread now."""
+        thread_id = turn.config.get("configurable", {}).get("thread_id")
+        background = self._streams is not None and self._streams.answers_at_once(turn.chat_request)
+        if turn.strategy != "enqueue" or not background or turn.recorded is None or thread_id is None:
+            return None
+        return turn.recorded if await self._runs.holds.busy(str(thread_id)) else None
+
+    async def _take_thread(self, turn: Turn) -> tuple[RunThread | None, RunnableConfig, RunInput]:
+        """The run's thread, held (waiting its turn when ``turn.strategy`` says so), and its input, checked against
+        what the thread holds; the config it runs with (after a rollback: from where the stopped run began)."""
+        thread = await open_thread(
+            turn.graph, turn.config, self._runs.holds, turn.strategy, turn.recorded, turn.ephemeral, turn.existing
+        )
+        try:
+            keys, system_messages = self.state_keys(turn.graph), self._settings.system_messages
+            inputs = await runnable_input(turn.chat_request, turn.graph, thread, keys, system_messages)
+        except BaseException:
+            if thread is not None:
+                await thread.release()
+            raise
+        return thread, turn.config if thread is None else thread.config, inputs
+
+    def start(self, prepared: Prepared) -> Run | Queued:
+        """Start the prepared run in a task of its own (a queued one once its turn comes: :mod:`.queued`); the
+        app's registry counts it until it ends."""
+        started: Run | Queued
+        if prepared.turn is None:
+            started = self._run(prepared)
+        else:
+            turn = partial(self._turn_comes, prepared)
+            started = Queued(turn, prepared.stream.log, prepared.mapping, self._settings.expose_errors)
+        self._runs.add(started, prepared.owner)
+        return started
+
+    async def _turn_comes(self, prepared: Prepared) -> Run:
+        """A queued run's turn: it takes its thread (its input checked against what the thread holds now) and
+        starts."""
+        turn = prepared.turn
+        assert turn is not None
+        thread, prepared.config, prepared.inputs = await self._take_thread(turn)
+        try:
+            if thread is not None:
+                await thread.begin(prepared.chat_request.question, prepared.stream.id)
+        except BaseException:
+            if thread is not None:
+                await thread.release()
+            raise
+        prepared.thread = thread
+        prepared.mapping = self._mapping(
+            turn.mapper, prepared.mapping.run_id, turn.chat_request, prepared.thread_name, turn.graph, prepared.inputs
+        )
+        return self._run(prepared)
+
+    def _run(self, prepared: Prepared) -> Run:
         thread = prepared.thread
         run = Run(
             partial(self._drive, prepared),
@@ -221,7 +233,6 @@ class Preparer:
             on_close=self._on_close(prepared),
             metrics=self._metrics,
         )
-        self._runs.add(run, prepared.owner)
         if thread is not None:  # a request with ``interrupt`` or ``rollback`` stops it, wherever it comes
             thread.held.on_stop(lambda: run.stop(StopReason.CANCEL))
         return run
@@ -243,35 +254,6 @@ class Preparer:
                     await thread.release(status)
 
         return closed
-
-    async def thread_graph(self, chat_request: ChatRequest) -> Any:
-        """The graph that keeps the threads of this blueprint's runnable (built by the factory for
-        ``chat_request``), or None."""
-        return checkpointed(await self.graph(chat_request))
-
-    async def graph(self, chat_request: ChatRequest) -> Any:
-        """The LangGraph graph the factory builds for ``chat_request``, or None (a runnable that is not one); a
-        failure of the factory is a ``500``."""
-        try:
-            return (await self._runnable(chat_request))[1]
-        except RequestError:
-            raise
-        except Exception as exc:
-            log.exception("the runnable factory failed")
-            detail = public_message("internal_error", exc, self._settings.expose_errors)
-            raise RequestError(500, "internal_error", detail) from None
-
-    async def _runnable(self, chat_request: ChatRequest) -> tuple[Runnable[Any, Any], Any]:
-        """The factory's runnable for the request, and the LangGraph graph it is (or None)."""
-        runnable = await maybe_await(self._factory(chat_request))
-        graph = graph_of(runnable)
-        if graph is None and hides_a_thread(runnable):
-            raise TypeError(
-                "the factory returned a runnable with a checkpointed LangGraph graph inside it (prompt | graph): "
-                "its thread could be neither read nor checked; return the graph itself (with_config, with_retry "
-                "and bind are fine), and put what comes before it in a node"
-            )
-        return runnable, graph
 
     async def _drive(self, prepared: Prepared, emit: Emit) -> ThreadState | None:
         """The run: the event source to its end, then what the thread's state says (None: no thread to ask)."""

@@ -321,6 +321,19 @@ async def kept(url: str) -> dict[str, Any]:
     done = {"type": "tool", "tool_call_id": "call_wait_1", "name": "wait_a_while", "content": CHAT_UI_ANSWER}
     after = await client.runs.wait(thread, "agent", input={"messages": [done, {"type": "human", "content": "hi"}]})
     seen["after a stop, as Agent Chat UI goes on"] = [(m["type"], m["content"]) for m in after["messages"][-3:]]
+    waiting = await client.runs.create(thread, "agent", input=ask("please wait"))
+    await until_waiting(client, thread)
+    queued = await client.runs.create(thread, "agent", input=ask("then this"), multitask_strategy="enqueue")
+    dropped = await client.runs.create(thread, "agent", input=ask("never this"), multitask_strategy="enqueue")
+    seen["queued"] = queued["status"], dropped["status"]
+    seen["queued, listed"] = [run["status"] for run in await client.runs.list(thread, limit=3)]
+    await client.runs.cancel(thread, dropped["run_id"], wait=True)
+    seen["queued, one cancelled"] = (await client.runs.get(thread, dropped["run_id"]))["status"]
+    await client.runs.cancel(thread, waiting["run_id"])
+    await client.runs.join(thread, queued["run_id"])
+    seen["queued, ran"] = (await client.runs.get(thread, queued["run_id"]))["status"]
+    asked = (await client.threads.get_state(thread))["values"]["messages"]
+    seen["queued, asked"] = [m["content"] for m in asked if m["type"] == "human"][-2:]
     seen["pruned"] = await client.threads.prune([copy["thread_id"], str(uuid.uuid4())])
     seen["pruned, thread"] = await status_of(client.threads.get(copy["thread_id"]))
     seen["pruned, keep latest"] = await status_of(client.threads.prune([thread], strategy="keep_latest"))
@@ -363,7 +376,11 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert len(mine["copy, history"]) == 8 and mine["run deleted, run"] == 404
     assert mine["rolled back, state"]["values"] == mine["run deleted, state"]["values"]
     assert mine["pruned"] == {"pruned_count": 1} and mine["pruned, thread"] == 404
-    for label in [key for key in theirs if key.startswith(("copy", "original", "run deleted", "rolled", "cancel"))]:
+    assert mine["queued"] == ("pending", "pending") and mine["queued, ran"] == "success"
+    assert mine["queued, asked"] == ["please wait", "then this"]
+    for label in [
+        key for key in theirs if key.startswith(("copy", "original", "run deleted", "rolled", "cancel", "queued"))
+    ]:
         assert mine[label] == theirs[label], label
     for label in ("pruned", "pruned, thread", "pruned, keep latest"):
         assert mine[label] == theirs[label], label

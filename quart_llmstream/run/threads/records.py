@@ -34,6 +34,7 @@ class Record:
     streams: tuple[str, ...]
     metadata: dict[str, Any]
     run_id: str | None = None  # the run going on, while one does
+    queued: tuple[str, ...] = ()  # runs waiting their turn (in the background), in order
 
     def listed(self) -> dict[str, Any]:
         """The record as a list shows it."""
@@ -82,9 +83,20 @@ class ThreadRecords:
         streams = [s for s in value.get("streams", ()) if s != stream_id]
         if stream_id is not None:
             streams = [*streams, stream_id][-_KEPT_STREAMS:]
-        value |= {"status": "busy", "stream_id": stream_id, "streams": streams, "run_id": run_id}
+        queued = [q for q in value.get("queued", ()) if q != run_id and q in streams]
+        value |= {"status": "busy", "stream_id": stream_id, "streams": streams, "run_id": run_id, "queued": queued}
         await self.store.aput(namespace, name, value, index=False)
         return dict(value.get("metadata") or {})
+
+    async def queued(self, owner: str | None, name: str, question: str, run_id: str) -> None:
+        """The run ``run_id`` waits its turn on the thread: its stream is one of the thread's (listed, joined,
+        deleted with it) before it starts."""
+        namespace = self.namespace(owner)
+        item = await self.store.aget(namespace, name)
+        value = dict(item.value) if item is not None else {"title": title_of(question), "created_at": _now()}
+        streams = [*(s for s in value.get("streams", ()) if s != run_id), run_id][-_KEPT_STREAMS:]
+        queued = [*(q for q in value.get("queued", ()) if q in streams), run_id]
+        await self.store.aput(namespace, name, value | {"streams": streams, "queued": queued}, index=False)
 
     async def ended(self, owner: str | None, name: str, status: str, run_id: str | None = None) -> bool:
         """The run ``run_id`` on the thread ended: its status now (``idle``, ``interrupted``, ``error``: its last
@@ -191,6 +203,7 @@ def _record(item: Any) -> Record:
         streams=tuple(value.get("streams", ())),
         metadata=dict(value.get("metadata") or {}),
         run_id=value.get("run_id"),
+        queued=tuple(value.get("queued", ())),
     )
 
 

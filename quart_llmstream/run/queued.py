@@ -1,0 +1,70 @@
+"""A run that waits its turn on its thread in the background: LangGraph's ``runs.create`` with ``enqueue`` while
+another run is on the thread. Its request is answered at once; its stream is open (listed, joined, cancelled as any
+run's) and stays empty until the runs before it have ended, then the run takes the thread, its input is checked
+against what the thread holds then, and it starts. What stops it before then (a cancel, the server's shutdown) or
+refuses it then (its input no longer fits the thread) ends its stream as a run's end would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from ..errors import RequestError, public_message
+from ..logs import StreamLog
+from .mapping import StreamMapper
+from .producer import Run, StopReason
+
+__all__ = ["Queued"]
+
+log = logging.getLogger("quart_llmstream")
+
+
+class Queued:
+    """A run waiting for its turn (``turn``: takes the thread, checks the input, starts the run); until then, a
+    stop asked of its stream (or of the app's registry) ends it where it waits."""
+
+    def __init__(
+        self, turn: Callable[[], Awaitable[Run]], stream_log: StreamLog, mapping: StreamMapper, expose_errors: bool
+    ) -> None:
+        self._turn, self._log, self._mapping, self._expose = turn, stream_log, mapping, expose_errors
+        self._run: Run | None = None
+        self._stop_reason: StopReason | None = None
+        self._task = asyncio.get_running_loop().create_task(self._wait())
+        self.done: asyncio.Future[None] = self._task
+        stream_log.attach(lambda label: self.stop(StopReason.labelled(label)))  # the run attaches itself once made
+
+    def stop(self, reason: StopReason) -> None:
+        if self._run is not None:
+            self._run.stop(reason)
+        elif self._stop_reason is None and not self._task.done():
+            self._stop_reason = reason
+            self._task.cancel()
+
+    async def client_left(self) -> None:
+        """Nobody follows it from its request: it goes on."""
+
+    def drop(self) -> None:
+        """Nobody follows it from its request: it goes on."""
+
+    async def _wait(self) -> None:
+        try:
+            self._run = await self._turn()
+        except asyncio.CancelledError:
+            reason = self._stop_reason or StopReason.CANCEL
+            code = reason.code or "cancelled"
+            self._end(reason.status, code, public_message(code))
+            return
+        except RequestError as refusal:  # its input does not fit the thread as it is now
+            self._end("error", refusal.error, refusal.detail)
+            return
+        except Exception as exc:
+            log.error("a queued run failed to start", exc_info=exc)
+            self._end("error", "internal_error", public_message("internal_error", exc, self._expose))
+            return
+        await asyncio.wait([self._run.done])
+
+    def _end(self, status: str, code: str, message: str) -> None:
+        """Its stream ends as a run's that ended at once would: started, then ended so."""
+        self._log.close([*self._mapping.start(), *self._mapping.end(status, code, message)])

@@ -1,0 +1,167 @@
+"""A blueprint's threads with their runs, as LangGraph's thread API reaches them: a thread's runs listed, followed,
+cancelled (one going on, or one waiting its turn) and deleted; a thread copied, cut to its latest checkpoint, or
+written to as a node would — each owner's own, every refusal a :class:`~.errors.RequestError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import uuid4
+
+from .errors import RequestError
+from .logs import LogReader
+from .logs.streams import ending
+from .request.attachments import Attachments
+from .request.content_blocks import checked_content
+from .run.threads import checked_write, status_of, stored_name
+from .run.threads.copies import copy_checkpoints, drop_runs
+from .run.threads.state import unanswered_calls
+from .thread_access import Threads
+
+__all__ = ["ThreadRuns"]
+
+
+class ThreadRuns(Threads):
+    """The threads of one blueprint, with what LangGraph's server does to them and their runs
+    (:class:`~.protocols.base.ThreadAccess`)."""
+
+    async def update_state(
+        self, owner: str | None, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
+    ) -> Any:
+        """Write ``values`` to the thread's state as ``as_node`` would (LangGraph's ``update_state``), while no run
+        is on it (``409``) and as a run's input may (:func:`~.run.threads.messages.checked_write`)."""
+        name = self.name(thread_id)
+        graph, config = await self.graph(owner, name)
+        await self.state(owner, thread_id)  # 404 unless it is there
+        if checkpoint_id is not None:
+            config["configurable"]["checkpoint_id"] = checkpoint_id
+        async with self._held(graph.checkpointer, stored_name(name, owner), "state"):
+            state = await graph.aget_state(config)
+            checked = checked_write(values, state, graph, self.preparer.state_keys(graph))
+            if isinstance(checked, dict) and "messages" in checked:  # their attachments, as a run's input's
+                found = Attachments(self.settings)
+                checked["messages"] = checked_content(checked["messages"], found, "values.messages")
+            if as_node is not None and as_node not in graph.nodes:
+                raise RequestError(400, "invalid_request", f"as_node: {as_node!r} is not a node of the graph")
+            if as_node is not None and unanswered_calls(state):  # its edges would send them past the approval
+                raise RequestError(409, "conflict", "as_node: the thread has tool calls open; a run answers them")
+            return await graph.aupdate_state(config, checked, as_node=as_node)
+
+    async def follow(self, owner: str | None, thread_id: str, run_id: str) -> LogReader:
+        """A reader of a run of the thread from its start (its stream, in the blueprint's store); ``404`` when the
+        thread has no such run, or none is kept (resume off)."""
+        record = await self.extension.records().get(owner, self.name(thread_id))
+        opened = None
+        if record is not None and run_id in record.streams and self.store is not None:
+            opened = await self.store.open(run_id, owner)
+        if opened is None:
+            raise RequestError(404, "not_found", f"Run {run_id} not found")
+        return opened[1]
+
+    async def runs(self, owner: str | None, thread_id: str) -> list[tuple[str, str]]:
+        """The thread's runs its record remembers, newest first, each with how it ended (its stream's status:
+        ``completed``, ``interrupted``, ``error``, ``cancelled``...) or ``running``; those whose stream is no longer
+        kept are left out."""
+        record = await self.extension.records().get(owner, self.name(thread_id))
+        if record is None:
+            await self.state(owner, thread_id)  # 404 unless it is there
+            return []
+        found = []
+        for run_id in reversed(record.streams):
+            if self.store is not None and (opened := await self.store.open(run_id, owner)) is not None:
+                status = await ending(opened[1])
+                found.append((run_id, "pending" if status == "running" and run_id in record.queued else status))
+        return found
+
+    async def cancel(
+        self, owner: str | None, thread_id: str, run_id: str | None, wait: bool = False, rollback: bool = False
+    ) -> None:
+        """Stop the run going on on the thread (``run_id``, when named), or one waiting its turn there, wherever it
+        runs or waits, and with ``wait`` until it has ended; with ``rollback``, the run takes out what it wrote
+        before it lets go of the thread (:meth:`~.run.threads.RunThread.release`), and is deleted. ``404`` when no
+        such run is going on or waiting."""
+        name = self.name(thread_id)
+        records, stored = self.extension.records(), stored_name(name, owner)
+        record = await records.get(owner, name)
+        queued = record is not None and run_id in record.queued and self.store is not None
+        current = run_id if queued else None if record is None else record.run_id
+        if current is None or run_id not in (None, current):
+            raise RequestError(404, "not_found", "No matching runs to cancel")
+        if rollback:
+            await records.roll_back(owner, name, current)
+        stop = (
+            self.store.cancel(current, owner) if queued and self.store else self.extension.holds.stop(stored, current)
+        )
+        if not await stop:
+            raise RequestError(404, "not_found", "No matching runs to cancel")
+        for _ in range(600 if wait or rollback else 0):
+            if not await self._going_on(owner, name, current):
+                break
+            await asyncio.sleep(0.05)
+        if rollback:
+            await self._forget(owner, current)
+
+    async def _going_on(self, owner: str | None, name: str, run_id: str) -> bool:
+        """The run holds the thread still, or its stream is open (a queued run waiting its turn)."""
+        record = await self.extension.records().get(owner, name)
+        if record is None:
+            return False
+        return record.run_id == run_id or (self.store is not None and await self.store.running(run_id, owner))
+
+    async def going(self, owner: str | None, pending: bool = False) -> list[tuple[str, str]]:
+        """The runs going on on the owner's threads (with ``pending``: those waiting their turn), by thread."""
+        busy = await self.extension.records().busy(owner)
+        return [(r.thread_id, run) for r in busy for run in (r.queued if pending else (str(r.run_id),))]
+
+    async def copy(self, owner: str | None, thread_id: str) -> dict[str, Any]:
+        """A new thread of the owner's holding what the thread holds (its checkpoints with their pending writes,
+        its metadata and title), copied while no run is on it (``409``); ``404`` when there is no such thread."""
+        name = self.name(thread_id)
+        graph, record = await self._existing(owner, name)
+        copied, stored = str(uuid4()), stored_name(name, owner)
+        async with self._held(graph.checkpointer, stored, "copy"):
+            await copy_checkpoints(graph.checkpointer, stored, stored_name(copied, owner))
+        metadata, title = ({}, "") if record is None else (record.metadata, record.title)
+        status = status_of(await graph.aget_state({"configurable": {"thread_id": stored_name(copied, owner)}}))
+        return await self.listed(await self.extension.records().create(owner, copied, metadata, title, status), owner)
+
+    async def delete_run(self, owner: str | None, thread_id: str, run_id: str) -> None:
+        """Delete a run the thread has had, as if it had not: the checkpoints it wrote on this thread (LangGraph's
+        server does the same), its stream's log, its place in the record; ``404`` when the thread has no such
+        run, ``409`` while a run is on the thread."""
+        name = self.name(thread_id)
+        graph, record = await self._existing(owner, name)
+        stored = stored_name(name, owner)
+        async with self._held(graph.checkpointer, stored, "delete"):
+            dropped = await drop_runs(graph.checkpointer, stored, {run_id})
+            streams = () if record is None else record.streams
+            if not dropped and run_id not in streams:
+                raise RequestError(404, "not_found", f"Run {run_id} not found")
+            last = not streams or streams[-1] == run_id  # the thread is as that run found it
+            status = status_of(await graph.aget_state({"configurable": {"thread_id": stored}})) if last else None
+            await self.extension.records().forget_stream(owner, name, run_id, status)
+            if run_id in streams:  # this thread's own run (a copy's checkpoints name its original's runs)
+                await self._forget(owner, run_id)
+
+    async def _forget(self, owner: str | None, run_id: str) -> None:
+        """A deleted run's stream log, and what feedback would have found of it."""
+        if self.store is not None:
+            await self.store.delete(run_id, owner)
+        await self.extension.ledger().forget_run(owner, run_id)
+
+    async def cut(self, owner: str | None, thread_id: str) -> None:
+        """Cut the thread to its latest checkpoint, while no run is on it (``409``): LangGraph's ``keep_latest``
+        prune; ``422`` when the checkpointer cannot (``AsyncPostgresSaver`` can), ``404`` when there is no thread."""
+        from langgraph.checkpoint.base import BaseCheckpointSaver  # there is a graph: LangGraph is there
+
+        name = self.name(thread_id)
+        saver, stored = (await self._existing(owner, name))[0].checkpointer, stored_name(name, owner)
+        if type(saver).aprune is BaseCheckpointSaver.aprune:
+            detail = "keep_latest: this thread checkpointer cannot prune (LangGraph's Postgres one can)"
+            raise RequestError(422, "invalid_request", detail)
+        async with self._held(saver, stored, "prune"):
+            try:
+                await saver.aprune([stored], strategy="keep_latest")
+            except NotImplementedError as error:  # a thread whose state is kept as deltas
+                raise RequestError(422, "invalid_request", f"keep_latest: {error}") from None

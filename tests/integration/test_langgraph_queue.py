@@ -1,0 +1,109 @@
+"""Runs that wait their turn in the background (``runs.create`` with ``multitask_strategy="enqueue"`` while a run
+is on the thread), driven by LangGraph's Python client against a real server: answered at once as ``pending``,
+listed and read so, joined, cancelled by id or with ``/runs/cancel``'s ``status: pending`` before they start (and
+then they never run), refused when their turn comes if their input no longer fits the thread, and cancelled with
+their thread when it is deleted."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from langgraph_sdk import get_client
+
+from helpers import running
+from test_langgraph_protocol import ALICE, BOB, langgraph_app
+
+LONG = {"messages": [{"role": "user", "content": "a long question " * 20}]}  # paced: about two seconds
+
+
+def ask(text: str) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": text}]}
+
+
+async def test_a_queued_run_is_answered_at_once_listed_pending_and_runs_when_its_turn_comes() -> None:
+    app, _ = langgraph_app(delay=0.05)
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        first = await client.runs.create(thread, "reviewer", input=LONG, stream_mode="messages-tuple")
+        await asyncio.sleep(0.2)
+        began = time.monotonic()
+        queued = await client.runs.create(thread, "reviewer", input=ask("next"), multitask_strategy="enqueue")
+        answered_in = time.monotonic() - began
+        read = await client.runs.get(thread, queued["run_id"])
+        listed = [(run["run_id"], run["status"]) for run in await client.runs.list(thread)]
+        joined = [part.event async for part in client.runs.join_stream(thread, queued["run_id"])]
+        ended = await client.runs.get(thread, queued["run_id"])
+        first_ended = await client.runs.get(thread, first["run_id"])
+        state = await client.threads.get_state(thread)
+    assert answered_in < 1.0, "its request did not wait for the run before it"
+    assert queued["status"] == read["status"] == "pending"
+    assert listed == [(queued["run_id"], "pending"), (first["run_id"], "running")]
+    assert joined[0] == "metadata" and "values" in joined and "error" not in joined
+    assert ended["status"] == first_ended["status"] == "success"
+    asked = [message["content"] for message in state["values"]["messages"] if message["type"] == "human"]
+    assert asked == [LONG["messages"][0]["content"], "next"], "in order: the queued run after the first"
+
+
+async def test_a_queued_run_cancelled_before_its_turn_never_runs() -> None:
+    app, _ = langgraph_app(delay=0.05)
+    async with running(app) as url:
+        client, bob = get_client(url=f"{url}/lg", headers=ALICE), get_client(url=f"{url}/lg", headers=BOB)
+        thread = (await client.threads.create())["thread_id"]
+        first = await client.runs.create(thread, "reviewer", input=LONG, stream_mode="messages-tuple")
+        await asyncio.sleep(0.2)
+        by_id = await client.runs.create(thread, "reviewer", input=ask("by id"), multitask_strategy="enqueue")
+        by_status = await client.runs.create(thread, "reviewer", input=ask("by status"), multitask_strategy="enqueue")
+        kept = await client.runs.create(thread, "reviewer", input=ask("kept"), multitask_strategy="enqueue")
+        refused_for_bob = await _refused(bob.runs.cancel(thread, by_id["run_id"]))
+        await client.runs.cancel(thread, by_id["run_id"], wait=True)
+        cancelled = await client.runs.get(thread, by_id["run_id"])
+        joined = [(part.event, part.data) async for part in client.runs.join_stream(thread, by_id["run_id"])]
+        await client.runs.cancel_many(status="pending")  # the waiting ones; the first goes on
+        first_now = await client.runs.get(thread, first["run_id"])
+        await client.runs.join(thread, first["run_id"])
+        statuses = {run["run_id"]: run["status"] for run in await client.runs.list(thread)}
+        state = await client.threads.get_state(thread)
+    assert refused_for_bob, "another owner cannot name the run"
+    assert cancelled["status"] == "interrupted"
+    assert [event for event, _ in joined] == ["metadata", "error"] and joined[1][1]["error"] == "cancelled"
+    assert first_now["status"] == "running"
+    assert statuses[by_status["run_id"]] == statuses[kept["run_id"]] == "interrupted"
+    assert statuses[first["run_id"]] == "success"
+    asked = [message["content"] for message in state["values"]["messages"] if message["type"] == "human"]
+    assert asked == [LONG["messages"][0]["content"]], "no cancelled run ran"
+
+
+async def test_a_queued_run_whose_input_no_longer_fits_ends_with_an_error_and_the_thread_deleted_takes_its_queue() -> (
+    None
+):
+    app, review = langgraph_app(delay=0.05)
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        await client.runs.create(thread, "reviewer", input=LONG, stream_mode="messages-tuple")
+        await asyncio.sleep(0.2)
+        resume = await client.runs.create(thread, "reviewer", command={"resume": "yes"}, multitask_strategy="enqueue")
+        await client.runs.join(thread, resume["run_id"])
+        refused = await client.runs.get(thread, resume["run_id"])
+        frames = [(part.event, part.data) async for part in client.runs.join_stream(thread, resume["run_id"])]
+        other = (await client.threads.create())["thread_id"]
+        await client.runs.create(other, "reviewer", input=LONG, stream_mode="messages-tuple")
+        await asyncio.sleep(0.2)
+        await client.runs.create(other, "reviewer", input=ask("never"), multitask_strategy="enqueue")
+        await client.threads.delete(other)
+        await asyncio.sleep(0.5)  # a queued run left to start would have begun the thread again by now
+    assert refused["status"] == "error"
+    assert frames[-1][0] == "error" and frames[-1][1]["error"] == "conflict"
+    left = review.graph.checkpointer.storage.get(f"alice:{other}", {})
+    assert not any(left.values()), "the queued run of the deleted thread never started"
+
+
+async def _refused(call: Any) -> bool:
+    try:
+        await call
+    except Exception as error:  # the SDK's NotFoundError
+        return getattr(getattr(error, "response", None), "status_code", None) == 404
+    return False
