@@ -8,6 +8,7 @@ gets them with their runs (:class:`~.thread_runs.ThreadRuns`) and answers in its
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -150,17 +151,30 @@ class Threads:
         return graph, record
 
     async def delete(self, owner: str | None, thread_id: str) -> None:
-        """Stop a run on the thread (as ``interrupt`` does), then remove its checkpoints, record and logs (``404``)."""
-        name = self.name(thread_id)
+        """Stop a run on the thread (as ``interrupt`` does) and those waiting their turn, then remove its
+        checkpoints, record and logs (``404`` when there is no thread). The record is read again once the thread is
+        held: a run that took the thread before (one that waited in its request) has its log listed there."""
+        name, records = self.name(thread_id), self.extension.records()
         graph, record = await self._existing(owner, name)
         stored = stored_name(name, owner)
         if self.store is not None and record is not None:
-            for queued in record.queued:  # runs waiting their turn: none starts after this
+            for queued in record.queued:  # runs waiting their turn in the background: none starts after this
                 await self.store.cancel(queued, owner)
         async with self._held(graph.checkpointer, stored, "delete", "interrupt"):
             await graph.checkpointer.adelete_thread(stored)
+            record = await records.get(owner, name)
             if self.store is not None and record is not None:
-                for stream_id in record.streams:
-                    await self.store.delete(stream_id, owner)
-            await self.extension.records().delete(owner, name)
+                await self._delete_logs(owner, record.streams)
+            await records.delete(owner, name)
             await self.extension.ledger().forget_thread(owner, name)  # its runs, kept for feedback
+
+    async def _delete_logs(self, owner: str | None, streams: tuple[str, ...]) -> None:
+        """The logs of a thread's streams; one still closing (its run let go of the thread just now, and writes
+        its last frames) once it has closed."""
+        assert self.store is not None
+        for stream_id in streams:
+            for _ in range(100):
+                if not await self.store.running(stream_id, owner):
+                    break
+                await asyncio.sleep(0.02)
+            await self.store.delete(stream_id, owner)

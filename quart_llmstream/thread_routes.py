@@ -54,8 +54,8 @@ class _Rename(BaseModel):
     @classmethod
     def _fits(cls, value: str) -> str:
         value = " ".join(value.split())
-        if not value or len(value) > MAX_TITLE_CHARS:
-            raise ValueError(f"1 to {MAX_TITLE_CHARS} characters, not only spaces")
+        if not value or len(value) > MAX_TITLE_CHARS or not value.isprintable():
+            raise ValueError(f"1 to {MAX_TITLE_CHARS} printable characters, not only spaces")
         return value
 
 
@@ -169,6 +169,6 @@ def _offset(cursor: str | None) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
-    if len(cursor) > 32 or not (text.startswith("o") and text[1:].isdigit()):
+    if len(cursor) > 32 or not (text.startswith("o") and text[1:].isdigit() and len(text) <= 10):
         raise RequestError(400, "invalid_request", "cursor: not a next_cursor this server gave")
     return int(text[1:])

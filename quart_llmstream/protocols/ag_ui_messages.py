@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, StrictStr
 from werkzeug.datastructures import Headers
 
 from ..errors import RequestError
+from ..logs.streams import is_stream_id
 from ..request import Answer, ChatRequest, Resume, Verdict, conversation
 from ..request.attachments import Attachments
 from ..request.chat_request import ToolCallIn
@@ -91,6 +92,8 @@ def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -
     found = Attachments(settings)
     parsed = validated(_RunAgentInput, body)
     messages = [_to_message(message, found, f"messages.{i}") for i, message in enumerate(parsed.messages)]
+    if not is_stream_id(parsed.runId):  # its stream's id, and the id feedback names its answer by
+        raise RequestError(400, "invalid_request", "runId: 1 to 128 characters of A-Z, a-z, 0-9, _ and -")
     ids = {"thread_id": parsed.threadId, "run_id": parsed.runId, "stream_id": parsed.runId}
     tools = client_tools(parsed.tools, settings)
     resume = _resume(parsed)

@@ -3,7 +3,8 @@
 What a client sends goes further than the model: a checkpointer stores its messages, state, tool arguments
 and decisions (msgpack), and the stream sends them back as JSON. A body that either would fail on — NaN or
 Infinity (or a number that overflows to it), an integer beyond 64 bits, a lone UTF-16 surrogate, nesting
-deeper than :data:`MAX_DEPTH` — is refused here with a ``400`` naming where, rather than failing the run
+deeper than :data:`MAX_DEPTH`, a NUL character (PostgreSQL's text and JSON hold none: a thread's title, its
+metadata, a checkpoint's metadata) — is refused here with a ``400`` naming where, rather than failing the run
 after its stream has started.
 
 A conversation larger than allowed is refused while the body is parsed (:mod:`.counted`), and a body of more
@@ -31,6 +32,7 @@ MAX_VALUES = 1_000_000
 _LOWEST, _HIGHEST = -(1 << 63), (1 << 64) - 1  # the integers msgpack holds
 _INFINITE = (math.inf, -math.inf)
 _BIG = 1 << 20  # bytes: a body past this is parsed a value at a time, its conversation counted as it is
+_NUL = "a NUL character (U+0000) is not text PostgreSQL keeps"
 
 
 async def read_json_body(request: Request, budget: Budget | None = None) -> dict[str, Any]:
@@ -85,6 +87,8 @@ def _check(body: dict[str, Any]) -> None:
             if kind is str:
                 if not value.isascii() and _not_utf8(value):
                     _refuse((*path, key), "a lone UTF-16 surrogate is not text")
+                if "\x00" in value:
+                    _refuse((*path, key), _NUL)
             elif kind is int:
                 if not _LOWEST <= value <= _HIGHEST:
                     _refuse((*path, key), "an integer beyond 64 bits")
@@ -95,6 +99,8 @@ def _check(body: dict[str, Any]) -> None:
                 stack.append((value, depth + 1, (*path, key)))
             if type(key) is str and not key.isascii() and _not_utf8(key):
                 _refuse(path, "a lone UTF-16 surrogate is not text")
+            if type(key) is str and "\x00" in key:
+                _refuse(path, _NUL)
 
 
 def _not_utf8(text: str) -> bool:

@@ -114,7 +114,7 @@ class Preparer:
             ephemeral = "ephemeral" in chat_request.ids  # a thread of the run's own, gone with it (stateless)
             recorded = None
             if self.records is not None and name is not None and not ephemeral:
-                recorded = Recorded(self.records(), owner, name)
+                recorded = Recorded(self.records(), owner, name, self._store)
             strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
             existing = chat_request.ids.get("if_not_exists") == "reject"
             turn = Turn(chat_request, mapper, graph, config, strategy, recorded, ephemeral, existing)
@@ -125,7 +125,7 @@ class Preparer:
             meta = StreamMeta(owner, tuple(sorted(mapper.events)), dict(chat_request.ids))
             stream = await open_stream(self._store, str(run_id), chat_request.ids.get("stream_id"), meta)
             if queued is not None:
-                await queued.records.queued(queued.owner, queued.name, chat_request.question, str(run_id))
+                await queued.queued(chat_request.question, str(run_id))
             elif thread is not None:
                 await thread.begin(chat_request.question, stream.id if stream.resumable else None)
         except BaseException as exc:

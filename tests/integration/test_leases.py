@@ -91,3 +91,23 @@ async def test_a_holder_that_stops_renewing_frees_the_thread_within_its_lease(st
                 await asyncio.sleep(0.05)
         assert 0.5 < time.monotonic() - gone <= 1.5
         await taken.release()
+
+
+@pytest.mark.parametrize("store", STORES)
+async def test_a_run_that_takes_the_thread_while_an_interrupt_waits_is_stopped_too(store: str) -> None:
+    async with two_processes(store) as (one, two):
+        two.poll = 0.3  # the waiter asks seldom: a run elsewhere takes the thread between its asks
+        first = await one.take(None, "alice:t1", "run-1")
+        asked = asyncio.Event()
+        first.on_stop(asked.set)
+        taking = asyncio.create_task(two.take(None, "alice:t1", "run-2", "interrupt"))  # a deletion, say
+        await asyncio.wait_for(asked.wait(), 2)
+        await first.release()  # the first run stops
+        thief = await one.take(None, "alice:t1", "run-3")  # a client's next turn, sent again on its 409
+        stopped = asyncio.Event()
+        thief.on_stop(stopped.set)
+        await asyncio.wait_for(stopped.wait(), 2)
+        await thief.release()
+        second = await asyncio.wait_for(taking, 2)
+        assert second.stopped_run == "run-1", "a rollback goes back to before the first run it stopped"
+        await second.release()

@@ -134,10 +134,13 @@ async def test_listing_paging_renaming_and_deleting_are_each_owners_own() -> Non
         ("GET", "?limit=ten", None),
         ("GET", "?cursor=nonsense!", None),
         ("GET", "?cursor=" + "b" * 40, None),
+        ("GET", "?cursor=bzk5OTk5OTk5OTk5OTk5OTk5OTk5", None),  # an offset past what a database counts
         ("GET", "/bad:id", None),
         ("PATCH", "/t1", {"title": ""}),
         ("PATCH", "/t1", {"title": "x" * 201}),
         ("PATCH", "/t1", {"title": 5}),
+        ("PATCH", "/t1", {"title": "a\u0007b"}),
+        ("PATCH", "/t1", {"title": "a\u0000b"}),
         ("PATCH", "/t1", {"title": "ok", "other": 1}),
         ("PATCH", "/t1", ["title"]),
         ("DELETE", "/" + "x" * 129, None),
@@ -207,3 +210,44 @@ async def test_a_thread_whose_last_run_failed_is_listed_with_status_error() -> N
         listed = (await http.get(f"{url}/chat/threads", headers=ALICE)).json()
     assert "internal_error" in answer.text  # the error frame, redacted
     assert [(t["thread_id"], t["status"]) for t in listed["threads"]] == [("t1", "error")]
+
+
+async def test_a_deleted_thread_leaves_no_stream_log_of_a_turn_that_waited_its_turn_meanwhile() -> None:
+    review = review_app(delay=0.05, multitask_strategy="enqueue")
+    chat, base = "/native/chat", THREADS["native"]
+    async with running(review.app) as url, httpx.AsyncClient(timeout=30) as http:
+        first = asyncio.create_task(
+            http.post(f"{url}{chat}", json={"question": "a long question " * 10, "thread_id": "t1"}, headers=ALICE)
+        )
+        await asyncio.sleep(0.3)
+        second = asyncio.create_task(
+            http.post(f"{url}{chat}", json={"question": "second secret question", "thread_id": "t1"}, headers=ALICE)
+        )
+        await asyncio.sleep(0.2)  # it waits for the thread in its request
+        deleted = await http.delete(f"{url}{base}/t1", headers=ALICE)
+        answers = [await first, await second]
+        replays = [
+            await http.get(f"{url}{chat}/{answer.headers['X-Stream-Id']}/stream", headers=ALICE) for answer in answers
+        ]
+        read = await http.get(f"{url}{base}/t1", headers=ALICE)
+    assert deleted.status_code == 204 and read.status_code == 404
+    assert "secret" in answers[1].text, "the waiting turn ran before the deletion"
+    assert [replay.status_code for replay in replays] == [204, 204], "no log of the thread's turns is left"
+
+
+async def test_a_stream_a_threads_record_no_longer_remembers_has_its_log_deleted(monkeypatch: Any) -> None:
+    from quart_llmstream.run.threads import records
+
+    monkeypatch.setattr(records, "_KEPT_STREAMS", 2)  # a record remembers 64
+    review = review_app()
+    async with running(review.app) as url, httpx.AsyncClient(timeout=30) as http:
+        answers = [
+            await http.post(f"{url}/native/chat", json={"question": f"turn {n}", "thread_id": "t1"}, headers=ALICE)
+            for n in range(3)
+        ]
+        streams = [answer.headers["X-Stream-Id"] for answer in answers]
+        replays = [(await http.get(f"{url}/native/chat/{s}/stream", headers=ALICE)).status_code for s in streams]
+        await http.delete(f"{url}{THREADS['native']}/t1", headers=ALICE)
+        after = [(await http.get(f"{url}/native/chat/{s}/stream", headers=ALICE)).status_code for s in streams]
+    assert replays == [204, 200, 200], "the oldest, which the record forgot, is gone; the others replay"
+    assert after == [204, 204, 204]

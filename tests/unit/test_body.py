@@ -62,6 +62,8 @@ BAD = [
     ("an integer beyond 64 bits", '"hi"', '"n": 18446744073709551616', "n: an integer beyond 64 bits"),
     ("a number past a double", '"hi"', '"n": [1, -1e400]', "n.1: a number beyond a double's range"),
     ("a surrogate in a key", '"hi"', '"n": {"\\udfff": 1}', "n: a lone UTF-16 surrogate is not text"),
+    ("a NUL character", '"hi \\u0000"', "", "a NUL character (U+0000) is not text PostgreSQL keeps"),
+    ("a NUL in a key", '"hi"', '"n": {"a\\u0000": 1}', "n: a NUL character"),
     ("nested 100 deep", '"hi"', f'"n": {DEEP}', "nested deeper than 64 levels"),
     ("nested past the parser", '"hi"', '"n": ' + "[" * 100_000 + "]" * 100_000, "nests deeper than 64 levels"),
 ]
@@ -74,6 +76,14 @@ async def test_a_body_the_run_could_not_keep_or_send_back_is_a_400(
 ) -> None:
     status, said = await post(protocol, body_for(protocol, text, extra=extra))
     assert (status, detail in said) == (400, True), said
+
+
+@pytest.mark.parametrize("run_id", ["a run", "r" * 129, ""])
+async def test_an_ag_ui_run_id_that_could_name_no_stream_is_a_400_with_resume_on_or_off(run_id: str) -> None:
+    """Its stream's id, and the id feedback rates its answer by: the same rule whether streams are kept or not."""
+    body = json.loads(body_for("ag-ui"))
+    status, said = await post("ag-ui", json.dumps(body | {"runId": run_id}))
+    assert (status, said) == (400, "runId: 1 to 128 characters of A-Z, a-z, 0-9, _ and -")
 
 
 @pytest.mark.parametrize("protocol", ["native", "ag-ui"])

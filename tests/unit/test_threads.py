@@ -42,6 +42,9 @@ def refused(call: Any, status: int) -> str:
 def test_a_thread_name_holds_no_owner_separator_and_owners_have_their_own() -> None:
     assert checked_name("t-1.a@b") == "t-1.a@b" and checked_name(None) is None
     assert "thread id" in refused(lambda: checked_name("alice:t1"), 400)
+    assert "thread id" in refused(lambda: checked_name(".."), 400) and "thread id" in refused(
+        lambda: checked_name("."), 400
+    )
     assert stored_name("t1", "alice") == "alice:t1" != stored_name("t1", "bob")
     assert stored_name("t1", "a:b") == "a%3Ab:t1" and stored_name("t1", "") == ":t1" and stored_name("t1", None) == "t1"
 

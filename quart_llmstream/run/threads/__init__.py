@@ -18,6 +18,7 @@ from langchain_core.runnables import RunnableConfig
 
 from ...errors import RequestError
 from ...events import Event, MessagesSnapshot
+from ...logs.store import StreamStore
 from ...request import ChatRequest, Resume
 from .copies import drop_runs
 from .decisions import resume_value
@@ -65,11 +66,28 @@ __all__ = [
 
 @dataclass(slots=True)
 class Recorded:
-    """Where a thread's record is written: the records, and the thread's owner and name there."""
+    """Where a thread's record is written: the records, and the thread's owner and name there; and where its
+    streams' logs are kept (the blueprint's stream store), to delete those the record no longer remembers."""
 
     records: ThreadRecords
     owner: str | None
     name: str
+    logs: StreamStore | None = None
+
+    async def started(self, question: str, stream_id: str | None, run_id: str) -> dict[str, Any]:
+        """A run starts on the thread (:meth:`.records.ThreadRecords.started`); the thread's metadata."""
+        metadata, gone = await self.records.started(self.owner, self.name, question, stream_id, run_id)
+        await self._forget(gone)
+        return metadata
+
+    async def queued(self, question: str, run_id: str) -> None:
+        """A run waits its turn on the thread (:meth:`.records.ThreadRecords.queued`)."""
+        await self._forget(await self.records.queued(self.owner, self.name, question, run_id))
+
+    async def _forget(self, streams: list[str]) -> None:
+        if self.logs is not None:
+            for stream_id in streams:
+                await self.logs.delete(stream_id, self.owner)
 
 
 @dataclass(slots=True)
@@ -146,9 +164,7 @@ class RunThread:
         """The run starts: the thread's record says so (made, titled by the question, on its first run), and the
         checkpoints it writes carry the thread's metadata (as LangGraph's server's do)."""
         if self.recorded is not None:
-            recorded = self.recorded
-            run_id = str(self.config.get("run_id"))
-            metadata = await recorded.records.started(recorded.owner, recorded.name, question, stream_id, run_id)
+            metadata = await self.recorded.started(question, stream_id, str(self.config.get("run_id")))
             if metadata:
                 self.config["metadata"] = {**metadata, **self.config.get("metadata", {})}
 

@@ -1,6 +1,7 @@
 """A thread's names: the one its client uses, and the checkpointer's, within its owner's.
 
-A client names its thread in 1 to 128 characters of ``A-Z a-z 0-9 _ . @ -``: no ``:``, which separates an
+A client names its thread in 1 to 128 characters of ``A-Z a-z 0-9 _ . @ -`` (not ``.`` or ``..``, which no URL
+path reaches): no ``:``, which separates an
 owner from its threads (:func:`~...owners.scoped`), so a request without an owner cannot name someone else's.
 A request that names none, to a graph that keeps threads, gets a new conversation of its own.
 """
@@ -20,7 +21,7 @@ _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
 
 def checked_name(name: str | None) -> str | None:
     """The client's name for its thread, or a ``400`` for one that is not a thread id."""
-    if name is not None and not _NAME.fullmatch(name):
+    if name is not None and (not _NAME.fullmatch(name) or name in (".", "..")):  # no path reaches those two
         raise RequestError(400, "invalid_request", "thread id: 1 to 128 characters of A-Z, a-z, 0-9 and _ . @ -")
     return name
 

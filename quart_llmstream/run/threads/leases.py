@@ -2,9 +2,9 @@
 
 A run takes its thread's lease (``lease`` seconds) and renews it every fifth of that; its release deletes it. A
 process killed mid-run renews nothing, so its threads are free again within ``lease`` seconds. A request that
-stops the holder (``interrupt``, ``rollback``) marks the lease: the holder sees the mark at its next renewal,
-wherever it runs, and stops its run, which lets go. Waiting requests (``enqueue`` and those) ask again every
-``poll`` seconds.
+stops the holder (``interrupt``, ``rollback``) marks the lease at each ask (a run that took the thread meanwhile
+is stopped too): the holder sees the mark at its next renewal, wherever it runs, and stops its run, which lets
+go. Waiting requests (``enqueue`` and those) ask again every ``poll`` seconds.
 
 :class:`PostgresHolds` keeps leases in a table of the app's PostgreSQL (the checkpointer's database will do);
 :class:`RedisHolds` in Redis (one key per held thread, hash-tagged for a cluster).
@@ -41,8 +41,9 @@ class LeaseHolds(ThreadHolds):
         while not await self._claim(thread_id, run_id):
             if strategy == "reject":
                 raise busy_error()
-            if strategy in ("interrupt", "rollback") and stopped is None:
-                stopped = await self._mark(thread_id)
+            if strategy in ("interrupt", "rollback"):  # whoever holds it now: another may have taken it since
+                holder = await self._mark(thread_id)
+                stopped = stopped or holder  # the first run stopped: where a rollback goes back to
             await asyncio.sleep(self.poll)
         held = _Lease(self, thread_id, run_id)
         held.stopped_run = stopped

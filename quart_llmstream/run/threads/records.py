@@ -20,7 +20,7 @@ __all__ = ["MAX_TITLE_CHARS", "Record", "ThreadRecords", "owner_label", "title_o
 
 MAX_TITLE_CHARS = 200
 _TITLE_CHARS = 80  # a title made from the first question: its start
-_KEPT_STREAMS = 64  # the stream ids a record remembers, to delete their logs with the thread
+_KEPT_STREAMS = 64  # the stream ids a record remembers, to delete their logs with the thread (older: deleted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ def owner_label(owner: str | None) -> str:
 
 def title_of(question: str) -> str:
     """A thread's title by default: the start of its first question, on one line."""
-    text = " ".join(question.split())
+    text = " ".join("".join(ch for ch in question[:1000] if ch.isprintable() or ch.isspace()).split())
     return text if len(text) <= _TITLE_CHARS else text[: _TITLE_CHARS - 1].rstrip() + "…"
 
 
@@ -74,29 +74,28 @@ class ThreadRecords:
 
     async def started(
         self, owner: str | None, name: str, question: str, stream_id: str | None, run_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], list[str]]:
         """The run ``run_id`` starts on the thread: the record is made (titled by ``question``) or marked
-        ``busy``; the thread's metadata."""
+        ``busy``; the thread's metadata, and the streams the record no longer remembers (their logs go now)."""
         namespace = self.namespace(owner)
         item = await self.store.aget(namespace, name)
         value = dict(item.value) if item is not None else {"title": title_of(question), "created_at": _now()}
-        streams = [s for s in value.get("streams", ()) if s != stream_id]
-        if stream_id is not None:
-            streams = [*streams, stream_id][-_KEPT_STREAMS:]
+        streams, gone = _streams(value, stream_id)
         queued = [q for q in value.get("queued", ()) if q != run_id and q in streams]
         value |= {"status": "busy", "stream_id": stream_id, "streams": streams, "run_id": run_id, "queued": queued}
         await self.store.aput(namespace, name, value, index=False)
-        return dict(value.get("metadata") or {})
+        return dict(value.get("metadata") or {}), gone
 
-    async def queued(self, owner: str | None, name: str, question: str, run_id: str) -> None:
+    async def queued(self, owner: str | None, name: str, question: str, run_id: str) -> list[str]:
         """The run ``run_id`` waits its turn on the thread: its stream is one of the thread's (listed, joined,
-        deleted with it) before it starts."""
+        deleted with it) before it starts. The streams the record no longer remembers."""
         namespace = self.namespace(owner)
         item = await self.store.aget(namespace, name)
         value = dict(item.value) if item is not None else {"title": title_of(question), "created_at": _now()}
-        streams = [*(s for s in value.get("streams", ()) if s != run_id), run_id][-_KEPT_STREAMS:]
+        streams, gone = _streams(value, run_id)
         queued = [*(q for q in value.get("queued", ()) if q in streams), run_id]
         await self.store.aput(namespace, name, value | {"streams": streams, "queued": queued}, index=False)
+        return gone
 
     async def ended(self, owner: str | None, name: str, status: str, run_id: str | None = None) -> bool:
         """The run ``run_id`` on the thread ended: its status now (``idle``, ``interrupted``, ``error``: its last
@@ -205,6 +204,14 @@ def _record(item: Any) -> Record:
         run_id=value.get("run_id"),
         queued=tuple(value.get("queued", ())),
     )
+
+
+def _streams(value: dict[str, Any], stream_id: str | None) -> tuple[list[str], list[str]]:
+    """A record's streams with ``stream_id`` last, and those it no longer remembers (the oldest, past
+    :data:`_KEPT_STREAMS`): a record remembers every stream whose log is kept, to delete it with the thread."""
+    streams = [s for s in value.get("streams", ()) if s != stream_id]
+    streams += [] if stream_id is None else [stream_id]
+    return streams[-_KEPT_STREAMS:], streams[:-_KEPT_STREAMS]
 
 
 def _metadata(metadata: dict[str, Any]) -> dict[str, Any]:
