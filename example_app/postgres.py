@@ -10,6 +10,8 @@ from quart import Quart
 
 from quart_llmstream import LLMStream, PostgresHolds
 
+_SETUP = 7_245_319  # the advisory lock the processes setting up the tables take in turn
+
 
 def on_postgres(app: Quart, url: str, metrics: Any, *graphs: Any) -> None:
     """Keep ``graphs``' threads, their records and the holds on them in the database at ``url``; ``metrics``: the
@@ -27,8 +29,13 @@ def on_postgres(app: Quart, url: str, metrics: Any, *graphs: Any) -> None:
     async def connect() -> None:
         await pool.open()
         saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)
-        await saver.setup()  # the tables, made once (a no-op after)
-        await store.setup()
+        async with pool.connection() as lock:  # one process at a time: several start at once (--workers 4)
+            await lock.execute("SELECT pg_advisory_lock(%s)", (_SETUP,))
+            try:
+                await saver.setup()  # the tables, made once (a no-op after)
+                await store.setup()
+            finally:
+                await lock.execute("SELECT pg_advisory_unlock(%s)", (_SETUP,))
         for graph in graphs:
             graph.checkpointer = saver
         extension.thread_store = store

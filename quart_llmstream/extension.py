@@ -85,6 +85,13 @@ class LLMStream:
             self.init_app(app)
 
     def init_app(self, app: Quart) -> None:
+        """Make this the app's extension; :class:`ConfigError` when the app has one already (a blueprint
+        registered before made a default one, and keeps it: what this one holds would go unused)."""
+        if isinstance(app.extensions.get(_EXTENSION), LLMStream):
+            raise ConfigError(
+                "the app has an LLMStream already: call LLMStream(app, ...) once, before registering the "
+                "llmstream blueprints (registering one makes a default LLMStream, which the blueprint keeps)"
+            )
         app.extensions[_EXTENSION] = self
         self._config = app.config
         app.before_serving(self._chain_signals)

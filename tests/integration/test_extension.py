@@ -17,6 +17,7 @@ import pytest
 from quart import Quart
 
 from quart_llmstream import ConfigError, LLMStream, create_blueprint, drain
+from quart_llmstream.run.threads import LocalHolds
 
 from fakes import answering
 from helpers import SUPPORT, free_port, listening, post_stream, read_until, subprocess_env
@@ -156,3 +157,12 @@ def test_the_extension_lives_in_app_extensions_and_is_shared_by_blueprints() -> 
     app.register_blueprint(create_blueprint(lambda _: answering("b"), name="two"), url_prefix="/two")
     assert app.extensions["llmstream"] is extension
     assert LLMStream.of(app) is extension
+
+
+def test_an_llmstream_made_after_a_blueprint_registered_is_refused_not_silently_unused() -> None:
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: answering("a")))  # makes the app's default LLMStream
+    with pytest.raises(ConfigError, match="before registering"):
+        LLMStream(app, holds=LocalHolds())
+    with pytest.raises(ConfigError, match="already"):
+        LLMStream.of(app).init_app(app)

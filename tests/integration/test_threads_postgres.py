@@ -219,3 +219,19 @@ async def _status(call: Any) -> int:
     except httpx.HTTPStatusError as error:
         return error.response.status_code
     return 200
+
+
+async def test_the_example_app_started_in_four_processes_at_once_on_a_new_database_serves_from_each() -> None:
+    """As docs/example-app.md runs it (``--workers 4``): the processes make the tables in turn, not all at once."""
+    async with postgres_server() as database, AsyncExitStack() as stack, httpx.AsyncClient(timeout=30) as http:
+        env = {"DATABASE_URL": database, "DEMO_SECONDS_PER_TOKEN": "0.001"}
+        started = await asyncio.gather(
+            *(stack.enter_async_context(app_process("example_app", **env)) for _ in range(4))
+        )
+        answers = [
+            await http.post(f"{url}/api/chat", json={"question": "hello", "thread_id": f"t{n}"})
+            for n, (url, _) in enumerate(started)
+        ]
+        alive = [process.poll() is None for _, process in started]
+    assert [answer.status_code for answer in answers] == [200] * 4 and all("[DONE]" in a.text for a in answers)
+    assert alive == [True] * 4

@@ -44,7 +44,9 @@ async def postgres_server() -> AsyncIterator[str]:
         process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **as_user)
         try:
             await listening(port, seconds=30)
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            await _ready(url)
+            yield url
         finally:
             process.terminate()  # a smart shutdown waits for clients: the pools close first
             try:
@@ -53,6 +55,21 @@ async def postgres_server() -> AsyncIterator[str]:
                 process.kill()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+async def _ready(url: str) -> None:
+    """Until the server answers a query: it listens before it has started up ("the database system is starting
+    up")."""
+    import psycopg
+
+    for _ in range(100):
+        try:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+                await connection.execute("SELECT 1")
+            return
+        except psycopg.OperationalError:
+            await asyncio.sleep(0.1)
+    raise RuntimeError("PostgreSQL listens but does not answer")
 
 
 async def rows(url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:

@@ -149,7 +149,8 @@ class PostgresHolds(LeaseHolds):
                     self._conninfo, min_size=1, max_size=self._max_size, open=False, kwargs={"autocommit": True}
                 )
                 await pool.open()
-                async with pool.connection() as connection:
+                async with pool.connection() as connection, connection.transaction():
+                    await connection.execute("SELECT pg_advisory_xact_lock(7245320)")  # processes start at once
                     await connection.execute(_TABLE)
                 self._pool = pool
         return self._pool
