@@ -88,7 +88,7 @@ class Settings(BaseModel):
     integration that downloads URLs in this process (``langchain-google-genai``)."""
     state_keys: Names = None
     """The keys of a LangGraph graph's state shared with the client: they stream to it, and its state may set them.
-    None: every key but ``messages``."""
+    None: those of its output schema but ``messages``; empty: no state."""
     predict_state: Annotated[tuple[Prediction, ...], BeforeValidator(_json)] = ()
     """Tool arguments that predict state keys, ``[{"state_key", "tool", "tool_argument"}]``."""
     events: Annotated[tuple[EventKind, ...], BeforeValidator(_split_commas)] = ("token",)
@@ -133,7 +133,7 @@ class Settings(BaseModel):
     """Concurrent streams and resume followers per owner (``stream_owner``) in this process; the next gets 429
     with ``Retry-After``. None: no cap."""
     retry_after: int = Field(default=5, ge=0)
-    """Seconds in the ``Retry-After`` header of a 503."""
+    """Seconds in the ``Retry-After`` header of a 503 or a 429."""
     on_disconnect: Literal["cancel", "continue"] = "cancel"
     """When the client leaves: cancel the run, or let it finish in the background."""
     event_source: Literal["astream_events", "callbacks"] = "astream_events"

@@ -23,5 +23,9 @@ def validated(model: type[Model], data: Any, where: str = "") -> Model:
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """A pydantic error as one readable line: ``field.path: message; ...``."""
-    return "; ".join(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors())
+    """A pydantic error as one readable line: ``field.path: message; ...`` (a rule of the whole body: ``the
+    body: message``)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'the body'}: {error['msg'].removeprefix('Value error, ')}"
+        for error in exc.errors()
+    )

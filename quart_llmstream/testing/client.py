@@ -31,20 +31,22 @@ WIRES: dict[str, Wire] = {
 
 
 class ChatClient:
-    """Posts to the chat route ``route`` of ``target`` (an app, or a base URL) in ``protocol`` (LangGraph's:
-    ``route`` is the blueprint's prefix); ``headers`` go with every request (who the user is, for the app's
-    ``stream_owner``)."""
+    """Posts to the chat route ``route`` of ``target`` (an app, or a base URL) in ``protocol``; ``headers`` go with
+    every request (who the user is, for the app's ``stream_owner``). ``route`` is the blueprint's ``route``
+    option (``/chat`` by default) under its prefix; for OpenAI's and LangGraph's protocols, whose routes are
+    their own, the blueprint's prefix (none by default)."""
 
     def __init__(
         self,
         target: Quart | str,
-        route: str = "/chat",
+        route: str | None = None,
         *,
         protocol: str = "native",
         headers: Mapping[str, str] | None = None,
     ) -> None:
         if protocol not in WIRES:
             raise ValueError(f"protocol: one of {', '.join(WIRES)}")
+        route = route if route is not None else WIRES[protocol].route
         self.target, self.route, self.protocol = target, route, protocol
         self.headers = dict(headers or {})
         self._wire = WIRES[protocol]
@@ -52,7 +54,12 @@ class ChatClient:
     @classmethod
     @asynccontextmanager
     async def serving(
-        cls, app: Quart, route: str = "/chat", *, protocol: str = "native", headers: Mapping[str, str] | None = None
+        cls,
+        app: Quart,
+        route: str | None = None,
+        *,
+        protocol: str = "native",
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[ChatClient]:
         """A client of ``app`` served by Hypercorn on a free loopback port for the block."""
         from hypercorn.asyncio import serve
@@ -78,6 +85,8 @@ class ChatClient:
 
     async def decide(self, reply: Reply, *, approve: bool = True, message: str | None = None) -> Reply:
         """Approve (or reject, with ``message`` for the model) every tool call ``reply`` waits on."""
+        if not self._wire.decides:
+            raise NotImplementedError(f"the {self.protocol} protocol cannot carry a decision")
         if not reply.approvals:
             raise ValueError("the reply waits on no approval")
         return await self.post(self._wire.decide(reply, approve, message), reply.thread_id)
@@ -87,8 +96,8 @@ class ChatClient:
         headers = {**self.headers, **self._wire.headers(thread_id)}
         status, received, raw = await self._post(self._wire.path(self.route, thread_id), dict(body), headers)
         reply = Reply(status, thread_id=received.get("X-Thread-Id") or thread_id)
-        if status != 200:
-            reply.error = json.loads(raw or b"null")
+        if status != 200:  # a refusal's JSON (a route that is not there: the app's own page, as text)
+            reply.error = _data(raw.decode(errors="replace")) if raw else None
             return reply
         reply.frames = [(event, _data(data)) for event, data in parse_sse(raw.decode())]
         self._wire.read(reply.frames, reply)

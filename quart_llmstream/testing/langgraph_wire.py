@@ -14,6 +14,8 @@ _MODES = ["values", "messages-tuple"]
 
 
 class LangGraphWire(Wire):
+    route = ""  # the blueprint's prefix: its routes are LangGraph's under it
+
     def path(self, route: str, thread_id: str | None) -> str:
         return f"{route}/threads/{thread_id}/runs/stream" if thread_id else f"{route}/runs/stream"
 
@@ -27,6 +29,7 @@ class LangGraphWire(Wire):
 
     def read(self, frames: list[tuple[str, Any]], reply: Reply) -> None:
         values: dict[str, Any] | None = None
+        interrupts: dict[str, Any] = {}  # by id: parallel interrupts (per_call mode's) come a chunk each
         for event, data in frames:
             kind = event.partition("|")[0]
             if kind == "metadata":
@@ -37,6 +40,7 @@ class LangGraphWire(Wire):
                     reply.text += _text(chunk.get("content"))
             elif kind == "values" and event == kind:
                 values = data
+                interrupts |= {str(i.get("id")): i for i in data.get("__interrupt__", ()) if isinstance(i, dict)}
             elif kind == "error":
                 reply.error = {"code": data.get("error"), "message": data.get("message")}
         if values is None:
@@ -47,12 +51,14 @@ class LangGraphWire(Wire):
         reply.tool_calls = [{"id": call["id"], "name": call["name"], "args": call["args"]} for call in calls]
         results = [message for message in turn if message.get("type") == "tool"]
         reply.tool_results = {message["tool_call_id"]: message.get("content") for message in results}
-        reply.interrupts = values.get("__interrupt__", [])
+        reply.interrupts = list(interrupts.values()) if values.get("__interrupt__") else []
         answered = set(reply.tool_results)
         waiting = [call for call in reply.tool_calls if call["id"] not in answered]
         for interrupt in reply.interrupts:
-            requests = (interrupt.get("value") or {}).get("action_requests", ()) if isinstance(interrupt, dict) else ()
-            for request in requests:
+            value = (interrupt.get("value") or {}) if isinstance(interrupt, dict) else {}
+            if value.get("type") == "tool_approval":  # per_call mode: the interrupt names its call
+                reply.approvals.append(Approval(interrupt["id"], value["tool_call_id"], value["name"], value["args"]))
+            for request in value.get("action_requests", ()):
                 call = next((c for c in waiting if (c["name"], c["args"]) == (request["name"], request["args"])), None)
                 call_id = call["id"] if call else ""
                 reply.approvals.append(Approval(interrupt["id"], call_id, request["name"], request["args"]))

@@ -54,6 +54,11 @@ class Reply:
 class Wire:
     """A protocol as its client speaks it."""
 
+    route = "/chat"
+    """Where its blueprint's chat route is by default (under the blueprint's prefix)."""
+    decides = True
+    """Whether a decision can be carried back (OpenAI's cannot)."""
+
     def path(self, route: str, thread_id: str | None) -> str:
         return route
 
@@ -197,6 +202,8 @@ class AgUiWire(Wire):
 
 
 class OpenAIWire(Wire):
+    route, decides = "", False  # the blueprint's prefix: its route is /chat/completions under it
+
     def path(self, route: str, thread_id: str | None) -> str:
         return f"{route}/chat/completions"
 
@@ -227,10 +234,25 @@ class OpenAIWire(Wire):
         reply.tool_calls = _parsed(calls)
 
 
-def decisions(reply: Reply, approved: bool, message: str | None) -> dict[str, Any]:
-    """``HumanInTheLoopMiddleware``'s answer to every call ``reply`` waits on: approve them all, or reject them."""
+def decisions(reply: Reply, approved: bool, message: str | None) -> Any:
+    """``HumanInTheLoopMiddleware``'s answer to every call ``reply`` waits on (approve them all, or reject them): an
+    interrupt's value (``{"decisions": [...]}``, one per call; in ``per_call`` mode the one decision), or with
+    several interrupts pending, a map of their ids to their values."""
     decision = {"type": "approve"} if approved else {"type": "reject", **({"message": message} if message else {})}
-    return {"decisions": [decision for _ in reply.approvals]}
+    per_call = {interrupt.get("id") for interrupt in reply.interrupts if _per_call(interrupt)}
+    values: dict[str, Any] = {}
+    for approval in reply.approvals:
+        if approval.id in per_call:
+            values[approval.id] = decision
+        else:
+            values.setdefault(approval.id, {"decisions": []})["decisions"].append(decision)
+    return next(iter(values.values())) if len(values) == 1 else values
+
+
+def _per_call(interrupt: Any) -> bool:
+    """An interrupt of ``HumanInTheLoopMiddleware(interrupt_mode="per_call")``: one call, one decision."""
+    value = interrupt.get("value") if isinstance(interrupt, dict) else None
+    return isinstance(value, dict) and value.get("type") == "tool_approval"
 
 
 def _approvals(

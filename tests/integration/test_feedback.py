@@ -74,7 +74,7 @@ async def test_a_thumbs_down_is_a_langfuse_score_on_the_answers_trace_and_reache
 @pytest.mark.parametrize(
     ("body", "named"),
     [
-        ({"score": 1}, "run_id or by message_id"),
+        ({"score": 1}, "the body: name the answer by run_id or by message_id"),
         ({"run_id": "r", "message_id": "m", "score": 1}, "run_id or by message_id"),
         ({"run_id": "r"}, "score"),
         ({"run_id": "r", "score": "1"}, "score"),

@@ -63,6 +63,23 @@ async def test_an_agent_calls_a_tool_pauses_for_approval_and_answers(protocol: s
     assert len(model.seen) == 2 and model.seen[1][-1].text == "sent to Ann: hello"
 
 
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui", "langgraph"])
+async def test_decide_answers_two_calls_of_a_per_call_gate_each_by_its_interrupt(protocol: str) -> None:
+    """``HumanInTheLoopMiddleware(interrupt_mode="per_call")``: an interrupt per call, each decided in its own."""
+    second = ToolCall("send_note", {"to": "Bob", "text": "hi"})
+    model = ScriptedChatModel(replies=[[NOTE, second], "Done: both sent."])
+    gate = HumanInTheLoopMiddleware(interrupt_on={"send_note": True}, interrupt_mode="per_call")
+    graph = create_agent(model, tools=[send_note], middleware=[gate], checkpointer=InMemorySaver())
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: graph, protocol=protocol, events="token,tool,end"))
+    chat = ChatClient(app, protocol=protocol)  # the protocol's own route by default
+    asked = await chat.send("Send Ann and Bob a note", thread_id="t1")
+    done = await chat.decide(asked)
+    assert sorted(a.args["to"] for a in asked.approvals) == ["Ann", "Bob"]
+    assert len({a.id for a in asked.approvals}) == 2, "an interrupt per call"
+    assert done.status_code == 200 and done.error is None and done.text == "Done: both sent.", done.error
+
+
 async def test_the_openai_protocol_shows_the_pause_as_its_error_and_another_protocol_decides() -> None:
     model = ScriptedChatModel(replies=[NOTE, "Done: the note is sent."])
     app = noting_app(model, "openai", "native")
@@ -70,7 +87,9 @@ async def test_the_openai_protocol_shows_the_pause_as_its_error_and_another_prot
         asked = await chat.send("Send Ann a note saying hello", thread_id="t1")
         native = ChatClient(chat.target, "/native/chat")
         with pytest.raises(NotImplementedError):
-            await chat.decide(_with_approval(asked))  # its wire has no decision to carry
+            await chat.decide(asked)  # its wire has no decision to carry
+        with pytest.raises(NotImplementedError):
+            await chat.decide(_with_approval(asked))
         done = await native.post({"thread_id": "t1", "resume": {"decisions": [{"type": "approve"}]}})
     assert asked.error is not None and asked.error["code"] == "interrupted"
     assert asked.message_id is not None and asked.message_id.startswith("chatcmpl-")
@@ -89,6 +108,20 @@ async def test_a_refusal_is_the_reply_of_a_status_and_its_json() -> None:
     refused = await chat.post({"question": 5})
     assert refused.status_code == 400 and refused.error is not None and "question" in refused.error["detail"]
     assert refused.frames == []
+
+
+async def test_a_route_that_is_not_there_is_the_reply_of_its_status_and_the_apps_page() -> None:
+    chat = ChatClient(noting_app(ScriptedChatModel(replies=["hi"]), "native"), "/elsewhere")
+    missing = await chat.send("hello")
+    assert missing.status_code == 404 and isinstance(missing.error, str) and missing.frames == []
+
+
+async def test_the_openai_client_finds_the_route_of_a_blueprint_at_the_root_by_default() -> None:
+    graph = create_agent(ScriptedChatModel(replies=["Hello."]), tools=[], checkpointer=InMemorySaver())
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: graph, protocol="openai"))
+    answered = await ChatClient(app, protocol="openai").send("hi")
+    assert answered.status_code == 200 and answered.text == "Hello."
 
 
 async def test_the_example_of_the_testing_guide_runs() -> None:

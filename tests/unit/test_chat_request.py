@@ -35,7 +35,7 @@ BAD_BODIES = [
     ("not an object", b'["question"]', 400, "invalid_request", "JSON object"),
     ("null", b"null", 400, "invalid_request", "JSON object"),
     ("missing question", b'{"chat_history": []}', 400, "invalid_request", "question: required unless the history"),
-    ("empty question", b'{"question": ""}', 400, "invalid_request", "question: Value error, must not be empty"),
+    ("empty question", b'{"question": ""}', 400, "invalid_request", "question: must not be empty"),
     ("blank question", b'{"question": "  \\n"}', 400, "invalid_request", "must not be empty"),
     ("number question", b'{"question": 42}', 400, "invalid_request", "question: Input should be a valid string"),
     ("history not a list", b'{"question": "q", "chat_history": "hi"}', 400, "invalid_request", "chat_history"),
@@ -68,7 +68,7 @@ BAD_BODIES = [
         b'{"question": "q", "chat_history": [{"role": "tool", "content": "x"}]}',
         400,
         "invalid_request",
-        "chat_history.0: Value error, a tool result needs the tool_call_id",
+        "chat_history.0: a tool result needs the tool_call_id",
     ),
     (
         "a result answering no call",

@@ -20,6 +20,28 @@ def test_every_relative_link_names_a_file_that_exists() -> None:
     assert len(pages) > 5 and not broken
 
 
+def test_every_file_of_the_project_a_page_names_exists() -> None:
+    """Paths a page names in code spans (tests, the example app, the package's modules): moved files leave none
+    behind."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = re.compile(r"`((?:tests|example_app|quart_llmstream|bench)/[\w/.-]+\.(?:py|mjs|jsx|json))")
+    missing = [
+        f"{page.relative_to(ROOT)}: {path}"
+        for page in pages
+        for path in named.findall(page.read_text())
+        if not (ROOT / path).exists()
+    ]
+    assert not missing
+
+
+def test_the_chat_view_the_development_guide_shows_is_the_code() -> None:
+    guide = (ROOT / "docs" / "development.md").read_text()
+    [shown] = re.findall(r"reads top to bottom:\n\n```python\n(.*?)```", guide, re.DOTALL)
+    code = (ROOT / "quart_llmstream" / "blueprint.py").read_text()
+    lines = [line.split("  #")[0].strip() for line in shown.splitlines() if line.strip()]
+    assert len(lines) > 5 and [line for line in lines if line not in code] == []
+
+
 def test_the_operating_guide_lists_every_metric_as_the_code_names_it() -> None:
     """Each instrument's row: its OpenTelemetry and Prometheus names, kind, unit and attributes, as the code has them;
     and no row for a metric the code does not have."""
