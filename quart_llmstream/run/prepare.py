@@ -168,9 +168,10 @@ class Preparer:
     async def _waits_apart(self, turn: Turn) -> Recorded | None:
         """Where a run that waits its turn in the background (``enqueue``, its request answered at once: LangGraph's
         ``runs.create``) while another run holds its thread is recorded; None for a run that takes its thread now."""
+        if turn.strategy != "enqueue" or turn.recorded is None or self._streams is None:
+            return None
         thread_id = turn.config.get("configurable", {}).get("thread_id")
-        background = self._streams is not None and self._streams.answers_at_once(turn.chat_request)
-        if turn.strategy != "enqueue" or not background or turn.recorded is None or thread_id is None:
+        if thread_id is None or not self._streams.answers_at_once(turn.chat_request):
             return None
         return turn.recorded if await self._runs.holds.busy(str(thread_id)) else None
 
