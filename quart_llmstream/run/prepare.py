@@ -6,6 +6,8 @@ at a time), the runnable's input (what the thread lacks, or a resume checked aga
 its events go to, once the process and the owner have room for it. Whatever fails is a :class:`RequestError`
 before any streaming (a failure of the user's code or of reading the thread: ``500``, its traceback logged),
 and a thread taken is let go. What is prepared is one :class:`Prepared`; :meth:`Preparer.start` starts its run.
+A background run that must wait its turn on its thread (``enqueue``, LangGraph's ``runs.create``) is prepared up
+to its stream, and takes its thread and checks its input when its turn comes (:mod:`.queued`).
 """
 
 from __future__ import annotations
