@@ -92,9 +92,8 @@ def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -
     found = Attachments(settings)
     parsed = validated(_RunAgentInput, body)
     messages = [_to_message(message, found, f"messages.{i}") for i, message in enumerate(parsed.messages)]
-    if not is_stream_id(parsed.runId):  # its stream's id, and the id feedback names its answer by
-        raise RequestError(400, "invalid_request", "runId: 1 to 128 characters of A-Z, a-z, 0-9, _ and -")
-    ids = {"thread_id": parsed.threadId, "run_id": parsed.runId, "stream_id": parsed.runId}
+    run_id = _run_id(parsed.runId)
+    ids = {"thread_id": parsed.threadId, "run_id": run_id, "stream_id": run_id}
     tools = client_tools(parsed.tools, settings)
     resume = _resume(parsed)
     thread_id = parsed.threadId
@@ -122,8 +121,15 @@ class _Connect(BaseModel):
 def connect_ids(body: dict[str, Any]) -> dict[str, str]:
     """The ids of a ``connect`` request (a ``RunAgentInput``, of which only the thread and run matter)."""
     parsed = validated(_Connect, body)
-    run_id = parsed.runId or secrets.token_hex(16)
+    run_id = _run_id(parsed.runId) if parsed.runId else secrets.token_hex(16)  # none: one of its own
     return {"thread_id": parsed.threadId, "run_id": run_id, "stream_id": run_id}
+
+
+def _run_id(run_id: str) -> str:
+    """A client's ``runId``: its stream's id, and the id feedback names its answer by."""
+    if not is_stream_id(run_id):
+        raise RequestError(400, "invalid_request", "runId: 1 to 128 characters of A-Z, a-z, 0-9, _ and -")
+    return run_id
 
 
 def _resume(parsed: _RunAgentInput) -> Resume | None:

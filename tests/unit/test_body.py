@@ -85,6 +85,11 @@ async def test_an_ag_ui_run_id_that_could_name_no_stream_is_a_400_with_resume_on
     status, said = await post("ag-ui", json.dumps(body | {"runId": run_id}))
     assert (status, said) == (400, "runId: 1 to 128 characters of A-Z, a-z, 0-9, _ and -")
 
+    if run_id:  # connectAgent()'s, which names none as often as not
+        app = chat_app(graph(), protocol="ag-ui", single_user=True)
+        connected = await app.test_client().post("/chat/connect", json={"threadId": "t", "runId": run_id})
+        assert connected.status_code == 400 and (await connected.get_json())["detail"].startswith("runId: ")
+
 
 @pytest.mark.parametrize("protocol", ["native", "ag-ui"])
 async def test_the_state_and_its_path_are_named(protocol: str) -> None:
