@@ -6,6 +6,7 @@ written to as a node would — each owner's own, every refusal a :class:`~.error
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 from uuid import uuid4
 
@@ -78,9 +79,9 @@ class ThreadRuns(Threads):
         self, owner: str | None, thread_id: str, run_id: str | None, wait: bool = False, rollback: bool = False
     ) -> None:
         """Stop the run going on on the thread (``run_id``, when named), or one waiting its turn there, wherever it
-        runs or waits, and with ``wait`` until it has ended; with ``rollback``, the run takes out what it wrote
-        before it lets go of the thread (:meth:`~.run.threads.RunThread.release`), and is deleted. ``404`` when no
-        such run is going on or waiting."""
+        runs or waits, and with ``wait`` until it has ended; with ``rollback``, a run going on takes out what it
+        wrote before it lets go of the thread (:meth:`~.run.threads.RunThread.release`), and is deleted. ``404``
+        when no such run is going on or waiting."""
         name = self.name(thread_id)
         records, stored = self.extension.records(), stored_name(name, owner)
         record = await records.get(owner, name)
@@ -88,6 +89,7 @@ class ThreadRuns(Threads):
         current = run_id if queued else None if record is None else record.run_id
         if current is None or run_id not in (None, current):
             raise RequestError(404, "not_found", "No matching runs to cancel")
+        rollback = rollback and not queued  # one waiting its turn wrote nothing: it is cancelled, and kept
         if rollback:
             await records.roll_back(owner, name, current)
         stop = (
@@ -111,8 +113,10 @@ class ThreadRuns(Threads):
 
     async def going(self, owner: str | None, pending: bool = False) -> list[tuple[str, str]]:
         """The runs going on on the owner's threads (with ``pending``: those waiting their turn), by thread."""
-        busy = await self.extension.records().busy(owner)
-        return [(r.thread_id, run) for r in busy for run in (r.queued if pending else (str(r.run_id),))]
+        records = self.extension.records()
+        if pending:  # between two runs, a thread whose runs wait is not busy
+            return [(r.thread_id, run) for r in await records.waiting(owner) for run in r.queued]
+        return [(r.thread_id, str(r.run_id)) for r in await records.busy(owner)]
 
     async def copy(self, owner: str | None, thread_id: str) -> dict[str, Any]:
         """A new thread of the owner's holding what the thread holds (its checkpoints with their pending writes,
@@ -128,11 +132,17 @@ class ThreadRuns(Threads):
 
     async def delete_run(self, owner: str | None, thread_id: str, run_id: str) -> None:
         """Delete a run the thread has had, as if it had not: the checkpoints it wrote on this thread (LangGraph's
-        server does the same), its stream's log, its place in the record; ``404`` when the thread has no such
-        run, ``409`` while a run is on the thread."""
+        server does the same), its stream's log, its place in the record (one waiting its turn is cancelled);
+        ``404`` when the thread has no such run, ``409`` while a run is on the thread."""
         name = self.name(thread_id)
         graph, record = await self._existing(owner, name)
         stored = stored_name(name, owner)
+        if record is not None and run_id in record.queued:  # waiting its turn: it never runs
+            with contextlib.suppress(RequestError):  # it ended meanwhile
+                await self.cancel(owner, thread_id, run_id, wait=True)
+            await self.extension.records().forget_stream(owner, name, run_id, None)
+            await self._forget(owner, run_id)
+            return
         async with self._held(graph.checkpointer, stored, "delete"):
             dropped = await drop_runs(graph.checkpointer, stored, {run_id})
             streams = () if record is None else record.streams

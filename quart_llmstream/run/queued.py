@@ -26,9 +26,15 @@ class Queued:
     stop asked of its stream (or of the app's registry) ends it where it waits."""
 
     def __init__(
-        self, turn: Callable[[], Awaitable[Run]], stream_log: StreamLog, mapping: StreamMapper, expose_errors: bool
+        self,
+        turn: Callable[[], Awaitable[Run]],
+        stream_log: StreamLog,
+        mapping: StreamMapper,
+        expose_errors: bool,
+        unqueued: Callable[[], Awaitable[None]],
     ) -> None:
         self._turn, self._log, self._mapping, self._expose = turn, stream_log, mapping, expose_errors
+        self._unqueued = unqueued  # its thread's record lists it no more
         self._run: Run | None = None
         self._stop_reason: StopReason | None = None
         self._task = asyncio.get_running_loop().create_task(self._wait())
@@ -54,17 +60,22 @@ class Queued:
         except asyncio.CancelledError:
             reason = self._stop_reason or StopReason.CANCEL
             code = reason.code or "cancelled"
-            self._end(reason.status, code, public_message(code))
+            await self._end(reason.status, code, public_message(code))
             return
         except RequestError as refusal:  # its input does not fit the thread as it is now
-            self._end("error", refusal.error, refusal.detail)
+            await self._end("error", refusal.error, refusal.detail)
             return
         except Exception as exc:
             log.error("a queued run failed to start", exc_info=exc)
-            self._end("error", "internal_error", public_message("internal_error", exc, self._expose))
+            await self._end("error", "internal_error", public_message("internal_error", exc, self._expose))
             return
         await asyncio.wait([self._run.done])
 
-    def _end(self, status: str, code: str, message: str) -> None:
-        """Its stream ends as a run's that ended at once would: started, then ended so."""
+    async def _end(self, status: str, code: str, message: str) -> None:
+        """Its stream ends as a run's that ended at once would: started, then ended so; its record lists it no
+        more as waiting."""
+        try:
+            await self._unqueued()
+        except Exception:  # the log must close whatever happens
+            log.exception("a queued run that ended could not be taken off its thread's record")
         self._log.close([*self._mapping.start(), *self._mapping.end(status, code, message)])

@@ -107,3 +107,56 @@ async def _refused(call: Any) -> bool:
     except Exception as error:  # the SDK's NotFoundError
         return getattr(getattr(error, "response", None), "status_code", None) == 404
     return False
+
+
+async def test_an_interrupt_stops_the_runs_waiting_too_and_a_waiting_run_is_cancelled_kept_or_deleted() -> None:
+    app, _ = langgraph_app(delay=0.05)
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        first = await client.runs.create(thread, "reviewer", input=LONG, stream_mode="messages-tuple")
+        await asyncio.sleep(0.2)
+        waiting = [
+            await client.runs.create(thread, "reviewer", input=ask(f"q{n}"), multitask_strategy="enqueue")
+            for n in range(4)
+        ]
+        await client.runs.cancel(thread, waiting[0]["run_id"], action="rollback")  # it wrote nothing: kept
+        await client.runs.delete(thread, waiting[1]["run_id"])
+        deleted = await _status(client.runs.get(thread, waiting[1]["run_id"]))
+        stopping = await client.runs.create(thread, "reviewer", input=ask("now"), multitask_strategy="interrupt")
+        await client.runs.join(thread, stopping["run_id"])
+        statuses = {run["run_id"]: run["status"] for run in await client.runs.list(thread)}
+        state = await client.threads.get_state(thread)
+    assert deleted == 404 and waiting[1]["run_id"] not in statuses
+    assert [statuses[run["run_id"]] for run in (first, waiting[0], waiting[2], waiting[3])] == ["interrupted"] * 4
+    assert statuses[stopping["run_id"]] == "success"
+    asked = [message["content"] for message in state["values"]["messages"] if message["type"] == "human"]
+    assert asked == [LONG["messages"][0]["content"], "now"], "as LangGraph's server: the waiting runs never ran"
+
+
+async def test_without_a_stream_store_a_run_that_must_wait_waits_in_its_request() -> None:
+    """Nothing could follow or cancel it in the background: its request is answered once it has started."""
+    app, _ = langgraph_app(delay=0.05, resume=None)
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        first = asyncio.create_task(
+            _read_all(client.runs.stream(thread, "reviewer", input=LONG, stream_mode="messages-tuple"))
+        )
+        await asyncio.sleep(0.3)
+        began = time.monotonic()
+        await client.runs.create(thread, "reviewer", input=ask("next"), multitask_strategy="enqueue")
+        waited = time.monotonic() - began
+        await first
+    assert waited > 0.5, "it waited for the run before it"
+
+
+async def _read_all(stream: Any) -> list[Any]:
+    return [part async for part in stream]
+
+
+async def _status(call: Any) -> Any:
+    try:
+        return await call
+    except Exception as error:  # the SDK's NotFoundError
+        return getattr(getattr(error, "response", None), "status_code", None)

@@ -84,6 +84,17 @@ class Recorded:
         """A run waits its turn on the thread (:meth:`.records.ThreadRecords.queued`)."""
         await self._forget(await self.records.queued(self.owner, self.name, question, run_id))
 
+    async def unqueued(self, run_id: str) -> None:
+        """A run that waited its turn ended before it started (cancelled, or refused)."""
+        await self.records.unqueued(self.owner, self.name, run_id)
+
+    async def cancel_queued(self) -> None:
+        """Stop the runs waiting their turn on the thread (wherever they wait: their streams carry the stop)."""
+        record = await self.records.get(self.owner, self.name)
+        if self.logs is not None and record is not None:
+            for run_id in record.queued:
+                await self.logs.cancel(run_id, self.owner)
+
     async def _forget(self, streams: list[str]) -> None:
         if self.logs is not None:
             for stream_id in streams:
@@ -207,12 +218,15 @@ async def open_thread(
 ) -> RunThread | None:
     """The thread the run's config names, held (what ``strategy`` says while another run is on it); None when the
     runnable keeps no thread (no checkpointer of its own, or no thread id). After a ``rollback`` the run goes on
-    from where the run it stopped started; an ``ephemeral`` thread (a stateless run's) is deleted as it ends; an
-    ``existing`` one must be there already (:meth:`RunThread.found`)."""
+    from where the run it stopped started (``interrupt`` and ``rollback`` stop the runs waiting their turn in the
+    background too); an ``ephemeral`` thread (a stateless run's) is deleted as it ends; an ``existing`` one must
+    be there already (:meth:`RunThread.found`)."""
     saved = checkpointed(graph)
     thread_id = config.get("configurable", {}).get("thread_id")
     if saved is None or thread_id is None:
         return None
+    if strategy in ("interrupt", "rollback") and recorded is not None:  # it stops those waiting too, as LangGraph's
+        await recorded.cancel_queued()
     held = await holds.take(saved.checkpointer, str(thread_id), str(config.get("run_id")), strategy)
     thread = RunThread(saved, config, held, recorded, ephemeral=ephemeral)
     try:

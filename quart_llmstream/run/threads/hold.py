@@ -4,8 +4,8 @@ A request takes the hold before the thread's state is read and its run lets go j
 frame, so two decisions sent at once cannot both run an approved call, nor two runs write one thread, while a
 client that sends its next turn on that frame is never refused. What a second request does while a run holds the
 thread is the blueprint's ``multitask_strategy``, LangGraph's four: ``reject`` (``409``), ``enqueue`` (wait for
-it, in order), ``interrupt`` (stop it, wherever it runs, then run) and ``rollback`` (stop it and run from where it
-started, dropping what it wrote).
+it, in order within a process; across processes, in no set order), ``interrupt`` (stop it, wherever it runs,
+then run) and ``rollback`` (stop it and run from where it started, dropping what it wrote).
 
 :class:`ThreadHolds` is the interface; :class:`LocalHolds` holds within one process; :mod:`.leases` holds across
 processes and hosts (a lease in PostgreSQL or Redis, renewed while the run lives).

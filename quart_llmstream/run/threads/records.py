@@ -8,7 +8,9 @@ starts (``busy``, with its stream) and as it ends (``idle`` or ``interrupted``).
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +65,7 @@ class ThreadRecords:
 
     def __init__(self, store: Any) -> None:
         self.store = store
+        self._locks: dict[tuple[str | None, str], tuple[asyncio.Lock, int]] = {}  # by record: the lock, its users
 
     @staticmethod
     def namespace(owner: str | None) -> tuple[str, ...]:
@@ -77,46 +80,61 @@ class ThreadRecords:
     ) -> tuple[dict[str, Any], list[str]]:
         """The run ``run_id`` starts on the thread: the record is made (titled by ``question``) or marked
         ``busy``; the thread's metadata, and the streams the record no longer remembers (their logs go now)."""
-        namespace = self.namespace(owner)
-        item = await self.store.aget(namespace, name)
-        value = dict(item.value) if item is not None else {"title": title_of(question), "created_at": _now()}
-        streams, gone = _streams(value, stream_id)
-        queued = [q for q in value.get("queued", ()) if q != run_id and q in streams]
-        value |= {"status": "busy", "stream_id": stream_id, "streams": streams, "run_id": run_id, "queued": queued}
-        await self.store.aput(namespace, name, value, index=False)
-        return dict(value.get("metadata") or {}), gone
+        gone: list[str] = []
+
+        def start(value: dict[str, Any] | None) -> dict[str, Any]:
+            value = value if value is not None else {"title": title_of(question), "created_at": _now()}
+            streams, gone[:] = _streams(value, stream_id)
+            value["queued"] = [q for q in value.get("queued", ()) if q != run_id]
+            return value | {"status": "busy", "stream_id": stream_id, "streams": streams, "run_id": run_id}
+
+        value = await self._change(owner, name, start)
+        return dict((value or {}).get("metadata") or {}), gone
 
     async def queued(self, owner: str | None, name: str, question: str, run_id: str) -> list[str]:
         """The run ``run_id`` waits its turn on the thread: its stream is one of the thread's (listed, joined,
         deleted with it) before it starts. The streams the record no longer remembers."""
-        namespace = self.namespace(owner)
-        item = await self.store.aget(namespace, name)
-        value = dict(item.value) if item is not None else {"title": title_of(question), "created_at": _now()}
-        streams, gone = _streams(value, run_id)
-        queued = [*(q for q in value.get("queued", ()) if q in streams), run_id]
-        await self.store.aput(namespace, name, value | {"streams": streams, "queued": queued}, index=False)
+        gone: list[str] = []
+
+        def queue(value: dict[str, Any] | None) -> dict[str, Any]:
+            value = value if value is not None else {"title": title_of(question), "created_at": _now()}
+            streams, gone[:] = _streams(value, run_id)
+            return value | {"streams": streams, "queued": [*value.get("queued", ()), run_id]}
+
+        await self._change(owner, name, queue)
         return gone
+
+    async def unqueued(self, owner: str | None, name: str, run_id: str) -> None:
+        """The run ``run_id`` waits no more (cancelled, or refused, before it started)."""
+
+        def unqueue(value: dict[str, Any] | None) -> dict[str, Any] | None:
+            if value is None or run_id not in value.get("queued", ()):
+                return None
+            return value | {"queued": [q for q in value["queued"] if q != run_id]}
+
+        await self._change(owner, name, unqueue)
 
     async def ended(self, owner: str | None, name: str, status: str, run_id: str | None = None) -> bool:
         """The run ``run_id`` on the thread ended: its status now (``idle``, ``interrupted``, ``error``: its last
         run failed); a deleted thread stays so. Whether the run was asked to roll back (:meth:`roll_back`)."""
-        namespace = self.namespace(owner)
-        item = await self.store.aget(namespace, name)
-        if item is None:
-            return False
-        value = {key: v for key, v in item.value.items() if key != "rollback"}
-        await self.store.aput(
-            namespace, name, value | {"status": status, "stream_id": None, "run_id": None}, index=False
-        )
-        return run_id is not None and item.value.get("rollback") == run_id
+        asked = False
+
+        def end(value: dict[str, Any] | None) -> dict[str, Any] | None:
+            nonlocal asked
+            if value is None:
+                return None
+            asked = run_id is not None and value.pop("rollback", None) == run_id
+            return value | {"status": status, "stream_id": None, "run_id": None}
+
+        await self._change(owner, name, end)
+        return asked
 
     async def roll_back(self, owner: str | None, name: str, run_id: str) -> None:
         """Ask the run ``run_id`` going on on the thread to take out what it wrote as it ends, before it lets go of
         the thread (so no run waiting its turn starts from it)."""
-        namespace = self.namespace(owner)
-        item = await self.store.aget(namespace, name)
-        if item is not None and item.value.get("run_id") == run_id:
-            await self.store.aput(namespace, name, item.value | {"rollback": run_id}, index=False)
+        await self._change(
+            owner, name, lambda value: value | {"rollback": run_id} if value and value.get("run_id") == run_id else None
+        )
 
     async def create(
         self, owner: str | None, name: str, metadata: dict[str, Any], title: str = "", status: str = "idle"
@@ -124,41 +142,60 @@ class ThreadRecords:
         """A thread made before its first run (LangGraph's ``POST /threads``, or a copy of one), with ``metadata``
         to search by."""
         value = {"title": title, "created_at": _now(), "status": status, "streams": []} | _metadata(metadata)
-        await self.store.aput(self.namespace(owner), name, value, index=False)
+        await self._change(owner, name, lambda _: value)
         record = await self.get(owner, name)
         assert record is not None
         return record
 
     async def update_metadata(self, owner: str | None, name: str, metadata: dict[str, Any]) -> Record | None:
         """The record with ``metadata`` merged into its own (LangGraph's ``PATCH /threads/{id}``)."""
-        namespace = self.namespace(owner)
-        item = await self.store.aget(namespace, name)
-        if item is None:
-            return None
-        merged = dict(item.value.get("metadata") or {}) | metadata
-        await self.store.aput(namespace, name, item.value | _metadata(merged), index=False)
-        return await self.get(owner, name)
+
+        def merge(value: dict[str, Any] | None) -> dict[str, Any] | None:
+            return None if value is None else value | _metadata(dict(value.get("metadata") or {}) | metadata)
+
+        return None if await self._change(owner, name, merge) is None else await self.get(owner, name)
 
     async def rename(self, owner: str | None, name: str, title: str) -> Record | None:
-        namespace = self.namespace(owner)
-        item = await self.store.aget(namespace, name)
-        if item is None:
-            return None
-        await self.store.aput(namespace, name, item.value | {"title": title}, index=False)
-        return await self.get(owner, name)
+        renamed = await self._change(owner, name, lambda value: None if value is None else value | {"title": title})
+        return None if renamed is None else await self.get(owner, name)
 
     async def forget_stream(self, owner: str | None, name: str, stream_id: str, status: str | None) -> None:
         """The thread no longer had the run ``stream_id`` (it was deleted, or rolled back); ``status`` is the
         thread's now, when that run was its last."""
-        namespace = self.namespace(owner)
-        item = await self.store.aget(namespace, name)
-        if item is not None:
-            value = item.value | {"streams": [s for s in item.value.get("streams", ()) if s != stream_id]}
-            if item.value.get("stream_id") == stream_id:
-                value["stream_id"] = None
-            if status is not None:
-                value["status"] = status
-            await self.store.aput(namespace, name, value, index=False)
+
+        def forget(value: dict[str, Any] | None) -> dict[str, Any] | None:
+            if value is None:
+                return None
+            value["streams"] = [s for s in value.get("streams", ()) if s != stream_id]
+            value["queued"] = [q for q in value.get("queued", ()) if q != stream_id]
+            value["stream_id"] = None if value.get("stream_id") == stream_id else value.get("stream_id")
+            return value if status is None else value | {"status": status}
+
+        await self._change(owner, name, forget)
+
+    async def _change(
+        self, owner: str | None, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+    ) -> dict[str, Any] | None:
+        """Read a record, change it and write it, one change at a time per record in this process: a store has no
+        partial update, and two changes at once (six runs queued together, a rename as a run starts) would each
+        write over the other. ``change`` gets the value (None: no record) and gives the new one (None: nothing
+        to write); the value written."""
+        namespace, key = self.namespace(owner), (owner, name)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = lock, users + 1
+        try:
+            async with lock:
+                item = await self.store.aget(namespace, name)
+                value = change(None if item is None else dict(item.value))
+                if value is not None:
+                    await self.store.aput(namespace, name, value, index=False)
+                return value
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = lock, users - 1
 
     async def delete(self, owner: str | None, name: str) -> None:
         await self.store.adelete(self.namespace(owner), name)
@@ -170,6 +207,14 @@ class ThreadRecords:
             busy += [_record(item) for item in items if item.namespace == namespace]
             offset += len(items)
         return busy
+
+    async def waiting(self, owner: str | None) -> list[Record]:
+        """The owner's threads runs wait their turn on (their records say so)."""
+        namespace, found, offset = self.namespace(owner), [], 0
+        while items := await self.store.asearch(namespace, limit=100, offset=offset):
+            found += [_record(item) for item in items if item.namespace == namespace and item.value.get("queued")]
+            offset += len(items)
+        return found
 
     async def page(
         self, owner: str | None, limit: int, offset: int, metadata: dict[str, Any] | None = None
@@ -207,11 +252,14 @@ def _record(item: Any) -> Record:
 
 
 def _streams(value: dict[str, Any], stream_id: str | None) -> tuple[list[str], list[str]]:
-    """A record's streams with ``stream_id`` last, and those it no longer remembers (the oldest, past
-    :data:`_KEPT_STREAMS`): a record remembers every stream whose log is kept, to delete it with the thread."""
-    streams = [s for s in value.get("streams", ()) if s != stream_id]
-    streams += [] if stream_id is None else [stream_id]
-    return streams[-_KEPT_STREAMS:], streams[:-_KEPT_STREAMS]
+    """A record's streams with ``stream_id`` (last, when new: they are in the order their runs were made), and
+    those it no longer remembers: the oldest past :data:`_KEPT_STREAMS` that are neither going on nor waiting
+    their turn. A record remembers every stream whose log is kept, to delete it with the thread."""
+    streams = list(value.get("streams", ()))
+    streams += [] if stream_id is None or stream_id in streams else [stream_id]
+    going = {*value.get("queued", ()), value.get("stream_id"), stream_id}
+    gone = [s for s in streams if s not in going][: max(len(streams) - _KEPT_STREAMS, 0)]
+    return [s for s in streams if s not in gone], gone
 
 
 def _metadata(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,68 @@
+"""A thread's record, below any server: changes made at once each kept (a store that pauses in every call, as
+PostgreSQL's does), its streams in the order their runs were made, those going on or waiting never forgotten,
+and the threads runs wait on found whatever their status."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from langgraph.store.memory import InMemoryStore
+
+from quart_llmstream.run.threads import records as records_module
+from quart_llmstream.run.threads.records import ThreadRecords
+
+
+class PausingStore(InMemoryStore):
+    """``InMemoryStore`` that lets other tasks run between its reads and writes, as a database's store does."""
+
+    async def aget(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0)
+        return await super().aget(*args, **kwargs)
+
+    async def aput(self, *args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0)
+        await super().aput(*args, **kwargs)
+
+
+async def test_changes_made_at_once_are_each_kept() -> None:
+    records = ThreadRecords(PausingStore())
+    await records.started("alice", "t1", "hello", "run-0", "run-0")
+    queued = [f"q{n}" for n in range(6)]
+    await asyncio.gather(
+        *(records.queued("alice", "t1", "next", run_id) for run_id in queued),
+        records.rename("alice", "t1", "Trip"),
+    )
+    record = await records.get("alice", "t1")
+    assert record is not None and sorted(record.queued) == queued and record.title == "Trip"
+    assert set(record.streams) == {"run-0", *queued} and record.status == "busy"
+    assert records._locks == {}, "no lock is kept once nobody waits on it"
+
+
+async def test_streams_keep_the_order_runs_were_made_in_and_only_finished_ones_are_forgotten(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(records_module, "_KEPT_STREAMS", 2)
+    records = ThreadRecords(InMemoryStore())
+    await records.started("alice", "t1", "hello", "s0", "s0")
+    await records.ended("alice", "t1", "idle", "s0")
+    await records.started("alice", "t1", "again", "s1", "s1")
+    gone = [await records.queued("alice", "t1", "later", run_id) for run_id in ("q1", "q2", "q3")]
+    _, started_gone = await records.started("alice", "t1", "later", "q2", "q2")  # out of order (leases)
+    record = await records.get("alice", "t1")
+    assert gone == [["s0"], [], []] and started_gone == [], "only the finished s0 went; s1 and the queued stay"
+    assert record is not None and record.streams == ("s1", "q1", "q2", "q3") and record.queued == ("q1", "q3")
+
+
+async def test_threads_whose_runs_wait_are_found_whatever_their_status() -> None:
+    records = ThreadRecords(InMemoryStore())
+    await records.started("alice", "t1", "hello", "s0", "s0")
+    await records.queued("alice", "t1", "next", "q1")
+    await records.ended("alice", "t1", "idle", "s0")  # between two runs: idle, one still waiting
+    await records.started("alice", "t2", "hello", "s2", "s2")
+    await records.queued("bob", "t3", "next", "q3")
+    waiting = await records.waiting("alice")
+    await records.unqueued("alice", "t1", "q1")
+    assert [(r.thread_id, r.status, r.queued) for r in waiting] == [("t1", "idle", ("q1",))]
+    assert await records.waiting("alice") == []
