@@ -334,6 +334,23 @@ async def kept(url: str) -> dict[str, Any]:
     seen["queued, ran"] = (await client.runs.get(thread, queued["run_id"]))["status"]
     asked = (await client.threads.get_state(thread))["values"]["messages"]
     seen["queued, asked"] = [m["content"] for m in asked if m["type"] == "human"][-2:]
+    waiting = await client.runs.create(thread, "agent", input=ask("please wait"))
+    await until_waiting(client, thread)
+    kept_run, gone, never = [
+        await client.runs.create(thread, "agent", input=ask(text), multitask_strategy="enqueue")
+        for text in ("kept", "gone", "never")
+    ]
+    await client.runs.cancel(thread, kept_run["run_id"], wait=True, action="rollback")
+    seen["queued, rolled back"] = (await client.runs.get(thread, kept_run["run_id"]))["status"]
+    seen["queued, deleted"] = await status_of(client.runs.delete(thread, gone["run_id"]))
+    seen["queued, deleted, run"] = await status_of(client.runs.get(thread, gone["run_id"]))
+    stopping = await client.runs.create(thread, "agent", input=ask("now"), multitask_strategy="interrupt")
+    await client.runs.join(thread, stopping["run_id"])
+    seen["queued, interrupted"] = [
+        (await client.runs.get(thread, run["run_id"]))["status"] for run in (waiting, never, stopping)
+    ]
+    asked = (await client.threads.get_state(thread))["values"]["messages"]
+    seen["queued, interrupted, asked"] = [m["content"] for m in asked if m["type"] == "human"][-2:]
     seen["pruned"] = await client.threads.prune([copy["thread_id"], str(uuid.uuid4())])
     seen["pruned, thread"] = await status_of(client.threads.get(copy["thread_id"]))
     seen["pruned, keep latest"] = await status_of(client.threads.prune([thread], strategy="keep_latest"))
@@ -378,6 +395,8 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert mine["pruned"] == {"pruned_count": 1} and mine["pruned, thread"] == 404
     assert mine["queued"] == ("pending", "pending") and mine["queued, ran"] == "success"
     assert mine["queued, asked"] == ["please wait", "then this"]
+    assert mine["queued, interrupted"] == ["interrupted", "interrupted", "success"]
+    assert mine["queued, interrupted, asked"] == ["please wait", "now"] and mine["queued, deleted, run"] == 404
     for label in [
         key for key in theirs if key.startswith(("copy", "original", "run deleted", "rolled", "cancel", "queued"))
     ]:
