@@ -4,6 +4,7 @@ leases that let one run at a time on a thread across every process serving the a
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from quart import Quart
@@ -30,7 +31,8 @@ def on_postgres(app: Quart, url: str, metrics: Any, *graphs: Any) -> None:
         await pool.open()
         saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)
         async with pool.connection() as lock:  # one process at a time: several start at once (--workers 4)
-            await lock.execute("SELECT pg_advisory_lock(%s)", (_SETUP,))
+            while not await _taken(lock):  # asked again, not waited in: the setup's CREATE INDEX CONCURRENTLY
+                await asyncio.sleep(0.1)  # waits for every statement going on, a lock's waiting one included
             try:
                 await saver.setup()  # the tables, made once (a no-op after)
                 await store.setup()
@@ -43,3 +45,9 @@ def on_postgres(app: Quart, url: str, metrics: Any, *graphs: Any) -> None:
     @app.after_serving
     async def disconnect() -> None:
         await pool.close()
+
+
+async def _taken(connection: Any) -> bool:
+    """The setup's lock, if no other process holds it (the pool's rows are dicts)."""
+    cursor = await connection.execute("SELECT pg_try_advisory_lock(%s) AS taken", (_SETUP,))
+    return bool((await cursor.fetchone())["taken"])
