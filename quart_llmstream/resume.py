@@ -25,6 +25,7 @@ from .metrics import BlueprintMetrics
 from .owners import owner_of
 from .protocols import Protocol
 from .protocols.response import FOLLOWER
+from .protocols.sse import event_number
 from .request import ChatRequest
 from .settings import Settings
 
@@ -88,6 +89,6 @@ def _last_event_id() -> int | None:
     value = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     if value is None:
         return None
-    if not (value.isascii() and value.isdigit()):
+    if (number := event_number(value)) is None:
         raise RequestError(400, "invalid_request", "Last-Event-ID: an event number")
-    return int(value)
+    return number

@@ -20,6 +20,7 @@ from .base import ThreadAccess
 from .langgraph_body import checked_body, json_response
 from .langgraph_encoder import RUN_STATUSES, LangGraphEncoder
 from .response import FOLLOWER
+from .sse import event_number
 
 __all__ = ["run_routes"]
 
@@ -55,10 +56,10 @@ def run_routes(
         after = request.headers.get("Last-Event-ID", "0")
         if after == "-1":  # the SDKs' "from the start"
             after = "0"
-        if not (after.isascii() and after.isdigit()):
+        if (number := event_number(after)) is None:
             raise RequestError(422, "invalid_request", "Last-Event-ID: an event number (or -1: from the start)")
         reader = await threads.follow(await threads.owner(), thread_id, run_id)
-        return await respond(reader, LangGraphEncoder(run_id, thread_id=thread_id), FOLLOWER, settings, int(after))
+        return await respond(reader, LangGraphEncoder(run_id, thread_id=thread_id), FOLLOWER, settings, number)
 
     async def join_run(thread_id: str, run_id: str) -> Response:
         """Wait for the run to end; the thread's values then."""

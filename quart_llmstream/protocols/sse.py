@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["encode_comment", "encode_event"]
+__all__ = ["encode_comment", "encode_event", "event_number"]
 
 # The standard's line breaks: CRLF, CR and LF, and nothing else (not str.splitlines()).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -68,3 +68,9 @@ def _utf8(text: str) -> bytes:
     except UnicodeEncodeError:
         # A lone surrogate has no UTF-8 form: send U+FFFD, as a browser would show it.
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
+
+
+def event_number(value: str) -> int | None:
+    """A ``Last-Event-ID`` as the event number it names (this server's ids are 0, 1, 2...), or None for one that is
+    not (a number of more than 18 digits included: no stream has as many events)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None

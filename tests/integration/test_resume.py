@@ -128,7 +128,7 @@ async def test_a_bad_stream_id_or_last_event_id_is_refused() -> None:
         bad = await client.post(f"{url}/chat", json={"question": "q", "id": "no spaces/please"})
         assert bad.status_code == 400
         assert (await client.get(f"{url}/chat/x/stream", headers={"Last-Event-ID": "abc"})).status_code == 400
-        for number in ("\u00b2", "\u0663"):  # digits to str.isdigit, not to int() or not ASCII
+        for number in ("\u00b2", "\u0663", "9" * 19, "9" * 5000):  # not ASCII digits, or past any stream's count
             refused = await client.get(f"{url}/chat/x/stream", params={"last_event_id": number})
             assert (refused.status_code, refused.json()["error"]) == (400, "invalid_request")
 
