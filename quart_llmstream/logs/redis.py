@@ -76,7 +76,9 @@ class RedisStore(StreamStore):
         asked = self._producing[key] = Asked()  # a cancel from now on is kept for the log
         redis = self.redis
         try:
-            if not await redis.set(_key(key, "lease"), self._instance, nx=True, px=LEASE_MS):
+            token = f"{self._instance}:{secrets.token_hex(8)}"  # a retried SET finds its own lease: not a conflict
+            taken = await redis.set(_key(key, "lease"), token, nx=True, px=LEASE_MS)
+            if not taken and await redis.get(_key(key, "lease")) not in (token, token.encode()):
                 raise StreamConflict(stream_id)
             fields = {"owner": json.dumps(meta.owner), "events": ",".join(meta.events), "ids": json.dumps(meta.ids)}
             async with redis.pipeline(transaction=False) as pipe:
@@ -238,6 +240,8 @@ class _MirroredLog(MemoryLog):
             pipe.set(_key(key, "lease"), store._instance, xx=True, px=LEASE_MS)
             pipe.get(_key(key, "cancel"))
             replies = await pipe.execute()
+        if replies[-2] is None:  # the id is this run's no more (Redis lost its data): another run may take it
+            raise ConnectionError("the stream's lease is gone: its id is no longer this run's")
         if batch:
             self._written = last
         store.recovered()

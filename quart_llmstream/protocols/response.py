@@ -70,7 +70,7 @@ async def _frames(
     closed: Callable[[], None] | None,
 ) -> AsyncIterator[bytes]:
     numbered = after is not None
-    after, seen = after or 0, 0
+    after, seen, ending = after or 0, 0, b""  # ending: the final frame, when this client had it (or named past it)
     try:
         yield _OPEN + (b"" if after else opening)
         while not reader.ended:
@@ -88,11 +88,14 @@ async def _frames(
                 if frame := encode(event):
                     if numbered:
                         if seq <= after:
+                            ending = frame if type(event) is RunEnded else ending
                             continue
                         frame = b"%sid: %d\n\n" % (frame[:-1], seq)
                     frames.append(frame)
             if frames:
                 yield b"".join(frames)
+        if numbered and after > seen:  # an id past the stream's end (an earlier stream's): its end, again
+            yield ending
     finally:  # no yield in here: the client may be gone
         watch.cancel()
         reader.close()

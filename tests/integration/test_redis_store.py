@@ -36,7 +36,7 @@ async def test_a_redis_restart_mid_stream_does_not_break_the_connected_client(ca
     async with redis_server() as redis_url:
         port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
     async with redis_server(port) as redis_url:
-        app = chat_app(answering(*TOKENS, delay=0.02), resume=redis_url)
+        app = chat_app(answering(*TOKENS, delay=0.05), resume=redis_url)  # three seconds
         async with running(app) as url, httpx.AsyncClient(timeout=30) as client:
             async with client.stream("POST", f"{url}/chat", json={"question": "q", "id": "r"}) as response:
                 body = response.aiter_raw()
@@ -188,3 +188,47 @@ async def test_on_a_three_node_cluster_a_cancel_just_after_a_fresh_process_start
                         took = time.monotonic() - sent
                 assert json.loads(seen.messages[-2])["code"] == "cancelled" and seen.messages[-1] == "[DONE]"
                 assert took < 1.0, f"stream {stream_id} ended {took:.2f}s after its cancel"
+
+
+async def test_a_lease_set_whose_reply_was_lost_and_retried_is_the_streams_own_not_a_conflict() -> None:
+    """A cluster client retries a ``SET NX`` whose reply was lost: the retry finds the key set, by the first try."""
+    from redis.asyncio import Redis
+
+    class LostReply(Redis):  # type: ignore[misc]
+        lost = True
+
+        async def set(self, *args: Any, **kwargs: Any) -> Any:
+            answer = await super().set(*args, **kwargs)
+            if kwargs.get("nx") and LostReply.lost:
+                LostReply.lost = False
+                return await super().set(*args, **kwargs)  # the retry: None, the key is there
+            return answer
+
+    async with redis_server() as redis_url:
+        client = LostReply.from_url(redis_url)
+        async with running(chat_app(answering("a", "b"), resume=client)) as url, httpx.AsyncClient() as http:
+            first = await http.post(f"{url}/chat", json={"question": "q", "id": "fresh"})
+        await client.aclose()
+    assert first.status_code == 200 and "[DONE]" in first.text and not LostReply.lost
+
+
+async def test_a_run_whose_stream_id_redis_forgot_stops_writing_to_it_and_a_new_run_may_take_it() -> None:
+    """Redis restarted without its data mid-stream: the id is free; the first run's client still gets its answer,
+    and the run no longer writes where the new run of that id does."""
+    from redis.asyncio import Redis
+
+    async with redis_server() as redis_url:
+        app = chat_app(answering(*TOKENS, delay=0.05), resume=redis_url)  # three seconds
+        observer = Redis.from_url(redis_url)
+        async with running(app) as url, httpx.AsyncClient(timeout=30) as http:
+            first = asyncio.create_task(http.post(f"{url}/chat", json={"question": "q", "id": "dup"}))
+            await asyncio.sleep(0.4)
+            await observer.flushall()  # the data lost
+            await asyncio.sleep(0.3)  # the first run's next write finds its lease gone
+            second = await http.post(f"{url}/chat", json={"question": "q", "id": "dup"})
+            answered = await first
+            status, replay = await resume_from(f"{url}/chat/dup/stream")
+        await observer.aclose()
+    assert answered.status_code == 200 and "".join(token_texts(parse(answered.content))) == "".join(TOKENS)
+    assert second.status_code == 200 and status == 200
+    assert token_texts(replay) == token_texts(parse(second.content)), "the id's log is the second run's alone"

@@ -214,3 +214,11 @@ async def test_the_ai_sdk_gets_204_once_the_chat_has_no_active_stream_and_a_last
     assert done["error"] is None and reload["noStream"]
     assert status == 200 and [json.loads(data)["type"] for data in rest.messages[:-1]][-1] == "finish"
     assert any('"delta":"c"' in data for data in rest.messages) and not any('"delta":"a"' in d for d in rest.messages)
+
+
+async def test_a_last_event_id_past_the_streams_end_gets_its_final_frame_not_an_empty_answer() -> None:
+    """An id of an earlier, longer stream of the same id: the client is told the stream ended, not left to loop."""
+    async with running(chat_app(answering("a", "b"), resume="memory")) as url, httpx.AsyncClient() as client:
+        await client.post(f"{url}/chat", json={"question": "q", "id": "short"})
+        status, rest = await resume_from(f"{url}/chat/short/stream", last_event_id="999")
+    assert status == 200 and rest.messages == ["[DONE]"]
