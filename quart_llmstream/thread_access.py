@@ -23,7 +23,7 @@ from .logs.store import StreamStore
 from .owners import owner_of
 from .request import ChatRequest
 from .run import Preparer
-from .run.threads import Record, Strategy, checked_name, stored_name
+from .run.threads import Record, Recorded, Strategy, checked_name, stored_name
 from .settings import Settings
 
 __all__ = ["NO_THREAD", "Threads"]
@@ -157,9 +157,7 @@ class Threads:
         name, records = self.name(thread_id), self.extension.records()
         graph, record = await self._existing(owner, name)
         stored = stored_name(name, owner)
-        if self.store is not None and record is not None:
-            for queued in record.queued:  # runs waiting their turn in the background: none starts after this
-                await self.store.cancel(queued, owner)
+        await Recorded(records, owner, name, self.store).cancel_queued()  # none starts after this
         async with self._held(graph.checkpointer, stored, "delete", "interrupt"):
             await graph.checkpointer.adelete_thread(stored)
             record = await records.get(owner, name)

@@ -18,6 +18,14 @@ from test_langgraph_protocol import ALICE, BOB, langgraph_app
 LONG = {"messages": [{"role": "user", "content": "a long question " * 20}]}  # paced: about two seconds
 
 
+async def busy_thread(client: Any) -> tuple[str, dict[str, Any]]:
+    """A new thread with a paced run under way on it (the run before the queued ones)."""
+    thread = (await client.threads.create())["thread_id"]
+    first = await client.runs.create(thread, "reviewer", input=LONG, stream_mode="messages-tuple")
+    await asyncio.sleep(0.2)
+    return thread, first
+
+
 def ask(text: str) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": text}]}
 
@@ -26,9 +34,7 @@ async def test_a_queued_run_is_answered_at_once_listed_pending_and_runs_when_its
     app, _ = langgraph_app(delay=0.05)
     async with running(app) as url:
         client = get_client(url=f"{url}/lg", headers=ALICE)
-        thread = (await client.threads.create())["thread_id"]
-        first = await client.runs.create(thread, "reviewer", input=LONG, stream_mode="messages-tuple")
-        await asyncio.sleep(0.2)
+        thread, first = await busy_thread(client)
         began = time.monotonic()
         queued = await client.runs.create(thread, "reviewer", input=ask("next"), multitask_strategy="enqueue")
         answered_in = time.monotonic() - began
@@ -51,13 +57,11 @@ async def test_a_queued_run_cancelled_before_its_turn_never_runs() -> None:
     app, _ = langgraph_app(delay=0.05)
     async with running(app) as url:
         client, bob = get_client(url=f"{url}/lg", headers=ALICE), get_client(url=f"{url}/lg", headers=BOB)
-        thread = (await client.threads.create())["thread_id"]
-        first = await client.runs.create(thread, "reviewer", input=LONG, stream_mode="messages-tuple")
-        await asyncio.sleep(0.2)
+        thread, first = await busy_thread(client)
         by_id = await client.runs.create(thread, "reviewer", input=ask("by id"), multitask_strategy="enqueue")
         by_status = await client.runs.create(thread, "reviewer", input=ask("by status"), multitask_strategy="enqueue")
         kept = await client.runs.create(thread, "reviewer", input=ask("kept"), multitask_strategy="enqueue")
-        refused_for_bob = await _refused(bob.runs.cancel(thread, by_id["run_id"]))
+        refused_for_bob = await _status(bob.runs.cancel(thread, by_id["run_id"])) == 404
         await client.runs.cancel(thread, by_id["run_id"], wait=True)
         cancelled = await client.runs.get(thread, by_id["run_id"])
         joined = [(part.event, part.data) async for part in client.runs.join_stream(thread, by_id["run_id"])]
@@ -82,16 +86,12 @@ async def test_a_queued_run_whose_input_no_longer_fits_ends_with_an_error_and_th
     app, review = langgraph_app(delay=0.05)
     async with running(app) as url:
         client = get_client(url=f"{url}/lg", headers=ALICE)
-        thread = (await client.threads.create())["thread_id"]
-        await client.runs.create(thread, "reviewer", input=LONG, stream_mode="messages-tuple")
-        await asyncio.sleep(0.2)
+        thread, _ = await busy_thread(client)
         resume = await client.runs.create(thread, "reviewer", command={"resume": "yes"}, multitask_strategy="enqueue")
         await client.runs.join(thread, resume["run_id"])
         refused = await client.runs.get(thread, resume["run_id"])
         frames = [(part.event, part.data) async for part in client.runs.join_stream(thread, resume["run_id"])]
-        other = (await client.threads.create())["thread_id"]
-        await client.runs.create(other, "reviewer", input=LONG, stream_mode="messages-tuple")
-        await asyncio.sleep(0.2)
+        other, _ = await busy_thread(client)
         await client.runs.create(other, "reviewer", input=ask("never"), multitask_strategy="enqueue")
         await client.threads.delete(other)
         await asyncio.sleep(0.5)  # a queued run left to start would have begun the thread again by now
@@ -101,21 +101,11 @@ async def test_a_queued_run_whose_input_no_longer_fits_ends_with_an_error_and_th
     assert not any(left.values()), "the queued run of the deleted thread never started"
 
 
-async def _refused(call: Any) -> bool:
-    try:
-        await call
-    except Exception as error:  # the SDK's NotFoundError
-        return getattr(getattr(error, "response", None), "status_code", None) == 404
-    return False
-
-
 async def test_an_interrupt_stops_the_runs_waiting_too_and_a_waiting_run_is_cancelled_kept_or_deleted() -> None:
     app, _ = langgraph_app(delay=0.05)
     async with running(app) as url:
         client = get_client(url=f"{url}/lg", headers=ALICE)
-        thread = (await client.threads.create())["thread_id"]
-        first = await client.runs.create(thread, "reviewer", input=LONG, stream_mode="messages-tuple")
-        await asyncio.sleep(0.2)
+        thread, first = await busy_thread(client)
         waiting = [
             await client.runs.create(thread, "reviewer", input=ask(f"q{n}"), multitask_strategy="enqueue")
             for n in range(4)

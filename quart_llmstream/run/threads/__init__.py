@@ -45,6 +45,7 @@ __all__ = [
     "Held",
     "LocalHolds",
     "Record",
+    "Recorded",
     "RunThread",
     "Strategy",
     "ThreadHolds",
