@@ -33,7 +33,7 @@ from .base import LogReader, StreamLog
 from .cancels import CHANNEL, Asked, CancelListener
 from .memory import MemoryLog
 from .records import from_record, to_record
-from .store import StreamConflict, StreamMeta, StreamStore
+from .store import StoreDown, StreamConflict, StreamMeta, StreamStore
 
 __all__ = ["RedisStore"]
 
@@ -92,7 +92,7 @@ class RedisStore(StreamStore):
             if not isinstance(exc, Exception) or isinstance(exc, StreamConflict):
                 raise
             self.failed(exc)
-            return MemoryLog(bound)  # not resumable, but the client gets its answer
+            raise StoreDown(stream_id) from exc  # not resumable, but the client gets its answer
         self.recovered()
         stream_log = self._producing[key] = _MirroredLog(self, key, bound)
         if asked.reason is not None:

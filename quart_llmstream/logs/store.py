@@ -17,11 +17,15 @@ from ..owners import scoped
 from .base import LogReader, StreamLog
 from .memory import MemoryLog
 
-__all__ = ["MemoryStore", "StreamConflict", "StreamMeta", "StreamStore"]
+__all__ = ["MemoryStore", "StoreDown", "StreamConflict", "StreamMeta", "StreamStore"]
 
 
 class StreamConflict(Exception):
     """A stream of that id is still running."""
+
+
+class StoreDown(Exception):
+    """The store cannot keep a new stream now (Redis is down): the run goes on for its own client, unresumable."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,8 @@ class StreamMeta:
 class StreamStore(ABC):
     @abstractmethod
     async def create(self, stream_id: str, meta: StreamMeta, bound: int) -> StreamLog:
-        """The log of a new run of ``meta.owner``'s ``stream_id``; :class:`StreamConflict` while one is running."""
+        """The log of a new run of ``meta.owner``'s ``stream_id``; :class:`StreamConflict` while one is running,
+        :class:`StoreDown` when the store cannot keep it."""
 
     @abstractmethod
     async def open(self, stream_id: str, owner: str | None) -> tuple[StreamMeta, LogReader] | None:

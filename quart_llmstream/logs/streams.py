@@ -2,7 +2,7 @@
 
 A stream is resumable when the blueprint has a store: its log lives there under its id (the request's, or its run's,
 unguessable), its frames carry SSE ids, and its run goes on for a client that leaves, to come back for
-the rest. Otherwise its log lives in memory for its one response, under the run's id.
+the rest. Otherwise (or while the store is down) its log lives in memory for its one response, under the run's id.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ..errors import RequestError
 from ..events import RunEnded
 from .base import LogReader, StreamLog
 from .memory import MemoryLog
-from .store import StreamConflict, StreamMeta, StreamStore
+from .store import StoreDown, StreamConflict, StreamMeta, StreamStore
 
 __all__ = ["BUFFERED_EVENTS", "Stream", "check_stream_id", "ending", "open_stream"]
 
@@ -62,6 +62,8 @@ async def open_stream(store: StreamStore | None, run_id: str, requested: str | N
         return Stream(stream_id, await store.create(stream_id, meta, BUFFERED_EVENTS), resumable=True)
     except StreamConflict:
         raise RequestError(409, "conflict", f"the stream {stream_id} is still running") from None
+    except StoreDown:  # its client gets its answer, but no id to come back by: nothing would answer it
+        return Stream(run_id, MemoryLog(BUFFERED_EVENTS), resumable=False)
 
 
 async def ending(reader: LogReader) -> str:

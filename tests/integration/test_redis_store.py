@@ -12,13 +12,16 @@ from typing import Any
 
 import httpx
 
-from fakes import answering
+from fakes import QUESTION_PROMPT, ScriptedChatModel, answering
 from helpers import (
     app_process,
     assert_resumed,
     chat_app,
     drop_after,
     eventually,
+    free_port,
+    leave_after,
+    post_stream,
     read_until,
     redis_cluster,
     redis_server,
@@ -46,6 +49,20 @@ async def test_a_redis_restart_mid_stream_does_not_break_the_connected_client(ca
     assert token_texts(parse(seen)) == TOKENS and parse(seen).messages[-1] == "[DONE]"
     outages = [r for r in caplog.records if "Redis is unavailable" in r.getMessage()]
     assert len(outages) == 1, "one warning for the outage, not one per token"
+
+
+async def test_a_stream_started_while_redis_is_down_is_answered_whole_and_offers_no_id_to_resume_by() -> None:
+    """Nothing could answer a resume of it: no ``X-Stream-Id``, no SSE ids, and its run ends with its client."""
+    model = ScriptedChatModel(responses=[TOKENS], delay=0.02)
+    app = chat_app(QUESTION_PROMPT | model, resume=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    async with running(app) as url:
+        response, whole = await post_stream(f"{url}/chat", {"question": "q", "id": "down"})
+        assert response.status_code == 200 and "X-Stream-Id" not in response.headers
+        left_at = await leave_after(f"{url}/chat", 3, {"question": "q", "id": "down-2"})
+        await eventually(lambda: model.probe.cancelled_at is not None, seconds=2.0)
+    assert token_texts(whole) == TOKENS and whole.messages[-1] == "[DONE]"
+    assert all(event.id == "" for event in whole.events), "no SSE ids: a Last-Event-ID would name nothing"
+    assert model.probe.cancelled_at is not None and model.probe.cancelled_at - left_at < 1.0
 
 
 class _restarted:  # a context: Redis goes down now and comes back (empty) before the block ends
