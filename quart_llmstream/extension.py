@@ -212,7 +212,7 @@ class LLMStream:
                 from langgraph.store.memory import InMemoryStore
 
                 self.thread_store = InMemoryStore()
-            self._records = ThreadRecords(self.thread_store)
+            self._records = ThreadRecords(self.thread_store, self.holds)
         return self._records
 
     def ledger(self) -> RunLedger:

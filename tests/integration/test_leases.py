@@ -14,7 +14,9 @@ import pytest
 
 from quart_llmstream.errors import RequestError
 from quart_llmstream.run.threads.leases import LeaseHolds, PostgresHolds, RedisHolds
+from quart_llmstream.run.threads.records import ThreadRecords
 
+from fakes import PausingStore
 from helpers import redis_cluster, redis_server
 from postgres import postgres_server
 
@@ -111,3 +113,25 @@ async def test_a_run_that_takes_the_thread_while_an_interrupt_waits_is_stopped_t
         second = await asyncio.wait_for(taking, 2)
         assert second.stopped_run == "run-1", "a rollback goes back to before the first run it stopped"
         await second.release()
+
+
+@pytest.mark.parametrize("store", STORES)
+async def test_changes_to_a_record_made_at_once_on_two_processes_are_each_kept(store: str) -> None:
+    """A store has no partial update: each process reads, changes and writes a record, under a lease on it."""
+    shared = PausingStore()  # the database both processes' stores talk to
+    async with two_processes(store) as (one, two):
+        here, there = ThreadRecords(shared, one), ThreadRecords(shared, two)
+        await here.started("alice", "t1", "hello", "run-0", "run-0")
+        queued = [f"q{n}" for n in range(8)]
+        await asyncio.gather(
+            *(
+                records.queued("alice", "t1", "next", run_id)
+                for records, run_id in zip([here, there] * 4, queued, strict=True)
+            ),
+            there.rename("alice", "t1", "Trip"),
+            here.ended("alice", "t1", "idle", "run-0"),
+        )
+        record = await here.get("alice", "t1")
+        assert record is not None and sorted(record.queued) == queued and record.title == "Trip"
+        assert record.status == "idle" and set(record.streams) == {"run-0", *queued}
+        assert not await one.busy("alice:t1/record"), "the record's lease is let go"

@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable, RunnableLambda, chain
 from langchain_core.tools import tool
+from langgraph.store.memory import InMemoryStore
 from pydantic import Field
 
 from quart_llmstream.testing import Chunk, PacedChatModel, words
@@ -171,3 +172,15 @@ def agent(
 
     saver = InMemorySaver() if checkpointer else None
     return create_agent(model, tools=[weather, *tools], middleware=list(middleware), checkpointer=saver, store=store)
+
+
+class PausingStore(InMemoryStore):
+    """``InMemoryStore`` that lets other tasks run between its reads and writes, as a database's store does."""
+
+    async def aget(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0)
+        return await super().aget(*args, **kwargs)
+
+    async def aput(self, *args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0)
+        await super().aput(*args, **kwargs)

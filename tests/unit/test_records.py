@@ -5,7 +5,6 @@ and the threads runs wait on found whatever their status."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 from langgraph.store.memory import InMemoryStore
@@ -13,17 +12,7 @@ from langgraph.store.memory import InMemoryStore
 from quart_llmstream.run.threads import records as records_module
 from quart_llmstream.run.threads.records import ThreadRecords
 
-
-class PausingStore(InMemoryStore):
-    """``InMemoryStore`` that lets other tasks run between its reads and writes, as a database's store does."""
-
-    async def aget(self, *args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(0)
-        return await super().aget(*args, **kwargs)
-
-    async def aput(self, *args: Any, **kwargs: Any) -> None:
-        await asyncio.sleep(0)
-        await super().aput(*args, **kwargs)
+from fakes import PausingStore
 
 
 async def test_changes_made_at_once_are_each_kept() -> None:

@@ -14,8 +14,9 @@ processes and hosts (a lease in PostgreSQL or Redis, renewed while the run lives
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 from ...errors import RequestError
@@ -60,6 +61,12 @@ class ThreadHolds(ABC):
     async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
         """Ask the run holding ``thread_id`` (if it is ``run_id``, when named) to stop, wherever it runs; False when
         none does."""
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, key: str) -> AsyncIterator[None]:
+        """Hold ``key`` (not a thread id) for a moment, against every process these holds reach: a thread's record
+        is changed under it. Within one process there is nothing to do: the caller's own lock does it."""
+        yield
 
     async def close(self) -> None:  # noqa: B027  # a store with connections closes them
         """Let go of what the holds keep open (at the app's shutdown)."""

@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 from .hold import Held, Strategy, ThreadHolds, busy_error
@@ -51,6 +52,21 @@ class LeaseHolds(ThreadHolds):
 
     async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
         return await self._mark(thread_id, run_id) is not None
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, key: str) -> AsyncIterator[None]:
+        """A lease on ``key`` for as long as the block takes (a few round trips; a process killed inside it frees
+        it within the lease), waited for by polling."""
+        token = secrets.token_hex(8)
+        while not await self._claim(key, token):
+            await asyncio.sleep(self.poll / 5)
+        try:
+            yield
+        finally:
+            try:
+                await self._free(key, token)
+            except Exception:  # the lease runs out by itself
+                log.warning("freeing a record's lease failed: it ends within the lease", exc_info=True)
 
     @abstractmethod
     async def _claim(self, thread_id: str, run_id: str) -> bool:

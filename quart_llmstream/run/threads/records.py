@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from ...owners import LIBRARY_NAMESPACE
+from ...owners import LIBRARY_NAMESPACE, scoped
+from .hold import LocalHolds, ThreadHolds
 
 __all__ = ["MAX_TITLE_CHARS", "Record", "ThreadRecords", "owner_label", "title_of"]
 
@@ -61,10 +62,12 @@ def title_of(question: str) -> str:
 
 
 class ThreadRecords:
-    """The records of threads in ``store``, each owner's apart."""
+    """The records of threads in ``store``, each owner's apart; ``holds`` (the app's) keep a record's changes one
+    at a time across the processes they reach."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, holds: ThreadHolds | None = None) -> None:
         self.store = store
+        self._holds = holds or LocalHolds()
         self._locks: dict[tuple[str | None, str], tuple[asyncio.Lock, int]] = {}  # by record: the lock, its users
 
     @staticmethod
@@ -176,15 +179,16 @@ class ThreadRecords:
     async def _change(
         self, owner: str | None, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
     ) -> dict[str, Any] | None:
-        """Read a record, change it and write it, one change at a time per record in this process: a store has no
-        partial update, and two changes at once (six runs queued together, a rename as a run starts) would each
-        write over the other. ``change`` gets the value (None: no record) and gives the new one (None: nothing
-        to write); the value written."""
+        """Read a record, change it and write it, one change at a time per record (in this process under a lock, across
+        processes under the holds' lease on it): a store has no partial update, and two changes at once (six runs
+        queued together, a rename as a run starts, a run queued on one process as the run on another ends) would
+        each write over the other. ``change`` gets the value (None: no record) and gives the new one (None:
+        nothing to write); the value written."""
         namespace, key = self.namespace(owner), (owner, name)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = lock, users + 1
         try:
-            async with lock:
+            async with lock, self._holds.exclusive(f"{scoped(name, owner)}/record"):  # no thread id has a /
                 item = await self.store.aget(namespace, name)
                 value = change(None if item is None else dict(item.value))
                 if value is not None:
