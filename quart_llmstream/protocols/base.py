@@ -144,9 +144,10 @@ class Protocol(ABC):
         """The ids its client knows a run's answer by, besides the run's id, to rate it with: none by default."""
         return ()
 
-    def answers_at_once(self, chat_request: ChatRequest) -> bool:
-        """Its response to ``chat_request`` does not follow the run (LangGraph's ``runs.create``): a run that waits
-        its turn on a thread (``enqueue``) waits in the background. False by default."""
+    def waits_apart(self, chat_request: ChatRequest) -> bool:
+        """A run of ``chat_request`` that waits its turn on a thread (``enqueue``) waits apart from its request, as a
+        run of its own (LangGraph's: listed as ``pending``, joined, cancelled by id or by a run that interrupts), its
+        response following its stream; False by default: it waits in its request."""
         return False
 
     @abstractmethod

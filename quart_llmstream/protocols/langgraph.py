@@ -53,8 +53,8 @@ class LangGraphProtocol(Protocol):
         breakpoints = {key: json.loads(ids[key]) for key in ("interrupt_before", "interrupt_after") if key in ids}
         return options | breakpoints
 
-    def answers_at_once(self, chat_request: ChatRequest) -> bool:
-        return chat_request.ids["kind"] == "create"  # POST /threads/{id}/runs: the run itself, at once
+    def waits_apart(self, chat_request: ChatRequest) -> bool:
+        return True  # a pending run, whether its response is the run itself (runs.create) or follows it
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
         return LangGraphEncoder(stream_id, ids.get("kind", "stream"), ids.get("thread_id"), ids.get("assistant_id"))

@@ -58,7 +58,7 @@ class LangGraphEncoder(Encoder):
 
     def on_run_ended(self, event: events.RunEnded) -> bytes:
         self.status = RUN_STATUSES.get(event.status, event.status)
-        if event.error is None:
+        if event.error is None or event.error == "cancelled":  # a run a client stopped just ends, as on LangGraph's
             return b""
         self.failure = {"error": event.error, "message": event.message}
         return _frame("error", self.failure)

@@ -168,12 +168,12 @@ class Preparer:
         )
 
     async def _waits_apart(self, turn: Turn) -> Recorded | None:
-        """Where a run that waits its turn in the background (``enqueue``, its request answered at once: LangGraph's
-        ``runs.create``) while another run holds its thread is recorded; None for a run that takes its thread now."""
+        """Where a run that waits its turn apart from its request (``enqueue``, on a protocol whose runs do:
+        LangGraph's) while another run holds its thread is recorded; None for a run that takes its thread now."""
         if turn.strategy != "enqueue" or turn.recorded is None or self._streams is None or self._store is None:
             return None  # without a stream store, nothing could follow or cancel it: it waits in its request
         thread_id = turn.config.get("configurable", {}).get("thread_id")
-        if thread_id is None or not self._streams.answers_at_once(turn.chat_request):
+        if thread_id is None or not self._streams.waits_apart(turn.chat_request):
             return None
         return turn.recorded if await self._runs.holds.busy(str(thread_id)) else None
 
@@ -202,7 +202,10 @@ class Preparer:
             recorded, run_id = prepared.turn.recorded, prepared.mapping.run_id
             assert recorded is not None  # a queued run's thread is recorded: its record lists it
             turn, unqueued = partial(self._turn_comes, prepared), partial(recorded.unqueued, run_id)
-            started = Queued(turn, prepared.stream.log, prepared.mapping, self._settings.expose_errors, unqueued)
+            cancels = prepared.chat_request.ids.get("on_disconnect") == "cancel"  # else it outlives its client
+            started = Queued(
+                turn, prepared.stream.log, prepared.mapping, self._settings.expose_errors, unqueued, cancels
+            )
         self._runs.add(started, prepared.owner)
         return started
 

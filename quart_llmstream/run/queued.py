@@ -1,8 +1,10 @@
-"""A run that waits its turn on its thread in the background: LangGraph's ``runs.create`` with ``enqueue`` while
-another run is on the thread. Its request is answered at once; its stream is open (listed, joined, cancelled as any
-run's) and stays empty until the runs before it have ended, then the run takes the thread, its input is checked
-against what the thread holds then, and it starts. What stops it before then (a cancel, the server's shutdown) or
-refuses it then (its input no longer fits the thread) ends its stream as a run's end would.
+"""A run that waits its turn on its thread apart from its request: LangGraph's runs with ``enqueue`` while another run
+is on the thread. Its request is answered at once (``runs.create``) or follows its stream (``runs.stream``,
+``runs.wait``); its stream is open (listed, joined, cancelled as any run's) and stays empty until the runs before it
+have ended, then the run takes the thread, its input is checked against what the thread holds then, and it starts.
+What stops it before then (a cancel, a run that interrupts, the server's shutdown, its client leaving when the
+request said ``on_disconnect: cancel``) or refuses it then (its input no longer fits the thread) ends its stream as a
+run's end would.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ class Queued:
         mapping: StreamMapper,
         expose_errors: bool,
         unqueued: Callable[[], Awaitable[None]],
+        leaves_with_client: bool = False,
     ) -> None:
         self._turn, self._log, self._mapping, self._expose = turn, stream_log, mapping, expose_errors
         self._unqueued = unqueued  # its thread's record lists it no more
+        self._leaves_with_client = leaves_with_client
         self._run: Run | None = None
         self._stop_reason: StopReason | None = None
         self._task = asyncio.get_running_loop().create_task(self._wait())
@@ -49,10 +53,17 @@ class Queued:
             self._task.cancel()
 
     async def client_left(self) -> None:
-        """Nobody follows it from its request: it goes on."""
+        """The client following it from its request left: once started, the run does what a run does; before, it
+        goes on waiting unless its request said to cancel it."""
+        if self._run is not None:
+            await self._run.client_left()
+        elif self._leaves_with_client:
+            self.stop(StopReason.CANCEL)
+            await asyncio.wait([self._task])
 
     def drop(self) -> None:
-        """Nobody follows it from its request: it goes on."""
+        """The client following it stopped reading (``send_timeout``): end it, with nobody to tell."""
+        self.stop(StopReason.SEND_TIMEOUT)
 
     async def _wait(self) -> None:
         try:
@@ -72,10 +83,12 @@ class Queued:
         await asyncio.wait([self._run.done])
 
     async def _end(self, status: str, code: str, message: str) -> None:
-        """Its stream ends as a run's that ended at once would: started, then ended so; its record lists it no
-        more as waiting."""
+        """Its stream ends: at once when a client stopped it (it never started: LangGraph's server sends no frame
+        of it), else as a run's that ended at once would, started then ended so; its record lists it no more as
+        waiting."""
         try:
             await self._unqueued()
         except Exception:  # the log must close whatever happens
             log.exception("a queued run that ended could not be taken off its thread's record")
-        self._log.close([*self._mapping.start(), *self._mapping.end(status, code, message)])
+        started = () if code == "cancelled" else self._mapping.start()
+        self._log.close([*started, *self._mapping.end(status, code, message)])

@@ -1,6 +1,7 @@
-"""Runs that wait their turn in the background (``runs.create`` with ``multitask_strategy="enqueue"`` while a run
-is on the thread), driven by LangGraph's Python client against a real server: answered at once as ``pending``,
-listed and read so, joined, cancelled by id or with ``/runs/cancel``'s ``status: pending`` before they start (and
+"""Runs that wait their turn (``multitask_strategy="enqueue"`` while a run is on the thread), driven by LangGraph's
+Python client against a real server: in the background (``runs.create``) answered at once as ``pending``; streamed
+or waited for (``runs.stream``, ``runs.wait``) followed from their request; either way listed and read so, joined,
+cancelled by id, with ``/runs/cancel``'s ``status: pending`` or by a run that interrupts before they start (and
 then they never run), refused when their turn comes if their input no longer fits the thread, and cancelled with
 their thread when it is deleted."""
 
@@ -72,7 +73,7 @@ async def test_a_queued_run_cancelled_before_its_turn_never_runs() -> None:
         state = await client.threads.get_state(thread)
     assert refused_for_bob, "another owner cannot name the run"
     assert cancelled["status"] == "interrupted"
-    assert [event for event, _ in joined] == ["metadata", "error"] and joined[1][1]["error"] == "cancelled"
+    assert joined == [], "a run stopped before it started says nothing, as on LangGraph's server"
     assert first_now["status"] == "running"
     assert statuses[by_status["run_id"]] == statuses[kept["run_id"]] == "interrupted"
     assert statuses[first["run_id"]] == "success"
@@ -122,6 +123,38 @@ async def test_an_interrupt_stops_the_runs_waiting_too_and_a_waiting_run_is_canc
     assert statuses[stopping["run_id"]] == "success"
     asked = [message["content"] for message in state["values"]["messages"] if message["type"] == "human"]
     assert asked == [LONG["messages"][0]["content"], "now"], "as LangGraph's server: the waiting runs never ran"
+
+
+async def test_a_streamed_or_waited_run_that_waits_is_listed_pending_and_an_interrupt_cancels_it() -> None:
+    """As LangGraph's server: an interrupt stops the run going on and those waiting, whichever request waits on them;
+    a stream stopped so ends quietly (no ``error`` event), one that never started with no frame at all."""
+    app, _ = langgraph_app(delay=0.05)
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        paced = client.runs.stream(thread, "reviewer", input=LONG, stream_mode=["values", "messages-tuple"])
+        first = asyncio.create_task(_read_all(paced))
+        await asyncio.sleep(0.3)
+        streamed = asyncio.create_task(
+            _read_all(client.runs.stream(thread, "reviewer", input=ask("streamed"), multitask_strategy="enqueue"))
+        )
+        waited = asyncio.create_task(
+            client.runs.wait(thread, "reviewer", input=ask("waited"), multitask_strategy="enqueue")
+        )
+        await asyncio.sleep(0.3)
+        listed = [run["status"] for run in await client.runs.list(thread)]
+        stopping = await client.runs.create(thread, "reviewer", input=ask("now"), multitask_strategy="interrupt")
+        await client.runs.join(thread, stopping["run_id"])
+        first_frames, streamed_frames, waited_values = await asyncio.gather(first, streamed, waited)
+        statuses = [run["status"] for run in await client.runs.list(thread)]
+        state = await client.threads.get_state(thread)
+    assert listed == ["pending", "pending", "running"]
+    assert statuses == ["success", "interrupted", "interrupted", "interrupted"]
+    first_events = [part.event for part in first_frames]
+    assert first_events[0] == "metadata" and "messages" in first_events and "error" not in first_events
+    assert streamed_frames == [] and waited_values == {}
+    asked = [message["content"] for message in state["values"]["messages"] if message["type"] == "human"]
+    assert asked == [LONG["messages"][0]["content"], "now"], "the waiting runs never ran"
 
 
 async def test_without_a_stream_store_a_run_that_must_wait_waits_in_its_request() -> None:

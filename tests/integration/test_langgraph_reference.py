@@ -285,6 +285,33 @@ async def until_waiting(client: Any, thread: str) -> None:
     raise AssertionError("the run never reached its tool")
 
 
+async def queued_in_requests(client: Any, thread: str) -> dict[str, Any]:
+    """Runs streamed and waited for (``runs.stream``, ``runs.wait``) that wait their turn, then an interrupt."""
+
+    async def events(text: str, **options: Any) -> list[str]:
+        stream = client.runs.stream(thread, "agent", input=ask(text), stream_mode="values", **options)
+        return [part.event async for part in stream]
+
+    seen: dict[str, Any] = {}
+    going = asyncio.create_task(events("please wait"))
+    await until_waiting(client, thread)
+    streamed = asyncio.create_task(events("streamed behind", multitask_strategy="enqueue"))
+    waited = asyncio.create_task(client.runs.wait(thread, "agent", input=ask("waited"), multitask_strategy="enqueue"))
+    await asyncio.sleep(1.0)
+    seen["queued in requests, listed"] = [run["status"] for run in await client.runs.list(thread, limit=3)]
+    stopping = await client.runs.create(thread, "agent", input=ask("now at last"), multitask_strategy="interrupt")
+    await client.runs.join(thread, stopping["run_id"])
+    (
+        seen["queued in requests, the stream going on"],
+        seen["queued in requests, the stream waiting"],
+    ) = await asyncio.gather(going, streamed)
+    await waited  # LangGraph's server answers the thread's values; this server the run's own (none)
+    seen["queued in requests, after"] = [run["status"] for run in await client.runs.list(thread, limit=4)]
+    asked = (await client.threads.get_state(thread))["values"]["messages"]
+    seen["queued in requests, asked"] = [m["content"] for m in asked if m["type"] == "human"][-2:]
+    return seen
+
+
 async def kept(url: str) -> dict[str, Any]:
     """A thread copied, a run of it deleted, runs cancelled (one rolled back, some by ids), threads pruned."""
     client, seen = get_client(url=url), {}
@@ -351,6 +378,7 @@ async def kept(url: str) -> dict[str, Any]:
     ]
     asked = (await client.threads.get_state(thread))["values"]["messages"]
     seen["queued, interrupted, asked"] = [m["content"] for m in asked if m["type"] == "human"][-2:]
+    seen |= await queued_in_requests(client, thread)
     seen["pruned"] = await client.threads.prune([copy["thread_id"], str(uuid.uuid4())])
     seen["pruned, thread"] = await status_of(client.threads.get(copy["thread_id"]))
     seen["pruned, keep latest"] = await status_of(client.threads.prune([thread], strategy="keep_latest"))
@@ -397,6 +425,10 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert mine["queued, asked"] == ["please wait", "then this"]
     assert mine["queued, interrupted"] == ["interrupted", "interrupted", "success"]
     assert mine["queued, interrupted, asked"] == ["please wait", "now"] and mine["queued, deleted, run"] == 404
+    assert mine["queued in requests, listed"] == ["pending", "pending", "running"]
+    assert (
+        mine["queued in requests, the stream waiting"] == [] and mine["queued in requests, asked"][-1] == "now at last"
+    )
     for label in [
         key for key in theirs if key.startswith(("copy", "original", "run deleted", "rolled", "cancel", "queued"))
     ]:
