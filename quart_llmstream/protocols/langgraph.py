@@ -64,6 +64,7 @@ class LangGraphProtocol(Protocol):
             ("/threads/<thread_id>/runs/<any(stream, wait):kind>", "POST", None),
             ("/threads/<thread_id>/runs", "POST", None),
             ("/runs/<any(stream, wait):kind>", "POST", None),
+            ("/runs", "POST", None),  # stateless, in the background: nobody follows it
         ]
         return runs + list(assistant_routes(name))
 
@@ -102,7 +103,7 @@ class LangGraphProtocol(Protocol):
             response = Response(to_json(encoder.run_json("pending")), content_type="application/json")
         else:
             response = await super().respond(reader, encoder, run, settings, after, closed)
-        response.headers["Content-Location"] = f"{request.path.rpartition('/runs/')[0]}/runs/{encoder.run_id}"
+        response.headers["Content-Location"] = f"{request.path.rpartition('/runs')[0]}/runs/{encoder.run_id}"
         return response
 
     @staticmethod

@@ -107,7 +107,7 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         detail = "a run takes an input or a command, but on a thread, which it goes on from where it stopped"
         raise RequestError(422, "invalid_request", detail)
     modes = parsed.stream_mode if isinstance(parsed.stream_mode, list) else [parsed.stream_mode]
-    kind = path.get("kind", "create" if "thread_id" in path else "stream")  # POST /threads/{id}/runs: in the background
+    kind = path.get("kind", "create")  # POST /runs, /threads/{id}/runs: in the background
     ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": assistant}
     ids |= {"thread_id": path["thread_id"]} if "thread_id" in path else {"ephemeral": "yes"}  # stateless: its own
     ids |= {"if_not_exists": parsed.if_not_exists or "reject"} if "thread_id" in path else {}  # LangGraph's default

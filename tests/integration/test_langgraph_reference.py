@@ -312,6 +312,18 @@ async def queued_in_requests(client: Any, thread: str) -> dict[str, Any]:
     return seen
 
 
+async def stateless_in_the_background(client: Any) -> dict[str, Any]:
+    """A run on no thread, in the background (``runs.create(None, ...)``): answered at once, and it runs (its tool
+    keeps a memory in the store)."""
+    await client.store.delete_item(["notes", "memories"], "m1")
+    run = await client.runs.create(None, "agent", input=ask("please remember this"))
+    for _ in range(100):
+        if item := await client.store.get_item(["notes", "memories"], "m1"):
+            break
+        await asyncio.sleep(0.05)
+    return {"stateless in the background": run["status"], "stateless in the background, its effect": item["value"]}
+
+
 async def kept(url: str) -> dict[str, Any]:
     """A thread copied, a run of it deleted, runs cancelled (one rolled back, some by ids), threads pruned."""
     client, seen = get_client(url=url), {}
@@ -379,6 +391,7 @@ async def kept(url: str) -> dict[str, Any]:
     asked = (await client.threads.get_state(thread))["values"]["messages"]
     seen["queued, interrupted, asked"] = [m["content"] for m in asked if m["type"] == "human"][-2:]
     seen |= await queued_in_requests(client, thread)
+    seen |= await stateless_in_the_background(client)
     seen["pruned"] = await client.threads.prune([copy["thread_id"], str(uuid.uuid4())])
     seen["pruned, thread"] = await status_of(client.threads.get(copy["thread_id"]))
     seen["pruned, keep latest"] = await status_of(client.threads.prune([thread], strategy="keep_latest"))
@@ -426,11 +439,14 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert mine["queued, interrupted"] == ["interrupted", "interrupted", "success"]
     assert mine["queued, interrupted, asked"] == ["please wait", "now"] and mine["queued, deleted, run"] == 404
     assert mine["queued in requests, listed"] == ["pending", "pending", "running"]
+    assert mine["stateless in the background, its effect"] == {"text": "likes tea"}
     assert (
         mine["queued in requests, the stream waiting"] == [] and mine["queued in requests, asked"][-1] == "now at last"
     )
     for label in [
-        key for key in theirs if key.startswith(("copy", "original", "run deleted", "rolled", "cancel", "queued"))
+        key
+        for key in theirs
+        if key.startswith(("copy", "original", "run deleted", "rolled", "cancel", "queued", "stateless"))
     ]:
         assert mine[label] == theirs[label], label
     for label in ("pruned", "pruned, thread", "pruned, keep latest"):
