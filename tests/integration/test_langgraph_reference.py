@@ -33,6 +33,7 @@ from graph import build, build_nested
 
 REFERENCE = SUPPORT / "langgraph_reference"
 MODES = ["values", "messages-tuple", "updates", "custom", "events", "tasks", "checkpoints", "debug"]
+USE_STREAMS_MODES = ["values", "messages-tuple"]
 VOLATILE = {
     "id",
     "run_id",
@@ -158,7 +159,7 @@ TURNS: list[tuple[str, dict[str, Any]]] = [
 
 
 async def streamed(client: Any, thread: str, payload: dict[str, Any]) -> list[tuple[str, Any]]:
-    parts = client.runs.stream(thread, "agent", stream_mode=MODES, **payload)
+    parts = client.runs.stream(thread, "agent", **({"stream_mode": MODES} | payload))
     return [(part.event, PARTS.get(part.event, plain)(part.data)) async for part in parts if part.event != "metadata"]
 
 
@@ -244,6 +245,9 @@ async def session(url: str) -> dict[str, Any]:
     seen["regenerated state"] = plain(await client.threads.get_state(thread))
     seen["regenerated thread"] = (await client.threads.get(thread))["status"]
     seen["regenerated history"] = [plain(state) for state in await client.threads.get_history(thread, limit=3)]
+    gated = (await client.threads.create())["thread_id"]  # an interrupt in useStream's modes: no updates asked for
+    note = {"input": {"messages": [{"role": "user", "content": "send a note"}]}, "stream_mode": USE_STREAMS_MODES}
+    seen["interrupt, in useStream's modes"] = await streamed(client, gated, note)
     seen |= await stored(client)
     assistant = (await client.assistants.search(graph_id="agent"))[0]["assistant_id"]  # LangGraph's: a UUID
     seen["assistants, counted"] = await client.assistants.count(graph_id="agent")
@@ -421,6 +425,10 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert mine["assistants, counted"] == 1 and len(mine["assistant's versions"]) == 1
     for label in ("graph", "graph, xray", "schemas", "paused state", "paused thread"):
         assert mine[label] == theirs[label], label
+    assert [e for e, _ in mine["interrupt, in useStream's modes"]] == [
+        e for e, _ in theirs["interrupt, in useStream's modes"]
+    ]
+    assert mine["interrupt, in useStream's modes"] == theirs["interrupt, in useStream's modes"]
     for label in ("regenerated", "regenerated state", "regenerated thread"):
         assert mine[label] == theirs[label], label
     assert mine["regenerated history"] == theirs["regenerated history"]

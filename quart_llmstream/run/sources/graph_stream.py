@@ -3,15 +3,18 @@
 LangGraph's clients read a run in its stream modes (``values``, ``messages``, ``updates``, ``custom``, ...), not
 in chat events; only the graph makes them. Each chunk is emitted as one ``on_graph_chunk`` event, which the
 mapping keeps whole (:class:`~...events.GraphChunk`). As LangGraph's server runs a graph: its updates hold only
-its output channels, and a client that did not ask for ``updates`` still learns of an interrupt, as a ``values``
-chunk ``{"__interrupt__": [...]}``. The ``events`` mode is the graph's ``astream_events`` (v2) in full: its root's
-own stream carries the other modes' chunks, every other event is a chunk of ``events``.
+its output channels, and an interrupt comes in the ``values`` chunks (with langgraph before 1.0.4, which left it
+out of them, as a ``values`` chunk ``{"__interrupt__": [...]}`` of its own). The ``events`` mode is the graph's
+``astream_events`` (v2) in full: its root's own stream carries the other modes' chunks, every other event is a
+chunk of ``events``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -19,6 +22,19 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from .base import Emit
 
 __all__ = ["graph_stream"]
+
+
+def _interrupts_in_values() -> bool:
+    """Whether a graph's ``values`` chunks carry its interrupts (langgraph 1.0.4 on); before, LangGraph's server read
+    them from ``updates``, asked for besides the client's modes, as this source does then."""
+    try:
+        parts = [int(re.match(r"\d*", part).group() or 0) for part in version("langgraph").split(".")[:3]]  # type: ignore[union-attr]
+    except PackageNotFoundError:  # no langgraph: no graph to stream
+        return True
+    return tuple(parts) > (1, 0, 3)
+
+
+_UPDATES_FOR_INTERRUPTS = not _interrupts_in_values()
 
 
 async def graph_stream(
@@ -39,7 +55,7 @@ async def graph_stream(
     ``graph_id``, as LangGraph's server names it."""
     if graph_id and getattr(runnable, "name", None) == "LangGraph":
         config = {**(config or {}), "run_name": graph_id}
-    interrupts_only = "updates" not in stream_mode
+    interrupts_only = "updates" not in stream_mode and _UPDATES_FOR_INTERRUPTS
     modes = [mode for mode in stream_mode if mode != "events"] + (["updates"] if interrupts_only else [])
     options: dict[str, Any] = {"subgraphs": subgraphs}
     options |= {"interrupt_before": interrupt_before} if interrupt_before is not None else {}
