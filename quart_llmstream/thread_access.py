@@ -92,13 +92,28 @@ class Threads:
             raise RequestError(404, "not_found", NO_THREAD)
         return state
 
-    async def history(self, owner: str | None, thread_id: str, limit: int, before: str | None = None) -> list[Any]:
-        """The thread's states, newest first."""
+    async def history(
+        self,
+        owner: str | None,
+        thread_id: str,
+        limit: int,
+        before: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        checkpoint: tuple[str, str | None] = ("", None),
+    ) -> list[Any]:
+        """The thread's states, newest first: those whose metadata holds ``metadata``'s pairs, before the checkpoint
+        ``before``, from the checkpoint ``(namespace, id)`` (a subgraph's, in its namespace); ``404`` when there is
+        no thread."""
+        await self.state(owner, thread_id)  # 404 unless it is there
         graph, config = await self.graph(owner, self.name(thread_id))
+        namespace, checkpoint_id = checkpoint
+        config["configurable"] |= {"checkpoint_ns": namespace} if namespace else {}
+        config["configurable"] |= {"checkpoint_id": checkpoint_id} if checkpoint_id else {}
         before_config = (
             None if before is None else {"configurable": {**config["configurable"], "checkpoint_id": before}}
         )
-        return [state async for state in graph.aget_state_history(config, limit=limit, before=before_config)]
+        states = graph.aget_state_history(config, filter=metadata or None, limit=limit, before=before_config)
+        return [state async for state in states]
 
     async def record(self, owner: str | None, thread_id: str) -> dict[str, Any] | None:
         """The thread as a list shows it, with its metadata; None when it has no record."""
@@ -120,10 +135,29 @@ class Threads:
         return await self.listed(record, owner)
 
     async def search(
-        self, owner: str | None, metadata: dict[str, Any] | None, limit: int, offset: int
+        self,
+        owner: str | None,
+        metadata: dict[str, Any] | None,
+        limit: int,
+        offset: int,
+        status: str | None = None,
+        names: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        records, _ = await self.extension.records().page(owner, limit, offset, metadata)
-        return [await self.listed(record, owner) for record in records]
+        """The owner's threads whose metadata holds ``metadata``'s pairs, of ``status`` and among ``names`` when
+        given, most recent activity first: ``limit`` of them from ``offset``."""
+        records = self.extension.records()
+        if names is None:
+            page, _ = await records.page(owner, limit, offset, metadata, status)
+        else:
+            found = [await records.get(owner, self.name(name)) for name in dict.fromkeys(names)]
+            pairs = (metadata or {}).items()
+            kept = [
+                r
+                for r in found
+                if r and status in (None, r.status) and all(k in r.metadata and r.metadata[k] == v for k, v in pairs)
+            ]
+            page = sorted(kept, key=lambda record: record.updated_at, reverse=True)[offset : offset + limit]
+        return [await self.listed(record, owner) for record in page]
 
     async def listed(self, record: Record, owner: str | None, metadata: bool = True) -> dict[str, Any]:
         """A record as listed (with its ``metadata``); ``busy`` only while a run holds the thread (a process

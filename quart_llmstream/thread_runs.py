@@ -35,8 +35,8 @@ class ThreadRuns(Threads):
         name = self.name(thread_id)
         graph, config = await self.graph(owner, name)
         await self.state(owner, thread_id)  # 404 unless it is there
-        if checkpoint_id is not None:
-            config["configurable"]["checkpoint_id"] = checkpoint_id
+        if checkpoint_id is not None:  # a fork from there
+            config["configurable"] |= {"checkpoint_id": checkpoint_id, "checkpoint_ns": ""}
         async with self._held(graph.checkpointer, stored_name(name, owner), "state"):
             state = await graph.aget_state(config)
             checked = checked_write(values, state, graph, self.preparer.state_keys(graph))

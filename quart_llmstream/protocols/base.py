@@ -86,14 +86,28 @@ class ThreadAccess(Interface):
         checkpoint_ns: str = "",
     ) -> Any: ...
 
-    async def history(self, owner: str | None, thread_id: str, limit: int, before: str | None = None) -> list[Any]: ...
+    async def history(
+        self,
+        owner: str | None,
+        thread_id: str,
+        limit: int,
+        before: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        checkpoint: tuple[str, str | None] = ("", None),
+    ) -> list[Any]: ...
 
     async def record(self, owner: str | None, thread_id: str) -> dict[str, Any] | None: ...
 
     async def create(self, owner: str | None, thread_id: str, metadata: dict[str, Any]) -> dict[str, Any]: ...
 
     async def search(
-        self, owner: str | None, metadata: dict[str, Any] | None, limit: int, offset: int
+        self,
+        owner: str | None,
+        metadata: dict[str, Any] | None,
+        limit: int,
+        offset: int,
+        status: str | None = None,
+        names: list[str] | None = None,
     ) -> list[dict[str, Any]]: ...
 
     async def delete(self, owner: str | None, thread_id: str) -> None: ...

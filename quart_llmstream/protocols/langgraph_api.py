@@ -28,14 +28,16 @@ class _NewThread(BaseModel):
 
     thread_id: StrictStr | None = None
     metadata: dict[str, Any] = {}
-    if_exists: str = "raise"
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+    supersteps: None = None  # a thread seeded with states: not served (its runs' input is checked; this would not be)
 
 
 class _Search(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     metadata: dict[str, Any] | None = None
-    status: str | None = None
+    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+    ids: list[StrictStr] | None = Field(default=None, max_length=1000)
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
 
@@ -66,6 +68,7 @@ class _StateUpdate(BaseModel):
     values: Any = None
     as_node: StrictStr | None = None
     checkpoint_id: StrictStr | None = None
+    checkpoint: _Checkpoint | None = None  # where to write: a fork from there
 
 
 class _CheckpointState(BaseModel):
@@ -80,6 +83,8 @@ class _History(BaseModel):
 
     limit: int = Field(default=10, ge=1, le=1000)
     before: Any = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: _Checkpoint | None = None
 
 
 def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Callable[..., Any]]]:
@@ -87,7 +92,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
 
     def thread(record: dict[str, Any], state: Any = None) -> dict[str, Any]:
         metadata = {"graph_id": name, "assistant_id": name} | record["metadata"]
-        values = state.values if state is not None else {}
+        values = state.values if state is not None and state.created_at is not None else None
         interrupts = (
             {} if state is None else {task.id: list(task.interrupts) for task in state.tasks if task.interrupts}
         )
@@ -107,7 +112,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         body, owner = await checked_body(_NewThread), await threads.owner()
         thread_id = body.thread_id or str(uuid4())
         if body.if_exists == "do_nothing" and (found := await threads.record(owner, thread_id)) is not None:
-            return json_response(thread(found))
+            return json_response(thread(found, await threads.state(owner, thread_id)))
         return json_response(thread(await threads.create(owner, thread_id, body.metadata)))
 
     async def get_thread(thread_id: str) -> Response:
@@ -121,7 +126,8 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
 
     async def patch_thread(thread_id: str) -> Response:
         body, owner = await checked_body(_Patch), await threads.owner()
-        return json_response(thread(await threads.update(owner, thread_id, body.metadata)))
+        updated = await threads.update(owner, thread_id, body.metadata)
+        return json_response(thread(updated, await threads.state(owner, thread_id)))
 
     async def found(body: _Search, limit: int, offset: int) -> list[dict[str, Any]]:
         """The caller's threads whose metadata holds the body's pairs: every thread here is this assistant's, so
@@ -130,15 +136,15 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         for key in ("graph_id", "assistant_id"):
             if key in pairs and pairs.pop(key) != name:
                 return []
-        records = await threads.search(await threads.owner(), pairs or None, limit, offset)
-        return [record for record in records if body.status in (None, record["status"])]
+        return await threads.search(await threads.owner(), pairs or None, limit, offset, body.status, body.ids)
 
     async def count_threads() -> Response:
         return json_response(len(await found(await checked_body(_Search), 10_000, 0)))
 
     async def update_state(thread_id: str) -> Response:
         body, owner = await checked_body(_StateUpdate), await threads.owner()
-        config = await threads.update_state(owner, thread_id, body.values, body.as_node, body.checkpoint_id)
+        at = body.checkpoint_id or (body.checkpoint.checkpoint_id if body.checkpoint else None)
+        config = await threads.update_state(owner, thread_id, body.values, body.as_node, at)
         return json_response({"checkpoint": _checkpoint(config, thread_id)})
 
     async def delete_thread(thread_id: str) -> Response:
@@ -165,8 +171,10 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         return json_response({"pruned_count": pruned})
 
     async def search_threads() -> Response:
-        body = await checked_body(_Search)
-        return json_response([thread(record) for record in await found(body, body.limit, body.offset)])
+        """The threads with their values and interrupts (a sidebar's labels: Agent Chat UI's, the first message)."""
+        body, owner = await checked_body(_Search), await threads.owner()
+        page = await found(body, body.limit, body.offset)
+        return json_response([thread(record, await threads.state(owner, record["thread_id"])) for record in page])
 
     async def thread_state(thread_id: str, checkpoint_id: str | None = None) -> Response:
         owner, subgraphs = await threads.owner(), request.args.get("subgraphs", "").lower() == "true"
@@ -183,7 +191,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         owner = await threads.owner()
         if request.method == "GET":
             limit = request.args.get("limit", "10")
-            body = validated(_History, {"limit": int(limit) if limit.isdigit() else limit})
+            body = validated(_History, {"limit": int(limit) if limit.isdigit() else limit, **_before(request.args)})
         else:
             body = await checked_body(_History)
         before = body.before  # a checkpoint id, or a config naming one
@@ -191,7 +199,8 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
             before = before.get("configurable", before).get("checkpoint_id")
         if before is not None and not isinstance(before, str):
             raise RequestError(422, "invalid_request", "before: a checkpoint id, or a config naming one")
-        states = await threads.history(owner, thread_id, body.limit, before)
+        at = ("", None) if body.checkpoint is None else (body.checkpoint.checkpoint_ns, body.checkpoint.checkpoint_id)
+        states = await threads.history(owner, thread_id, body.limit, before, body.metadata, at)
         return json_response([_state(state, thread_id) for state in states])
 
     return [
@@ -218,11 +227,17 @@ def _interrupt(interrupt: Any) -> dict[str, Any]:
     return {"value": interrupt.value, "id": interrupt.id} | ({"response_schema": schema} if schema is not None else {})
 
 
+def _before(args: Mapping[str, str]) -> dict[str, Any]:
+    """A GET's ``before``: a checkpoint id."""
+    return {"before": args["before"]} if "before" in args else {}
+
+
 def _checkpoint(config: Any, thread_id: str) -> dict[str, Any] | None:
-    """A checkpoint as the client names it: under the client's thread id (the owner's scope is the server's)."""
-    if not config:
+    """A checkpoint as the client names it: under the client's thread id (the owner's scope is the server's); None
+    for a thread with none yet."""
+    configurable = (config or {}).get("configurable", {})
+    if not configurable.get("checkpoint_id"):
         return None
-    configurable = config.get("configurable", {})
     return {
         "thread_id": thread_id,
         "checkpoint_ns": configurable.get("checkpoint_ns", ""),
@@ -258,7 +273,7 @@ def _state(state: Any, thread_id: str) -> dict[str, Any]:
         "interrupts": [_interrupt(interrupt) for interrupt in state.interrupts],
         "checkpoint": checkpoint,
         "checkpoint_id": checkpoint and checkpoint["checkpoint_id"],
-        "metadata": dict(state.metadata or {}),
+        "metadata": None if state.metadata is None else dict(state.metadata),
         "created_at": state.created_at,
         "parent_checkpoint": parent,
         "parent_checkpoint_id": parent and parent["checkpoint_id"],

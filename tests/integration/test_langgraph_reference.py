@@ -316,6 +316,40 @@ async def queued_in_requests(client: Any, thread: str) -> dict[str, Any]:
     return seen
 
 
+async def found(url: str) -> dict[str, Any]:
+    """Threads searched by status, ids and metadata past a page, with their values; a new thread's state; a state
+    written at an earlier checkpoint (a fork); history filtered by metadata and from a checkpoint."""
+    client, seen, tag = get_client(url=url), {}, {"tag": str(uuid.uuid4())}
+    gated = (await client.threads.create(metadata=tag))["thread_id"]
+    await client.runs.wait(gated, "agent", input=ask("send a note"))  # waits for a decision: interrupted
+    idle = [(await client.threads.create(metadata=tag))["thread_id"] for _ in range(3)]
+    for thread, word in zip(idle, ("one", "two", "three"), strict=True):
+        await client.runs.wait(thread, "agent", input=ask(f"hello {word}"))
+    seen["found, interrupted, past a page"] = [
+        t["thread_id"] == gated for t in await client.threads.search(metadata=tag, status="interrupted", limit=2)
+    ]
+    by_ids = await client.threads.search(ids=[idle[0], gated])
+    seen["found, by ids"] = sorted((t["thread_id"] == gated, t["status"]) for t in by_ids)
+    listed = await client.threads.search(metadata=tag, limit=10)
+    seen["found, their first messages"] = sorted(t["values"]["messages"][0]["content"] for t in listed)
+    fresh = (await client.threads.create())["thread_id"]
+    state = await client.threads.get_state(fresh)
+    seen["found, a new thread's state"] = (state["checkpoint"], state["metadata"], state["values"])
+    thread = idle[0]
+    await client.runs.wait(thread, "agent", input=ask("and again"))
+    earlier = (await client.threads.get_history(thread, metadata={"source": "input"}))[0]  # the second turn's input
+    seen["found, inputs"] = len(await client.threads.get_history(thread, metadata={"source": "input"}))
+    fork = {"messages": [{"type": "human", "content": "fork"}]}
+    written = await client.threads.update_state(thread, fork, checkpoint_id=earlier["checkpoint_id"])
+    forked = await client.threads.get_state(thread, checkpoint_id=written["checkpoint"]["checkpoint_id"])
+    seen["found, forked"] = [m["content"] for m in forked["values"]["messages"]]
+    seen["found, forked from"] = forked["parent_checkpoint"]["checkpoint_id"] == earlier["checkpoint_id"]
+    at = {"checkpoint_id": earlier["checkpoint_id"], "checkpoint_ns": ""}
+    seen["found, history from a checkpoint"] = len(await client.threads.get_history(thread, checkpoint=at))
+    seen["found, history of no thread"] = await status_of(client.threads.get_history(str(uuid.uuid4())))
+    return seen
+
+
 async def stateless_in_the_background(client: Any) -> dict[str, Any]:
     """A run on no thread, in the background (``runs.create(None, ...)``): answered at once, and it runs (its tool
     keeps a memory in the store)."""
@@ -405,8 +439,9 @@ async def kept(url: str) -> dict[str, Any]:
 async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server_and_from_the_blueprint() -> None:
     async with langgraph_dev() as reference:
         theirs = await session(reference) | await nested_session(reference) | await kept(reference)
+        theirs |= await found(reference)
     async with running(ours()) as url:
-        mine = await session(url) | await nested_session(f"{url}/nested") | await kept(url)
+        mine = await session(url) | await nested_session(f"{url}/nested") | await kept(url) | await found(url)
     for label, _ in TURNS:
         assert [event for event, _ in mine[label]] == [event for event, _ in theirs[label]], label
         for index, (got, want) in enumerate(zip(mine[label], theirs[label], strict=True)):
@@ -448,13 +483,15 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert mine["queued, interrupted, asked"] == ["please wait", "now"] and mine["queued, deleted, run"] == 404
     assert mine["queued in requests, listed"] == ["pending", "pending", "running"]
     assert mine["stateless in the background, its effect"] == {"text": "likes tea"}
+    assert mine["found, interrupted, past a page"] == [True] and mine["found, forked from"] is True
+    assert mine["found, a new thread's state"] == (None, None, {}) and mine["found, history of no thread"] == 404
     assert (
         mine["queued in requests, the stream waiting"] == [] and mine["queued in requests, asked"][-1] == "now at last"
     )
     for label in [
         key
         for key in theirs
-        if key.startswith(("copy", "original", "run deleted", "rolled", "cancel", "queued", "stateless"))
+        if key.startswith(("copy", "original", "run deleted", "rolled", "cancel", "queued", "stateless", "found"))
     ]:
         assert mine[label] == theirs[label], label
     for label in ("pruned", "pruned, thread", "pruned, keep latest"):

@@ -221,14 +221,20 @@ class ThreadRecords:
         return found
 
     async def page(
-        self, owner: str | None, limit: int, offset: int, metadata: dict[str, Any] | None = None
+        self,
+        owner: str | None,
+        limit: int,
+        offset: int,
+        metadata: dict[str, Any] | None = None,
+        status: str | None = None,
     ) -> tuple[list[Record], bool]:
-        """The owner's threads (those whose metadata holds ``metadata``'s pairs), most recent activity first:
+        """The owner's threads (those whose metadata holds ``metadata``'s pairs, of ``status``), latest activity first:
         ``limit`` of them from ``offset``, and whether more follow. A store's search gives its items by
         ``updated_at``, newest first (``AsyncPostgresStore``); ``InMemoryStore`` gives them as they were made, so
         its items are sorted here (all in memory anyway)."""
         namespace, where = self.namespace(owner), _metadata(metadata or {}) if metadata else None
         where = None if where is None else {key: value for key, value in where.items() if key != "metadata"}
+        where = where if status is None else (where or {}) | {"status": status}
         memory = sys.modules.get("langgraph.store.memory")
         if memory is not None and isinstance(self.store, memory.InMemoryStore):
             items = await self.store.asearch(namespace, filter=where, limit=1 << 30)
