@@ -93,7 +93,9 @@ class MemoryLog(StreamLog):
         start = max(reader.position + 1, self._first)
         events = self._events[start - self._first :]
         reader.position = self._last
-        if not self._keep:
+        if self._keep:
+            self._make_space()  # it keeps every event, but a run waiting for this reader goes on
+        else:
             self._trim()
         return list(enumerate(events, start))
 

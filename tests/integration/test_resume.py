@@ -222,3 +222,21 @@ async def test_a_last_event_id_past_the_streams_end_gets_its_final_frame_not_an_
         await client.post(f"{url}/chat", json={"question": "q", "id": "short"})
         status, rest = await resume_from(f"{url}/chat/short/stream", last_event_id="999")
     assert status == 200 and rest.messages == ["[DONE]"]
+
+
+async def test_a_client_that_falls_far_behind_then_reads_on_gets_the_whole_stream_from_a_memory_store() -> None:
+    """A kept log holds up its run while a reader is ``bound`` events behind, and lets it go on as the reader reads
+    (it used to wait for the reader to leave, forever)."""
+    big = [f"{n:03d}" + "x" * 16000 + " " for n in range(400)]  # 6.4 MB: more than the sockets hold
+    async with running(chat_app(answering(*big), resume="memory")) as url, httpx.AsyncClient(timeout=30) as client:
+        async with client.stream("POST", f"{url}/chat", json={"question": "q"}) as response:
+            body = response.aiter_raw()
+            seen = await read_until(body, 1)
+            await asyncio.sleep(1.0)  # not reading: the run gets far ahead, then waits
+            seen += await asyncio.wait_for(_read_rest(body), 15)
+    stream = parse(seen)
+    assert token_texts(stream) == big and stream.messages[-1] == "[DONE]"
+
+
+async def _read_rest(body: Any) -> bytes:
+    return b"".join([chunk async for chunk in body])

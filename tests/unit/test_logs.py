@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from quart_llmstream.events import RunEnded, TextDelta
 from quart_llmstream.logs import MemoryLog
 
@@ -39,8 +41,9 @@ async def test_a_kept_log_is_read_again_from_any_position() -> None:
     assert len(await read_all(log)) == 4
 
 
-async def test_the_run_waits_for_a_slow_reader_and_goes_on_when_it_reads_or_leaves() -> None:
-    log = MemoryLog(bound=2)
+@pytest.mark.parametrize("keep", [False, True])  # a kept log (a resumable stream's) holds up its run alike
+async def test_the_run_waits_for_a_slow_reader_and_goes_on_when_it_reads_or_leaves(keep: bool) -> None:
+    log = MemoryLog(bound=2, keep=keep)
     reader = log.reader()
     writer = asyncio.create_task(log.append(TextDelta("a")))
     await asyncio.sleep(0.01)
