@@ -201,12 +201,17 @@ class Threads:
             await self.extension.ledger().forget_thread(owner, name)  # its runs, kept for feedback
 
     async def _delete_logs(self, owner: str | None, streams: tuple[str, ...]) -> None:
-        """The logs of a thread's streams; one still closing (its run let go of the thread just now, and writes
-        its last frames) once it has closed."""
-        assert self.store is not None
-        for stream_id in streams:
-            for _ in range(100):
-                if not await self.store.running(stream_id, owner):
+        """The logs of a thread's streams, all at once; one still closing (its run let go of the thread just now,
+        and writes its last frames) once it has closed, and one whose process died (its lease runs on, a few
+        seconds) once its lease has run out."""
+        store = self.store
+        assert store is not None
+
+        async def delete(stream_id: str) -> None:
+            for _ in range(160):  # 8 s: a dead producer's lease (Redis: 6 s)
+                if not await store.running(stream_id, owner):
                     break
-                await asyncio.sleep(0.02)
-            await self.store.delete(stream_id, owner)
+                await asyncio.sleep(0.05)
+            await store.delete(stream_id, owner)
+
+        await asyncio.gather(*(delete(stream_id) for stream_id in streams))

@@ -62,8 +62,9 @@ class ThreadRuns(Threads):
 
     async def runs(self, owner: str | None, thread_id: str) -> list[tuple[str, str]]:
         """The thread's runs its record remembers, newest first, each with how it ended (its stream's status:
-        ``completed``, ``interrupted``, ``error``, ``cancelled``...) or ``running``; those whose stream is no longer
-        kept are left out."""
+        ``completed``, ``interrupted``, ``error``, ``cancelled``...) or ``running`` (``pending`` while it waits its
+        turn); one whose process died (its stream never ended, and nobody writes it) ``error``; those whose stream
+        is no longer kept are left out."""
         record = await self.extension.records().get(owner, self.name(thread_id))
         if record is None:
             await self.state(owner, thread_id)  # 404 unless it is there
@@ -72,6 +73,8 @@ class ThreadRuns(Threads):
         for run_id in reversed(record.streams):
             if self.store is not None and (opened := await self.store.open(run_id, owner)) is not None:
                 status = await ending(opened[1])
+                if status == "running" and not await self.store.running(run_id, owner):
+                    status = "error"  # its process died: its end will never come
                 found.append((run_id, "pending" if status == "running" and run_id in record.queued else status))
         return found
 

@@ -161,6 +161,38 @@ async def test_a_holder_killed_with_sigkill_frees_the_thread_within_its_lease() 
     assert refused.status_code == 409 and answer.status_code == 200 and freed <= 3.0
 
 
+async def test_runs_of_a_process_killed_with_sigkill_are_listed_as_errors_and_deleted_with_their_thread() -> None:
+    """A run going on and one waiting its turn, on a process that dies: listed as ``error`` once their leases run out
+    (not ``running`` and ``pending`` for the hour their logs are kept); a thread deleted at once leaves nothing of its
+    run in Redis (its log is deleted once the dead run's lease has run out)."""
+    from langgraph_sdk import get_client
+    from redis.asyncio import Redis
+
+    async with deployment(delay=0.5, redis=True) as (_database, servers, redis_url, _):
+        (one, process), (two, _) = servers
+        here, there = get_client(url=f"{one}/lg", headers=ALICE), get_client(url=f"{two}/lg", headers=ALICE)
+        thread = (await here.threads.create())["thread_id"]
+        ask = {"messages": [{"role": "user", "content": "a long question " * 5}]}
+        going = await here.runs.create(thread, "agent", input=ask, stream_mode="messages-tuple")
+        waiting = await here.runs.create(thread, "agent", input=ask, multitask_strategy="enqueue")
+        doomed = (await here.threads.create())["thread_id"]
+        gone = await here.runs.create(doomed, "agent", input=ask, stream_mode="messages-tuple")
+        await asyncio.sleep(0.5)
+        process.send_signal(signal.SIGKILL)
+        await there.threads.delete(doomed)  # at once, while the dead run's lease runs on
+        killed, statuses = time.monotonic(), []
+        while time.monotonic() - killed < 12:
+            statuses = [run["status"] for run in await there.runs.list(thread)]
+            if "running" not in statuses and "pending" not in statuses:
+                break
+            await asyncio.sleep(0.2)
+        redis = Redis.from_url(redis_url)
+        left = [key async for key in redis.scan_iter("*") if gone["run_id"].encode() in key]
+        await redis.aclose()
+    assert statuses == ["error", "error"], (going["run_id"], waiting["run_id"])
+    assert left == [], "the dead run's log was deleted with its thread"
+
+
 async def test_langgraph_clients_copy_a_thread_delete_a_run_and_prune_in_the_database_each_owner_their_own() -> None:
     """On ``AsyncPostgresSaver``, which copies and drops runs through this library (it has neither itself), and
     prunes to the latest checkpoint itself: each checked in the database, not only through the API."""
