@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from quart import Response, request
 
 from ..errors import RequestError
+from ..events import RunEnded
 from ..request.validation import describe_validation_error
 from ..settings import Settings
 from .base import ThreadAccess
@@ -62,14 +63,18 @@ def run_routes(
         return await respond(reader, LangGraphEncoder(run_id, thread_id=thread_id), FOLLOWER, settings, number)
 
     async def join_run(thread_id: str, run_id: str) -> Response:
-        """Wait for the run to end; the thread's values then."""
+        """Wait for the run to end; the thread's values then, or the run's error (``__error__``, as ``runs.wait``
+        answers it: the SDKs raise it), unless a client stopped it."""
         owner = await threads.owner()
         reader = await threads.follow(owner, thread_id, run_id)
+        ended: RunEnded | None = None
         try:
             while not reader.ended:
-                await reader.read()
+                ended = next((e for _, e in reversed(await reader.read()) if isinstance(e, RunEnded)), ended)
         finally:
             reader.close()
+        if ended is not None and ended.error not in (None, "cancelled"):
+            return json_response({"__error__": {"error": ended.error, "message": ended.message}})
         return json_response((await threads.state(owner, thread_id)).values)
 
     async def cancel_run(thread_id: str, run_id: str) -> Response:

@@ -541,3 +541,32 @@ async def test_the_store_api_serves_each_owner_their_own_namespaces_of_the_graph
     assert kept is not None and kept.value["text"] == "lives in Lyon"
     assert (await store.aget(("alice", "memories"), "m1")) is None
     assert any(ns[0] == "llmstream" for ns in await store.alist_namespaces()), "the records are in that store"
+
+
+async def test_joining_a_run_that_failed_answers_its_redacted_error_as_waiting_for_it_does() -> None:
+    """``runs.join`` tells a failure from an answer (it answered the thread's values, as if the run had done it)."""
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import START, MessagesState, StateGraph
+    from langgraph.store.memory import InMemoryStore
+
+    from quart_llmstream import LLMStream
+
+    def broken(state: MessagesState) -> MessagesState:
+        raise RuntimeError("secret: the database password is hunter2")
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("broken", broken)
+    builder.add_edge(START, "broken")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    app = Quart(__name__)
+    LLMStream(app, thread_store=InMemoryStore())
+    served = create_blueprint(lambda _: graph, name="agent", protocol="langgraph", resume="memory", single_user=True)
+    app.register_blueprint(served)
+    async with running(app) as url:
+        client = get_client(url=url)
+        thread = (await client.threads.create())["thread_id"]
+        run = await client.runs.create(thread, "agent", input={"messages": [{"role": "user", "content": "hi"}]})
+        joined = await client.runs.join(thread, run["run_id"])
+        status = (await client.runs.get(thread, run["run_id"]))["status"]
+    assert joined == {"__error__": {"error": "internal_error", "message": joined["__error__"]["message"]}}
+    assert "hunter2" not in str(joined) and status == "error"
