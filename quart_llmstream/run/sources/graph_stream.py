@@ -11,10 +11,10 @@ chunk of ``events``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -24,17 +24,17 @@ from .base import Emit
 __all__ = ["graph_stream"]
 
 
-def _interrupts_in_values() -> bool:
-    """Whether a graph's ``values`` chunks carry its interrupts (langgraph 1.0.4 on); before, LangGraph's server read
-    them from ``updates``, asked for besides the client's modes, as this source does then."""
+@functools.cache
+def _updates_for_interrupts() -> bool:
+    """Whether a graph's ``values`` chunks leave its interrupts out (langgraph before 1.0.4): LangGraph's server then
+    read them from ``updates``, asked for besides the client's modes, as this source does then. Asked as a graph
+    runs: langgraph is there then."""
     try:
-        parts = [int(re.match(r"\d*", part).group() or 0) for part in version("langgraph").split(".")[:3]]  # type: ignore[union-attr]
-    except PackageNotFoundError:  # no langgraph: no graph to stream
+        from langgraph.version import __version__
+    except ImportError:  # a langgraph too old to say: older than 1.0.4 anyway
         return True
-    return tuple(parts) > (1, 0, 3)
-
-
-_UPDATES_FOR_INTERRUPTS = not _interrupts_in_values()
+    parts = [int(re.match(r"\d*", part).group() or 0) for part in __version__.split(".")[:3]]  # type: ignore[union-attr]
+    return tuple(parts) <= (1, 0, 3)
 
 
 async def graph_stream(
@@ -55,7 +55,7 @@ async def graph_stream(
     ``graph_id``, as LangGraph's server names it."""
     if graph_id and getattr(runnable, "name", None) == "LangGraph":
         config = {**(config or {}), "run_name": graph_id}
-    interrupts_only = "updates" not in stream_mode and _UPDATES_FOR_INTERRUPTS
+    interrupts_only = "updates" not in stream_mode and _updates_for_interrupts()
     modes = [mode for mode in stream_mode if mode != "events"] + (["updates"] if interrupts_only else [])
     options: dict[str, Any] = {"subgraphs": subgraphs}
     options |= {"interrupt_before": interrupt_before} if interrupt_before is not None else {}
