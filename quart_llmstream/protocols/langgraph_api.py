@@ -94,7 +94,9 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         metadata = {"graph_id": name, "assistant_id": name} | record["metadata"]
         values = state.values if state is not None and state.created_at is not None else None
         interrupts = (
-            {} if state is None else {task.id: list(task.interrupts) for task in state.tasks if task.interrupts}
+            {}
+            if state is None
+            else {task.id: [_interrupt(i) for i in task.interrupts] for task in state.tasks if task.interrupts}
         )
         return {
             "thread_id": record["thread_id"],
@@ -103,9 +105,10 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
             "state_updated_at": record["updated_at"],
             "metadata": metadata,
             "status": "interrupted" if interrupts else record["status"],
-            "config": {},
+            "config": {"configurable": {}},
             "values": values,
             "interrupts": interrupts,
+            "error": None,
         }
 
     async def create_thread() -> Response:
@@ -153,8 +156,8 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
 
     async def copy_thread(thread_id: str) -> Response:
         made = await threads.copy(await threads.owner(), thread_id)
-        copied = thread(made)
-        del copied["values"], copied["interrupts"]  # as LangGraph's server answers a copy
+        copied = thread(made) | {"config": {}}
+        del copied["values"], copied["interrupts"], copied["error"]  # as LangGraph's server answers a copy
         return json_response(copied)
 
     async def prune_threads() -> Response:

@@ -328,6 +328,9 @@ async def found(url: str) -> dict[str, Any]:
     seen["found, interrupted, past a page"] = [
         t["thread_id"] == gated for t in await client.threads.search(metadata=tag, status="interrupted", limit=2)
     ]
+    read = await client.threads.get(gated)
+    seen["found, a thread's fields"] = sorted(read), read["config"], read["error"]
+    seen["found, a thread's interrupts"] = [sorted(i) for i in next(iter(read["interrupts"].values()))]
     by_ids = await client.threads.search(ids=[idle[0], gated])
     seen["found, by ids"] = sorted((t["thread_id"] == gated, t["status"]) for t in by_ids)
     listed = await client.threads.search(metadata=tag, limit=10)
