@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 from uuid import uuid4
 
@@ -60,7 +61,7 @@ class ThreadRuns(Threads):
             raise RequestError(404, "not_found", f"Run {run_id} not found")
         return opened[1]
 
-    async def runs(self, owner: str | None, thread_id: str) -> list[tuple[str, str]]:
+    async def runs(self, owner: str | None, thread_id: str) -> list[tuple[str, str, Mapping[str, str]]]:
         """The thread's runs its record remembers, newest first, each with how it ended (its stream's status:
         ``completed``, ``interrupted``, ``error``, ``cancelled``...) or ``running`` (``pending`` while it waits its
         turn); one whose process died (its stream never ended, and nobody writes it) ``error``; those whose stream
@@ -69,13 +70,14 @@ class ThreadRuns(Threads):
         if record is None:
             await self.state(owner, thread_id)  # 404 unless it is there
             return []
-        found = []
+        found: list[tuple[str, str, Mapping[str, str]]] = []
         for run_id in reversed(record.streams):
             if self.store is not None and (opened := await self.store.open(run_id, owner)) is not None:
                 status = await ending(opened[1])
                 if status == "running" and not await self.store.running(run_id, owner):
                     status = "error"  # its process died: its end will never come
-                found.append((run_id, "pending" if status == "running" and run_id in record.queued else status))
+                status = "pending" if status == "running" and run_id in record.queued else status
+                found.append((run_id, status, opened[0].ids))
         return found
 
     async def cancel(

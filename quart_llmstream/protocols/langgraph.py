@@ -57,7 +57,8 @@ class LangGraphProtocol(Protocol):
         return True  # a pending run, whether its response is the run itself (runs.create) or follows it
 
     def encoder(self, stream_id: str, events: frozenset[str], ids: Mapping[str, str]) -> Encoder:
-        return LangGraphEncoder(stream_id, ids.get("kind", "stream"), ids.get("thread_id"), ids.get("assistant_id"))
+        kind, thread_id, assistant_id = ids.get("kind", "stream"), ids.get("thread_id"), ids.get("assistant_id")
+        return LangGraphEncoder(stream_id, kind, thread_id, assistant_id, ids)
 
     def routes(self, name: str, settings: Settings) -> list[tuple[str, str, Callable[..., Any] | None]]:
         runs: list[tuple[str, str, Callable[..., Any] | None]] = [

@@ -9,6 +9,7 @@ every route answers, as here (:func:`checked_body`, :func:`json_response`).
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn
 
 from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
@@ -112,6 +113,9 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     ids |= {"thread_id": path["thread_id"]} if "thread_id" in path else {"ephemeral": "yes"}  # stateless: its own
     ids |= {"if_not_exists": parsed.if_not_exists or "reject"} if "thread_id" in path else {}  # LangGraph's default
     ids |= {"on_disconnect": parsed.on_disconnect} if parsed.on_disconnect else {}
+    ids |= {"created_at": datetime.now(UTC).isoformat()}  # the run as it is described: kept with its stream
+    ids |= {"multitask_strategy": parsed.multitask_strategy or settings.multitask_strategy}
+    ids |= {"run_metadata": to_json(parsed.metadata)} if parsed.metadata else {}
     checkpoint = parsed.checkpoint_id or (parsed.checkpoint or {}).get("checkpoint_id")
     if checkpoint is not None:
         if not isinstance(checkpoint, str) or "thread_id" not in path:

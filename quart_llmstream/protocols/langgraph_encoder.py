@@ -3,6 +3,8 @@ client is told of a run (LangGraph's ``Run``)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,25 +27,32 @@ class LangGraphEncoder(Encoder):
     """A run's frames: its metadata, its chunks by mode, its error."""
 
     def __init__(
-        self, run_id: str, kind: str = "stream", thread_id: str | None = None, assistant_id: str | None = None
+        self,
+        run_id: str,
+        kind: str = "stream",
+        thread_id: str | None = None,
+        assistant_id: str | None = None,
+        ids: Mapping[str, str] | None = None,
     ) -> None:
         self.run_id, self.kind, self.thread_id, self.assistant_id = run_id, kind, thread_id, assistant_id
+        self.ids = ids or {}
         self.last_values: Any = None
         self.failure: dict[str, Any] | None = None
         self.status: str | None = None  # how the run ended, once it has
 
     def run_json(self, status: str) -> dict[str, Any]:
-        """The run as LangGraph's server describes it."""
-        now = datetime.now(UTC).isoformat()
+        """The run as LangGraph's server describes it: when it was made, its metadata and multitask strategy, as its
+        request's ``ids`` keep them (with its stream)."""
+        made = self.ids.get("created_at") or datetime.now(UTC).isoformat()
         return {
             "run_id": self.run_id,
             "thread_id": self.thread_id,
             "assistant_id": self.assistant_id,
-            "created_at": now,
-            "updated_at": now,
+            "created_at": made,
+            "updated_at": made,
             "status": status,
-            "metadata": {},
-            "multitask_strategy": "reject",
+            "metadata": json.loads(self.ids.get("run_metadata", "{}")),
+            "multitask_strategy": self.ids.get("multitask_strategy", "reject"),
             "kwargs": {},
         }
 

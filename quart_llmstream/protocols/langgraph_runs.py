@@ -7,7 +7,7 @@ waiting its turn (``pending``: :mod:`~quart_llmstream.run.queued`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
@@ -40,17 +40,17 @@ def run_routes(
         except ValidationError as error:
             raise RequestError(422, "invalid_request", describe_validation_error(error)) from None
         found = [
-            _run(run_id, thread_id, name, status)
-            for run_id, status in await threads.runs(await threads.owner(), thread_id)
+            _run(run_id, thread_id, name, status, ids)
+            for run_id, status, ids in await threads.runs(await threads.owner(), thread_id)
         ]
         found = [run for run in found if asked.status in (None, run["status"])]
         return json_response(found[asked.offset : asked.offset + asked.limit])
 
     async def get_run(thread_id: str, run_id: str) -> Response:
-        found = dict(await threads.runs(await threads.owner(), thread_id))
+        found = {run: (status, ids) for run, status, ids in await threads.runs(await threads.owner(), thread_id)}
         if run_id not in found:
             raise RequestError(404, "not_found", f"Run {run_id} not found")
-        return json_response(_run(run_id, thread_id, name, found[run_id]))
+        return json_response(_run(run_id, thread_id, name, *found[run_id]))
 
     async def join_stream(thread_id: str, run_id: str) -> Response:
         """The run's frames from its start (after ``Last-Event-ID``, when named), then as they come."""
@@ -143,6 +143,6 @@ class _Cancel(BaseModel):
     status: StrictStr | None = None
 
 
-def _run(run_id: str, thread_id: str, assistant_id: str, status: str) -> dict[str, Any]:
-    run = LangGraphEncoder(run_id, thread_id=thread_id, assistant_id=assistant_id)
+def _run(run_id: str, thread_id: str, assistant_id: str, status: str, ids: Mapping[str, str]) -> dict[str, Any]:
+    run = LangGraphEncoder(run_id, thread_id=thread_id, assistant_id=assistant_id, ids=ids)
     return run.run_json(status if status == "running" else RUN_STATUSES.get(status, status))

@@ -403,7 +403,15 @@ async def kept(url: str) -> dict[str, Any]:
     seen["after a stop, as Agent Chat UI goes on"] = [(m["type"], m["content"]) for m in after["messages"][-3:]]
     waiting = await client.runs.create(thread, "agent", input=ask("please wait"))
     await until_waiting(client, thread)
-    queued = await client.runs.create(thread, "agent", input=ask("then this"), multitask_strategy="enqueue")
+    queued = await client.runs.create(
+        thread, "agent", input=ask("then this"), multitask_strategy="enqueue", metadata={"who": "ann"}
+    )
+    read, again = await client.runs.get(thread, queued["run_id"]), await client.runs.get(thread, queued["run_id"])
+    seen["queued, described"] = (  # LangGraph's server adds its own and the thread's metadata to the run's
+        read["metadata"]["who"],
+        read["multitask_strategy"],
+        read["created_at"] == again["created_at"],
+    )
     dropped = await client.runs.create(thread, "agent", input=ask("never this"), multitask_strategy="enqueue")
     seen["queued"] = queued["status"], dropped["status"]
     seen["queued, listed"] = [run["status"] for run in await client.runs.list(thread, limit=3)]
@@ -485,6 +493,7 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert mine["queued, interrupted"] == ["interrupted", "interrupted", "success"]
     assert mine["queued, interrupted, asked"] == ["please wait", "now"] and mine["queued, deleted, run"] == 404
     assert mine["queued in requests, listed"] == ["pending", "pending", "running"]
+    assert mine["queued, described"] == ("ann", "enqueue", True)
     assert mine["stateless in the background, its effect"] == {"text": "likes tea"}
     assert mine["found, interrupted, past a page"] == [True] and mine["found, forked from"] is True
     assert mine["found, a new thread's state"] == (None, None, {}) and mine["found, history of no thread"] == 404
