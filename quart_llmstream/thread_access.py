@@ -145,18 +145,8 @@ class Threads:
     ) -> list[dict[str, Any]]:
         """The owner's threads whose metadata holds ``metadata``'s pairs, of ``status`` and among ``names`` when
         given, most recent activity first: ``limit`` of them from ``offset``."""
-        records = self.extension.records()
-        if names is None:
-            page, _ = await records.page(owner, limit, offset, metadata, status)
-        else:
-            found = [await records.get(owner, self.name(name)) for name in dict.fromkeys(names)]
-            pairs = (metadata or {}).items()
-            kept = [
-                r
-                for r in found
-                if r and status in (None, r.status) and all(k in r.metadata and r.metadata[k] == v for k, v in pairs)
-            ]
-            page = sorted(kept, key=lambda record: record.updated_at, reverse=True)[offset : offset + limit]
+        named = None if names is None else [self.name(name) for name in names]
+        page, _ = await self.extension.records().page(owner, limit, offset, metadata, status, named)
         return [await self.listed(record, owner) for record in page]
 
     async def listed(self, record: Record, owner: str | None, metadata: bool = True) -> dict[str, Any]:

@@ -227,17 +227,23 @@ class ThreadRecords:
         offset: int,
         metadata: dict[str, Any] | None = None,
         status: str | None = None,
+        names: list[str] | None = None,
     ) -> tuple[list[Record], bool]:
-        """The owner's threads (those whose metadata holds ``metadata``'s pairs, of ``status``), latest activity first:
-        ``limit`` of them from ``offset``, and whether more follow. A store's search gives its items by
-        ``updated_at``, newest first (``AsyncPostgresStore``); ``InMemoryStore`` gives them as they were made, so
-        its items are sorted here (all in memory anyway)."""
+        """The owner's threads (those whose metadata holds ``metadata``'s pairs, of ``status``, among ``names``),
+        latest activity first: ``limit`` of them from ``offset``, and whether more follow. A store's search gives its
+        items by ``updated_at``, newest first (``AsyncPostgresStore``); ``InMemoryStore`` gives them as they were
+        made, and named ones are read one by one, so those are filtered as a store filters and sorted here."""
         namespace, where = self.namespace(owner), _metadata(metadata or {}) if metadata else None
         where = None if where is None else {key: value for key, value in where.items() if key != "metadata"}
         where = where if status is None else (where or {}) | {"status": status}
         memory = sys.modules.get("langgraph.store.memory")
-        if memory is not None and isinstance(self.store, memory.InMemoryStore):
-            items = await self.store.asearch(namespace, filter=where, limit=1 << 30)
+        if names is not None or (memory is not None and isinstance(self.store, memory.InMemoryStore)):
+            if names is None:
+                items = await self.store.asearch(namespace, filter=where, limit=1 << 30)
+            else:
+                read = [await self.store.aget(namespace, name) for name in dict.fromkeys(names)]
+                pairs = (where or {}).items()
+                items = [item for item in read if item and all(item.value.get(k) == v for k, v in pairs)]
             items = sorted(items, key=lambda item: item.updated_at, reverse=True)[offset : offset + limit + 1]
         else:
             items = await self.store.asearch(namespace, filter=where, limit=limit + 1, offset=offset)
