@@ -47,9 +47,10 @@ class LangGraphProtocol(Protocol):
 
     def source_options(self, chat_request: ChatRequest) -> dict[str, Any]:
         modes = chat_request.ids["modes"].split(",")
-        graph_modes = tuple(STREAM_MODES.get(mode, mode) for mode in modes)
+        graph_modes = tuple(dict.fromkeys(STREAM_MODES.get(mode, mode) for mode in modes))
         ids = chat_request.ids
         options = {"stream_mode": graph_modes, "subgraphs": "subgraphs" in ids, "graph_id": ids["assistant_id"]}
+        options["whole_messages"] = "messages" in modes and "messages-tuple" not in modes  # the older mode, alone
         breakpoints = {key: json.loads(ids[key]) for key in ("interrupt_before", "interrupt_after") if key in ids}
         return options | breakpoints
 

@@ -29,7 +29,9 @@ from ..settings import Settings
 
 __all__ = ["STREAM_MODES", "checked_body", "json_response", "read_run"]
 
-StreamMode = Literal["values", "messages-tuple", "updates", "custom", "events", "debug", "tasks", "checkpoints"]
+StreamMode = Literal[
+    "values", "messages-tuple", "messages", "updates", "custom", "events", "debug", "tasks", "checkpoints"
+]
 STREAM_MODES = {"messages-tuple": "messages"}  # the server's names of the graph's modes, where they differ
 
 

@@ -144,7 +144,12 @@ def message_part(data: Any) -> Any:
     return [plain(chunk), {key: metadata.get(key) for key in ("langgraph_node", "langgraph_step")}]
 
 
-PARTS = {"messages": message_part, "events": event_part}
+def first_seen_part(data: dict[str, Any]) -> Any:
+    """A ``messages/metadata`` frame (the older ``messages`` mode): the metadata, not the message's id it is under."""
+    return [plain(seen) for seen in data.values()]
+
+
+PARTS = {"messages": message_part, "events": event_part, "messages/metadata": first_seen_part}
 
 
 TURNS: list[tuple[str, dict[str, Any]]] = [
@@ -248,6 +253,11 @@ async def session(url: str) -> dict[str, Any]:
     gated = (await client.threads.create())["thread_id"]  # an interrupt in useStream's modes: no updates asked for
     note = {"input": {"messages": [{"role": "user", "content": "send a note"}]}, "stream_mode": USE_STREAMS_MODES}
     seen["interrupt, in useStream's modes"] = await streamed(client, gated, note)
+    older = {"input": {"messages": [{"role": "user", "content": "the weather please"}]}}
+    older_thread = (await client.threads.create())["thread_id"]
+    seen["the older messages mode"] = await streamed(
+        client, older_thread, older | {"stream_mode": ["messages", "values"]}
+    )
     seen |= await stored(client)
     assistant = (await client.assistants.search(graph_id="agent"))[0]["assistant_id"]  # LangGraph's: a UUID
     seen["assistants, counted"] = await client.assistants.count(graph_id="agent")
@@ -475,6 +485,8 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
         e for e, _ in theirs["interrupt, in useStream's modes"]
     ]
     assert mine["interrupt, in useStream's modes"] == theirs["interrupt, in useStream's modes"]
+    assert "messages/partial" in [event for event, _ in mine["the older messages mode"]]
+    assert mine["the older messages mode"] == theirs["the older messages mode"]
     for label in ("regenerated", "regenerated state", "regenerated thread"):
         assert mine[label] == theirs[label], label
     assert mine["regenerated history"] == theirs["regenerated history"]
