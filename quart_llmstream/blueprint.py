@@ -24,6 +24,7 @@ from .extension import LLMStream
 from .feedback import feedback_route
 from .metrics import BlueprintMetrics
 from .protocols import PROTOCOLS, Protocol
+from .protocols.unserved import UNSERVED_METHODS, unserved
 from .request.body import read_json_body
 from .resume import resume_routes
 from .run import Preparer, RunnableFactory
@@ -90,6 +91,8 @@ def create_blueprint(
         if records is not None:
             routes += thread_routes(protocol, name, settings, extension, preparer, store)
         chat = _chat_view(protocol, settings, extension, preparer, name)
+        if protocol.owns_prefix and state.url_prefix:  # anything else under it: refused in the protocol's JSON
+            routes += [("/<path:rest>", method, unserved) for method in UNSERVED_METHODS]
         for rule, method, view in routes:
             endpoint = "chat" if view is None else view.__name__
             state.add_url_rule(rule, endpoint=endpoint, view_func=view or chat, methods=[method])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = ["SAFE_MESSAGES", "ConfigError", "RequestError", "public_message"]
 
 # What a client is told for each error code unless ``expose_errors`` is set.
@@ -29,12 +31,15 @@ class ConfigError(ValueError):
 class RequestError(Exception):
     """A request refused before streaming: its status, a stable error code and a readable detail."""
 
-    def __init__(self, status: int, error: str, detail: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self, status: int, error: str, detail: str, *, retry_after: int | None = None, allow: Sequence[str] = ()
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.error = error
         self.detail = detail
         self.retry_after = retry_after
+        self.allow = allow  # a 405's methods
 
 
 def public_message(code: str, exc: BaseException | None = None, expose_errors: bool = False) -> str:

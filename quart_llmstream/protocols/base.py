@@ -173,6 +173,10 @@ class Protocol(ABC):
         """The routes of blueprint ``name``: (rule, method, view); a view of None is the chat view."""
         return [(settings.route, "POST", None)]
 
+    owns_prefix: ClassVar[bool] = False
+    """Its blueprint's URL prefix is an API of its own (LangGraph's server): a path under it that no route serves
+    is refused in the protocol's JSON (:mod:`.unserved`)."""
+
     conversation: ClassVar[tuple[str, int]] = ("messages", 1)
     """The body's list of messages, and how many it may hold beyond ``max_history`` (the last one)."""
     parts: ClassVar[tuple[str, ...]] = ("content", "tool_calls")
@@ -271,6 +275,8 @@ class Protocol(ABC):
         response.status_code = exc.status
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
+        if exc.allow:
+            response.headers["Allow"] = ", ".join(exc.allow)
         return response
 
     def error_body(self, exc: RequestError) -> dict[str, Any]:

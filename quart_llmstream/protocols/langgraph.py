@@ -115,5 +115,12 @@ class LangGraphProtocol(Protocol):
             return jsonify({"__error__": encoder.failure})
         return Response(to_json(encoder.last_values or {}), content_type="application/json")
 
+    owns_prefix = True  # LangGraph's server: every path under it answers in its JSON
+
+    def error_response(self, exc: RequestError) -> Response:
+        if exc.error == "invalid_json":  # a body that is not a JSON object: LangGraph's 422, as its schemas' failures
+            exc = RequestError(422, exc.error, exc.detail)
+        return super().error_response(exc)
+
     def error_body(self, exc: RequestError) -> dict[str, Any]:
         return {"detail": exc.detail}

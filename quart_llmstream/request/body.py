@@ -58,7 +58,7 @@ def parse_json_body(raw: bytes | str, budget: Budget | None = None) -> dict[str,
     except RecursionError:
         raise RequestError(400, "invalid_json", f"the body nests deeper than {MAX_DEPTH} levels") from None
     if not isinstance(body, dict):
-        raise RequestError(400, "invalid_request", "the body must be a JSON object")
+        raise RequestError(400, "invalid_json", "the body must be a JSON object")
     if budget is not None:
         check_counts(body, budget)
     _check(body)

@@ -136,6 +136,12 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
             unknown_run = await http.post(f"{url}/lg/threads/{thread}/runs/stream", json=other_run, headers=ALICE)
             bad_xray = await http.get(f"{url}/lg/assistants/reviewer/graph?xray=-1", headers=ALICE)
             unknown_graph = await http.get(f"{url}/lg/assistants/other/schemas", headers=ALICE)
+            unserved = await http.post(f"{url}/lg/runs/crons", json={}, headers=ALICE)
+            wrong_method = await http.put(f"{url}/lg/threads/{thread}", json={}, headers=ALICE)
+            as_json = ALICE | {"Content-Type": "application/json"}
+            not_json = await http.post(f"{url}/lg/threads/{thread}/runs/wait", content=b"{bad", headers=as_json)
+            not_an_object = await http.post(f"{url}/lg/threads", json=[1], headers=ALICE)
+            elsewhere = await http.get(f"{url}/nowhere", headers=ALICE)
         await alice.threads.delete(thread)
         with pytest.raises(NotFoundError):
             await alice.threads.get_state(thread)
@@ -145,6 +151,11 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
     assert unknown_run.status_code == 404 and "not found" in unknown_run.json()["detail"]  # a UUID of no assistant
     assert bad_xray.status_code == 422 and bad_xray.json() == {"detail": "Invalid xray value"}
     assert unknown_graph.status_code == 404 and set(unknown_graph.json()) == {"detail"}
+    assert unserved.status_code == 404 and unserved.json() == {"detail": "Not Found"}  # crons: not served
+    assert wrong_method.status_code == 405 and wrong_method.json() == {"detail": "Method Not Allowed"}
+    assert set(wrong_method.headers["Allow"].split(", ")) == {"GET", "PATCH", "DELETE"}
+    assert not_json.status_code == not_an_object.status_code == 422 and set(not_json.json()) == {"detail"}
+    assert elsewhere.status_code == 404 and "json" not in elsewhere.headers["Content-Type"], "the app's own 404"
 
 
 async def test_langgraphs_js_client_streams_resumes_an_interrupt_reads_the_thread_back_and_uses_the_store() -> None:

@@ -32,8 +32,8 @@ def make_app(**options: Any) -> tuple[Quart, list[ChatRequest]]:
 BAD_BODIES = [
     ("not json", b"{nope", 400, "invalid_json", "not valid JSON"),
     ("not utf-8", b'{"question": "\xff"}', 400, "invalid_json", "not valid JSON"),
-    ("not an object", b'["question"]', 400, "invalid_request", "JSON object"),
-    ("null", b"null", 400, "invalid_request", "JSON object"),
+    ("not an object", b'["question"]', 400, "invalid_json", "JSON object"),
+    ("null", b"null", 400, "invalid_json", "JSON object"),
     ("missing question", b'{"chat_history": []}', 400, "invalid_request", "question: required unless the history"),
     ("empty question", b'{"question": ""}', 400, "invalid_request", "question: must not be empty"),
     ("blank question", b'{"question": "  \\n"}', 400, "invalid_request", "must not be empty"),
