@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Unpack, cast
+from typing import Any, Unpack, cast
 
-from quart import Blueprint, Quart, Response, current_app, request
+from quart import Blueprint, Quart, Response, current_app, jsonify, request
 from quart.blueprints import BlueprintSetupState
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
@@ -25,7 +25,7 @@ from .feedback import feedback_route
 from .metrics import BlueprintMetrics
 from .protocols import PROTOCOLS, Protocol
 from .protocols.unserved import UNSERVED_METHODS, unserved
-from .request.body import read_json_body
+from .request.body import read_json_bodies, read_json_body
 from .resume import resume_routes
 from .run import Preparer, RunnableFactory
 from .settings import Options, Settings, check_option_names, load_settings
@@ -90,7 +90,9 @@ def create_blueprint(
         preparer = Preparer(runnable_factory, settings, extension, tracing, store, records, protocol, metrics, ledger)
         if records is not None:
             routes += thread_routes(protocol, name, settings, extension, preparer, store)
-        chat = _chat_view(protocol, settings, extension, preparer, name)
+        chat, batch = _chat_view(protocol, settings, extension, preparer, name)
+        if protocol.batch_route is not None:
+            routes.append((protocol.batch_route, "POST", batch))
         if protocol.owns_prefix and state.url_prefix:  # anything else under it: refused in the protocol's JSON
             routes += [("/<path:rest>", method, unserved) for method in UNSERVED_METHODS]
         for rule, method, view in routes:
@@ -103,16 +105,32 @@ def create_blueprint(
 
 def _chat_view(
     protocol: Protocol, settings: Settings, extension: LLMStream, preparer: Preparer, name: str
-) -> Callable[[], Awaitable[Response]]:
-    async def chat(**path: str) -> Response:
-        extension.admit(settings)  # early, before reading the body
-        body = await read_json_body(request, protocol.budget(settings))
+) -> tuple[Callable[..., Awaitable[Response]], Callable[..., Awaitable[Response]]]:
+    """The chat view, and the view of a batch of runs (:attr:`.protocols.base.Protocol.batch_route`)."""
+
+    async def run(body: dict[str, Any], path: dict[str, str]) -> Response:
         chat_request = protocol.read(body, Headers(request.headers), settings, {**path, "blueprint": name})
         prepared = await preparer.prepare(chat_request)
-        run = preparer.start(prepared)
+        started = preparer.start(prepared)
         encoder = protocol.encoder(prepared.stream.id, prepared.mapping.events, chat_request.ids)
-        response = await protocol.respond(prepared.reader, encoder, run, settings, prepared.stream.after)
+        response = await protocol.respond(prepared.reader, encoder, started, settings, prepared.stream.after)
         response.headers.update(prepared.headers)
         return response
 
-    return chat
+    async def chat(**path: str) -> Response:
+        extension.admit(settings)  # early, before reading the body
+        body = await read_json_body(request, protocol.budget(settings))
+        return await run(body, path)
+
+    async def batch(**path: str) -> Response:
+        """Each body a run in the background, each checked before any starts; their answers, in order."""
+        bodies = await read_json_bodies(request, protocol.budget(settings))
+        for body in bodies:
+            protocol.read(body, Headers(request.headers), settings, {**path, "blueprint": name})
+        answers = []
+        for body in bodies:
+            extension.admit(settings)
+            answers.append(await (await run(body, path)).get_json())
+        return jsonify(answers)
+
+    return chat, batch

@@ -173,6 +173,10 @@ class Protocol(ABC):
         """The routes of blueprint ``name``: (rule, method, view); a view of None is the chat view."""
         return [(settings.route, "POST", None)]
 
+    batch_route: ClassVar[str | None] = None
+    """Where its clients start several runs in one request (a JSON array of bodies, each run in the background:
+    LangGraph's ``/runs/batch``), answered with each run's answer; none by default."""
+
     owns_prefix: ClassVar[bool] = False
     """Its blueprint's URL prefix is an API of its own (LangGraph's server): a path under it that no route serves
     is refused in the protocol's JSON (:mod:`.unserved`)."""

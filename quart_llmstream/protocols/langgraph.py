@@ -116,6 +116,7 @@ class LangGraphProtocol(Protocol):
         return Response(to_json(encoder.last_values or {}), content_type="application/json")
 
     owns_prefix = True  # LangGraph's server: every path under it answers in its JSON
+    batch_route = "/runs/batch"  # stateless runs in the background
 
     def error_response(self, exc: RequestError) -> Response:
         if exc.error == "invalid_json":  # a body that is not a JSON object: LangGraph's 422, as its schemas' failures

@@ -23,7 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..errors import RequestError
 from .counted import Budget, check_counts, parse_counting
 
-__all__ = ["MAX_DEPTH", "parse_json_body", "read_json_body"]
+__all__ = ["MAX_DEPTH", "parse_json_body", "read_json_bodies", "read_json_body"]
 
 MAX_DEPTH = 64
 """How deep a body's arrays and objects may nest."""
@@ -38,27 +38,49 @@ _NUL = "a NUL character (U+0000) is not text PostgreSQL keeps"
 async def read_json_body(request: Request, budget: Budget | None = None) -> dict[str, Any]:
     """The request's JSON object body, or :class:`~.errors.RequestError` (415, 413 or 400); ``budget``: see
     :func:`parse_json_body`."""
+    return parse_json_body(await _raw(request), budget)
+
+
+async def read_json_bodies(request: Request, budget: Budget | None = None) -> list[dict[str, Any]]:
+    """The request's body of several (a JSON array of objects, each held to ``budget``), or a refusal as
+    :func:`read_json_body`'s."""
+    bodies = _loads(await _raw(request), None)
+    if not isinstance(bodies, list) or not all(isinstance(body, dict) for body in bodies):
+        raise RequestError(400, "invalid_json", "the body must be a JSON array of objects")
+    for body in bodies:
+        _checked(body, budget)
+    return bodies
+
+
+async def _raw(request: Request) -> bytes | str:
     if not request.is_json:
         raise RequestError(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)")
     try:
-        raw = await request.get_data(cache=False)  # not kept: the parsed body is what the request needs
+        return await request.get_data(cache=False)  # not kept: the parsed body is what the request needs
     except RequestEntityTooLarge:
         raise RequestError(413, "payload_too_large", f"the body is over {request.max_content_length} bytes") from None
-    return parse_json_body(raw, budget)
 
 
 def parse_json_body(raw: bytes | str, budget: Budget | None = None) -> dict[str, Any]:
     """``raw`` as a JSON object the run can keep, or a 400; ``budget`` is what its conversation may hold."""
+    body = _loads(raw, budget)
+    if not isinstance(body, dict):
+        raise RequestError(400, "invalid_json", "the body must be a JSON object")
+    return _checked(body, budget)
+
+
+def _loads(raw: bytes | str, budget: Budget | None) -> Any:
     try:
         text = raw.decode(json.detect_encoding(raw), "surrogatepass") if isinstance(raw, bytes) else raw
         counted = parse_counting(text, budget) if budget is not None and len(text) > _BIG else None
-        body = counted or json.loads(text, parse_constant=_not_json)
+        return counted or json.loads(text, parse_constant=_not_json)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a constant
         raise RequestError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
     except RecursionError:
         raise RequestError(400, "invalid_json", f"the body nests deeper than {MAX_DEPTH} levels") from None
-    if not isinstance(body, dict):
-        raise RequestError(400, "invalid_json", "the body must be a JSON object")
+
+
+def _checked(body: dict[str, Any], budget: Budget | None) -> dict[str, Any]:
     if budget is not None:
         check_counts(body, budget)
     _check(body)

@@ -364,15 +364,27 @@ async def found(url: str) -> dict[str, Any]:
 
 
 async def stateless_in_the_background(client: Any) -> dict[str, Any]:
-    """A run on no thread, in the background (``runs.create(None, ...)``): answered at once, and it runs (its tool
-    keeps a memory in the store)."""
+    """A run on no thread, in the background (``runs.create(None, ...)``), and a batch of them: answered at once,
+    and they run (a tool keeps a memory in the store)."""
+
+    async def remembered() -> Any:
+        for _ in range(100):
+            if item := await client.store.get_item(["notes", "memories"], "m1"):
+                return item["value"]
+            await asyncio.sleep(0.05)
+        return None
+
     await client.store.delete_item(["notes", "memories"], "m1")
     run = await client.runs.create(None, "agent", input=ask("please remember this"))
-    for _ in range(100):
-        if item := await client.store.get_item(["notes", "memories"], "m1"):
-            break
-        await asyncio.sleep(0.05)
-    return {"stateless in the background": run["status"], "stateless in the background, its effect": item["value"]}
+    seen = {"stateless in the background": run["status"], "stateless in the background, its effect": await remembered()}
+    await client.store.delete_item(["notes", "memories"], "m1")
+    runs = await client.runs.create_batch(
+        [{"assistant_id": "agent", "input": ask(text)} for text in ("hi", "remember")]
+    )
+    seen["a batch"] = [(run["status"], run["assistant_id"] is not None) for run in runs]
+    seen["a batch, its effect"] = await remembered()
+    seen["a batch, not a list"] = await status_of(client.http.post("/runs/batch", json={"assistant_id": "agent"}))
+    return seen
 
 
 async def kept(url: str) -> dict[str, Any]:
@@ -507,6 +519,8 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert mine["queued in requests, listed"] == ["pending", "pending", "running"]
     assert mine["queued, described"] == ("ann", "enqueue", True)
     assert mine["stateless in the background, its effect"] == {"text": "likes tea"}
+    assert mine["a batch"] == [("pending", True)] * 2 and mine["a batch, its effect"] == {"text": "likes tea"}
+    assert mine["a batch, not a list"] == 422
     assert mine["found, interrupted, past a page"] == [True] and mine["found, forked from"] is True
     assert mine["found, a new thread's state"] == (None, None, {}) and mine["found, history of no thread"] == 404
     assert (
@@ -515,7 +529,9 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     for label in [
         key
         for key in theirs
-        if key.startswith(("copy", "original", "run deleted", "rolled", "cancel", "queued", "stateless", "found"))
+        if key.startswith(
+            ("copy", "original", "run deleted", "rolled", "cancel", "queued", "stateless", "a batch", "found")
+        )
     ]:
         assert mine[label] == theirs[label], label
     for label in ("pruned", "pruned, thread", "pruned, keep latest"):
