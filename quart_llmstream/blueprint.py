@@ -108,19 +108,19 @@ def _chat_view(
 ) -> tuple[Callable[..., Awaitable[Response]], Callable[..., Awaitable[Response]]]:
     """The chat view, and the view of a batch of runs (:attr:`.protocols.base.Protocol.batch_route`)."""
 
-    async def run(body: dict[str, Any], path: dict[str, str]) -> Response:
+    async def serve(body: dict[str, Any], path: dict[str, str]) -> Response:
         chat_request = protocol.read(body, Headers(request.headers), settings, {**path, "blueprint": name})
         prepared = await preparer.prepare(chat_request)
-        started = preparer.start(prepared)
+        run = preparer.start(prepared)
         encoder = protocol.encoder(prepared.stream.id, prepared.mapping.events, chat_request.ids)
-        response = await protocol.respond(prepared.reader, encoder, started, settings, prepared.stream.after)
+        response = await protocol.respond(prepared.reader, encoder, run, settings, prepared.stream.after)
         response.headers.update(prepared.headers)
         return response
 
     async def chat(**path: str) -> Response:
         extension.admit(settings)  # early, before reading the body
         body = await read_json_body(request, protocol.budget(settings))
-        return await run(body, path)
+        return await serve(body, path)
 
     async def batch(**path: str) -> Response:
         """Each body a run in the background, each checked before any starts; their answers, in order."""
@@ -130,7 +130,7 @@ def _chat_view(
         answers = []
         for body in bodies:
             extension.admit(settings)
-            answers.append(await (await run(body, path)).get_json())
+            answers.append(await (await serve(body, path)).get_json())
         return jsonify(answers)
 
     return chat, batch
