@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
+from quart import Quart, request
 
 from quart_llmstream.errors import RequestError
-from quart_llmstream.request.body import parse_json_body
+from quart_llmstream.request.body import parse_json_body, read_json_bodies
 from quart_llmstream.request.counted import Budget, check_counts, parse_counting
 
 from fakes import answering
@@ -173,3 +174,25 @@ def test_parts_are_counted_in_all_as_the_big_parse_goes_and_after_the_small_one(
 def test_a_body_of_more_values_than_any_conversation_needs_is_refused_before_they_are_read() -> None:
     with pytest.raises(RequestError, match="more than 1000000 values"):
         parse_json_body(json.dumps({"messages": [], "pad": [0] * 1_000_001}))
+
+
+async def _bodies(raw: bytes) -> list[dict[str, Any]]:
+    app = Quart(__name__)
+    async with app.test_request_context("/", method="POST", data=raw, headers={"Content-Type": "application/json"}):
+        return await read_json_bodies(request)
+
+
+@pytest.mark.parametrize(
+    ("raw", "refused"),
+    [
+        (b'{"input": {}}', "a JSON array of objects"),
+        (b'[{"input": {}}, 1]', "a JSON array of objects"),
+        (b'[{"input": {}}, {"input": {"n": NaN}}]', "not valid JSON"),
+        (b'[{"input": {}}, {"input": {"text": "a\\u0000"}}]', "NUL"),
+    ],
+)
+async def test_a_batch_is_an_array_of_bodies_each_held_to_what_one_body_is(raw: bytes, refused: str) -> None:
+    with pytest.raises(RequestError) as error:
+        await _bodies(raw)
+    assert error.value.status == 400 and refused in error.value.detail
+    assert await _bodies(b'[{"input": {}}, {"input": {"n": 1}}]') == [{"input": {}}, {"input": {"n": 1}}]
