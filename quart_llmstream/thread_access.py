@@ -23,7 +23,7 @@ from .logs.store import StreamStore
 from .owners import owner_of
 from .request import ChatRequest
 from .run import Preparer
-from .run.threads import Record, Recorded, Strategy, checked_name, stored_name
+from .run.threads import LATEST_FIRST, Record, Recorded, Strategy, checked_name, stored_name
 from .settings import Settings
 
 __all__ = ["NO_THREAD", "Threads"]
@@ -142,11 +142,12 @@ class Threads:
         offset: int,
         status: str | None = None,
         names: list[str] | None = None,
+        order: tuple[str, bool] = LATEST_FIRST,
     ) -> list[dict[str, Any]]:
         """The owner's threads whose metadata holds ``metadata``'s pairs, of ``status`` and among ``names`` when
-        given, most recent activity first: ``limit`` of them from ``offset``."""
+        given, in ``order`` (most recent activity first by default): ``limit`` of them from ``offset``."""
         named = None if names is None else [self.name(name) for name in names]
-        page, _ = await self.extension.records().page(owner, limit, offset, metadata, status, named)
+        page, _ = await self.extension.records().page(owner, limit, offset, metadata, status, named, order)
         return [await self.listed(record, owner) for record in page]
 
     async def listed(self, record: Record, owner: str | None, metadata: bool = True) -> dict[str, Any]:

@@ -108,6 +108,7 @@ class ThreadAccess(Interface):
         offset: int,
         status: str | None = None,
         names: list[str] | None = None,
+        order: tuple[str, bool] = ("updated_at", True),
     ) -> list[dict[str, Any]]: ...
 
     async def delete(self, owner: str | None, thread_id: str) -> None: ...

@@ -9,82 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from quart import Response, request
 
 from ..errors import RequestError
 from ..request.validation import validated
 from .base import ThreadAccess
 from .langgraph_body import checked_body, json_response
+from .langgraph_threads_body import CheckpointState, History, NewThread, Patch, Prune, Search, StateUpdate
 
 __all__ = ["thread_routes"]
-
-
-class _NewThread(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    thread_id: StrictStr | None = None
-    metadata: dict[str, Any] = {}
-    if_exists: Literal["raise", "do_nothing"] = "raise"
-    supersteps: None = None  # a thread seeded with states: not served (its runs' input is checked; this would not be)
-
-
-class _Search(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    metadata: dict[str, Any] | None = None
-    status: Literal["idle", "busy", "interrupted", "error"] | None = None
-    ids: list[StrictStr] | None = Field(default=None, max_length=1000)
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
-
-
-class _Patch(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    metadata: dict[str, Any] = {}
-
-
-class _Prune(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    thread_ids: list[StrictStr] = Field(max_length=1000)
-    strategy: Literal["delete", "keep_latest"] = "delete"
-
-
-class _Checkpoint(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    checkpoint_id: StrictStr | None = None
-    checkpoint_ns: StrictStr = ""
-
-
-class _StateUpdate(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    values: Any = None
-    as_node: StrictStr | None = None
-    checkpoint_id: StrictStr | None = None
-    checkpoint: _Checkpoint | None = None  # where to write: a fork from there
-
-
-class _CheckpointState(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    checkpoint: _Checkpoint
-    subgraphs: bool | None = None
-
-
-class _History(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    limit: int = Field(default=10, ge=1, le=1000)
-    before: Any = None
-    metadata: dict[str, Any] | None = None
-    checkpoint: _Checkpoint | None = None
 
 
 def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Callable[..., Any]]]:
@@ -112,7 +48,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         }
 
     async def create_thread() -> Response:
-        body, owner = await checked_body(_NewThread), await threads.owner()
+        body, owner = await checked_body(NewThread), await threads.owner()
         thread_id = body.thread_id or str(uuid4())
         if body.if_exists == "do_nothing" and (found := await threads.record(owner, thread_id)) is not None:
             return json_response(thread(found, await threads.state(owner, thread_id)))
@@ -128,24 +64,25 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         return json_response(thread(record, state))
 
     async def patch_thread(thread_id: str) -> Response:
-        body, owner = await checked_body(_Patch), await threads.owner()
+        body, owner = await checked_body(Patch), await threads.owner()
         updated = await threads.update(owner, thread_id, body.metadata)
         return json_response(thread(updated, await threads.state(owner, thread_id)))
 
-    async def found(body: _Search, limit: int, offset: int) -> list[dict[str, Any]]:
+    async def found(body: Search, limit: int, offset: int) -> list[dict[str, Any]]:
         """The caller's threads whose metadata holds the body's pairs: every thread here is this assistant's, so
         ``graph_id`` and ``assistant_id`` pairs (Agent Chat UI's search) match all of them, or none."""
         pairs = dict(body.metadata or {})
         for key in ("graph_id", "assistant_id"):
             if key in pairs and pairs.pop(key) != name:
                 return []
-        return await threads.search(await threads.owner(), pairs or None, limit, offset, body.status, body.ids)
+        owner = await threads.owner()
+        return await threads.search(owner, pairs or None, limit, offset, body.status, body.ids, body.order)
 
     async def count_threads() -> Response:
-        return json_response(len(await found(await checked_body(_Search), 10_000, 0)))
+        return json_response(len(await found(await checked_body(Search), 10_000, 0)))
 
     async def update_state(thread_id: str) -> Response:
-        body, owner = await checked_body(_StateUpdate), await threads.owner()
+        body, owner = await checked_body(StateUpdate), await threads.owner()
         at = body.checkpoint_id or (body.checkpoint.checkpoint_id if body.checkpoint else None)
         config = await threads.update_state(owner, thread_id, body.values, body.as_node, at)
         return json_response({"checkpoint": _checkpoint(config, thread_id)})
@@ -162,7 +99,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
 
     async def prune_threads() -> Response:
         """Delete threads, or cut them to their latest checkpoint; another owner's are left out as ones not there."""
-        body, owner, pruned = await checked_body(_Prune), await threads.owner(), 0
+        body, owner, pruned = await checked_body(Prune), await threads.owner(), 0
         for thread_id in dict.fromkeys(body.thread_ids):
             try:
                 await (threads.cut if body.strategy == "keep_latest" else threads.delete)(owner, thread_id)
@@ -175,9 +112,12 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
 
     async def search_threads() -> Response:
         """The threads with their values and interrupts (a sidebar's labels: Agent Chat UI's, the first message)."""
-        body, owner = await checked_body(_Search), await threads.owner()
+        body, owner = await checked_body(Search), await threads.owner()
         page = await found(body, body.limit, body.offset)
-        return json_response([thread(record, await threads.state(owner, record["thread_id"])) for record in page])
+        listed = [thread(record, await threads.state(owner, record["thread_id"])) for record in page]
+        if body.select is not None:
+            listed = [{key: value for key, value in each.items() if key in body.select} for each in listed]
+        return json_response(listed)
 
     async def thread_state(thread_id: str, checkpoint_id: str | None = None) -> Response:
         owner, subgraphs = await threads.owner(), request.args.get("subgraphs", "").lower() == "true"
@@ -185,7 +125,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
 
     async def checkpoint_state(thread_id: str) -> Response:
         """The state at a checkpoint the client names as an object (``{checkpoint_id, checkpoint_ns}``)."""
-        body, owner = await checked_body(_CheckpointState), await threads.owner()
+        body, owner = await checked_body(CheckpointState), await threads.owner()
         at, subgraphs = body.checkpoint, bool(body.subgraphs)
         state = await threads.state(owner, thread_id, at.checkpoint_id, subgraphs, at.checkpoint_ns)
         return json_response(_state(state, thread_id))
@@ -194,9 +134,9 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         owner = await threads.owner()
         if request.method == "GET":
             limit = request.args.get("limit", "10")
-            body = validated(_History, {"limit": int(limit) if limit.isdigit() else limit, **_before(request.args)})
+            body = validated(History, {"limit": int(limit) if limit.isdigit() else limit, **_before(request.args)})
         else:
-            body = await checked_body(_History)
+            body = await checked_body(History)
         before = body.before  # a checkpoint id, or a config naming one
         if isinstance(before, dict):
             before = before.get("configurable", before).get("checkpoint_id")

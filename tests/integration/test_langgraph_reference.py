@@ -345,6 +345,14 @@ async def found(url: str) -> dict[str, Any]:
     seen["found, by ids"] = sorted((t["thread_id"] == gated, t["status"]) for t in by_ids)
     listed = await client.threads.search(metadata=tag, limit=10)
     seen["found, their first messages"] = sorted(t["values"]["messages"][0]["content"] for t in listed)
+    oldest_first = await client.threads.search(metadata=tag, sort_by="created_at", sort_order="asc")
+    seen["found, oldest first"] = [t["values"]["messages"][0]["content"] for t in oldest_first]
+    by_status = await client.threads.search(metadata=tag, sort_by="status", limit=2)
+    seen["found, by status"] = [t["status"] for t in by_status]
+    by_id = await client.threads.search(metadata=tag, sort_by="thread_id", sort_order="asc")
+    seen["found, by id"] = [t["thread_id"] for t in by_id] == sorted(t["thread_id"] for t in by_id)
+    selected = await client.threads.search(metadata=tag, select=["thread_id", "status"], limit=2)
+    seen["found, selected"] = [sorted(t) for t in selected]
     fresh = (await client.threads.create())["thread_id"]
     state = await client.threads.get_state(fresh)
     seen["found, a new thread's state"] = (state["checkpoint"], state["metadata"], state["values"])
@@ -522,6 +530,8 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     assert mine["a batch"] == [("pending", True)] * 2 and mine["a batch, its effect"] == {"text": "likes tea"}
     assert mine["a batch, not a list"] == 422
     assert mine["found, interrupted, past a page"] == [True] and mine["found, forked from"] is True
+    assert mine["found, oldest first"] == ["send a note", "hello one", "hello two", "hello three"]
+    assert mine["found, by status"] == ["interrupted", "idle"] and mine["found, by id"] is True
     assert mine["found, a new thread's state"] == (None, None, {}) and mine["found, history of no thread"] == 404
     assert (
         mine["queued in requests, the stream waiting"] == [] and mine["queued in requests, asked"][-1] == "now at last"

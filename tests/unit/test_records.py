@@ -55,3 +55,17 @@ async def test_threads_whose_runs_wait_are_found_whatever_their_status() -> None
     await records.unqueued("alice", "t1", "q1")
     assert [(r.thread_id, r.status, r.queued) for r in waiting] == [("t1", "idle", ("q1",))]
     assert await records.waiting("alice") == []
+
+
+async def test_threads_are_listed_in_the_order_asked_each_owner_only_their_own() -> None:
+    records = ThreadRecords(InMemoryStore())
+    for name in ("t-b", "t-a", "t-c"):
+        await records.create("alice", name, {})
+    await records.ended("alice", "t-a", "interrupted")
+    await records.create("bob", "t-0", {})
+    by_id = [await records.page("alice", 2, offset, order=("thread_id", False)) for offset in (0, 2)]
+    newest_made = await records.page("alice", 10, 0, order=("created_at", True))
+    by_status = await records.page("alice", 1, 0, order=("status", True))
+    assert [([r.thread_id for r in page], more) for page, more in by_id] == [(["t-a", "t-b"], True), (["t-c"], False)]
+    assert [r.thread_id for r in newest_made[0]] == ["t-c", "t-a", "t-b"]
+    assert [r.thread_id for r in by_status[0]] == ["t-a"] and by_status[1] is True

@@ -25,7 +25,7 @@ from .decisions import resume_value
 from .hold import STRATEGIES, Held, LocalHolds, Strategy, ThreadHolds
 from .ids import checked_name, new_name, stored_name
 from .messages import checked_write, unseen
-from .records import Record, ThreadRecords
+from .records import LATEST_FIRST, Record, ThreadRecords
 from .state import (
     ThreadState,
     checkpointed,
@@ -41,6 +41,7 @@ from .state import (
 from .tools import graph_tools
 
 __all__ = [
+    "LATEST_FIRST",
     "STRATEGIES",
     "Held",
     "LocalHolds",

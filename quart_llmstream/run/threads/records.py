@@ -19,8 +19,10 @@ from urllib.parse import quote
 from ...owners import LIBRARY_NAMESPACE, scoped
 from .hold import LocalHolds, ThreadHolds
 
-__all__ = ["MAX_TITLE_CHARS", "Record", "ThreadRecords", "owner_label", "title_of"]
+__all__ = ["LATEST_FIRST", "MAX_TITLE_CHARS", "Record", "ThreadRecords", "owner_label", "title_of"]
 
+LATEST_FIRST = ("updated_at", True)
+"""Threads listed by their latest activity, newest first: the order a store gives them in."""
 MAX_TITLE_CHARS = 200
 _TITLE_CHARS = 80  # a title made from the first question: its start
 _KEPT_STREAMS = 64  # the stream ids a record remembers, to delete their logs with the thread (older: deleted)
@@ -228,26 +230,32 @@ class ThreadRecords:
         metadata: dict[str, Any] | None = None,
         status: str | None = None,
         names: list[str] | None = None,
+        order: tuple[str, bool] = LATEST_FIRST,
     ) -> tuple[list[Record], bool]:
-        """The owner's threads (those whose metadata holds ``metadata``'s pairs, of ``status``, among ``names``),
-        latest activity first: ``limit`` of them from ``offset``, and whether more follow. A store's search gives its
-        items by ``updated_at``, newest first (``AsyncPostgresStore``); ``InMemoryStore`` gives them as they were
-        made, and named ones are read one by one, so those are filtered as a store filters and sorted here."""
+        """The owner's threads (those whose metadata holds ``metadata``'s pairs, of ``status``, among ``names``) in
+        ``order`` (a :class:`Record` field, and whether descending; latest activity first by default): ``limit`` of
+        them from ``offset``, and whether more follow. A store's search gives its items by ``updated_at``, newest
+        first (``AsyncPostgresStore``); ``InMemoryStore`` gives them as they were made, named ones are read one by
+        one, and another order needs them all: those are filtered as a store filters and sorted here."""
         namespace, where = self.namespace(owner), _metadata(metadata or {}) if metadata else None
         where = None if where is None else {key: value for key, value in where.items() if key != "metadata"}
         where = where if status is None else (where or {}) | {"status": status}
         memory = sys.modules.get("langgraph.store.memory")
-        if names is not None or (memory is not None and isinstance(self.store, memory.InMemoryStore)):
+        in_memory = memory is not None and isinstance(self.store, memory.InMemoryStore)
+        if names is not None or in_memory or order != LATEST_FIRST:
             if names is None:
                 items = await self.store.asearch(namespace, filter=where, limit=1 << 30)
             else:
                 read = [await self.store.aget(namespace, name) for name in dict.fromkeys(names)]
                 pairs = (where or {}).items()
                 items = [item for item in read if item and all(item.value.get(k) == v for k, v in pairs)]
-            items = sorted(items, key=lambda item: item.updated_at, reverse=True)[offset : offset + limit + 1]
+            field, descending = order
+            mine = (_record(item) for item in items if item.namespace == namespace)
+            ordered = sorted(mine, key=lambda record: getattr(record, field), reverse=descending)
+            records = ordered[offset : offset + limit + 1]
         else:
             items = await self.store.asearch(namespace, filter=where, limit=limit + 1, offset=offset)
-        records = [_record(item) for item in items if item.namespace == namespace]
+            records = [_record(item) for item in items if item.namespace == namespace]
         return records[:limit], len(records) > limit
 
 
