@@ -77,7 +77,8 @@ def create_blueprint(
         store = None
         if settings.resume is not None and protocol.resumable:
             store = extension.store(settings.resume, settings.resume_ttl, settings.resume_max_frames)
-            routes += resume_routes(protocol, store, settings, extension, metrics)
+            if protocol.serves_resume_routes:
+                routes += resume_routes(protocol, store, settings, extension, metrics)
         elif settings.resume is not None and "resume" in options:  # an app-wide LLMSTREAM_RESUME skips it
             raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
         kept = extension.keeps_records()  # False: no LangGraph, so no threads, nor runs kept to rate
@@ -94,7 +95,7 @@ def create_blueprint(
         if protocol.batch_route is not None:
             routes.append((protocol.batch_route, "POST", batch))
         if protocol.owns_prefix and state.url_prefix:  # anything else under it: refused in the protocol's JSON
-            routes += [("/<path:rest>", method, unserved) for method in UNSERVED_METHODS]
+            routes += [(rule, method, unserved) for rule in ("/", "/<path:rest>") for method in UNSERVED_METHODS]
         for rule, method, view in routes:
             endpoint = "chat" if view is None else view.__name__
             state.add_url_rule(rule, endpoint=endpoint, view_func=view or chat, methods=[method])

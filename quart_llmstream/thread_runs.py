@@ -40,6 +40,8 @@ class ThreadRuns(Threads):
             config["configurable"] |= {"checkpoint_id": checkpoint_id, "checkpoint_ns": ""}
         async with self._held(graph.checkpointer, stored_name(name, owner), "state"):
             state = await graph.aget_state(config)
+            if checkpoint_id is not None and state.created_at is None:
+                raise RequestError(404, "not_found", "checkpoint: no such checkpoint on this thread")
             checked = checked_write(values, state, graph, self.preparer.state_keys(graph))
             if isinstance(checked, dict) and "messages" in checked:  # their attachments, as a run's input's
                 found = Attachments(self.settings)
@@ -48,7 +50,10 @@ class ThreadRuns(Threads):
                 raise RequestError(400, "invalid_request", f"as_node: {as_node!r} is not a node of the graph")
             if as_node is not None and unanswered_calls(state):  # its edges would send them past the approval
                 raise RequestError(409, "conflict", "as_node: the thread has tool calls open; a run answers them")
-            return await graph.aupdate_state(config, checked, as_node=as_node)
+            written = await graph.aupdate_state(config, checked, as_node=as_node)
+            now = status_of(await graph.aget_state(written))  # what the thread waits on, as the write left it
+            await self.extension.records().ended(owner, name, now)
+            return written
 
     async def follow(self, owner: str | None, thread_id: str, run_id: str) -> LogReader:
         """A reader of a run of the thread from its start (its stream, in the blueprint's store); ``404`` when the

@@ -196,6 +196,9 @@ class Protocol(ABC):
     """Its clients can reconnect with ``Last-Event-ID``: frames may carry SSE ids."""
     replays_finished: ClassVar[bool] = True
     """A resume that names no ``Last-Event-ID`` replays a finished stream (else: ``204``)."""
+    serves_resume_routes: ClassVar[bool] = True
+    """Its streams are resumed and cancelled at ``<route>/<stream id>/stream`` and ``/cancel``; False: by routes
+    of its own (LangGraph's runs)."""
 
     async def respond(
         self,

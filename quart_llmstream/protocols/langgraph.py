@@ -71,6 +71,7 @@ class LangGraphProtocol(Protocol):
         return runs + list(assistant_routes(name))
 
     serves_thread_routes = False  # LangGraph's own, in its shapes
+    serves_resume_routes = False  # a run is joined and cancelled as one of its thread's
 
     def feedback_route(self, settings: Settings) -> str:
         return "/feedback"  # beside /threads and /runs

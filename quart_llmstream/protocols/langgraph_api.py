@@ -139,7 +139,8 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
             body = await checked_body(History)
         before = body.before  # a checkpoint id, or a config naming one
         if isinstance(before, dict):
-            before = before.get("configurable", before).get("checkpoint_id")
+            configurable = before.get("configurable", before)
+            before = configurable.get("checkpoint_id") if isinstance(configurable, dict) else ...  # not a config
         if before is not None and not isinstance(before, str):
             raise RequestError(422, "invalid_request", "before: a checkpoint id, or a config naming one")
         at = ("", None) if body.checkpoint is None else (body.checkpoint.checkpoint_ns, body.checkpoint.checkpoint_id)

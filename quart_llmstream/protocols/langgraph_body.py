@@ -84,8 +84,10 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     except RequestError as error:
         raise RequestError(422, error.error, error.detail) from None
     inputs = dict(parsed.input or {})
+    given = inputs.pop("messages", None) or []
+    given = given if isinstance(given, list) else [given]  # one message, as the graph's add_messages takes it
     try:
-        messages: list[BaseMessage] = convert_to_messages(inputs.pop("messages", None) or [])
+        messages: list[BaseMessage] = convert_to_messages(given)
     except (ValueError, TypeError, NotImplementedError) as error:
         raise RequestError(422, "invalid_request", f"input.messages: {error}") from None
     if unknown := [message.type for message in messages if not isinstance(message, KINDS)]:

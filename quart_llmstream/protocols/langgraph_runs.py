@@ -54,7 +54,7 @@ def run_routes(
 
     async def join_stream(thread_id: str, run_id: str) -> Response:
         """The run's frames from its start (after ``Last-Event-ID``, when named), then as they come."""
-        after = request.headers.get("Last-Event-ID", "0")
+        after = request.headers.get("Last-Event-ID") or "0"  # an empty one: none
         if after == "-1":  # the SDKs' "from the start"
             after = "0"
         if (number := event_number(after)) is None:

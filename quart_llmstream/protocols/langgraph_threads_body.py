@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 __all__ = ["Checkpoint", "CheckpointState", "History", "NewThread", "Patch", "Prune", "Search", "StateUpdate"]
 
@@ -36,6 +36,21 @@ class Search(BaseModel):
     sort_by: Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] | None = None
     sort_order: Literal["asc", "desc"] | None = None
     select: list[Literal[_FIELDS]] | None = None  # the fields each thread comes with
+
+    @field_validator("metadata")
+    @classmethod
+    def _literal(cls, metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Metadata is matched as it is written: a key starting with ``$`` would be a store's operator."""
+        stack: list[Any] = [metadata]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, dict):
+                if any(str(key).startswith("$") for key in value):
+                    raise ValueError("a key starting with $ is matched as an operator, not searched")
+                stack += value.values()
+            elif isinstance(value, list):
+                stack += value
+        return metadata
 
     @property
     def order(self) -> tuple[str, bool]:

@@ -13,7 +13,7 @@ __all__ = ["UNSERVED_METHODS", "unserved"]
 UNSERVED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
-async def unserved(rest: str) -> Response:
+async def unserved(rest: str = "") -> Response:
     """The view of a path under an API's prefix that no route serves: a :class:`RequestError`, ``405`` (with
     ``Allow``) when a route serves it with other methods, else ``404``."""
     adapter = current_app.create_url_adapter(request)

@@ -142,6 +142,10 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
             not_json = await http.post(f"{url}/lg/threads/{thread}/runs/wait", content=b"{bad", headers=as_json)
             not_an_object = await http.post(f"{url}/lg/threads", json=[1], headers=ALICE)
             elsewhere = await http.get(f"{url}/nowhere", headers=ALICE)
+            root = await http.get(f"{url}/lg/", headers=ALICE)
+            generic_resume = await http.get(f"{url}/lg/chat/{run_id}/stream", headers=ALICE)  # not LangGraph's
+            no_last_id = ALICE | {"Last-Event-ID": ""}
+            joined = await http.get(f"{url}/lg/threads/{thread}/runs/{run_id}/stream", headers=no_last_id)
         await alice.threads.delete(thread)
         with pytest.raises(NotFoundError):
             await alice.threads.get_state(thread)
@@ -156,6 +160,8 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
     assert set(wrong_method.headers["Allow"].split(", ")) == {"GET", "PATCH", "DELETE"}
     assert not_json.status_code == not_an_object.status_code == 422 and set(not_json.json()) == {"detail"}
     assert elsewhere.status_code == 404 and "json" not in elsewhere.headers["Content-Type"], "the app's own 404"
+    assert root.json() == generic_resume.json() == {"detail": "Not Found"} and generic_resume.status_code == 404
+    assert joined.status_code == 200 and joined.text.count("event: metadata") == 1, "an empty Last-Event-ID: none"
 
 
 async def test_langgraphs_js_client_streams_resumes_an_interrupt_reads_the_thread_back_and_uses_the_store() -> None:
@@ -200,6 +206,42 @@ async def test_a_threads_metadata_is_updated_threads_are_counted_and_its_state_i
     assert counted == [2, 1] and bob == 0
     assert written["checkpoint"]["checkpoint_id"] == state["checkpoint_id"]
     assert state["values"]["messages"][-1]["content"] == "noted"
+
+
+async def test_odd_but_well_formed_bodies_are_read_as_langgraphs_server_reads_them_or_refused_never_a_500() -> None:
+    """One message not in a list is one message (as the graph's ``add_messages`` takes it); metadata is searched as
+    written (a ``$`` key would be a store's operator: refused); ``before`` that is not a config, and a state write at
+    a checkpoint the thread does not have, refused; a fork written before a decision leaves the thread idle."""
+    app, review = langgraph_app()
+    async with running(app) as url, httpx.AsyncClient(base_url=f"{url}/lg", headers=ALICE, timeout=30) as http:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        told: dict[str, list[str]] = {}
+        for label, messages in (("text", "hello"), ("one message", {"role": "user", "content": "what is 2+2"})):
+            thread = (await client.threads.create(metadata={"k": "v"}))["thread_id"]
+            await client.runs.wait(thread, "reviewer", input={"messages": messages})
+            told[label] = [m["content"] for m in (await client.threads.get_state(thread))["values"]["messages"]]
+        operator = await http.post("/threads/search", json={"metadata": {"k": {"$ne": "zzz"}}})
+        nested = await http.post("/threads/count", json={"metadata": {"k": [{"$gt": 1}]}})
+        not_a_config = await http.post(f"/threads/{thread}/history", json={"before": {"configurable": None}})
+        gated = (await client.threads.create())["thread_id"]
+        for text in ("hello", "please note"):  # a turn, then one that waits for a decision
+            await client.runs.wait(gated, "reviewer", input={"messages": [{"role": "user", "content": text}]})
+        nowhere = {"values": {"messages": [{"type": "human", "content": "x"}]}, "checkpoint_id": "no-such-checkpoint"}
+        bogus = await http.post(f"/threads/{gated}/state", json=nowhere)
+        waiting = (await client.threads.get(gated))["status"]
+        history = await client.threads.get_history(gated, limit=20)
+        first_turn = next(s for s in history if not s["next"] and len(s["values"]["messages"]) == 2)
+        fork = {"messages": [{"type": "ai", "content": "ok"}]}  # from the end of the first turn: nothing waits
+        await client.threads.update_state(gated, fork, checkpoint_id=first_turn["checkpoint_id"])
+        forked = await client.threads.get(gated)
+    assert told == {"text": ["hello", "Answer to hello"], "one message": ["what is 2+2", "Answer to what is 2+2"]}
+    assert operator.status_code == nested.status_code == 422 and "$" in operator.json()["detail"]
+    assert not_a_config.status_code == 422 and set(not_a_config.json()) == {"detail"}
+    assert bogus.status_code == 404 and waiting == "interrupted", "the write left the decision waiting"
+    assert forked["status"] == "idle" and forked["interrupts"] == {}, (
+        "the record says what the state says (as on LangGraph's)"
+    )
+    assert review.audit.runs == []
 
 
 async def test_a_background_run_is_joined_a_second_is_refused_or_queued_and_a_cancelled_one_is_interrupted() -> None:
