@@ -12,8 +12,8 @@ At shutdown Hypercorn stops accepting, waits ``graceful_timeout`` for open conne
 them, and the app's ``after_serving`` only runs after that: too late for a clean end. So while the app
 serves, the extension chains a handler in front of the process's SIGTERM and SIGINT handlers (the
 server's own still run, unchanged): on the signal every open stream gets a ``shutdown`` error frame and
-its final frame, at once. When the app stops serving, the previous handlers are put back. Servers
-started from code call :func:`drain` instead.
+its final frame, at once. When the app stops serving, the previous handlers are put back (and it takes
+streams again if served again). Servers started from code call :func:`drain` instead.
 """
 
 from __future__ import annotations
@@ -69,8 +69,7 @@ class LLMStream:
         self.metrics: tuple[Metrics, ...] = (metrics,) if isinstance(metrics, Metrics) else tuple(metrics or ())
         """The app's metrics backends (:mod:`.metrics`); none: metrics are off."""
         self._owners: dict[str | None, int] = {}  # each owner's open streams and followers
-        self.holds = holds or LocalHolds()
-        """The holds on threads a run is on."""
+        self.holds = holds or LocalHolds()  # the holds on threads a run is on
         self.thread_store = thread_store
         """The LangGraph ``BaseStore`` of the threads' records (may be set until the app serves; None: memory)."""
         self._records: ThreadRecords | None = None
@@ -263,6 +262,7 @@ class LLMStream:
         await self.holds.close()
         if self._tracing is not None:
             await self._tracing.flush()
+        self.draining, self._drain_task = False, None
 
     def _restore_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():

@@ -51,6 +51,8 @@ class Prediction(BaseModel):
 
 
 Names = Annotated[tuple[str, ...] | None, BeforeValidator(_split_commas)]
+_UNSET_BY_EMPTY = ("max_duration", "idle_timeout", "send_timeout", "max_streams", "max_streams_per_owner", "langfuse")
+"""Options whose ``None`` an environment variable gives as ``""`` (or ``None``)."""
 DEFAULT_ATTACHMENT_TYPES = (
     *("image/png", "image/jpeg", "image/gif", "image/webp"),
     *("application/pdf", "text/plain", "audio/wav", "audio/mpeg"),
@@ -189,6 +191,11 @@ class Settings(BaseModel):
         if isinstance(value, str) and value.startswith(("redis://", "rediss://", "unix://")):
             return value
         raise ValueError("must be None, 'memory', a redis:// URL or a redis.asyncio.Redis client")
+
+    @field_validator(*_UNSET_BY_EMPTY, mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip() in ("", "None", "none") else value
 
     @field_validator("route")
     @classmethod

@@ -97,12 +97,14 @@ class NativeWire(Wire):
             elif event == "tool_args":
                 calls[data["id"] or data["index"]]["args"] += data["delta"]
             elif event == "tool_end":
-                reply.tool_results[data.get("tool_call_id") or data["run_id"]] = data.get("output")
+                reply.tool_results[data.get("call_id") or data["run_id"]] = data.get("output")
             elif event == "interrupt":
                 reply.interrupts = data["interrupts"]
                 reply.approvals = _approvals(data["interrupts"])
-            elif event == "state":
-                reply.state = data
+            elif event == "state" and "snapshot" in data:
+                reply.state = data["snapshot"]
+            elif event == "state":  # each patch builds on the state before it
+                reply.state = jsonpatch.apply_patch(reply.state or {}, data["patch"])
             elif event in ("start", "end"):
                 reply.run_id = data.get("run_id", reply.run_id)
                 if event == "end":

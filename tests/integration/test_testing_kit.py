@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from langchain.agents import create_agent
-from langchain.agents.middleware import HumanInTheLoopMiddleware
-from langchain_core.tools import tool
+from langchain.agents.middleware import AgentState, HumanInTheLoopMiddleware
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import InjectedToolCallId, tool
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 from quart import Quart
 
 from quart_llmstream import create_blueprint
@@ -59,6 +61,7 @@ async def test_an_agent_calls_a_tool_pauses_for_approval_and_answers(protocol: s
     assert asked.text == "" and asked.tool_results == {} and asked.thread_id == "t1"
     assert done.text == "Done: the note is sent." and done.error is None
     assert list(done.tool_results.values()) in (["sent to Ann: hello"], [{"content": "sent to Ann: hello"}])
+    assert list(done.tool_results) == [asked.approvals[0].tool_call_id], "by call id, in every protocol"
     assert done.run_id and done.run_id != asked.run_id
     assert len(model.seen) == 2 and model.seen[1][-1].text == "sent to Ann: hello"
 
@@ -101,6 +104,39 @@ def _with_approval(reply: Any) -> Any:
 
     reply.approvals = [Approval("i", "call", "send_note", {})]
     return reply
+
+
+class TodoState(AgentState):
+    todos: list[str]
+
+
+@tool
+def update_todos(todos: list[str], tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[None]:
+    """Replace the to-do list."""
+    return Command(update={"todos": todos, "messages": [ToolMessage("updated", tool_call_id=tool_call_id)]})
+
+
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui"])
+async def test_a_replys_state_is_the_shared_state_as_the_run_left_it_in_every_protocol(protocol: str) -> None:
+    """The native protocol sends a snapshot, then patches that build on it: the reply applies them."""
+    model = ScriptedChatModel(replies=[ToolCall("update_todos", {"todos": ["milk", "eggs"]}), "Updated."])
+    agent = create_agent(model, tools=[update_todos], state_schema=TodoState, checkpointer=InMemorySaver())
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: agent, protocol=protocol, state_keys=["todos"]))
+    reply = await ChatClient(app, protocol=protocol).send("add milk and eggs", thread_id="t1", state={"todos": ["tea"]})
+    assert reply.status_code == 200 and reply.text == "Updated."
+    assert reply.state == {"todos": ["milk", "eggs"]}
+
+
+async def test_one_app_is_served_and_tested_again_and_again() -> None:
+    """A server that stops ends its streams (``shutdown``); the app takes streams again when next used."""
+    app = noting_app(ScriptedChatModel(replies=["Hello there."]), "native")
+    answers = []
+    for _ in range(2):
+        async with ChatClient.serving(app, "/native/chat") as chat:
+            answers.append(await chat.send("hi"))
+    answers.append(await ChatClient(app, "/native/chat").send("hi"))
+    assert [(reply.status_code, reply.text) for reply in answers] == [(200, "Hello there.")] * 3
 
 
 async def test_a_refusal_is_the_reply_of_a_status_and_its_json() -> None:

@@ -36,6 +36,10 @@ def test_string_values_from_the_environment_are_coerced() -> None:
     assert (settings.max_duration, settings.expose_errors) == (2.5, True)
     assert load_settings({"LLMSTREAM_RESUME": ""}, {}).resume is None  # set empty: off
     assert load_settings({"LLMSTREAM_RESUME": "redis://r:6379/0"}, {}).resume == "redis://r:6379/0"
+    unset = {f"LLMSTREAM_{key}": "" for key in ("SEND_TIMEOUT", "MAX_DURATION", "MAX_STREAMS", "IDLE_TIMEOUT")}
+    off = load_settings(unset | {"LLMSTREAM_LANGFUSE": "None"}, {})  # no cap: as None says in code
+    assert (off.send_timeout, off.max_duration, off.max_streams, off.idle_timeout, off.langfuse) == (None,) * 5
+    assert load_settings({"LLMSTREAM_MAX_STREAMS": "8"}, {}).max_streams == 8
 
 
 @pytest.mark.parametrize(
