@@ -56,6 +56,7 @@ class CancelListener:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self._subscribed = asyncio.Event()  # served again, it subscribes again before its first stream
 
     async def _listen(self) -> None:
         """A cluster client learns the slots before it subscribes: redis-py's cluster pub/sub fails on a client

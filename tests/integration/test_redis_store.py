@@ -249,3 +249,21 @@ async def test_a_run_whose_stream_id_redis_forgot_stops_writing_to_it_and_a_new_
     assert answered.status_code == 200 and "".join(token_texts(parse(answered.content))) == "".join(TOKENS)
     assert second.status_code == 200 and status == 200
     assert token_texts(replay) == token_texts(parse(second.content)), "the id's log is the second run's alone"
+
+
+async def test_an_app_served_again_streams_resumes_and_cancels_on_redis_again() -> None:
+    """Its first server's end closes its Redis store; the next serving opens it again (a test suite's app)."""
+    async with redis_server() as redis_url:
+        app = chat_app(answering(*TOKENS, delay=0.02), resume=redis_url)
+        for serving in ("first", "second"):
+            async with running(app) as url, httpx.AsyncClient(timeout=10) as http:
+                _, first = await drop_after(f"{url}/chat", {"question": "q", "id": f"{serving}-1"}, 10)
+                status, rest = await resume_from(f"{url}/chat/{serving}-1/stream", first.events[-1].id)
+                async with http.stream("POST", f"{url}/chat", json={"question": "q", "id": f"{serving}-2"}) as response:
+                    body = response.aiter_raw()
+                    seen = await read_until(body, 2)
+                    assert (await http.post(f"{url}/chat/{serving}-2/cancel")).status_code == 202, serving
+                    seen += b"".join([chunk async for chunk in body])
+            assert status == 200, serving
+            assert_resumed(first, rest, TOKENS)
+            assert json.loads(parse(seen).messages[-2])["code"] == "cancelled", serving
