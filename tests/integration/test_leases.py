@@ -65,7 +65,7 @@ async def test_a_second_run_elsewhere_is_refused_waits_or_stops_the_first(store:
         assert not taking.done()
         await first.release()
         second = await asyncio.wait_for(taking, 2)
-        assert second.stopped_run == "run-1"
+        assert second.stopped_runs == ("run-1",)
         waiting = asyncio.create_task(one.take(None, "alice:t1", "run-5", "enqueue"))
         await asyncio.sleep(0.3)
         assert not waiting.done()
@@ -111,7 +111,7 @@ async def test_a_run_that_takes_the_thread_while_an_interrupt_waits_is_stopped_t
         await asyncio.wait_for(stopped.wait(), 2)
         await thief.release()
         second = await asyncio.wait_for(taking, 2)
-        assert second.stopped_run == "run-1", "a rollback goes back to before the first run it stopped"
+        assert second.stopped_runs == ("run-1", "run-3"), "a rollback goes back to before every run it stopped"
         await second.release()
 
 

@@ -43,7 +43,7 @@ async def test_interrupt_stops_the_holder_and_takes_the_thread_once_it_lets_go()
     assert stopped == ["r1"] and not taking.done()  # asked to stop; the thread is still its own
     await first.release()
     second = await taking
-    assert second.stopped_run == "r1"
+    assert second.stopped_runs == ("r1",)
     assert await holds.stop("t", "r1") is False, "r1 holds it no more: nothing of r2's is stopped by r1's name"
     assert await holds.stop("t", "r2") is True and await holds.stop("t") is True and await holds.stop("other") is False
     await second.release()

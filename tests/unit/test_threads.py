@@ -261,3 +261,33 @@ async def refused_async(call: Any, status: int) -> str:
         await call()
     assert caught.value.status == status, caught.value.detail
     return str(caught.value.detail)
+
+
+async def test_a_rollback_goes_back_to_before_every_run_it_stopped() -> None:
+    """Run b stopped for run c, which rolled back to before b and was stopped in turn: a rollback that stopped both
+    (across processes, it asks each holder in turn) goes on from before b, keeping nothing of b or c."""
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import START, MessagesState, StateGraph
+
+    from quart_llmstream.run.threads import _before
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("echo", lambda state: {"messages": [AIMessage(f"re: {state['messages'][-1].text}")]})
+    builder.add_edge(START, "echo")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    thread: Any = {"configurable": {"thread_id": "t1"}}
+
+    def run(name: str, config: Any = thread) -> Any:  # a run's checkpoints carry its id, as the blueprint's config
+        return {**config, "metadata": {"run_id": name}}
+
+    await graph.ainvoke({"messages": [HumanMessage("a")]}, run("a"))
+    before_b = await graph.aget_state(thread)
+    await graph.ainvoke({"messages": [HumanMessage("b")]}, run("b"))
+    forked = {"configurable": {**thread["configurable"], **before_b.config["configurable"]}}
+    await graph.ainvoke({"messages": [HumanMessage("c")]}, run("c", forked))  # c rolled b back, then was stopped
+    stopped = ("b", "c")
+    back = await _before(graph, thread, stopped)
+    only_c = await _before(graph, thread, stopped[1:])
+    assert back["configurable"]["checkpoint_id"] == before_b.config["configurable"]["checkpoint_id"]
+    assert only_c["configurable"]["checkpoint_id"] == before_b.config["configurable"]["checkpoint_id"]
+    assert [m.text for m in (await graph.aget_state(back)).values["messages"]] == ["a", "re: a"]

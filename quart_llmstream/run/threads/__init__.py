@@ -233,19 +233,25 @@ async def open_thread(
     thread = RunThread(saved, config, held, recorded, ephemeral=ephemeral)
     try:
         await thread.found(existing)
-        if strategy == "rollback" and held.stopped_run is not None:
-            thread.config, thread._start = await _before(saved, config, held.stopped_run), None
+        if strategy == "rollback" and held.stopped_runs:
+            thread.config, thread._start = await _before(saved, config, held.stopped_runs), None
     except BaseException:
         await held.release()
         raise
     return thread
 
 
-async def _before(graph: Any, config: RunnableConfig, run_id: str) -> RunnableConfig:
-    """``config`` at the last checkpoint the run ``run_id`` did not write (checkpoints carry their run's id)."""
-    async for snapshot in graph.aget_state_history(config):
-        if snapshot.metadata.get("run_id") != run_id:
-            checkpoint_id = snapshot.config["configurable"]["checkpoint_id"]
-            return {**config, "configurable": {**config.get("configurable", {}), "checkpoint_id": checkpoint_id}}
-    await graph.checkpointer.adelete_thread(config["configurable"]["thread_id"])  # it began the thread
-    return config
+async def _before(graph: Any, config: RunnableConfig, run_ids: tuple[str, ...]) -> RunnableConfig:
+    """``config`` at the last checkpoint before the head's that none of the runs ``run_ids`` wrote (checkpoints
+    carry their run's id), going back parent by parent: a run that rolled back another went on from before it, and
+    what that one wrote (listed in time among the rest) is not the head's past."""
+    snapshot = await graph.aget_state(config)
+    while snapshot.created_at is not None and snapshot.metadata.get("run_id") in run_ids:
+        if snapshot.parent_config is None:  # they began the thread
+            await graph.checkpointer.adelete_thread(config["configurable"]["thread_id"])
+            return config
+        snapshot = await graph.aget_state(snapshot.parent_config)
+    if snapshot.created_at is None:
+        return config
+    checkpoint_id = snapshot.config["configurable"]["checkpoint_id"]
+    return {**config, "configurable": {**config.get("configurable", {}), "checkpoint_id": checkpoint_id}}

@@ -34,8 +34,8 @@ def busy_error() -> RequestError:
 class Held(ABC):
     """A hold on one thread, until :meth:`release` (which may be called more than once)."""
 
-    stopped_run: str | None = None
-    """The run this hold stopped to take the thread (``interrupt``, ``rollback``), if any."""
+    stopped_runs: tuple[str, ...] = ()
+    """The runs this hold stopped to take the thread (``interrupt``, ``rollback``), first to last."""
 
     @abstractmethod
     async def release(self) -> None: ...
@@ -87,12 +87,12 @@ class LocalHolds(ThreadHolds):
             return held
         if strategy == "reject":
             raise busy_error()
-        stopped = None
+        stopped: tuple[str, ...] = ()
         if strategy in ("interrupt", "rollback"):
-            stopped = holder.run_id
+            stopped = (holder.run_id,)
             holder.stop()
         held = await self._wait(key, run_id)
-        held.stopped_run = stopped
+        held.stopped_runs = stopped
         return held
 
     async def _wait(self, key: tuple[int, str], run_id: str) -> _LocalHeld:
@@ -133,13 +133,13 @@ class LocalHolds(ThreadHolds):
 
 
 class _LocalHeld(Held):
-    __slots__ = ("_holds", "_stop", "key", "run_id", "stopped_run")
+    __slots__ = ("_holds", "_stop", "key", "run_id", "stopped_runs")
 
     def __init__(self, holds: LocalHolds, key: tuple[int, str], run_id: str) -> None:
         self._holds: LocalHolds | None = holds
         self.key, self.run_id = key, run_id
         self._stop: Callable[[], None] | None = None
-        self.stopped_run = None
+        self.stopped_runs = ()
 
     def on_stop(self, stop: Callable[[], None]) -> None:
         self._stop = stop

@@ -38,16 +38,16 @@ class LeaseHolds(ThreadHolds):
         self.lease, self.poll = lease, poll
 
     async def take(self, checkpointer: Any, thread_id: str, run_id: str, strategy: Strategy = "reject") -> Held:
-        stopped: str | None = None
+        stopped: dict[str, None] = {}  # each run stopped, in order: a rollback goes back to before them all
         while not await self._claim(thread_id, run_id):
             if strategy == "reject":
                 raise busy_error()
-            if strategy in ("interrupt", "rollback"):  # whoever holds it now: another may have taken it since
-                holder = await self._mark(thread_id)
-                stopped = stopped or holder  # the first run stopped: where a rollback goes back to
+            stopping = strategy in ("interrupt", "rollback")  # whoever holds it now: another may have taken it
+            if stopping and (holder := await self._mark(thread_id)) is not None:
+                stopped[holder] = None
             await asyncio.sleep(self.poll)
         held = _Lease(self, thread_id, run_id)
-        held.stopped_run = stopped
+        held.stopped_runs = tuple(stopped)
         return held
 
     async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
