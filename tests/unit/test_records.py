@@ -5,6 +5,7 @@ and the threads runs wait on found whatever their status."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from langgraph.store.memory import InMemoryStore
@@ -69,3 +70,23 @@ async def test_threads_are_listed_in_the_order_asked_each_owner_only_their_own()
     assert [([r.thread_id for r in page], more) for page, more in by_id] == [(["t-a", "t-b"], True), (["t-c"], False)]
     assert [r.thread_id for r in newest_made[0]] == ["t-c", "t-a", "t-b"]
     assert [r.thread_id for r in by_status[0]] == ["t-a"] and by_status[1] is True
+
+
+class _SlowWrites(InMemoryStore):
+    """A store whose writes take a while: a change has read the record and not yet written it."""
+
+    async def aput(self, *args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0.05)
+        await super().aput(*args, **kwargs)
+
+
+async def test_a_change_read_before_a_delete_never_writes_the_record_back() -> None:
+    records = ThreadRecords(_SlowWrites())
+    await records.started("alice", "t1", "hello", "s0", "s0")
+    renaming = asyncio.create_task(records.rename("alice", "t1", "Trip"))
+    await asyncio.sleep(0.01)  # it has read the record; its write is on the way
+    await records.delete("alice", "t1")
+    await renaming
+    assert await records.get("alice", "t1") is None, "the rename came first; the delete after it"
+    assert await records.rename("alice", "t1", "later") is None and await records.get("alice", "t1") is None
+    assert records._locks == {}

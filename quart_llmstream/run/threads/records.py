@@ -9,8 +9,9 @@ starts (``busy``, with its stream) and as it ends (``idle`` or ``interrupted``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,13 +44,7 @@ class Record:
 
     def listed(self) -> dict[str, Any]:
         """The record as a list shows it."""
-        return {
-            "thread_id": self.thread_id,
-            "title": self.title,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "status": self.status,
-        }
+        return {key: getattr(self, key) for key in ("thread_id", "title", "created_at", "updated_at", "status")}
 
 
 def owner_label(owner: str | None) -> str:
@@ -181,30 +176,38 @@ class ThreadRecords:
     async def _change(
         self, owner: str | None, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
     ) -> dict[str, Any] | None:
-        """Read a record, change it and write it, one change at a time per record (in this process under a lock, across
-        processes under the holds' lease on it): a store has no partial update, and two changes at once (six runs
-        queued together, a rename as a run starts, a run queued on one process as the run on another ends) would
-        each write over the other. ``change`` gets the value (None: no record) and gives the new one (None:
-        nothing to write); the value written."""
-        namespace, key = self.namespace(owner), (owner, name)
+        """Read a record, change it and write it, one change at a time per record (:meth:`_alone`): a store has no
+        partial update, and two changes at once (six runs queued together, a rename as a run starts, a run queued
+        on one process as the run on another ends) would each write over the other. ``change`` gets the value
+        (None: no record) and gives the new one (None: nothing to write); the value written."""
+        async with self._alone(owner, name):
+            item = await self.store.aget(self.namespace(owner), name)
+            value = change(None if item is None else dict(item.value))
+            if value is not None:
+                await self.store.aput(self.namespace(owner), name, value, index=False)
+            return value
+
+    async def delete(self, owner: str | None, name: str) -> None:
+        """The record goes, between two changes: a change read before it (a rename) never writes it back."""
+        async with self._alone(owner, name):
+            await self.store.adelete(self.namespace(owner), name)
+
+    @contextlib.asynccontextmanager
+    async def _alone(self, owner: str | None, name: str) -> AsyncIterator[None]:
+        """The record to this block alone: in this process under a lock, across processes under the holds' lease
+        on it."""
+        key = (owner, name)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = lock, users + 1
         try:
             async with lock, self._holds.exclusive(f"{scoped(name, owner)}/record"):  # no thread id has a /
-                item = await self.store.aget(namespace, name)
-                value = change(None if item is None else dict(item.value))
-                if value is not None:
-                    await self.store.aput(namespace, name, value, index=False)
-                return value
+                yield
         finally:
             lock, users = self._locks[key]
             if users == 1:
                 del self._locks[key]
             else:
                 self._locks[key] = lock, users - 1
-
-    async def delete(self, owner: str | None, name: str) -> None:
-        await self.store.adelete(self.namespace(owner), name)
 
     async def busy(self, owner: str | None) -> list[Record]:
         """The owner's threads a run is on (their records say so)."""
