@@ -3,6 +3,7 @@ and what of a request it may store."""
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -291,3 +292,36 @@ async def test_a_rollback_goes_back_to_before_every_run_it_stopped() -> None:
     assert back["configurable"]["checkpoint_id"] == before_b.config["configurable"]["checkpoint_id"]
     assert only_c["configurable"]["checkpoint_id"] == before_b.config["configurable"]["checkpoint_id"]
     assert [m.text for m in (await graph.aget_state(back)).values["messages"]] == ["a", "re: a"]
+
+
+@pytest.mark.parametrize("deleted", [True, False])
+async def test_a_run_that_waited_its_turn_while_its_thread_was_deleted_is_a_404(deleted: bool) -> None:
+    """Across processes a deletion may take the thread before a run that waited for it: that run does not make the
+    thread again (one that waited for a run that just ended goes on)."""
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import START, MessagesState, StateGraph
+    from langgraph.store.memory import InMemoryStore
+
+    from quart_llmstream.run.threads import Recorded, ThreadRecords, open_thread
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("echo", lambda state: {"messages": [AIMessage("re")]})
+    builder.add_edge(START, "echo")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    records, holds = ThreadRecords(InMemoryStore()), LocalHolds()
+    await records.started("alice", "t1", "hello", "s1", "run-1")
+    going = await holds.take(graph.checkpointer, "alice:t1", "run-1")
+    config: Any = {"configurable": {"thread_id": "alice:t1"}, "run_id": "run-2"}
+    waiting = asyncio.create_task(open_thread(graph, config, holds, "enqueue", Recorded(records, "alice", "t1")))
+    await asyncio.sleep(0.01)
+    if deleted:
+        await records.delete("alice", "t1")
+    await going.release()
+    if deleted:
+        with pytest.raises(RequestError) as caught:
+            await waiting
+        assert caught.value.status == 404 and caught.value.detail.startswith("the thread was deleted")
+    else:
+        thread = await waiting
+        assert thread is not None and thread.held.waited
+        await thread.release()

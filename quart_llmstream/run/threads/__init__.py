@@ -90,6 +90,12 @@ class Recorded:
         """A run that waited its turn ended before it started (cancelled, or refused)."""
         await self.records.unqueued(self.owner, self.name, run_id)
 
+    async def made(self) -> str | None:
+        """When the thread's record was made (None: there is none): a thread deleted, and maybe made again, has
+        another."""
+        record = await self.records.get(self.owner, self.name)
+        return None if record is None else record.created_at
+
     async def cancel_queued(self) -> None:
         """Stop the runs waiting their turn on the thread (wherever they wait: their streams carry the stop)."""
         record = await self.records.get(self.owner, self.name)
@@ -222,16 +228,20 @@ async def open_thread(
     runnable keeps no thread (no checkpointer of its own, or no thread id). After a ``rollback`` the run goes on
     from where the run it stopped started (``interrupt`` and ``rollback`` stop the runs waiting their turn in the
     background too); an ``ephemeral`` thread (a stateless run's) is deleted as it ends; an ``existing`` one must
-    be there already (:meth:`RunThread.found`)."""
+    be there already (:meth:`RunThread.found`); one deleted while the run waited for it is a ``404``."""
     saved = checkpointed(graph)
     thread_id = config.get("configurable", {}).get("thread_id")
     if saved is None or thread_id is None:
         return None
     if strategy in ("interrupt", "rollback") and recorded is not None:  # it stops those waiting too, as LangGraph's
         await recorded.cancel_queued()
+    waits = recorded if recorded is not None and strategy != "reject" else None  # it may wait for the thread
+    made = None if waits is None else await waits.made()
     held = await holds.take(saved.checkpointer, str(thread_id), str(config.get("run_id")), strategy)
     thread = RunThread(saved, config, held, recorded, ephemeral=ephemeral)
     try:
+        if waits is not None and made is not None and held.waited and await waits.made() != made:
+            raise RequestError(404, "not_found", "the thread was deleted while this run waited its turn")
         await thread.found(existing)
         if strategy == "rollback" and held.stopped_runs:
             thread.config, thread._start = await _before(saved, config, held.stopped_runs), None

@@ -36,6 +36,8 @@ class Held(ABC):
 
     stopped_runs: tuple[str, ...] = ()
     """The runs this hold stopped to take the thread (``interrupt``, ``rollback``), first to last."""
+    waited: bool = False
+    """Another run held the thread when this one asked for it."""
 
     @abstractmethod
     async def release(self) -> None: ...
@@ -92,7 +94,7 @@ class LocalHolds(ThreadHolds):
             stopped = (holder.run_id,)
             holder.stop()
         held = await self._wait(key, run_id)
-        held.stopped_runs = stopped
+        held.stopped_runs, held.waited = stopped, True
         return held
 
     async def _wait(self, key: tuple[int, str], run_id: str) -> _LocalHeld:
@@ -133,13 +135,13 @@ class LocalHolds(ThreadHolds):
 
 
 class _LocalHeld(Held):
-    __slots__ = ("_holds", "_stop", "key", "run_id", "stopped_runs")
+    __slots__ = ("_holds", "_stop", "key", "run_id", "stopped_runs", "waited")
 
     def __init__(self, holds: LocalHolds, key: tuple[int, str], run_id: str) -> None:
         self._holds: LocalHolds | None = holds
         self.key, self.run_id = key, run_id
         self._stop: Callable[[], None] | None = None
-        self.stopped_runs = ()
+        self.stopped_runs, self.waited = (), False
 
     def on_stop(self, stop: Callable[[], None]) -> None:
         self._stop = stop

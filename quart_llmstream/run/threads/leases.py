@@ -39,7 +39,9 @@ class LeaseHolds(ThreadHolds):
 
     async def take(self, checkpointer: Any, thread_id: str, run_id: str, strategy: Strategy = "reject") -> Held:
         stopped: dict[str, None] = {}  # each run stopped, in order: a rollback goes back to before them all
+        waited = False
         while not await self._claim(thread_id, run_id):
+            waited = True
             if strategy == "reject":
                 raise busy_error()
             stopping = strategy in ("interrupt", "rollback")  # whoever holds it now: another may have taken it
@@ -47,7 +49,7 @@ class LeaseHolds(ThreadHolds):
                 stopped[holder] = None
             await asyncio.sleep(self.poll)
         held = _Lease(self, thread_id, run_id)
-        held.stopped_runs = tuple(stopped)
+        held.stopped_runs, held.waited = tuple(stopped), waited
         return held
 
     async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
