@@ -127,7 +127,7 @@ class Preparer:
             meta = StreamMeta(owner, tuple(sorted(mapper.events)), dict(chat_request.ids))
             stream = await open_stream(self._store, str(run_id), chat_request.ids.get("stream_id"), meta)
             if queued is not None:
-                await queued.queued(chat_request.question, str(run_id))
+                await queued.queued(chat_request.question, str(run_id), make=not turn.existing)  # none: deleted
             elif thread is not None:
                 await thread.begin(chat_request.question, stream.id if stream.resumable else None)
         except BaseException as exc:

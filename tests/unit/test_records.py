@@ -90,3 +90,13 @@ async def test_a_change_read_before_a_delete_never_writes_the_record_back() -> N
     assert await records.get("alice", "t1") is None, "the rename came first; the delete after it"
     assert await records.rename("alice", "t1", "later") is None and await records.get("alice", "t1") is None
     assert records._locks == {}
+
+
+async def test_a_run_queued_on_a_thread_that_must_be_there_makes_no_record_of_a_deleted_one() -> None:
+    """LangGraph's runs (``if_not_exists: reject``) queued as the thread is deleted: the run finds no thread."""
+    records = ThreadRecords(InMemoryStore())
+    await records.queued("alice", "gone", "hello", "q1", make=False)
+    await records.queued("alice", "new", "hello", "q2")  # a run that makes its thread: the record is made
+    assert await records.get("alice", "gone") is None
+    made = await records.get("alice", "new")
+    assert made is not None and made.queued == ("q2",)

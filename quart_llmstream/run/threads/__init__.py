@@ -82,9 +82,9 @@ class Recorded:
         await self._forget(gone)
         return metadata
 
-    async def queued(self, question: str, run_id: str) -> None:
+    async def queued(self, question: str, run_id: str, make: bool = True) -> None:
         """A run waits its turn on the thread (:meth:`.records.ThreadRecords.queued`)."""
-        await self._forget(await self.records.queued(self.owner, self.name, question, run_id))
+        await self._forget(await self.records.queued(self.owner, self.name, question, run_id, make))
 
     async def unqueued(self, run_id: str) -> None:
         """A run that waited its turn ended before it started (cancelled, or refused)."""

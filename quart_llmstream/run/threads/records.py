@@ -91,12 +91,14 @@ class ThreadRecords:
         value = await self._change(owner, name, start)
         return dict((value or {}).get("metadata") or {}), gone
 
-    async def queued(self, owner: str | None, name: str, question: str, run_id: str) -> list[str]:
-        """The run ``run_id`` waits its turn on the thread: its stream is one of the thread's (listed, joined,
-        deleted with it) before it starts. The streams the record no longer remembers."""
+    async def queued(self, owner: str | None, name: str, question: str, run_id: str, make: bool = True) -> list[str]:
+        """The run ``run_id`` waits its turn: its stream is the thread's (listed, joined, deleted with it) before it
+        starts; the streams the record forgets. Without ``make``, no record (a thread deleted) is made."""
         gone: list[str] = []
 
-        def queue(value: dict[str, Any] | None) -> dict[str, Any]:
+        def queue(value: dict[str, Any] | None) -> dict[str, Any] | None:
+            if value is None and not make:  # the run finds no thread when its turn comes
+                return None
             value = value if value is not None else {"title": title_of(question), "created_at": _now()}
             streams, gone[:] = _streams(value, run_id)
             return value | {"streams": streams, "queued": [*value.get("queued", ()), run_id]}
@@ -194,8 +196,7 @@ class ThreadRecords:
 
     @contextlib.asynccontextmanager
     async def _alone(self, owner: str | None, name: str) -> AsyncIterator[None]:
-        """The record to this block alone: in this process under a lock, across processes under the holds' lease
-        on it."""
+        """The record to this block alone: under a lock in this process, under the holds' lease across them."""
         key = (owner, name)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = lock, users + 1
