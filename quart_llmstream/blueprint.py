@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Unpack, cast
+from typing import Unpack, cast
 
 from quart import Blueprint, Quart, Response, current_app, jsonify, request
 from quart.blueprints import BlueprintSetupState
@@ -25,6 +25,7 @@ from .feedback import feedback_route
 from .metrics import BlueprintMetrics
 from .protocols import PROTOCOLS, Protocol
 from .protocols.unserved import UNSERVED_METHODS, unserved
+from .request import ChatRequest
 from .request.body import read_json_bodies, read_json_body
 from .resume import resume_routes
 from .run import Preparer, RunnableFactory
@@ -109,8 +110,7 @@ def _chat_view(
 ) -> tuple[Callable[..., Awaitable[Response]], Callable[..., Awaitable[Response]]]:
     """The chat view, and the view of a batch of runs (:attr:`.protocols.base.Protocol.batch_route`)."""
 
-    async def serve(body: dict[str, Any], path: dict[str, str]) -> Response:
-        chat_request = protocol.read(body, Headers(request.headers), settings, {**path, "blueprint": name})
+    async def serve(chat_request: ChatRequest) -> Response:
         prepared = await preparer.prepare(chat_request)
         run = preparer.start(prepared)
         encoder = protocol.encoder(prepared.stream.id, prepared.mapping.events, chat_request.ids)
@@ -121,17 +121,18 @@ def _chat_view(
     async def chat(**path: str) -> Response:
         extension.admit(settings)  # early, before reading the body
         body = await read_json_body(request, protocol.budget(settings))
-        return await serve(body, path)
+        chat_request = protocol.read(body, Headers(request.headers), settings, {**path, "blueprint": name})
+        return await serve(chat_request)
 
     async def batch(**path: str) -> Response:
-        """Each body a run in the background, each checked before any starts; their answers, in order."""
+        """Each body a run in the background, each read (and checked) before any starts; their answers, in order."""
         bodies = await read_json_bodies(request, protocol.budget(settings))
-        for body in bodies:
-            protocol.read(body, Headers(request.headers), settings, {**path, "blueprint": name})
+        headers, where = Headers(request.headers), {**path, "blueprint": name}
+        chat_requests = [protocol.read(body, headers, settings, where) for body in bodies]
         answers = []
-        for body in bodies:
+        for chat_request in chat_requests:
             extension.admit(settings)
-            answers.append(await (await serve(body, path)).get_json())
+            answers.append(await (await serve(chat_request)).get_json())
         return jsonify(answers)
 
     return chat, batch

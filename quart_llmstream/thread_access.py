@@ -142,12 +142,15 @@ class Threads:
         offset: int,
         status: str | None = None,
         names: list[str] | None = None,
-        order: tuple[str, bool] = LATEST_FIRST,
+        order: tuple[str, bool] | None = None,
     ) -> list[dict[str, Any]]:
         """The owner's threads whose metadata holds ``metadata``'s pairs, of ``status`` and among ``names`` when
-        given, in ``order`` (most recent activity first by default): ``limit`` of them from ``offset``."""
+        given, in ``order`` (a field, and whether descending; None: most recent activity first): ``limit`` of them
+        from ``offset``."""
         named = None if names is None else [self.name(name) for name in names]
-        page, _ = await self.extension.records().page(owner, limit, offset, metadata, status, named, order)
+        page, _ = await self.extension.records().page(
+            owner, limit, offset, metadata, status, named, order or LATEST_FIRST
+        )
         return [await self.listed(record, owner) for record in page]
 
     async def listed(self, record: Record, owner: str | None, metadata: bool = True) -> dict[str, Any]:

@@ -108,7 +108,7 @@ class ThreadAccess(Interface):
         offset: int,
         status: str | None = None,
         names: list[str] | None = None,
-        order: tuple[str, bool] = ("updated_at", True),
+        order: tuple[str, bool] | None = None,
     ) -> list[dict[str, Any]]: ...
 
     async def delete(self, owner: str | None, thread_id: str) -> None: ...

@@ -114,10 +114,11 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         """The threads with their values and interrupts (a sidebar's labels: Agent Chat UI's, the first message)."""
         body, owner = await checked_body(Search), await threads.owner()
         page = await found(body, body.limit, body.offset)
-        listed = [thread(record, await threads.state(owner, record["thread_id"])) for record in page]
-        if body.select is not None:
-            listed = [{key: value for key, value in each.items() if key in body.select} for each in listed]
-        return json_response(listed)
+        if body.select is None:
+            return json_response([thread(record, await threads.state(owner, record["thread_id"])) for record in page])
+        read = {"values", "interrupts", "status"} & set(body.select)  # what the threads' states tell
+        listed = [thread(record, await threads.state(owner, record["thread_id"]) if read else None) for record in page]
+        return json_response([{key: value for key, value in each.items() if key in body.select} for each in listed])
 
     async def thread_state(thread_id: str, checkpoint_id: str | None = None) -> Response:
         owner, subgraphs = await threads.owner(), request.args.get("subgraphs", "").lower() == "true"
@@ -138,10 +139,9 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         else:
             body = await checked_body(History)
         before = body.before  # a checkpoint id, or a config naming one
-        if isinstance(before, dict):
-            configurable = before.get("configurable", before)
-            before = configurable.get("checkpoint_id") if isinstance(configurable, dict) else ...  # not a config
-        if before is not None and not isinstance(before, str):
+        if isinstance(before, dict) and isinstance(configurable := before.get("configurable", before), dict):
+            before = configurable.get("checkpoint_id")
+        if before is not None and not isinstance(before, str):  # a config whose configurable is not one, say
             raise RequestError(422, "invalid_request", "before: a checkpoint id, or a config naming one")
         at = ("", None) if body.checkpoint is None else (body.checkpoint.checkpoint_ns, body.checkpoint.checkpoint_id)
         states = await threads.history(owner, thread_id, body.limit, before, body.metadata, at)

@@ -53,11 +53,9 @@ class Search(BaseModel):
         return metadata
 
     @property
-    def order(self) -> tuple[str, bool]:
-        """Most recent activity first, unless asked otherwise (descending unless ``asc``)."""
-        if self.sort_by is None:
-            return ("updated_at", True)
-        return (_SORTED.get(self.sort_by, self.sort_by), self.sort_order != "asc")
+    def order(self) -> tuple[str, bool] | None:
+        """The field asked to sort by, and whether descending (unless ``asc``); None: the threads' own order."""
+        return None if self.sort_by is None else (_SORTED.get(self.sort_by, self.sort_by), self.sort_order != "asc")
 
 
 class Patch(BaseModel):
