@@ -85,6 +85,28 @@ class ThreadRuns(Threads):
                 found.append((run_id, status, opened[0].ids))
         return found
 
+    async def run_ids(self, owner: str | None, thread_id: str) -> tuple[list[str], list[str]]:
+        """The thread's runs its record remembers, in the order they were made, and those of them going on or waiting
+        their turn (not those whose process died); ``404`` when there is no thread, or its runs' frames are not kept
+        (resume off)."""
+        record = await self.extension.records().get(owner, self.name(thread_id))
+        if record is None:
+            await self.state(owner, thread_id)  # 404 unless it is there
+        if self.store is None:
+            raise RequestError(404, "not_found", "this blueprint keeps no run's frames (resume is off)")
+        if record is None:
+            return [], []
+        going = [
+            run
+            for run in record.streams
+            if run in (record.stream_id, *record.queued) and await self.store.running(run, owner)
+        ]
+        return list(record.streams), going
+
+    def draining(self) -> bool:
+        """The server shuts down: streams that follow runs end with them."""
+        return self.extension.draining
+
     async def cancel(
         self, owner: str | None, thread_id: str, run_id: str | None, wait: bool = False, rollback: bool = False
     ) -> None:

@@ -135,6 +135,10 @@ class ThreadAccess(Interface):
 
     async def runs(self, owner: str | None, thread_id: str) -> list[tuple[str, str, Mapping[str, str]]]: ...
 
+    async def run_ids(self, owner: str | None, thread_id: str) -> tuple[list[str], list[str]]: ...
+
+    def draining(self) -> bool: ...
+
 
 class Protocol(ABC):
     name: ClassVar[str]

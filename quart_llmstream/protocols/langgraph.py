@@ -30,6 +30,7 @@ from .langgraph_body import STREAM_MODES, read_run
 from .langgraph_encoder import LangGraphEncoder
 from .langgraph_runs import run_routes
 from .langgraph_store import store_routes
+from .langgraph_thread_stream import thread_stream_route
 from .response import RunHandle, read_to_end
 
 __all__ = ["LangGraphEncoder", "LangGraphProtocol"]
@@ -83,6 +84,7 @@ class LangGraphProtocol(Protocol):
             thread_routes(threads, name)
             + graph_routes(threads, name)
             + run_routes(threads, name, self.respond, settings)
+            + [thread_stream_route(threads, settings)]
             + store_routes(threads, name, one_user=settings.stream_owner is None)
         )
 

@@ -395,6 +395,32 @@ async def stateless_in_the_background(client: Any) -> dict[str, Any]:
     return seen
 
 
+async def followed(url: str) -> dict[str, Any]:
+    """A thread's stream, joined before its runs: a run waited for, then one in the background in two modes; each
+    run's frames in its modes, a ``run_done`` after each (``lifecycle``: only those and the runs' starts). The modes
+    as LangGraph's server reads them (``stream_modes``: it does not read the ``stream_mode`` its SDKs send)."""
+    client = get_client(url=url)
+    thread = (await client.threads.create())["thread_id"]
+    got: dict[str, list[tuple[str, Any]]] = {"run_modes": [], "lifecycle": []}
+
+    async def follow(mode: str) -> None:
+        async for part in await client.threads.join_stream(thread, params={"stream_modes": mode}):
+            got[mode].append((part.event, PARTS.get(part.event, plain)(part.data)))
+
+    followers = [asyncio.create_task(follow(mode)) for mode in got]
+    await asyncio.sleep(1)  # joined
+    await client.runs.wait(thread, "agent", input=ask("hello there"))
+    run = await client.runs.create(thread, "agent", input=ask("the weather please"), stream_mode=["updates", "values"])
+    await client.runs.join(thread, run["run_id"])
+    for _ in range(50):  # the last frame, at the pace each server looks for them
+        if got["lifecycle"].count(("metadata", {"status": "run_done"})) == 2:
+            break
+        await asyncio.sleep(0.1)
+    for follower in followers:
+        follower.cancel()
+    return {f"a thread's stream, {mode}": frames for mode, frames in got.items()}
+
+
 async def kept(url: str) -> dict[str, Any]:
     """A thread copied, a run of it deleted, runs cancelled (one rolled back, some by ids), threads pruned."""
     client, seen = get_client(url=url), {}
@@ -480,9 +506,10 @@ async def kept(url: str) -> dict[str, Any]:
 async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server_and_from_the_blueprint() -> None:
     async with langgraph_dev() as reference:
         theirs = await session(reference) | await nested_session(reference) | await kept(reference)
-        theirs |= await found(reference)
+        theirs |= await found(reference) | await followed(reference)
     async with running(ours()) as url:
         mine = await session(url) | await nested_session(f"{url}/nested") | await kept(url) | await found(url)
+        mine |= await followed(url)
     for label, _ in TURNS:
         assert [event for event, _ in mine[label]] == [event for event, _ in theirs[label]], label
         for index, (got, want) in enumerate(zip(mine[label], theirs[label], strict=True)):
@@ -516,6 +543,10 @@ async def test_the_same_client_code_gets_the_same_answers_from_langgraphs_server
     for label in [key for key in theirs if key.startswith(("store", "nested", "assistant"))]:
         assert mine[label] == theirs[label], label
     assert mine["subgraphs"] == theirs["subgraphs"]
+    assert [event for event, _ in mine["a thread's stream, lifecycle"]] == ["metadata"] * 4
+    assert mine["a thread's stream, run_modes"][-1] == ("metadata", {"status": "run_done"})
+    for label in ("a thread's stream, run_modes", "a thread's stream, lifecycle"):
+        assert mine[label] == theirs[label], label
     assert mine["copy, state"]["values"]["messages"][-1]["content"] == "Answer to and again"
     assert len(mine["copy, history"]) == 8 and mine["run deleted, run"] == 404
     assert mine["rolled back, state"]["values"] == mine["run deleted, state"]["values"]
