@@ -71,6 +71,7 @@ class _RunBody(BaseModel):
     multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] | None = None
     if_not_exists: Literal["create", "reject"] | None = None
     on_disconnect: Literal["cancel", "continue"] | None = None
+    on_completion: Literal["delete", "keep"] | None = None  # a stateless run's thread: gone with it, or kept
     checkpoint_id: StrictStr | None = None
     checkpoint: dict[str, Any] | None = None  # {checkpoint_id, checkpoint_ns}: useStream's edit and regenerate
     stream_resumable: StrictBool = False
@@ -114,8 +115,11 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     modes = parsed.stream_mode if isinstance(parsed.stream_mode, list) else [parsed.stream_mode]
     kind = path.get("kind", "create")  # POST /runs, /threads/{id}/runs: in the background
     ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": assistant}
-    ids |= {"thread_id": path["thread_id"]} if "thread_id" in path else {"ephemeral": "yes"}  # stateless: its own
-    ids |= {"if_not_exists": parsed.if_not_exists or "reject"} if "thread_id" in path else {}  # LangGraph's default
+    kept = "thread_id" not in path and parsed.on_completion == "keep"  # stateless, its thread kept: a new thread
+    thread_id = str(uuid.uuid4()) if kept else path.get("thread_id")
+    ids |= {"thread_id": thread_id} if thread_id else {"ephemeral": "yes"}  # stateless: a thread of its own
+    if thread_id:
+        ids["if_not_exists"] = "create" if kept else parsed.if_not_exists or "reject"  # LangGraph's default
     ids |= {"on_disconnect": parsed.on_disconnect} if parsed.on_disconnect else {}
     ids |= {"created_at": datetime.now(UTC).isoformat()}  # the run as it is described: kept with its stream
     ids |= {"multitask_strategy": parsed.multitask_strategy or settings.multitask_strategy}
@@ -137,7 +141,7 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         headers=headers,
         ids=ids,
         messages=messages,
-        thread_id=path.get("thread_id"),
+        thread_id=thread_id,
         resume=resume,
         state=inputs,
         multitask_strategy=parsed.multitask_strategy,

@@ -36,6 +36,10 @@ def langgraph_app(delay: float = 0.0, resume: str | None = "memory") -> tuple[Qu
     return app, review
 
 
+def ask(text: str) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": text}]}
+
+
 async def parts(client: Any, thread: str | None, text: str, **options: Any) -> list[tuple[str, Any]]:
     messages = {"messages": [{"role": "user", "content": text}]}
     modes = options.pop("stream_mode", ["values", "messages-tuple", "updates"])
@@ -124,6 +128,12 @@ async def test_another_owners_thread_is_a_404_and_never_found_and_refusals_are_l
         with pytest.raises(NotFoundError):
             await bob.threads.get(thread)
         assert await bob.threads.search(metadata={"k": "v"}) == []
+        kept = await alice.runs.create(None, "reviewer", input=ask("kept"), on_completion="keep")  # stateless
+        await alice.runs.join(kept["thread_id"], kept["run_id"])
+        with pytest.raises(NotFoundError):
+            await bob.threads.get(kept["thread_id"])
+        assert kept["thread_id"] in [t["thread_id"] for t in await alice.threads.search()]
+        assert kept["thread_id"] not in [t["thread_id"] for t in await bob.threads.search()]
         async with httpx.AsyncClient(timeout=30) as http:
             bad_mode = await http.post(
                 f"{url}/lg/threads/{thread}/runs/stream", json={"input": {}, "stream_mode": "nope"}, headers=ALICE

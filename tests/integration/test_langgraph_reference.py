@@ -373,7 +373,7 @@ async def found(url: str) -> dict[str, Any]:
 
 async def stateless_in_the_background(client: Any) -> dict[str, Any]:
     """A run on no thread, in the background (``runs.create(None, ...)``), and a batch of them: answered at once,
-    and they run (a tool keeps a memory in the store)."""
+    and they run (a tool keeps a memory in the store); one whose thread is kept (``on_completion="keep"``)."""
 
     async def remembered() -> Any:
         for _ in range(100):
@@ -392,6 +392,14 @@ async def stateless_in_the_background(client: Any) -> dict[str, Any]:
     seen["a batch"] = [(run["status"], run["assistant_id"] is not None) for run in runs]
     seen["a batch, its effect"] = await remembered()
     seen["a batch, not a list"] = await status_of(client.http.post("/runs/batch", json={"assistant_id": "agent"}))
+    kept = await client.runs.create(None, "agent", input=ask("keep this one"), on_completion="keep")
+    await client.runs.join(kept["thread_id"], kept["run_id"])
+    seen["stateless, its thread kept"] = plain(await client.threads.get(kept["thread_id"]))
+    seen["stateless, its thread kept, its runs"] = [run["status"] for run in await client.runs.list(kept["thread_id"])]
+    waited = await client.runs.wait(None, "agent", input=ask("and this"), on_completion="keep")
+    seen["stateless, its thread kept, waited"] = plain(waited)
+    bogus = client.http.post("/runs/wait", json={"assistant_id": "agent", "input": ask("x"), "on_completion": "no"})
+    seen["stateless, kept or not"] = await status_of(bogus)
     return seen
 
 

@@ -17,14 +17,10 @@ from langgraph_sdk.errors import NotFoundError
 from quart_llmstream import drain
 
 from helpers import running
-from test_langgraph_protocol import ALICE, BOB, langgraph_app
+from test_langgraph_protocol import ALICE, BOB, ask, langgraph_app
 
 DONE = "run_done"
 SLOW = "a question answered slowly, word by word, for a second or so"
-
-
-def ask(text: str) -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": text}]}
 
 
 async def listen(client: Any, thread: str, into: list[Any], **options: Any) -> None:
