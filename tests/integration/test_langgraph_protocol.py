@@ -187,6 +187,7 @@ async def test_langgraphs_js_client_streams_resumes_an_interrupt_reads_the_threa
             owner="alice",
         )
     assert done["error"] is None, done["error"]
+    assert done["followed"] == [["metadata", None], ["metadata", "run_done"]], "the thread's stream, lifecycle"
     assert [stream[0] for stream in done["streams"]] == ["metadata"] * 3
     assert done["tokens"][0] == "Answer to hello there" and "messages" in done["streams"][0]
     texts = [message["content"] for message in done["state"]["values"]["messages"] if message["type"] != "tool"]

@@ -2,10 +2,11 @@
 // prints one JSON line.
 //   {"apiUrl", "assistantId", "headers"?, "turns": [text, ...], "resume"?: value for the interrupt a turn leaves}
 // It makes a thread with metadata, streams each turn in values and messages-tuple, resumes an interrupt with
-// `command: {resume}`, and reads the thread back (getState, getHistory, search, get), then waits for one more run;
+// `command: {resume}`, and reads the thread back (getState, getHistory, search, get), then waits for one more run
+// followed on the thread's stream (joinStream, lifecycle);
 // with "owner", it keeps an item in the store under the owner's id, and reads, searches, lists and deletes it.
 // Output: {"threadId", "streams": [[event, ...] per run], "tokens": [text per run], "state", "history",
-// "found", "thread", "waited", "store", "error"}.
+// "found", "thread", "waited", "followed", "store", "error"}.
 import { Client } from "@langchain/langgraph-sdk";
 
 const args = JSON.parse(process.argv[2]);
@@ -41,9 +42,20 @@ try {
   out.history = await client.threads.getHistory(thread.thread_id, { limit: 2 });
   out.found = await client.threads.search({ metadata: { source: "js" } });
   out.thread = await client.threads.get(thread.thread_id);
+  const followed = []; // the thread's stream, joined before that run: its start and its end
+  const following = (async () => {
+    const parts = client.threads.joinStream(thread.thread_id, { streamMode: "lifecycle" });
+    for await (const part of parts) {
+      followed.push([part.event, part.data?.status ?? null]);
+      if (part.data?.status === "run_done") break;
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 500));
   out.waited = await client.runs.wait(thread.thread_id, args.assistantId, {
     input: { messages: [{ type: "human", content: "one more" }] },
   });
+  await following;
+  out.followed = followed;
   if (args.owner !== undefined) {
     const namespace = [args.owner, "memories"];
     await client.store.putItem(namespace, "m1", { text: "likes tea" });
