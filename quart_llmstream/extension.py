@@ -8,12 +8,9 @@ resumable streams, Langfuse tracing (one client per app) and the signal handlers
 ``app.extensions["llmstream"]``. ``create_blueprint`` makes one on first registration when the app has none,
 so ``LLMStream(app)`` is needed only to set it up explicitly.
 
-At shutdown Hypercorn stops accepting, waits ``graceful_timeout`` for open connections and then cancels
-them, and the app's ``after_serving`` only runs after that: too late for a clean end. So while the app
-serves, the extension chains a handler in front of the process's SIGTERM and SIGINT handlers (the
-server's own still run, unchanged): on the signal every open stream gets a ``shutdown`` error frame and
-its final frame, at once. When the app stops serving, the previous handlers are put back (and it takes
-streams again if served again). Servers started from code call :func:`drain` instead.
+At shutdown (a signal: :mod:`.signals`; or :func:`drain`, for servers started from code) every open stream ends
+with a ``shutdown`` error frame and its final frame, and new ones are refused; when the app stops serving, the
+stores, holds and traces send what they owe.
 """
 
 from __future__ import annotations
@@ -21,11 +18,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
-import os
-import signal
-import threading
 from collections.abc import Callable, Sequence
-from types import FrameType
 from typing import Any, Protocol
 
 from quart import Quart
@@ -37,6 +30,7 @@ from .run import StopReason
 from .run.ledger import RunLedger
 from .run.threads import LocalHolds, ThreadHolds, ThreadRecords
 from .settings import Settings
+from .signals import ShutdownSignals
 from .tracing import LangfuseTracing, langfuse_from_config, missing_keys
 
 __all__ = ["LLMStream", "drain"]
@@ -44,8 +38,6 @@ __all__ = ["LLMStream", "drain"]
 log = logging.getLogger("quart_llmstream")
 
 _EXTENSION = "llmstream"
-_DRAIN_SECONDS = 2.0  # how long a signal waits for open streams to end before it takes its course
-_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class OpenRun(Protocol):
@@ -77,9 +69,8 @@ class LLMStream:
         self._config: Any = {}
         self._tracing: LangfuseTracing | None = None
         self._tracing_checked = False
-        self._previous_handlers: dict[int, Any] = {}
         self._stores: dict[Any, StreamStore] = {}
-        self._drain_task: asyncio.Task[None] | None = None
+        self._signals = ShutdownSignals(self.drain, self._let_go)
         if app is not None:
             self.init_app(app)
 
@@ -238,57 +229,22 @@ class LLMStream:
     # Serving: signals in, drain and flush out.
 
     async def _chain_signals(self) -> None:
-        """Drain on SIGTERM/SIGINT, then let what was there before run.
-
-        A Python-level handler (asyncio's, which Hypercorn serving in-process uses, or another) is
-        called after ours. A SIGTERM left at its default (a Hypercorn worker process, which learns of
-        shutdown from its parent; the signal reaches it when sent to the process group) still ends the
-        process, once the streams have ended. An ignored signal stays ignored.
-        """
-        if threading.current_thread() is not threading.main_thread():
-            return
-        loop = asyncio.get_running_loop()
-        for signum in _SIGNALS:
-            previous = signal.getsignal(signum)
-            if callable(previous) or (signum == signal.SIGTERM and previous == signal.SIG_DFL):
-                self._previous_handlers[signum] = previous
-                signal.signal(signum, self._handler(loop, previous))
+        self._signals.chain()
 
     async def _after_serving(self) -> None:
-        self._restore_signals()
+        self._signals.restore()
         await self.drain()
+        await self._let_go()
+        self.draining = False  # served again, it takes streams again
+
+    async def _let_go(self) -> None:
+        """What must reach the other processes and services before this one ends: the stores' last writes (each
+        stream's end, its lease let go), the holds' leases, the traces."""
         for store in self._stores.values():
             await store.close()
         await self.holds.close()
         if self._tracing is not None:
             await self._tracing.flush()
-        self.draining, self._drain_task = False, None
-
-    def _restore_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum, previous in self._previous_handlers.items():
-            signal.signal(signum, previous)
-        self._previous_handlers.clear()
-
-    def _handler(self, loop: asyncio.AbstractEventLoop, previous: Any) -> Callable[..., Any]:
-        def start_drain(resend: int | None) -> None:
-            if self._drain_task is None:
-                self._drain_task = loop.create_task(self._drain_then_resend(resend))
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(start_drain, None if callable(previous) else signum)
-            if callable(previous):
-                previous(signum, frame)
-
-        return on_signal
-
-    async def _drain_then_resend(self, signum: int | None) -> None:
-        await self.drain(timeout=_DRAIN_SECONDS)
-        if signum is not None:  # the default action was to end the process: do it now
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
 
 
 async def drain(app: Quart, timeout: float | None = None) -> None:

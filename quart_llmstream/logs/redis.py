@@ -42,6 +42,7 @@ log = logging.getLogger("quart_llmstream")
 LEASE_MS = 6000  # a producer that stops renewing is taken for dead after this long
 _RENEW_SECONDS = LEASE_MS / 3000
 _GATHER_SECONDS = 0.005  # how long a batch of events gathers before it is written
+_CLOSE_SECONDS = 2.0  # how long closing the store waits for its runs' last writes
 _BLOCK_MS = 1000  # a followed stream's XREAD BLOCK; then it checks the producer's lease
 _MAX_CONNECTIONS = 10_000  # each stream followed in a process holds one connection while it blocks
 _RUNNING_TTL = 3600  # seconds added to a running stream's keys at each write
@@ -141,6 +142,9 @@ class RedisStore(StreamStore):
                 await self.redis.delete(_key(key, part))
 
     async def close(self) -> None:
+        """Let the streams' mirrors write their ends (and let go of their leases) first: the runs have ended."""
+        if mirrors := [log.mirror for log in self._producing.values() if isinstance(log, _MirroredLog)]:
+            await asyncio.wait(mirrors, timeout=_CLOSE_SECONDS)
         await self._cancels.close()
         if self._owns_client:
             with contextlib.suppress(Exception):
@@ -186,7 +190,7 @@ class _MirroredLog(MemoryLog):
         self._mirrored = True  # until Redis fails this stream
         self._written = 0  # the number of the last event in Redis
         self._wake = asyncio.Event()
-        self._mirror = asyncio.get_running_loop().create_task(self._mirroring())
+        self.mirror = asyncio.get_running_loop().create_task(self._mirroring())
 
     async def append(self, event: Event) -> None:
         if self._mirrored:

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from helpers import SUPPORT, eventually, free_port, listening, read_until, subprocess_env
+from helpers import SUPPORT, eventually, free_port, listening, read_until, redis_server, subprocess_env
 from sse_parser import parse
 
 SERVERS = {
@@ -30,11 +30,11 @@ SERVERS = {
 
 
 @asynccontextmanager
-async def serving(name: str) -> AsyncIterator[tuple[str, subprocess.Popen[bytes], str]]:
+async def serving(name: str, **env: str) -> AsyncIterator[tuple[str, subprocess.Popen[bytes], str]]:
     command, signalled = SERVERS[name]
     port = free_port()
     args = [sys.executable, "-m", *(part.format(port=port) for part in command)]
-    process = subprocess.Popen(args, cwd=SUPPORT, env=subprocess_env(), start_new_session=True)
+    process = subprocess.Popen(args, cwd=SUPPORT, env=subprocess_env(**env), start_new_session=True)
     try:
         await listening(port, seconds=20)
         yield f"http://127.0.0.1:{port}", process, signalled
@@ -69,3 +69,27 @@ async def test_each_server_streams_cancels_a_left_run_and_ends_streams_on_sigter
     assert json.loads(stream.messages[-2])["code"] == "shutdown"
     assert stream.messages[-1] == "[DONE]" and stream.incomplete == ""
     assert await asyncio.to_thread(process.wait, 10) is not None
+
+
+async def test_a_hypercorn_worker_ends_on_sigterm_only_once_its_streams_ends_are_in_redis() -> None:
+    """A worker process ends by the signal itself (Hypercorn leaves SIGTERM at its default there): what other
+    processes follow, its streams' ends in Redis and their leases let go, is written first."""
+    import redis.asyncio as redis
+
+    async with redis_server() as url:
+        async with serving("hypercorn", SERVER_APP_REDIS=url) as (base, process, _):
+            async with httpx.AsyncClient(timeout=20) as client:
+                async with client.stream("POST", f"{base}/chat", json={"question": "q"}) as response:
+                    stream_id, body = response.headers["X-Stream-Id"], response.aiter_raw()
+                    seen = await read_until(body, 3)
+                    os.killpg(process.pid, signal.SIGTERM)
+                    seen += b"".join([chunk async for chunk in body])
+            await asyncio.to_thread(process.wait, 10)
+        kept = redis.from_url(url)
+        keys = [key.decode() async for key in kept.scan_iter(f"*{stream_id}*")]
+        [events] = [key for key in keys if key.endswith(":ev")]
+        last = (await kept.xrevrange(events, count=1))[0][1][b"b"].decode()
+        await kept.aclose()
+    assert json.loads(parse(seen).messages[-2])["code"] == "shutdown"
+    assert not [key for key in keys if key.endswith(":lease")], "its lease let go: the id is free again"
+    assert '"shutdown"' in last, "the stream's end is in Redis, for a follower on another process"

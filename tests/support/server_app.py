@@ -1,8 +1,10 @@
 """An app for the server tests, served by each ASGI server in a process of its own: a slow model, and
-``GET /ended``, the statuses ``on_end`` saw, so a test can tell from outside that a run was cancelled."""
+``GET /ended``, the statuses ``on_end`` saw, so a test can tell from outside that a run was cancelled; its streams
+resumable from the Redis ``SERVER_APP_REDIS`` names, when set."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from quart import Quart
@@ -19,7 +21,8 @@ def on_end(_: Any, result: StreamResult) -> None:
 
 
 app = Quart(__name__)
-app.register_blueprint(create_blueprint(lambda _: answering(*["tick "] * 1000, delay=0.02), on_end=on_end, heartbeat=0))
+slow = lambda _: answering(*["tick "] * 1000, delay=0.02)  # noqa: E731
+app.register_blueprint(create_blueprint(slow, on_end=on_end, heartbeat=0, resume=os.environ.get("SERVER_APP_REDIS")))
 
 
 @app.get("/ended")
