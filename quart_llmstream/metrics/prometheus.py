@@ -3,12 +3,14 @@ exposes it, which the app mounts and protects like any other.
 
 Names follow OpenTelemetry's Prometheus convention (dots become underscores; seconds end ``_seconds``; counters
 ``_total``), so a dashboard reads the same series whichever backend fed it. With several worker processes, run
-``prometheus_client``'s multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``): the active-streams gauge sums live
-processes.
+``prometheus_client``'s multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, emptied before the server starts): the
+route then sums every process's series, whichever process a scrape reaches; the active-streams gauge sums the
+processes that wrote it.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from quart import Blueprint, Response
@@ -34,6 +36,7 @@ class PrometheusMetrics(Metrics):
             message = "PrometheusMetrics needs prometheus-client: pip install 'quart-llmstream[prometheus]'"
             raise ImportError(message) from exc
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        self._own_registry = registry is None
         self._metrics: dict[str, tuple[Any, tuple[str, ...]]] = {}
         self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
         for spec in INSTRUMENTS:
@@ -64,10 +67,17 @@ class PrometheusMetrics(Metrics):
         return child
 
     async def view(self) -> Response:
-        """The exposition: ``GET`` it from the app's own route (``app.add_url_rule("/metrics", view_func=...)``)."""
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        """The exposition: ``GET`` it from the app's own route (``app.add_url_rule("/metrics", view_func=...)``); in
+        multiprocess mode, of every process (an app's own registry is exposed as it is: it collects what it will)."""
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-        return Response(generate_latest(self.registry), content_type=CONTENT_TYPE_LATEST)
+        registry = self.registry
+        if self._own_registry and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     def blueprint(self, route: str = "/metrics", name: str = "llmstream_metrics") -> Blueprint:
         """A blueprint serving :meth:`view` at ``route``; protect it as the app's other routes (``before_request``)."""

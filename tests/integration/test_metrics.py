@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections import Counter
 from typing import Any
 
@@ -23,7 +25,7 @@ from quart_llmstream.metrics import INSTRUMENTS, OTelMetrics, PrometheusMetrics
 from quart_llmstream.testing import ScriptedChatModel, ToolCall
 
 from fakes import QUESTION_PROMPT, agent
-from helpers import drop_after, post_stream, resume_from, running
+from helpers import drop_after, post_stream, resume_from, running, subprocess_env
 
 PACE = 0.1  # seconds per chunk of every model here
 BOUNDED = {"llmstream_protocol", "llmstream_blueprint", "llmstream_status", "error_type", "gen_ai_response_model"}
@@ -212,3 +214,26 @@ async def test_the_langgraph_protocols_runs_count_and_time_their_first_token() -
     assert total(found, "llmstream_streams_ended_total", llmstream_status="completed", **mine) == 1
     assert total(found, "gen_ai_server_time_to_first_token_seconds_count", **mine) == 1
     assert total(found, "gen_ai_server_time_to_first_token_seconds_bucket", le="0.08", **mine) == 0
+
+
+async def test_in_multiprocess_mode_the_route_sums_every_processs_series(tmp_path: Any, monkeypatch: Any) -> None:
+    """Workers of one server (here: processes of their own) write their series to ``PROMETHEUS_MULTIPROC_DIR``;
+    whichever process a scrape reaches answers them all."""
+    script = (
+        "from quart_llmstream.metrics import PrometheusMetrics\n"
+        "metrics = PrometheusMetrics()\n"
+        "for _ in range(3):\n"
+        "    metrics.add('llmstream.streams.started', 1, {'llmstream.protocol': 'native'})\n"
+    )
+    env = subprocess_env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    for _ in range(2):  # two workers
+        await asyncio.to_thread(subprocess.run, [sys.executable, "-c", script], env=env, check=True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    scraped = await (await PrometheusMetrics().view()).get_data(as_text=True)
+    started = [
+        sample.value
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+        if sample.name == "llmstream_streams_started_total" and sample.labels.get("llmstream_protocol") == "native"
+    ]
+    assert started == [6.0]
