@@ -24,7 +24,8 @@ def on_postgres(app: Quart, url: str, metrics: Any, *graphs: Any) -> None:
 
     extension = LLMStream(app, holds=PostgresHolds(url), metrics=metrics)
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}  # as the saver needs them
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(url, open=False, kwargs=kwargs)
+    check = AsyncConnectionPool.check_connection  # a connection the server closed (a restart): not handed out
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(url, open=False, kwargs=kwargs, check=check)
 
     @app.before_serving
     async def connect() -> None:

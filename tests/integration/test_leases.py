@@ -135,3 +135,19 @@ async def test_changes_to_a_record_made_at_once_on_two_processes_are_each_kept(s
         assert record is not None and sorted(record.queued) == queued and record.title == "Trip"
         assert record.status == "idle" and set(record.streams) == {"run-0", *queued}
         assert not await one.busy("alice:t1/record"), "the record's lease is let go"
+
+
+async def test_after_the_database_dropped_every_connection_the_next_hold_is_taken_all_the_same() -> None:
+    """A restart of PostgreSQL closes the pool's connections under it: none is handed out broken (a ``500``)."""
+    from postgres import rows
+
+    async with postgres_server() as url:
+        holds = PostgresHolds(url)
+        try:
+            await (await holds.take(None, "t1", "r1")).release()
+            await rows(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+            held = await holds.take(None, "t1", "r2")
+            assert await holds.busy("t1")
+            await held.release()
+        finally:
+            await holds.close()

@@ -164,7 +164,12 @@ class PostgresHolds(LeaseHolds):
                 from psycopg_pool import AsyncConnectionPool
 
                 pool = AsyncConnectionPool(
-                    self._conninfo, min_size=1, max_size=self._max_size, open=False, kwargs={"autocommit": True}
+                    self._conninfo,
+                    min_size=1,
+                    max_size=self._max_size,
+                    open=False,
+                    kwargs={"autocommit": True},
+                    check=AsyncConnectionPool.check_connection,  # a restarted server's: not handed out broken
                 )
                 await pool.open()
                 async with pool.connection() as connection, connection.transaction():
