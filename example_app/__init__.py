@@ -56,6 +56,7 @@ def log_feedback(chat_request: ChatRequest, feedback: Feedback) -> None:
 
 def create_app(config: dict[str, Any] | None = None) -> Quart:
     """The app factory: defaults, then the environment, then ``config``."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
     app = Quart(__name__, static_folder=str(Path(__file__).parent / "static"), static_url_path="/static")
     app.config.update(_DEFAULTS)
     app.config.update({k: v for k, v in os.environ.items() if k.startswith(_ENVIRONMENT)})
@@ -100,7 +101,8 @@ def create_app(config: dict[str, Any] | None = None) -> Quart:
 
 def _metrics(app: Quart) -> Any:
     """Prometheus metrics at ``GET /metrics``, for a scraper on this host only (an app protects the route as any
-    other), when ``prometheus-client`` is installed."""
+    other), when ``prometheus-client`` is installed. A request through a proxy on this host comes from this host
+    too: one that says it was forwarded is refused."""
     try:
         from quart_llmstream.metrics import PrometheusMetrics
 
@@ -110,7 +112,8 @@ def _metrics(app: Quart) -> Any:
     route = metrics.blueprint()
 
     async def local_only() -> None:
-        if request.remote_addr not in ("127.0.0.1", "::1", "<local>"):
+        forwarded = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+        if request.remote_addr not in ("127.0.0.1", "::1", "<local>") or forwarded:
             abort(403)
 
     route.before_request(local_only)

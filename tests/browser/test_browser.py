@@ -284,6 +284,8 @@ async def test_thumbs_on_an_answer_rate_its_run_and_the_metrics_count_it(page: P
         assert await page.locator(".assistant .thumbs-up").last.is_disabled()
         async with httpx.AsyncClient() as client:
             exposition = (await client.get(f"{url}/metrics")).text
+            proxied = await client.get(f"{url}/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert proxied.status_code == 403, "this host's scraper only: not a client a proxy on this host forwards"
     [(asking, feedback)] = rated
     assert (feedback.run_id, feedback.score) == (ended[-1].run_id, 0.0)
     assert feedback.thread_id is not None and asking.thread_id == feedback.thread_id
