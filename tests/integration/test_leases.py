@@ -145,7 +145,8 @@ async def test_after_the_database_dropped_every_connection_the_next_hold_is_take
         holds = PostgresHolds(url)
         try:
             await (await holds.take(None, "t1", "r1")).release()
-            await rows(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+            others = "pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            await rows(url, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")
             held = await holds.take(None, "t1", "r2")
             assert await holds.busy("t1")
             await held.release()
