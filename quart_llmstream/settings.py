@@ -8,6 +8,7 @@ fails ``register_blueprint`` (so the app's start) with an error naming the key.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -169,11 +170,11 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _options_go_together(self) -> Settings:
         if self.max_streams_per_owner is not None and self.stream_owner is None:
-            raise ValueError("max_streams_per_owner needs a stream_owner hook to tell owners apart")
+            raise ValueError("{max_streams_per_owner} needs a {stream_owner} hook to tell owners apart")
         if self.feedback_range[0] >= self.feedback_range[1]:
-            raise ValueError("feedback_range: the lowest score first, then a higher one")
+            raise ValueError("{feedback_range}: the lowest score first, then a higher one")
         if self.single_user and self.stream_owner is not None:
-            raise ValueError("single_user and stream_owner do not go together: the hook tells users apart")
+            raise ValueError("{single_user} and {stream_owner} do not go together: the hook tells users apart")
         return self
 
     @property
@@ -285,8 +286,8 @@ def load_settings(config: Mapping[str, Any], overrides: Mapping[str, Any]) -> Se
         problems = "; ".join(
             f"{_describe(str(error['loc'][0]), overrides)}: {error['msg']} (got {error['input']!r})"
             if error["loc"]
-            else error["msg"].removeprefix("Value error, ")  # options that do not go together
-            for error in exc.errors()
+            else re.sub(r"\{(\w+)\}", lambda m: _describe(m[1], overrides), error["msg"].removeprefix("Value error, "))
+            for error in exc.errors()  # no loc: options that do not go together, each named as the app set it
         )
         raise ConfigError(f"invalid quart_llmstream option: {problems}") from None
 

@@ -76,7 +76,7 @@ class PrometheusMetrics(Metrics):
             from prometheus_client.multiprocess import MultiProcessCollector
 
             registry = CollectorRegistry()
-            MultiProcessCollector(registry)
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus-client types none of it
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     def blueprint(self, route: str = "/metrics", name: str = "llmstream_metrics") -> Blueprint:

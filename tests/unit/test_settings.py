@@ -66,6 +66,13 @@ def test_a_bad_keyword_value_names_the_keyword() -> None:
         app.register_blueprint(create_blueprint(factory, max_history="many"))
 
 
+def test_options_that_do_not_go_together_are_named_as_the_app_set_them() -> None:
+    with pytest.raises(ConfigError, match="LLMSTREAM_FEEDBACK_RANGE: the lowest score first"):
+        load_settings({"LLMSTREAM_FEEDBACK_RANGE": "1,0"}, {})
+    with pytest.raises(ConfigError, match="keyword argument single_user and keyword argument stream_owner do not"):
+        load_settings({}, {"single_user": True, "stream_owner": lambda _: "ann"})
+
+
 def test_unknown_keyword_fails_at_once() -> None:
     with pytest.raises(ConfigError, match="max_histroy"):
         create_blueprint(factory, max_histroy=3)
