@@ -39,7 +39,7 @@ __all__ = ["LangGraphEncoder", "LangGraphProtocol"]
 class LangGraphProtocol(Protocol):
     name = "langgraph"
     source = "graph"
-    conversation = ("input", 0)
+    conversation = ("input.messages", 1)
 
     def read(
         self, body: dict[str, Any], headers: Headers, settings: Settings, path: Mapping[str, str] | None = None

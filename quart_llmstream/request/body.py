@@ -29,6 +29,8 @@ MAX_DEPTH = 64
 """How deep a body's arrays and objects may nest."""
 MAX_VALUES = 1_000_000
 """How many values a body may hold in all (its arrays' items and its objects' members)."""
+MAX_BATCH = 100
+"""How many bodies a body of several (a batch of runs) may hold."""
 _LOWEST, _HIGHEST = -(1 << 63), (1 << 64) - 1  # the integers msgpack holds
 _INFINITE = (math.inf, -math.inf)
 _BIG = 1 << 20  # bytes: a body past this is parsed a value at a time, its conversation counted as it is
@@ -47,6 +49,8 @@ async def read_json_bodies(request: Request, budget: Budget | None = None) -> li
     bodies = _loads(await _raw(request), None)
     if not isinstance(bodies, list) or not all(isinstance(body, dict) for body in bodies):
         raise RequestError(400, "invalid_json", "the body must be a JSON array of objects")
+    if len(bodies) > MAX_BATCH:  # each is a run: refused before any is looked at
+        raise RequestError(400, "invalid_request", f"at most {MAX_BATCH} in one request, got {len(bodies)}")
     for body in bodies:
         _checked(body, budget)
     return bodies

@@ -23,8 +23,8 @@ Parse = Callable[[str, int], tuple[Any, int]]
 
 @dataclass(frozen=True, slots=True)
 class Budget:
-    """What a body's conversation may hold: at most ``messages`` values in its list ``key``, and at most
-    ``parts`` values in all in the lists its messages hold under ``part_keys``."""
+    """What a body's conversation may hold: at most ``messages`` values in its list ``key`` (``input.messages``: in
+    the object ``input``), and at most ``parts`` values in all in the lists its messages hold under ``part_keys``."""
 
     key: str
     messages: int
@@ -41,7 +41,11 @@ class Budget:
 
 def check_counts(body: dict[str, Any], budget: Budget) -> None:
     """A parsed body's conversation within ``budget``, or a 400."""
-    messages = body.get(budget.key)
+    *outer, last = budget.key.split(".")
+    for key in outer:
+        inner = body.get(key)
+        body = inner if isinstance(inner, dict) else {}
+    messages = body.get(last)
     if not isinstance(messages, list):
         return
     if len(messages) > budget.messages:
@@ -71,15 +75,29 @@ def parse_counting(text: str, budget: Budget) -> dict[str, Any] | None:
     def message(text: str, at: int) -> tuple[Any, int]:
         if text[at] != "{":
             return _SCAN(text, at)
-        return _object(text, at, lambda name, text, at: _array(text, at, part) if name in budget.part_keys else None)
+        return _object(
+            text,
+            at,
+            lambda name, text, at: _array(text, at, part) if name in budget.part_keys and text[at] == "[" else None,
+        )
 
     def messages(text: str, at: int) -> tuple[Any, int]:
         return _array(text, at, message, budget.messages, budget.too_many_messages("more"))
 
+    def within(keys: list[str]) -> Callable[[str, str, int], tuple[Any, int] | None]:
+        """What parses the value of ``keys[0]`` in an object: the messages, or the object holding them."""
+
+        def special(name: str, text: str, at: int) -> tuple[Any, int] | None:
+            if name != keys[0]:
+                return None
+            if len(keys) == 1:
+                return messages(text, at) if text[at] == "[" else None
+            return _object(text, at, within(keys[1:])) if text[at] == "{" else None
+
+        return special
+
     try:
-        body, at = _object(
-            text, _SPACE(text, 0).end(), lambda name, text, at: messages(text, at) if name == budget.key else None
-        )
+        body, at = _object(text, _SPACE(text, 0).end(), within(budget.key.split(".")))
     except (StopIteration, IndexError, ValueError, RecursionError):
         return None
     return body if body and _SPACE(text, at).end() == len(text) else None
@@ -96,8 +114,8 @@ _SPACE = WHITESPACE.match
 def _object(
     text: str, at: int, special: Callable[[str, str, int], tuple[Any, int] | None]
 ) -> tuple[dict[str, Any], int]:
-    """The JSON object at ``text[at]``, each value parsed by ``special(name, text, at)`` when it parses it (an
-    array it counts), else whole; ``ValueError`` for what is not a well-formed object."""
+    """The JSON object at ``text[at]``, each array or object value parsed by ``special(name, text, at)`` when it
+    parses it (an array it counts), else whole; ``ValueError`` for what is not a well-formed object."""
     if text[at] != "{":
         raise ValueError("not an object")
     found: dict[str, Any] = {}
@@ -112,7 +130,7 @@ def _object(
         if text[at] != ":":
             raise ValueError("no colon")
         at = _SPACE(text, at + 1).end()
-        parsed = special(name, text, at) if text[at] == "[" else None
+        parsed = special(name, text, at) if text[at] in "[{" else None
         found[name], at = parsed if parsed is not None else _SCAN(text, at)
         at = _SPACE(text, at).end()
         if text[at] == "}":

@@ -634,3 +634,14 @@ async def test_joining_a_run_that_failed_answers_its_redacted_error_as_waiting_f
         status = (await client.runs.get(thread, run["run_id"]))["status"]
     assert joined == {"__error__": {"error": "internal_error", "message": joined["__error__"]["message"]}}
     assert "hunter2" not in str(joined) and status == "error"
+
+
+async def test_a_runs_conversation_is_counted_while_its_body_is_parsed_its_messages_and_their_parts() -> None:
+    app, _ = langgraph_app()
+    many = {"input": {"messages": [{"role": "user", "content": "hi"}] * 300_000}}  # over a megabyte: a value at a time
+    parts = {"input": {"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}] * 300_000}]}}
+    async with running(app) as url, httpx.AsyncClient(base_url=f"{url}/lg", headers=ALICE, timeout=30) as http:
+        too_many = await http.post("/runs/wait", json=many)
+        too_many_parts = await http.post("/runs/wait", json=parts)
+    assert too_many.status_code == 400 and "input.messages: at most" in too_many.json()["detail"]
+    assert too_many_parts.status_code == 400 and "parts in all" in too_many_parts.json()["detail"]

@@ -144,6 +144,33 @@ def test_a_big_body_parsed_a_value_at_a_time_is_what_json_loads_makes_of_it(
     assert parsed == (json.loads(text) if body else None)  # only {} is left to json.loads
 
 
+@settings(max_examples=200, derandomize=True, database=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["input", "a"]),
+        json_values | st.dictionaries(st.sampled_from(["messages", "b"]), json_values, max_size=3),
+        max_size=3,
+    ),
+    st.integers(0, 5),
+)
+def test_a_conversation_inside_an_object_is_counted_as_the_big_parse_goes_and_after_the_small_one(
+    body: dict[str, Any], most: int
+) -> None:
+    """LangGraph's ``input.messages``: both ways of counting refuse exactly more than ``most`` messages there, and
+    the big parse gives ``json.loads``'s object."""
+    text, budget = json.dumps(body), Budget("input.messages", most, ("content",))
+    inner = body.get("input")
+    messages = inner.get("messages") if isinstance(inner, dict) else None
+    over = isinstance(messages, list) and len(messages) > most
+    for count in (lambda: parse_counting(text, budget), lambda: check_counts(json.loads(text), budget)):
+        try:
+            parsed = count()
+            assert not over
+            assert parsed in (None, json.loads(text))
+        except RequestError as exc:
+            assert over and "input.messages: at most" in exc.detail
+
+
 def test_a_big_body_that_is_not_a_well_formed_object_is_left_to_json_loads() -> None:
     for text in ("[1]", '{"a": 1} x', '{"a": NaN}', '{"messages": [1,]}', '{"a" 1}', "", '{"a": [1, 2'):
         assert parse_counting(text, Budget("messages", 3)) is None
@@ -196,3 +223,5 @@ async def test_a_batch_is_an_array_of_bodies_each_held_to_what_one_body_is(raw: 
         await _bodies(raw)
     assert error.value.status == 400 and refused in error.value.detail
     assert await _bodies(b'[{"input": {}}, {"input": {"n": 1}}]') == [{"input": {}}, {"input": {"n": 1}}]
+    with pytest.raises(RequestError, match="at most 100 in one request"):
+        await _bodies(json.dumps([{"input": {}}] * 101).encode())
