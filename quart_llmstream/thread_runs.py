@@ -32,7 +32,8 @@ class ThreadRuns(Threads):
         self, owner: str | None, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
     ) -> Any:
         """Write ``values`` to the thread's state as ``as_node`` would (LangGraph's ``update_state``), while no run
-        is on it (``409``) and as a run's input may (:func:`~.run.threads.messages.checked_write`)."""
+        is on it (``409``) and as a run's input may (:func:`~.run.threads.messages.checked_write`); a fork at an earlier
+        checkpoint whose tool calls are open is refused (``422``): they ran or were decided since."""
         name = self.name(thread_id)
         graph, config = await self.graph(owner, name)
         await self.state(owner, thread_id)  # 404 unless it is there
@@ -42,6 +43,11 @@ class ThreadRuns(Threads):
             state = await graph.aget_state(config)
             if checkpoint_id is not None and state.created_at is None:
                 raise RequestError(404, "not_found", "checkpoint: no such checkpoint on this thread")
+            if checkpoint_id is not None and (state.interrupts or unanswered_calls(state)):
+                head = await graph.aget_state({"configurable": {"thread_id": stored_name(name, owner)}})
+                if head.config["configurable"].get("checkpoint_id") != checkpoint_id:  # a fork would run them again
+                    detail = "checkpoint: its tool calls ran or were decided since; write from before the model's call"
+                    raise RequestError(422, "invalid_request", detail)
             checked = checked_write(values, state, graph, self.preparer.state_keys(graph))
             if isinstance(checked, dict) and "messages" in checked:  # their attachments, as a run's input's
                 found = Attachments(self.settings)
@@ -152,11 +158,14 @@ class ThreadRuns(Threads):
 
     async def copy(self, owner: str | None, thread_id: str) -> dict[str, Any]:
         """A new thread of the owner's holding what the thread holds (its checkpoints with their pending writes,
-        its metadata and title), copied while no run is on it (``409``); ``404`` when there is no such thread."""
+        its metadata and title), copied while no run is on it and no tool call is open (``409``: an approved call
+        would run on both); ``404`` when there is no such thread."""
         name = self.name(thread_id)
         graph, record = await self._existing(owner, name)
         copied, stored = str(uuid4()), stored_name(name, owner)
         async with self._held(graph.checkpointer, stored, "copy"):
+            if unanswered_calls(await graph.aget_state({"configurable": {"thread_id": stored}})):  # both would run them
+                raise RequestError(409, "conflict", "the thread has tool calls open; a run answers them, then copy it")
             await copy_checkpoints(graph.checkpointer, stored, stored_name(copied, owner))
         metadata, title = ({}, "") if record is None else (record.metadata, record.title)
         status = status_of(await graph.aget_state({"configurable": {"thread_id": stored_name(copied, owner)}}))

@@ -645,3 +645,26 @@ async def test_a_runs_conversation_is_counted_while_its_body_is_parsed_its_messa
         too_many_parts = await http.post("/runs/wait", json=parts)
     assert too_many.status_code == 400 and "input.messages: at most" in too_many.json()["detail"]
     assert too_many_parts.status_code == 400 and "parts in all" in too_many_parts.json()["detail"]
+
+
+async def test_an_approved_call_runs_once_neither_a_fork_of_the_thread_nor_a_copy_runs_it_again() -> None:
+    app, review = langgraph_app()
+    approve = {"command": {"resume": {"decisions": [{"type": "approve"}]}}}
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        await client.runs.wait(thread, "reviewer", input=ask("please wire"))
+        await client.runs.wait(thread, "reviewer", **approve)
+        before_the_tool = next(h for h in await client.threads.get_history(thread, limit=50) if h["next"] == ["tools"])
+        async with httpx.AsyncClient(base_url=f"{url}/lg", headers=ALICE) as http:
+            fork = {"values": {}, "checkpoint_id": before_the_tool["checkpoint_id"]}
+            forked = await http.post(f"/threads/{thread}/state", json=fork)
+            await client.runs.wait(thread, "reviewer", input=None)  # goes on from the head: nothing to run
+            paused = (await client.threads.create())["thread_id"]
+            await client.runs.wait(paused, "reviewer", input=ask("please wire"))
+            await client.runs.wait(paused, "reviewer", **approve, interrupt_before=["tools"])  # approved, not run
+            copied = await http.post(f"/threads/{paused}/copy")
+            await client.runs.wait(paused, "reviewer", input=None)  # the approved call runs, once
+    assert forked.status_code == 422 and "ran or were decided since" in forked.json()["detail"]
+    assert copied.status_code == 409 and "tool calls open" in copied.json()["detail"]
+    assert len(review.audit.ran("wire_money")) == 2, "once on each thread, each approved once"
