@@ -9,7 +9,7 @@ gets them with their runs (:class:`~.thread_runs.ThreadRuns`) and answers in its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import uuid4
@@ -114,6 +114,12 @@ class Threads:
         )
         states = graph.aget_state_history(config, filter=metadata or None, limit=limit, before=before_config)
         return [state async for state in states]
+
+    def follower(self, owner: str | None) -> Callable[[], None]:
+        """One more follower of ``owner``'s runs, counted as a stream is (``429`` past ``max_streams_per_owner``, as
+        a resume's); the function returned counts it out (once)."""
+        self.extension.admit_owner(self.settings, owner)
+        return self.extension.count(owner)
 
     async def record(self, owner: str | None, thread_id: str) -> dict[str, Any] | None:
         """The thread as a list shows it, with its metadata; None when it has no record."""

@@ -97,9 +97,15 @@ def thread_routes(
         if live is None:
             ending = RunEnded("interrupted" if thread.state.interrupts else "completed", "stop")
             first.append(ending)
+        try:
+            let_go = threads.follower(owner)  # a follower holds a connection as a stream does
+        except RequestError:
+            if live is not None:
+                live[1].close()
+            raise
         reader = Prefaced(first, None if live is None else live[1])
         encoder = protocol.encoder(ids["run_id"], frozenset(), ids)
-        return await protocol.respond(reader, encoder, FOLLOWER, settings)
+        return await protocol.respond(reader, encoder, FOLLOWER, settings, closed=let_go)
 
     async def _read(name: str, owner: str | None) -> _Thread:
         graph, config = await threads.graph(owner, name)

@@ -59,8 +59,15 @@ def run_routes(
             after = "0"
         if (number := event_number(after)) is None:
             raise RequestError(422, "invalid_request", "Last-Event-ID: an event number (or -1: from the start)")
-        reader = await threads.follow(await threads.owner(), thread_id, run_id)
-        return await respond(reader, LangGraphEncoder(run_id, thread_id=thread_id), FOLLOWER, settings, number)
+        owner = await threads.owner()
+        reader = await threads.follow(owner, thread_id, run_id)
+        try:
+            let_go = threads.follower(owner)
+        except RequestError:
+            reader.close()
+            raise
+        encoder = LangGraphEncoder(run_id, thread_id=thread_id)
+        return await respond(reader, encoder, FOLLOWER, settings, number, closed=let_go)
 
     async def join_run(thread_id: str, run_id: str) -> Response:
         """Wait for the run to end; the thread's values then, or the run's error (``__error__``, as ``runs.wait``

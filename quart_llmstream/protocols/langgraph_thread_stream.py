@@ -11,6 +11,7 @@ this needs ``resume`` on, as joining a run does.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -49,8 +50,11 @@ def thread_stream_route(threads: ThreadAccess, settings: Settings) -> tuple[str,
         start = _after(request.headers.get("Last-Event-ID") or "", made)
         if start is None:  # from now: the runs going on or waiting their turn (from their starts), then those made
             start = dict.fromkeys(going, 0)
+        let_go = threads.follower(owner)  # counted as a stream is, until its body ends (or is let go unrun)
         frames = _Frames(threads, owner, thread_id, settings, modes)
-        return sse_response(stream_with_context(frames.run)(start, set(made)), SSE_HEADERS)
+        body = stream_with_context(frames.run)(start, set(made), let_go)
+        weakref.finalize(body, let_go)
+        return sse_response(body, SSE_HEADERS)
 
     return "/threads/<thread_id>/stream", "GET", join_thread
 
@@ -95,7 +99,7 @@ class _Frames:
         self.following: str | None = None
         self.body: asyncio.Task[Any] | None = None
 
-    async def run(self, start: dict[str, int], seen: set[str]) -> AsyncIterator[bytes]:
+    async def run(self, start: dict[str, int], seen: set[str], let_go: Callable[[], None]) -> AsyncIterator[bytes]:
         self.body, loop = asyncio.current_task(), asyncio.get_running_loop()
         for run in start.items():
             self.runs.put_nowait(run)
@@ -124,6 +128,7 @@ class _Frames:
                         self.runs.put_nowait((run_id, 0))
         finally:  # no yield in here: the client may be gone
             follower.cancel()
+            let_go()
 
     async def _waiting(self, timeout: float) -> bytes:
         """The frames queued now, or the first within ``timeout``, with those queued by then."""

@@ -25,12 +25,12 @@ from review_app import review_app
 ALICE, BOB = {"X-User": "alice"}, {"X-User": "bob"}
 
 
-def langgraph_app(delay: float = 0.0, resume: str | None = "memory") -> tuple[Quart, Any]:
+def langgraph_app(delay: float = 0.0, resume: str | None = "memory", **options: Any) -> tuple[Quart, Any]:
     review = review_app(delay=delay)
     app = review.app
     owner = lambda chat_request: chat_request.headers.get("X-User")  # noqa: E731
     blueprint = create_blueprint(
-        lambda _: review.graph, name="reviewer", protocol="langgraph", stream_owner=owner, resume=resume
+        lambda _: review.graph, name="reviewer", protocol="langgraph", stream_owner=owner, resume=resume, **options
     )
     app.register_blueprint(blueprint, url_prefix="/lg")
     return app, review

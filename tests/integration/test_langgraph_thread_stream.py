@@ -120,3 +120,23 @@ async def test_without_its_runs_kept_a_thread_has_no_stream_to_join() -> None:
         async with httpx.AsyncClient(base_url=f"{url}/lg", headers=ALICE) as http:
             refused = await http.get(f"/threads/{thread}/stream")
     assert refused.status_code == 404 and "resume" in refused.json()["detail"]
+
+
+async def test_a_threads_stream_and_a_runs_join_are_each_an_owners_stream_held_to_their_share() -> None:
+    app, _ = langgraph_app(max_streams_per_owner=1)
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        await client.runs.wait(thread, "reviewer", input=ask("hello"))
+        [made] = await client.runs.list(thread)
+        async with httpx.AsyncClient(base_url=f"{url}/lg", headers=ALICE) as http:
+            async with http.stream("GET", f"/threads/{thread}/stream") as following:
+                assert following.status_code == 200
+                second = await http.get(f"/threads/{thread}/stream")
+                joined = await http.get(f"/threads/{thread}/runs/{made['run_id']}/stream")
+                others = await http.get(f"/threads/{thread}/runs/{made['run_id']}/stream", headers=BOB)
+            await asyncio.sleep(0.3)  # the first one's end counted out
+            after = await http.get(f"/threads/{thread}/runs/{made['run_id']}/stream")
+    assert second.status_code == joined.status_code == 429, "one stream or follower at a time: the share"
+    assert others.status_code == 404, "another owner's share is another count; the thread is not theirs"
+    assert after.status_code == 200 and "event: metadata" in after.text

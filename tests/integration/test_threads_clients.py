@@ -119,6 +119,20 @@ async def test_connect_gives_the_thread_as_it_is_and_then_the_live_runs_events()
     assert live["connected"][-1]["content"] == "Answer to a long second question to answer"
 
 
+async def test_a_connect_is_a_follower_held_to_its_owners_share_of_streams() -> None:
+    review = review_app(delay=0.2, max_streams_per_owner=1)
+    run = {"threadId": "t1", "runId": "r1", "messages": [{"id": "u1", "role": "user", "content": "a long one"}]}
+    connecting = {"threadId": "t1", "runId": "c1", "messages": []}
+    async with running(review.app) as url, httpx.AsyncClient(base_url=url, headers=ALICE) as http:
+        async with http.stream("POST", "/agui/chat", json=run) as going:
+            assert going.status_code == 200
+            refused = await http.post("/agui/chat/connect", json=connecting)
+            await going.aread()  # to its end: counted out
+        connected = await http.post("/agui/chat/connect", json=connecting)
+    assert refused.status_code == 429 and refused.json()["error"] == "too_many_streams"
+    assert connected.status_code == 200 and "MESSAGES_SNAPSHOT" in connected.text
+
+
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 PDF = b"%PDF-1.7\n" + b"a document " * 50
 PNG_B64, PDF_B64 = base64.b64encode(PNG).decode(), base64.b64encode(PDF).decode()
