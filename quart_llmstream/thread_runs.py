@@ -48,7 +48,7 @@ class ThreadRuns(Threads):
                 if head.config["configurable"].get("checkpoint_id") != checkpoint_id:  # a fork would run them again
                     detail = "checkpoint: its tool calls ran or were decided since; write from before the model's call"
                     raise RequestError(422, "invalid_request", detail)
-            checked = checked_write(values, state, graph, self.preparer.state_keys(graph))
+            checked = checked_write(values, state, graph, self.preparer.state_keys(graph), self.settings)
             if isinstance(checked, dict) and "messages" in checked:  # their attachments, as a run's input's
                 found = Attachments(self.settings)
                 checked["messages"] = checked_content(checked["messages"], found, "values.messages")

@@ -34,6 +34,7 @@ from langchain_core.messages import (
 from ...errors import RequestError
 from ...request import ChatRequest
 from ...request.content_blocks import KINDS
+from ...settings import Settings
 from .tools import graph_tools
 
 __all__ = ["CANCELLED", "checked_write", "unseen"]
@@ -77,11 +78,12 @@ def _cancelled_calls(thread: list[BaseMessage], state: Any) -> list[ToolMessage]
     ]
 
 
-def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str]) -> Any:
+def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str], settings: Settings) -> Any:
     """A client's write to a thread's state (LangGraph's ``update_state``), held to what a run's input may carry:
     nothing while a decision is pending (``409``: a resume answers it), only the keys shared with the client, and
-    messages a turn could add — a user's (new, or one of theirs rewritten), a result of a call the client runs —
-    never a call of a server tool, nor a rewrite of the model's or a tool's message (``400``)."""
+    messages a turn could add, within a run's limits — a user's (new, or one of theirs rewritten), a result of a
+    call the client runs; a system message as ``system_messages`` says — never a call of a server tool, nor a
+    rewrite of the model's or a tool's message (``400``)."""
     if state.interrupts:
         raise RequestError(409, "conflict", "the thread waits for a decision: a run's command.resume answers it")
     if values is None:
@@ -92,13 +94,18 @@ def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str]) 
         raise RequestError(400, "invalid_request", f"values: {', '.join(unshared)} is not a key shared with clients")
     if "messages" not in values:
         return values
+    raw = values["messages"] if isinstance(values["messages"], list) else [values["messages"]]
+    _within_limits(raw, settings)
     try:
-        raw = values["messages"]
-        written = convert_to_messages(raw if isinstance(raw, list) else [raw])
+        written = convert_to_messages(raw)
     except (ValueError, TypeError, NotImplementedError) as exc:
         raise RequestError(400, "invalid_request", f"values.messages: {exc}") from None
     if unknown := [message.type for message in written if not isinstance(message, KINDS)]:
         raise RequestError(400, "invalid_request", f"values.messages: a {unknown[0]} message is not taken")
+    if settings.system_messages != "keep" and any(isinstance(message, SystemMessage) for message in written):
+        if settings.system_messages == "refuse":
+            raise RequestError(400, "invalid_request", "values.messages: a system message is the agent's own")
+        written = [message for message in written if not isinstance(message, SystemMessage)]
     thread = (state.values.get("messages") if isinstance(state.values, Mapping) else None) or []
     held = {message.id for message in thread if message.id and not isinstance(message, HumanMessage)}
     server = graph_tools(graph).server
@@ -115,6 +122,26 @@ def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str]) 
     if any(isinstance(message, ToolMessage) for message in written):
         _check_results(written, thread, state, (), graph)
     return {**values, "messages": written}
+
+
+def _within_limits(raw: list[Any], settings: Settings) -> None:
+    """A write's messages held to what a run's input may hold, counted before any is built: ``max_history`` (and
+    the last), ``max_parts`` in all, ``max_question_chars`` of text in each."""
+    if len(raw) > settings.max_history + 1:
+        raise RequestError(400, "invalid_request", f"values.messages: at most {settings.max_history + 1} messages")
+    parts = [
+        value
+        for m in raw
+        if isinstance(m, Mapping)
+        for k in ("content", "tool_calls")
+        if isinstance(value := m.get(k), list)
+    ]
+    if sum(map(len, parts)) > settings.max_parts:
+        raise RequestError(400, "invalid_request", f"values.messages: at most {settings.max_parts} parts in all")
+    texts = [m.get("content") if isinstance(m, Mapping) else m for m in raw]
+    if any(isinstance(text, str) and len(text) > settings.max_question_chars for text in texts):
+        detail = f"values.messages: at most {settings.max_question_chars} characters of text in a message"
+        raise RequestError(400, "invalid_request", detail)
 
 
 def _lacking(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:
