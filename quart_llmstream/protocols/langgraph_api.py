@@ -201,7 +201,7 @@ def _state(state: Any, thread_id: str) -> dict[str, Any]:
         {
             "id": task.id,
             "name": task.name,
-            "error": None if task.error is None else repr(task.error),
+            "error": None if task.error is None else f"{type(task.error).__name__}()",  # its text may not be told
             "interrupts": [_interrupt(interrupt) for interrupt in task.interrupts],
             "checkpoint": _subgraph(task.state, thread_id) if isinstance(task.state, Mapping) else None,
             "state": None if task.state is None or isinstance(task.state, Mapping) else _state(task.state, thread_id),

@@ -695,3 +695,39 @@ async def test_a_state_write_is_held_to_a_runs_limits_and_its_system_messages_ru
         assert [r.status_code for r in refused] == [400] * 3, [r.text for r in refused]
         details = [r.json()["detail"] for r in refused]
         assert "at most 4 messages" in details[0] and "4 parts" in details[1] and "50 characters" in details[2]
+
+
+async def test_an_exceptions_text_reaches_no_client_in_any_stream_mode_nor_in_the_threads_state() -> None:
+    from langchain_core.messages import ToolMessage
+    from langchain_core.tools import tool
+
+    from fakes import ScriptedChatModel, agent, calling, words
+
+    secret = "db password is hunter2"
+
+    @tool
+    def leaky(x: str) -> str:
+        """A tool that fails."""
+        raise RuntimeError(secret)
+
+    def reply(messages: list[Any], tools: Any) -> Any:
+        if isinstance(messages[-1], ToolMessage):
+            return words("Done")
+        if "boom" in messages[-1].text:
+            raise RuntimeError(secret)
+        return calling(("leaky", {"x": "1"}, "call_leak_1"))
+
+    graph = agent(ScriptedChatModel(responses=[reply]), tools=[leaky])
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: graph, name="a", protocol="langgraph", single_user=True))
+    texts = []
+    async with running(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        for word in ("boom", "leak"):
+            thread = (await http.post("/threads", json={})).json()["thread_id"]
+            for mode in ("debug", "tasks", "events", "updates", "values"):
+                run = {"input": {"messages": [{"role": "user", "content": word}]}, "stream_mode": mode}
+                texts.append((await http.post(f"/threads/{thread}/runs/stream", json=run)).text)
+            texts.append((await http.get(f"/threads/{thread}/state")).text)
+            texts.append((await http.post(f"/threads/{thread}/history", json={})).text)
+    assert not [text for text in texts if "hunter2" in text]
+    assert any("RuntimeError()" in text for text in texts), "the kind of error is told"

@@ -29,6 +29,7 @@ class MappingState(Protocol):
 
     tally: Tally
     state: StateStream | None
+    expose_errors: bool
 
     @property
     def events(self) -> frozenset[str]: ...

@@ -10,6 +10,7 @@ them only for a graph's stream, so other runnables pay nothing for them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from langchain_core.messages import AIMessageChunk, ToolMessage
 from pydantic_core import to_jsonable_python
@@ -24,12 +25,19 @@ __all__ = ["INTERRUPT_HANDLERS", "STATE_HANDLERS", "custom_event", "graph_chunk"
 
 def graph_chunk(mapper: MappingState, event: V2Event) -> Events:
     """A chunk of the graph's own stream (the LangGraph protocol's source), whole, as plain data (messages as
-    their dumps, as LangGraph's server sends them); a model's token counts in the stream's tally, as on any
-    other source."""
+    their dumps, as LangGraph's server sends them, an exception redacted); a model's token counts in the stream's
+    tally, as on any other source."""
     data = event["data"]
     if event["mode"] == "messages" and isinstance(data, tuple) and isinstance(data[0], AIMessageChunk):
         mapper.tally.add_text(data[0].text)
-    return (GraphChunk(event["mode"], tuple(event["namespace"]), to_jsonable_python(data, fallback=repr)),)
+    plain = repr if mapper.expose_errors else _redacted
+    return (GraphChunk(event["mode"], tuple(event["namespace"]), to_jsonable_python(data, fallback=plain)),)
+
+
+def _redacted(value: Any) -> str:
+    """What is not JSON, as text; an exception (a task's, an ``on_tool_error``'s in the ``debug``, ``tasks`` and
+    ``events`` modes) as its kind only, unless ``expose_errors``: its text may hold what a client must not see."""
+    return f"{type(value).__name__}()" if isinstance(value, BaseException) else repr(value)
 
 
 def _chain_stream(mapper: MappingState, event: V2Event) -> Events:

@@ -140,7 +140,7 @@ class StreamMapper:
 
     __slots__ = (
         *("_client_tools", "_handlers", "_hook", "_mapper", "_messages_end", "_open", "_opening", "_state_end"),
-        *("_approved", "_thread_id", "_tool_ids", "run_id", "state", "tally"),
+        *("_approved", "_thread_id", "_tool_ids", "expose_errors", "run_id", "state", "tally"),
     )
 
     def __init__(
@@ -163,6 +163,7 @@ class StreamMapper:
         self._hook = mapper.event_hook
         self.run_id = run_id
         self.tally = mapper.tally()
+        self.expose_errors = mapper.expose_errors
         self._tool_ids: dict[tuple[str, int], str | None] = {}
         self._open: type[Event] | None = None  # TextDelta or ReasoningDelta while such a block is open
 
@@ -271,7 +272,7 @@ class StreamMapper:
         error = event["data"].get("error")
         if is_interrupt(error):  # the graph pauses in the tool: no failure (it runs again when resumed)
             return NOTHING
-        message = public_message("tool_error", error, self._mapper.expose_errors) if error else ""
+        message = public_message("tool_error", error, self.expose_errors) if error else ""
         call_id = event["data"].get("tool_call_id") or None
         self.tally.tool_answered(call_id)
         return (ToolFailed(event["run_id"], event["name"], message, call_id),)
