@@ -22,6 +22,7 @@ from .extension import LLMStream
 from .logs.store import StreamStore
 from .owners import owner_of
 from .request import ChatRequest
+from .request.validation import check_metadata
 from .run import Preparer
 from .run.threads import LATEST_FIRST, Record, Recorded, Strategy, checked_name, stored_name
 from .settings import Settings
@@ -134,7 +135,13 @@ class Threads:
         return await self.listed(await self.extension.records().create(owner, name, metadata), owner)
 
     async def update(self, owner: str | None, thread_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
-        """The thread with ``metadata`` merged into its own; ``404`` when it has no record."""
+        """The thread with ``metadata`` merged into its own (``422`` past what metadata may hold); ``404`` when it has
+        no record."""
+        found = await self.extension.records().get(owner, self.name(thread_id))
+        try:
+            check_metadata((found.metadata if found is not None else {}) | metadata)
+        except ValueError as error:
+            raise RequestError(422, "invalid_request", f"metadata: {error}") from None
         record = await self.extension.records().update_metadata(owner, self.name(thread_id), metadata)
         if record is None:
             raise RequestError(404, "not_found", NO_THREAD)

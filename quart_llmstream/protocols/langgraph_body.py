@@ -24,7 +24,7 @@ from ..request import ChatRequest, Resume
 from ..request.attachments import Attachments
 from ..request.body import read_json_body
 from ..request.content_blocks import KINDS, checked_content
-from ..request.validation import validated
+from ..request.validation import Metadata, validated
 from ..settings import Settings
 
 __all__ = ["STREAM_MODES", "checked_body", "json_response", "read_run"]
@@ -65,7 +65,7 @@ class _RunBody(BaseModel):
     command: _Command | None = None
     config: dict[str, Any] | None = None
     context: dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     stream_mode: StreamMode | list[StreamMode] = "values"
     stream_subgraphs: StrictBool = False
     multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] | None = None

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
+from ..request.validation import Metadata
+
 __all__ = ["Checkpoint", "CheckpointState", "History", "NewThread", "Patch", "Prune", "Search", "StateUpdate"]
 
 
@@ -14,7 +16,7 @@ class NewThread(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     thread_id: StrictStr | None = None
-    metadata: dict[str, Any] = {}
+    metadata: Metadata = {}
     if_exists: Literal["raise", "do_nothing"] = "raise"
     supersteps: None = None  # a thread seeded with states: not served (its runs' input is checked; this would not be)
 
@@ -61,7 +63,7 @@ class Search(BaseModel):
 class Patch(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    metadata: dict[str, Any] = {}
+    metadata: Metadata = {}
 
 
 class Prune(BaseModel):

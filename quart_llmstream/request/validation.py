@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import json
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from ..errors import RequestError
 
-__all__ = ["describe_validation_error", "validated"]
+__all__ = ["MAX_METADATA", "Metadata", "check_metadata", "describe_validation_error", "validated"]
 
 Model = TypeVar("Model", bound=BaseModel)
+
+MAX_METADATA = 64 * 1024
+"""Characters of JSON a thread's or a run's metadata may hold: it is copied into every checkpoint a run writes."""
+
+
+def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(metadata, default=str)) > MAX_METADATA:
+        raise ValueError(f"at most {MAX_METADATA} characters of JSON")
+    return metadata
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
 
 
 def validated(model: type[Model], data: Any, where: str = "") -> Model:

@@ -731,3 +731,17 @@ async def test_an_exceptions_text_reaches_no_client_in_any_stream_mode_nor_in_th
             texts.append((await http.post(f"/threads/{thread}/history", json={})).text)
     assert not [text for text in texts if "hunter2" in text]
     assert any("RuntimeError()" in text for text in texts), "the kind of error is told"
+
+
+async def test_metadata_copied_into_every_checkpoint_is_held_to_64_kb() -> None:
+    app, _ = langgraph_app()
+    big, half = {"note": "x" * 70_000}, {"a": "x" * 40_000}
+    async with running(app) as url, httpx.AsyncClient(base_url=f"{url}/lg", headers=ALICE) as http:
+        made = await http.post("/threads", json={"metadata": big})
+        thread = (await http.post("/threads", json={"metadata": half})).json()["thread_id"]
+        grown = await http.patch(f"/threads/{thread}", json={"metadata": {"b": "x" * 40_000}})
+        run = await http.post(f"/threads/{thread}/runs/wait", json={"input": ask("hi"), "metadata": big})
+        kept = (await http.get(f"/threads/{thread}")).json()["metadata"]
+    assert made.status_code == grown.status_code == run.status_code == 422
+    assert "65536 characters" in made.json()["detail"] and "65536 characters" in grown.json()["detail"]
+    assert "b" not in kept and kept["a"] == half["a"]
