@@ -40,9 +40,13 @@ class Threads:
         self.settings, self.extension, self.preparer, self.store = settings, extension, preparer, store
 
     async def owner(self) -> str | None:
-        """Who the request speaks for: the ``stream_owner`` hook sees its headers, no body."""
+        """Who the request speaks for: the ``stream_owner`` hook sees its headers, no body. A request the hook names
+        no one for is refused (``403``): threads are each user's, and callers of no name would share theirs."""
         asking = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers))
-        return await owner_of(self.settings.stream_owner, asking)
+        owner = await owner_of(self.settings.stream_owner, asking)
+        if owner is None and self.settings.stream_owner is not None:
+            raise RequestError(403, "forbidden", "threads are each user's: this request names none (stream_owner)")
+        return owner
 
     @staticmethod
     def name(thread_id: str) -> str:

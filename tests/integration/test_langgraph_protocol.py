@@ -745,3 +745,15 @@ async def test_metadata_copied_into_every_checkpoint_is_held_to_64_kb() -> None:
     assert made.status_code == grown.status_code == run.status_code == 422
     assert "65536 characters" in made.json()["detail"] and "65536 characters" in grown.json()["detail"]
     assert "b" not in kept and kept["a"] == half["a"]
+
+
+async def test_callers_the_owner_hook_names_no_one_for_have_no_threads_to_share() -> None:
+    app, _ = langgraph_app()  # the hook reads X-User: a caller without it is no one
+    async with running(app) as url, httpx.AsyncClient(base_url=url) as http:
+        made = await http.post("/lg/threads", json={})
+        found = await http.post("/lg/threads/search", json={})
+        listed = await http.get("/native/chat/threads")  # the review app's native blueprint, the same hook
+        alices = await http.get("/native/chat/threads", headers=ALICE)
+    assert made.status_code == found.status_code == 403 and "names none" in made.json()["detail"]
+    assert listed.status_code == 403 and listed.json()["error"] == "forbidden"
+    assert alices.status_code == 200
