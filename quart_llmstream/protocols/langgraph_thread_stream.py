@@ -19,6 +19,7 @@ from quart import Response, request, stream_with_context
 
 from ..errors import RequestError
 from ..events import RunEnded, RunStarted
+from ..logs import LogReader
 from ..payloads import to_json
 from ..settings import Settings
 from .base import SSE_HEADERS, ThreadAccess
@@ -156,20 +157,8 @@ class _Frames:
             reader = await self.threads.follow(self.owner, self.thread_id, run_id)
         except RequestError:  # no longer kept
             return
-        loop = asyncio.get_running_loop()
-        ticking: asyncio.TimerHandle | None = None
-
-        def tick() -> None:  # a quiet run is looked at every second: is it going on still?
-            nonlocal ticking
-            reader.interrupt()
-            ticking = loop.call_later(1, tick)
-
-        ticking, encoder, seen, quiet = (
-            loop.call_later(1, tick),
-            LangGraphEncoder(run_id, thread_id=self.thread_id),
-            0,
-            0,
-        )
+        encoder, seen, quiet = LangGraphEncoder(run_id, thread_id=self.thread_id), 0, 0
+        ticking = asyncio.create_task(_tick(reader))
         try:
             while not reader.ended:
                 if not (entries := await reader.read()):
@@ -185,9 +174,10 @@ class _Frames:
                     if seq > seen + 1 and seq > after + 1:  # the store let go of events this client never had
                         await self._put(encoder.encode(RunEnded.failed("trimmed")) + _done(run_id, seq))
                         return
-                    seen = seq
-                    frame = encoder.encode(event)
-                    if seq <= after or not (self.every_frame or (self.lifecycle and type(event) is RunStarted)):
+                    seen, frame = seq, encoder.encode(event)  # every event through the encoder, for its state
+                    if seq <= after:  # the client had it
+                        continue
+                    if not (self.every_frame or (self.lifecycle and type(event) is RunStarted)):
                         frame = b""
                     if type(event) is RunEnded and (self.every_frame or self.lifecycle):
                         frame += _done(run_id, None)
@@ -196,7 +186,6 @@ class _Frames:
         except RequestError:  # the thread was deleted
             return
         finally:
-            assert ticking is not None
             ticking.cancel()
             reader.close()
 
@@ -208,6 +197,13 @@ class _Frames:
         except TimeoutError:
             if self.body is not None:
                 self.body.cancel()
+
+
+async def _tick(reader: LogReader) -> None:
+    """A quiet run's reader woken every second: is the run going on still?"""
+    while True:
+        await asyncio.sleep(1)
+        reader.interrupt()
 
 
 def _done(run_id: str, seq: int | None) -> bytes:
