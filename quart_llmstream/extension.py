@@ -129,6 +129,13 @@ class LLMStream:
             detail = f"at most {limit} open streams per user: wait for one to end"
             raise RequestError(429, "too_many_streams", detail, retry_after=settings.retry_after)
 
+    def follower(self, settings: Settings, owner: str | None) -> Callable[[], None]:
+        """One more follower of ``owner``'s runs, admitted (``429`` past ``max_streams_per_owner``) and counted as a
+        stream is, with no await between: followers asking at once are counted one by one; the function returned
+        counts it out (once)."""
+        self.admit_owner(settings, owner)
+        return self.count(owner)
+
     def count(self, owner: str | None) -> Callable[[], None]:
         """Count one more open stream or follower of ``owner``; the function returned counts it out (once)."""
         self._owners[owner] = self._owners.get(owner, 0) + 1

@@ -53,15 +53,14 @@ def resume_routes(
         if opened is None:
             return Response(status=204)
         meta, reader = opened
-        try:  # here, with no await before the count: followers asking at once are counted one by one
-            extension.admit_owner(settings, owner)
+        try:  # a follower holds a connection as a stream does
+            let_go = extension.follower(settings, owner)
         except RequestError:
             reader.close()
             raise
         encoder = protocol.encoder(stream_id, frozenset(meta.events), meta.ids)
         if metrics is not None:
             metrics.resumed()
-        let_go = extension.count(owner)  # a follower holds a connection as a stream does
         response = await protocol.respond(reader, encoder, FOLLOWER, settings, after or 0, closed=let_go)
         response.headers["X-Stream-Id"] = stream_id
         return response

@@ -123,8 +123,7 @@ class Threads:
     def follower(self, owner: str | None) -> Callable[[], None]:
         """One more follower of ``owner``'s runs, counted as a stream is (``429`` past ``max_streams_per_owner``, as
         a resume's); the function returned counts it out (once)."""
-        self.extension.admit_owner(self.settings, owner)
-        return self.extension.count(owner)
+        return self.extension.follower(self.settings, owner)
 
     async def record(self, owner: str | None, thread_id: str) -> dict[str, Any] | None:
         """The thread as a list shows it, with its metadata; None when it has no record."""

@@ -18,7 +18,7 @@ from .request.attachments import Attachments
 from .request.content_blocks import checked_content
 from .run.threads import checked_write, status_of, stored_name
 from .run.threads.copies import copy_checkpoints, drop_runs
-from .run.threads.state import unanswered_calls
+from .run.threads.state import forks_past_decisions, unanswered_calls
 from .thread_access import Threads
 
 __all__ = ["ThreadRuns"]
@@ -43,11 +43,10 @@ class ThreadRuns(Threads):
             state = await graph.aget_state(config)
             if checkpoint_id is not None and state.created_at is None:
                 raise RequestError(404, "not_found", "checkpoint: no such checkpoint on this thread")
-            if checkpoint_id is not None and (state.interrupts or unanswered_calls(state)):
-                head = await graph.aget_state({"configurable": {"thread_id": stored_name(name, owner)}})
-                if head.config["configurable"].get("checkpoint_id") != checkpoint_id:  # a fork would run them again
-                    detail = "checkpoint: its tool calls ran or were decided since; write from before the model's call"
-                    raise RequestError(422, "invalid_request", detail)
+            at_head = {"configurable": {"thread_id": stored_name(name, owner)}}
+            if checkpoint_id is not None and forks_past_decisions(state, await graph.aget_state(at_head)):  # a fork
+                detail = "checkpoint: its tool calls ran or were decided since; write from before the model's call"
+                raise RequestError(422, "invalid_request", detail)
             checked = checked_write(values, state, graph, self.preparer.state_keys(graph), self.settings)
             if isinstance(checked, dict) and "messages" in checked:  # their attachments, as a run's input's
                 found = Attachments(self.settings)

@@ -29,6 +29,7 @@ from .records import LATEST_FIRST, Record, ThreadRecords
 from .state import (
     ThreadState,
     checkpointed,
+    forks_past_decisions,
     graph_of,
     hides_a_thread,
     is_interrupt,
@@ -36,7 +37,6 @@ from .state import (
     settled,
     shared_keys,
     status_of,
-    unanswered_calls,
 )
 from .tools import graph_tools
 
@@ -155,16 +155,12 @@ class RunThread:
         state = await self.state()
         if "__start__" in state.next:  # before a run's input: nothing to go on with
             raise RequestError(422, "invalid_request", "checkpoint: it is before a run's input; send one from it")
-        if "checkpoint_id" in self.config.get("configurable", {}):
-            latest = (await self.head()).config["configurable"].get("checkpoint_id")
-            if state.config["configurable"].get("checkpoint_id") != latest and (
-                state.interrupts or unanswered_calls(state)
-            ):
-                detail = (
-                    "checkpoint: going on from it would run again tool calls the thread has run or decided; "
-                    "a run from it takes an input (an edit), or name a checkpoint before the model's call"
-                )
-                raise RequestError(422, "invalid_request", detail)
+        if "checkpoint_id" in self.config.get("configurable", {}) and forks_past_decisions(state, await self.head()):
+            detail = (
+                "checkpoint: going on from it would run again tool calls the thread has run or decided; "
+                "a run from it takes an input (an edit), or name a checkpoint before the model's call"
+            )
+            raise RequestError(422, "invalid_request", detail)
         if state.interrupts:  # going on would ask again; a decision is the answer
             raise RequestError(409, "conflict", "the thread waits for a decision: a resume answers it")
 

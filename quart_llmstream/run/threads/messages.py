@@ -43,12 +43,7 @@ __all__ = ["CANCELLED", "checked_write", "unseen"]
 def unseen(chat_request: ChatRequest, state: Any, graph: Any, system_messages: str = "drop") -> list[BaseMessage]:
     """What of the client's conversation the thread in ``state`` lacks, checked before it is stored."""
     thread = (state.values.get("messages") if isinstance(state.values, Mapping) else None) or []
-    new = _lacking(chat_request.messages, thread)
-    if system_messages != "keep" and any(isinstance(message, SystemMessage) for message in new):
-        if system_messages == "refuse":
-            detail = "a system message cannot be added to a thread: the agent keeps its own (system_messages)"
-            raise RequestError(400, "invalid_request", detail)
-        new = [message for message in new if not isinstance(message, SystemMessage)]
+    new = _without_system(_lacking(chat_request.messages, thread), system_messages, "")
     closed = _cancelled_calls(thread, state)
     if closed:
         ids = {message.tool_call_id for message in closed}
@@ -102,10 +97,7 @@ def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str], 
         raise RequestError(400, "invalid_request", f"values.messages: {exc}") from None
     if unknown := [message.type for message in written if not isinstance(message, KINDS)]:
         raise RequestError(400, "invalid_request", f"values.messages: a {unknown[0]} message is not taken")
-    if settings.system_messages != "keep" and any(isinstance(message, SystemMessage) for message in written):
-        if settings.system_messages == "refuse":
-            raise RequestError(400, "invalid_request", "values.messages: a system message is the agent's own")
-        written = [message for message in written if not isinstance(message, SystemMessage)]
+    written = _without_system(written, settings.system_messages, "values.messages: ")
     thread = (state.values.get("messages") if isinstance(state.values, Mapping) else None) or []
     held = {message.id for message in thread if message.id and not isinstance(message, HumanMessage)}
     server = graph_tools(graph).server
@@ -122,6 +114,16 @@ def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str], 
     if any(isinstance(message, ToolMessage) for message in written):
         _check_results(written, thread, state, (), graph)
     return {**values, "messages": written}
+
+
+def _without_system(messages: list[BaseMessage], rule: str, where: str) -> list[BaseMessage]:
+    """A client's messages as ``system_messages`` (``rule``) takes them on a thread: kept, dropped, or refused."""
+    if rule == "keep" or not any(isinstance(message, SystemMessage) for message in messages):
+        return messages
+    if rule == "refuse":
+        detail = f"{where}a system message cannot be added to a thread: the agent keeps its own (system_messages)"
+        raise RequestError(400, "invalid_request", detail)
+    return [message for message in messages if not isinstance(message, SystemMessage)]
 
 
 def _within_limits(raw: list[Any], settings: Settings) -> None:

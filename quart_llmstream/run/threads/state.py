@@ -23,7 +23,7 @@ from ...request.attachments import attached
 
 __all__ = [
     *("ThreadState", "checkpointed", "describe", "graph_of", "hides_a_thread", "interrupts_of", "is_interrupt"),
-    "plain_messages",
+    *("forks_past_decisions", "plain_messages"),
     *("settled", "shared_keys", "status_of", "unanswered_calls"),
 ]
 
@@ -153,6 +153,13 @@ def _last_calls(state: Any) -> list[Mapping[str, Any]]:
     messages = state.values.get("messages") if isinstance(state.values, Mapping) else None
     last = next((m for m in reversed(messages or ()) if isinstance(m, AIMessage)), None)
     return list(last.tool_calls) if last is not None else []
+
+
+def forks_past_decisions(state: Any, head: Any) -> bool:
+    """Going on from ``state``, a checkpoint before the thread's ``head``, would run again tool calls the thread has
+    run or decided since (they are open there, or waiting for a decision)."""
+    at = state.config["configurable"].get("checkpoint_id")
+    return at != head.config["configurable"].get("checkpoint_id") and bool(state.interrupts or unanswered_calls(state))
 
 
 def unanswered_calls(state: Any) -> list[str]:
