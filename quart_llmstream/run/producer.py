@@ -26,7 +26,7 @@ from ..logs import StreamLog
 from ..metrics import BlueprintMetrics
 from ..request import ChatRequest
 from ..settings import Settings
-from .mapping import StreamMapper
+from .mapping import StreamMapper, TimedTally
 from .sources import Emit
 from .threads import ThreadState
 
@@ -169,8 +169,8 @@ class Run:
     async def _end(self, status: Status, code: str | None) -> None:
         self._watchdog.cancel()
         tally, ended_at = self._mapper.tally, asyncio.get_running_loop().time()
-        if self._metrics is not None:
-            self._metrics.ended(status, code, self._started, ended_at, tally)  # type: ignore[arg-type]
+        if self._metrics is not None and isinstance(tally, TimedTally):  # metrics on: the tally is timed
+            self._metrics.ended(status, code, self._started, ended_at, tally)
         result = StreamResult(
             status=status,
             text=tally.text,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..threads.state import is_interrupt
 from .base import NOTHING, Events, Handler, MappingState, V2Event
@@ -87,16 +87,21 @@ def timed(handlers: Mapping[str, Handler]) -> dict[str, Handler]:
     start, end, error = handlers.get("on_tool_start"), handlers.get("on_tool_end"), handlers.get("on_tool_error")
 
     def tool_start(mapper: MappingState, event: V2Event) -> Events:
-        mapper.tally.tool_started(event["run_id"], event.get("name") or "")  # type: ignore[attr-defined]
+        _tally(mapper).tool_started(event["run_id"], event.get("name") or "")
         return start(mapper, event) if start is not None else NOTHING
 
     def tool_end(mapper: MappingState, event: V2Event) -> Events:
-        mapper.tally.tool_finished(event["run_id"], False)  # type: ignore[attr-defined]
+        _tally(mapper).tool_finished(event["run_id"], False)
         return end(mapper, event) if end is not None else NOTHING
 
     def tool_error(mapper: MappingState, event: V2Event) -> Events:
         failed = None if is_interrupt(event["data"].get("error")) else True
-        mapper.tally.tool_finished(event["run_id"], failed)  # type: ignore[attr-defined]
+        _tally(mapper).tool_finished(event["run_id"], failed)
         return error(mapper, event) if error is not None else NOTHING
 
     return {**handlers, "on_tool_start": tool_start, "on_tool_end": tool_end, "on_tool_error": tool_error}
+
+
+def _tally(mapper: MappingState) -> TimedTally:
+    """The stream's tally, timed: these handlers are installed only beside a :class:`TimedTally`."""
+    return cast(TimedTally, mapper.tally)
