@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from .errors import ConfigError, RequestError, public_message
 from .extension import LLMStream
 from .feedback import feedback_route
-from .metrics import BlueprintMetrics
+from .metrics.base import BlueprintMetrics
 from .protocols import PROTOCOLS, Protocol
 from .protocols.unserved import UNSERVED_METHODS, unserved
 from .request import ChatRequest

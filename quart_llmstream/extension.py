@@ -25,7 +25,8 @@ from quart import Quart
 
 from .errors import ConfigError, RequestError, public_message
 from .logs.store import MemoryStore, StreamStore
-from .metrics import BlueprintMetrics, Metrics
+from .metrics import Metrics
+from .metrics.base import BlueprintMetrics
 from .run import StopReason
 from .run.ledger import RunLedger
 from .run.threads import LocalHolds, ThreadHolds, ThreadRecords

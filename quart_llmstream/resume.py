@@ -21,7 +21,7 @@ from .errors import RequestError
 from .extension import LLMStream
 from .logs.store import StreamStore
 from .logs.streams import is_stream_id
-from .metrics import BlueprintMetrics
+from .metrics.base import BlueprintMetrics
 from .owners import owner_of
 from .protocols import Protocol
 from .protocols.response import FOLLOWER

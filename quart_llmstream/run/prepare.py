@@ -24,7 +24,7 @@ from ..errors import RequestError, public_message
 from ..events import RunEnded
 from ..logs import open_stream
 from ..logs.store import StreamMeta, StreamStore
-from ..metrics import BlueprintMetrics
+from ..metrics.base import BlueprintMetrics
 from ..owners import owner_of
 from ..request import ChatRequest
 from ..settings import Settings

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import public_message
 from ..lifecycle import Status, StreamResult, call_hook
 from ..logs import StreamLog
-from ..metrics import BlueprintMetrics
+from ..metrics.base import BlueprintMetrics
 from ..request import ChatRequest
 from ..settings import Settings
 from .mapping import StreamMapper, TimedTally
