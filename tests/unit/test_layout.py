@@ -76,6 +76,8 @@ VIEWS = (
     "resume",
     "thread_routes",
     "thread_access",
+    "thread_runs",
+    "signals",
     "feedback",
     "extension",
     "routes",
