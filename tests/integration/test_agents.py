@@ -23,7 +23,7 @@ from quart import Quart
 from quart_llmstream import create_blueprint
 from quart_llmstream.agents import ClientTools
 
-from fakes import ScriptedChatModel, agent, calling, words
+from fakes import ProbedChatModel, agent, calling, words
 from helpers import chat_app, node, post_stream, running
 
 CLOCK = {"name": "get_local_time", "description": "The time where the user is", "parameters": {"type": "object"}}
@@ -92,7 +92,7 @@ ROUTES = {"native": "/chat", "ai-sdk": "/chat", "ag-ui": "/chat", "openai": "/ch
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_create_agent_graph_gets_history_and_question_as_its_messages(protocol: str) -> None:
-    model = ScriptedChatModel(responses=[answer_to])
+    model = ProbedChatModel(responses=[answer_to])
     async with running(chat_app(agent(model, checkpointer=False), protocol=protocol)) as url:
         response, _ = await post_stream(url + ROUTES[protocol], HISTORY_BODIES[protocol])
     assert response.status_code == 200
@@ -145,7 +145,7 @@ async def three_turns(protocol: str, url: str, thread: str, user: str) -> None:
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_checkpointed_thread_holds_each_message_once_and_owners_have_their_own(protocol: str) -> None:
-    model = ScriptedChatModel(responses=[answer_to])
+    model = ProbedChatModel(responses=[answer_to])
     graph = agent(model)
     app = chat_app(graph, protocol=protocol, stream_owner=lambda chat_request: chat_request.headers["X-User"])
     async with running(app) as url:
@@ -166,7 +166,7 @@ async def test_a_checkpointed_thread_holds_each_message_once_and_owners_have_the
 
 
 async def test_ai_sdk_a_client_tool_runs_in_the_client_and_the_continuation_answers_with_its_output() -> None:
-    model = ScriptedChatModel(responses=[clock_then_answer])
+    model = ProbedChatModel(responses=[clock_then_answer])
     app = chat_app(agent(model, ClientTools(CLOCK)), protocol="ai-sdk", events="token")  # no tool events asked
     async with running(app) as url:
         done = await node(
@@ -189,7 +189,7 @@ async def test_ai_sdk_a_client_tool_runs_in_the_client_and_the_continuation_answ
 
 
 async def test_ag_ui_declared_tools_end_the_run_with_the_call_and_the_next_run_answers_with_its_result() -> None:
-    model = ScriptedChatModel(responses=[clock_then_answer])
+    model = ProbedChatModel(responses=[clock_then_answer])
     async with running(chat_app(agent(model, ClientTools()), protocol="ag-ui")) as url:
         done = await node(
             "ag_ui.mjs",
@@ -210,7 +210,7 @@ async def test_ag_ui_declared_tools_end_the_run_with_the_call_and_the_next_run_a
 
 
 async def test_openai_tools_come_back_as_tool_calls_and_the_tool_message_gets_the_answer() -> None:
-    model = ScriptedChatModel(responses=[clock_then_answer])
+    model = ProbedChatModel(responses=[clock_then_answer])
     tools = [{"type": "function", "function": CLOCK}]
     question = {"role": "user", "content": "What time is it, and the weather?"}
     async with running(chat_app(agent(model, ClientTools()), protocol="openai")) as url:
@@ -248,7 +248,7 @@ async def test_a_langchain_agent_using_this_endpoint_as_its_model_gets_the_tool_
         """The time where the user is."""
         return "10:42"
 
-    model = ScriptedChatModel(responses=[clock_then_answer])
+    model = ProbedChatModel(responses=[clock_then_answer])
     async with running(chat_app(agent(model, ClientTools()), protocol="openai")) as url:
         remote = ChatOpenAI(base_url=url, api_key="unused", model="agent").bind_tools([get_local_time])
         reply = await remote.ainvoke("What time is it?")
@@ -259,7 +259,7 @@ async def test_a_langchain_agent_using_this_endpoint_as_its_model_gets_the_tool_
 
 
 async def test_native_a_pending_call_is_sent_whatever_the_events_and_the_end_says_tool_calls() -> None:
-    model = ScriptedChatModel(responses=[clock_then_answer])
+    model = ProbedChatModel(responses=[clock_then_answer])
     body = {"question": "What time is it?", "thread_id": "t1", "tools": [CLOCK]}
     async with running(chat_app(agent(model, ClientTools()), events="token,end")) as url:
         _, stream = await post_stream(f"{url}/chat", body)
@@ -337,7 +337,7 @@ CONTINUATIONS = {
 async def test_a_conversation_ending_with_tool_results_continues_and_one_answering_no_call_is_refused(
     protocol: str,
 ) -> None:
-    model = ScriptedChatModel(responses=[answer_to])
+    model = ProbedChatModel(responses=[answer_to])
     async with running(chat_app(agent(model, checkpointer=False), protocol=protocol)) as url:
         async with httpx.AsyncClient(timeout=30) as http:
             continued = await http.post(url + ROUTES[protocol], json=CONTINUATIONS[protocol]("call_t1"))
@@ -363,7 +363,7 @@ BAD_TOOLS = {
 @pytest.mark.parametrize("protocol", BAD_TOOLS)
 async def test_a_bad_tool_definition_gets_a_400_naming_the_tool(protocol: str) -> None:
     bad = [CLOCK, {"name": "weather", "parameters": {"type": "array"}}]
-    app = chat_app(agent(ScriptedChatModel(responses=[answer_to])), protocol=protocol)
+    app = chat_app(agent(ProbedChatModel(responses=[answer_to])), protocol=protocol)
     response = await app.test_client().post(ROUTES[protocol], json=BAD_TOOLS[protocol](bad))
     assert response.status_code == 400
     assert "tools.1 (weather): parameters must be a JSON Schema of an object" in await response.get_data(as_text=True)
@@ -371,7 +371,7 @@ async def test_a_bad_tool_definition_gets_a_400_naming_the_tool(protocol: str) -
 
 async def test_a_client_tool_named_like_a_server_tool_does_not_take_its_place() -> None:
     """A request declaring its own ``weather`` does not get the server's weather calls: the server's tool runs."""
-    model = ScriptedChatModel(responses=[clock_then_answer])
+    model = ProbedChatModel(responses=[clock_then_answer])
     graph = agent(model, ClientTools())
     body = {"question": "What time is it, and the weather?", "thread_id": "t", "tools": [CLOCK, {"name": "weather"}]}
     async with running(chat_app(graph, events="tool,end")) as url:
@@ -399,7 +399,7 @@ async def test_a_structured_output_call_is_the_agents_own_not_a_call_for_the_cli
     class Answer(BaseModel):
         text: str
 
-    model = ScriptedChatModel(responses=[calling(("Answer", {"text": "hi"}, "call_s1"))])
+    model = ProbedChatModel(responses=[calling(("Answer", {"text": "hi"}, "call_s1"))])
     graph = create_agent(model, tools=[], response_format=ToolStrategy(Answer))
     async with running(chat_app(graph, protocol=protocol, events="token,tool,end")) as url:
         if protocol == "native":
@@ -415,7 +415,7 @@ async def test_a_structured_output_call_is_the_agents_own_not_a_call_for_the_cli
 async def test_a_tool_result_on_a_thread_must_answer_a_call_the_thread_waits_on() -> None:
     """A forged call and its result, sent after a plain answer, would land in the thread as a result of a call
     the model never made (and providers refuse a thread with such an orphan): a 409, the thread untouched."""
-    graph = agent(ScriptedChatModel(responses=[answer_to]))
+    graph = agent(ProbedChatModel(responses=[answer_to]))
     async with running(chat_app(graph)) as url:
         await post_stream(f"{url}/chat", {"question": "Hi", "thread_id": "t"})
         forged = [
@@ -435,7 +435,7 @@ async def test_a_tool_result_on_a_thread_must_answer_a_call_the_thread_waits_on(
 async def test_server_tools_called_in_the_same_turn_still_run_and_the_continuation_sees_both_results() -> None:
     """The model calls the client's clock and the server's weather at once: the weather runs on the server,
     the turn ends with the clock's call pending, and the continuation goes on with both results."""
-    model = ScriptedChatModel(responses=[clock_then_answer])
+    model = ProbedChatModel(responses=[clock_then_answer])
     graph = agent(model, ClientTools(CLOCK))
     question = "What time is it, and the weather?"
     async with running(chat_app(graph, events="token,tool,end")) as url:
@@ -475,7 +475,7 @@ async def test_the_factory_gives_an_agent_its_runtime_context_by_binding_it() ->
         last = messages[-1]
         return words(f"You are {last.text}") if isinstance(last, ToolMessage) else calling(("whoami", {}, "c1"))
 
-    model = ScriptedChatModel(responses=[reply])
+    model = ProbedChatModel(responses=[reply])
     graph = create_agent(model, tools=[whoami], context_schema=Context, checkpointer=InMemorySaver())
     owner = lambda chat_request: chat_request.headers.get("X-User")  # noqa: E731
     factory = lambda chat_request: graph.bind(context=Context(user_id=owner(chat_request)))  # noqa: E731

@@ -17,7 +17,7 @@ from quart import Quart, request
 from quart_llmstream import ChatRequest
 
 from fake_openai import FakeOpenAI
-from fakes import ScriptedChatModel
+from fakes import ProbedChatModel
 from helpers import chat_app, node, running
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # a PNG's signature, then bytes the test can recognise
@@ -40,9 +40,9 @@ def blocks(message: BaseMessage) -> list[dict[str, Any]]:
     return out
 
 
-def seeing() -> tuple[ScriptedChatModel, list[ChatRequest], Any]:
+def seeing() -> tuple[ProbedChatModel, list[ChatRequest], Any]:
     """A model behind a prompt over ``messages``, and a factory that keeps each chat request."""
-    model = ScriptedChatModel(responses=[["I see it."]])
+    model = ProbedChatModel(responses=[["I see it."]])
     requests: list[ChatRequest] = []
 
     def factory(chat_request: ChatRequest) -> Any:

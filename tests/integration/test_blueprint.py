@@ -12,7 +12,7 @@ from quart import Quart
 
 from quart_llmstream import ChatRequest, create_blueprint
 
-from fakes import ScriptedChatModel, answering
+from fakes import ProbedChatModel, answering
 from helpers import post_stream, tokens
 
 PROMPT = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_history"), ("human", "{question}")])
@@ -40,7 +40,7 @@ async def test_two_blueprints_in_one_app_each_with_its_factory_and_settings(serv
 
 
 async def test_sync_and_async_factories_see_the_request_and_history_reaches_the_model(server: Any) -> None:
-    model = ScriptedChatModel(responses=[["fine"]])
+    model = ProbedChatModel(responses=[["fine"]])
     seen: list[tuple[str, str]] = []
 
     def sync_factory(chat_request: ChatRequest) -> Any:
@@ -78,7 +78,7 @@ class DownSaver(InMemorySaver):
 async def test_a_route_that_fails_unexpectedly_is_a_logged_redacted_500_in_the_protocols_json(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    graph = create_agent(ScriptedChatModel(responses=[["hi"]]), tools=[], checkpointer=DownSaver())
+    graph = create_agent(ProbedChatModel(responses=[["hi"]]), tools=[], checkpointer=DownSaver())
     owner = {"stream_owner": lambda chat_request: "alice"}
     app = Quart(__name__)
     app.register_blueprint(create_blueprint(lambda _: graph, name="native", **owner), url_prefix="/native")

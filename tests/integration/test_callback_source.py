@@ -18,28 +18,28 @@ from quart_llmstream import ChatRequest, create_blueprint
 from quart_llmstream.run.inputs import runnable_input
 from quart_llmstream.run.sources import astream_events, callback_events
 
-from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, ScriptedChatModel, model_graph, tool_agent, words
+from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, ProbedChatModel, model_graph, tool_agent, words
 from helpers import post_stream
 
 ANSWER = words("Streams are sequences of events.")
 
 
 def parser_pipeline() -> Runnable[Any, Any]:
-    return QUESTION_PROMPT | ScriptedChatModel(responses=[ANSWER]) | StrOutputParser()
+    return QUESTION_PROMPT | ProbedChatModel(responses=[ANSWER]) | StrOutputParser()
 
 
 def model_pipeline() -> Runnable[Any, Any]:
-    return QUESTION_PROMPT | ScriptedChatModel(responses=[ANSWER])
+    return QUESTION_PROMPT | ProbedChatModel(responses=[ANSWER])
 
 
 def tool_loop() -> Runnable[Any, Any]:
-    return tool_agent(ScriptedChatModel(responses=[TOOL_CALL, FINAL]))
+    return tool_agent(ProbedChatModel(responses=[TOOL_CALL, FINAL]))
 
 
 def langgraph_graph() -> Runnable[Any, Any]:
     return model_graph(
-        plan=(ScriptedChatModel(responses=[words("Plan: answer briefly.")]), "progress"),
-        write=(ScriptedChatModel(responses=[ANSWER]), "progress"),
+        plan=(ProbedChatModel(responses=[words("Plan: answer briefly.")]), "progress"),
+        write=(ProbedChatModel(responses=[ANSWER]), "progress"),
     )
 
 
@@ -123,15 +123,15 @@ def _payload(data: str) -> Any:
 )
 async def test_filters_select_the_same_events_on_both_sources(filters: dict[str, Any]) -> None:
     def pipeline() -> Runnable[Any, Any]:
-        first = ScriptedChatModel(responses=[["draft"]])
-        final = ScriptedChatModel(responses=[["final"]]).with_config(run_name="writer_model", tags=["final"])
+        first = ProbedChatModel(responses=[["draft"]])
+        final = ProbedChatModel(responses=[["final"]]).with_config(run_name="writer_model", tags=["final"])
         return QUESTION_PROMPT | first | RunnableLambda(lambda m: [m]) | final
 
     assert await collect(callback_events, pipeline(), **filters) == await collect(astream_events, pipeline(), **filters)
 
 
 async def test_the_lean_source_streams_without_streaming_true_and_is_cancelled_with_its_task() -> None:
-    model = ScriptedChatModel(responses=[["a"] * 100], delay=0.01)
+    model = ProbedChatModel(responses=[["a"] * 100], delay=0.01)
     assert "streaming" not in model.model_fields_set
     three_tokens = asyncio.Event()
     seen = 0
@@ -156,6 +156,6 @@ async def test_the_lean_source_raises_the_run_error() -> None:
     async def emit(event: dict[str, Any]) -> None:
         pass
 
-    pipeline = QUESTION_PROMPT | ScriptedChatModel(responses=[["a", "b"]], fail_at=1)
+    pipeline = QUESTION_PROMPT | ProbedChatModel(responses=[["a", "b"]], fail_at=1)
     with pytest.raises(RuntimeError, match="hunter2"):
         await callback_events(pipeline, {"question": "q", "chat_history": []}, None, emit)

@@ -16,7 +16,7 @@ from quart import Quart
 
 from quart_llmstream import ChatRequest, create_blueprint
 
-from fakes import QUESTION_PROMPT, ScriptedChatModel
+from fakes import QUESTION_PROMPT, ProbedChatModel
 from sse_parser import parse
 
 STREAMS = 200
@@ -51,12 +51,12 @@ async def run_stream(client: httpx.AsyncClient, url: str, plan: Plan) -> bytes:
 
 async def test_chaos_waves_end_every_stream_well(server: Any) -> None:
     rng = random.Random(7)
-    models: dict[int, ScriptedChatModel] = {}
+    models: dict[int, ProbedChatModel] = {}
     plans: dict[int, Plan] = {}
 
     def factory(chat_request: ChatRequest) -> Any:
         plan = plans[chat_request.body["plan"]]
-        model = ScriptedChatModel(
+        model = ProbedChatModel(
             responses=[[f"t{i} " for i in range(TOKENS)]],
             delay=0.005,
             fail_at=plan.fail_at if plan.kind == "failing" else None,
@@ -91,7 +91,7 @@ async def test_chaos_waves_end_every_stream_well(server: Any) -> None:
     assert resident[-1] - resident[0] < 20 * 1024, f"resident memory grew across waves: {resident} KiB"
 
 
-def check(plan: Plan, body: bytes, model: ScriptedChatModel) -> None:
+def check(plan: Plan, body: bytes, model: ProbedChatModel) -> None:
     stream = parse(body)
     if plan.kind == "disconnect":
         return

@@ -11,7 +11,7 @@ from quart import Quart
 
 from quart_llmstream import StreamEvent, create_blueprint
 
-from fakes import QUESTION_PROMPT, ScriptedChatModel, model_graph
+from fakes import QUESTION_PROMPT, ProbedChatModel, model_graph
 from helpers import chat_app, post_stream, tokens
 
 REFINE = ChatPromptTemplate.from_messages([("human", "Improve: {draft}")])
@@ -19,8 +19,8 @@ REFINE = ChatPromptTemplate.from_messages([("human", "Improve: {draft}")])
 
 def two_models(**final_config: Any) -> Runnable[Any, Any]:
     """A draft model, then a final model that rewrites the draft: both stream tokens."""
-    drafter = ScriptedChatModel(responses=[["draft ", "one"]]).with_config(run_name="drafter", tags=["draft"])
-    finisher = ScriptedChatModel(responses=[["final ", "answer"]]).with_config(**final_config)
+    drafter = ProbedChatModel(responses=[["draft ", "one"]]).with_config(run_name="drafter", tags=["draft"])
+    finisher = ProbedChatModel(responses=[["final ", "answer"]]).with_config(**final_config)
     return QUESTION_PROMPT | drafter | RunnableLambda(lambda m: {"draft": m.text}) | REFINE | finisher
 
 
@@ -103,7 +103,7 @@ async def test_client_can_narrow_the_kinds_of_event(server: Any) -> None:
         await adispatch_custom_event("step", {"n": 1})
         return inputs
 
-    runnable = RunnableLambda(custom) | QUESTION_PROMPT | ScriptedChatModel(responses=[["ok"]])
+    runnable = RunnableLambda(custom) | QUESTION_PROMPT | ProbedChatModel(responses=[["ok"]])
     app = Quart(__name__)
     app.register_blueprint(create_blueprint(lambda _: runnable, client_filters=True, events="token,custom"))
     async with server(app) as url:
@@ -115,8 +115,8 @@ async def test_client_can_narrow_the_kinds_of_event(server: Any) -> None:
 
 async def test_final_answer_by_langgraph_node(server: Any) -> None:
     runnable = model_graph(
-        route=(ScriptedChatModel(responses=[["route: ", "weather"]]), None),
-        answer=(ScriptedChatModel(responses=[["Sunny", " today"]]), None),
+        route=(ProbedChatModel(responses=[["route: ", "weather"]]), None),
+        answer=(ProbedChatModel(responses=[["Sunny", " today"]]), None),
     )
 
     def only_answer_node(event: StreamEvent, source: Any) -> StreamEvent | None:

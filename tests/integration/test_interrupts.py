@@ -26,7 +26,7 @@ from quart import Quart
 
 from quart_llmstream import StreamResult, create_blueprint
 
-from fakes import ScriptedChatModel, agent, calling, words
+from fakes import ProbedChatModel, agent, calling, words
 from helpers import chat_app, node, post_stream, resume_from, running, token_texts
 from sse_parser import ParsedStream
 
@@ -57,7 +57,7 @@ def emailing(messages: list[BaseMessage], tools: Any) -> Any:
 
 def approving_agent(outbox: Outbox, mode: Any = "batched") -> Any:
     middleware = HumanInTheLoopMiddleware(interrupt_on={"send_email": True}, interrupt_mode=mode)
-    return agent(ScriptedChatModel(responses=[emailing]), middleware, tools=[outbox.tool])
+    return agent(ProbedChatModel(responses=[emailing]), middleware, tools=[outbox.tool])
 
 
 class Answers(TypedDict, total=False):
@@ -155,7 +155,7 @@ async def test_an_interrupt_raised_in_a_tool_is_no_tool_error() -> None:
             else calling(("confirm", {"plan": "x"}, "c1"))
         )
 
-    graph = agent(ScriptedChatModel(responses=[planning]), tools=[confirm])
+    graph = agent(ProbedChatModel(responses=[planning]), tools=[confirm])
     async with running(chat_app(graph, events="token,tool,end")) as url:
         _, paused = await post_stream(f"{url}/chat", {"question": "Plan", "thread_id": "t"})
         _, resumed = await post_stream(f"{url}/chat", {"thread_id": "t", "resume": "yes"})
@@ -188,7 +188,7 @@ async def test_resume_requests_that_do_not_match_the_thread_are_refused() -> Non
         await http.post(f"{url}/chat", json=run)
         answer = [{"interruptId": "no-such-interrupt", "status": "resolved", "payload": "Rome"}]
         unknown_interrupt = await http.post(f"{url}/chat", json=run | {"runId": "r2", "resume": answer})
-    plain = chat_app(ScriptedChatModel(responses=[["ok"]]))
+    plain = chat_app(ProbedChatModel(responses=[["ok"]]))
     no_checkpointer = await plain.test_client().post("/chat", json={"thread_id": "t", "resume": "x"})
 
     assert unknown.status_code == 404 and others.status_code == 404, "another owner's thread is no thread"
@@ -223,7 +223,7 @@ async def test_a_decision_the_middleware_would_fail_on_is_a_400_and_the_thread_s
     outbox = Outbox()
     allowed = {"allowed_decisions": ["approve", "reject", "edit"]}
     middleware = HumanInTheLoopMiddleware(interrupt_on={"send_email": allowed}, interrupt_mode=mode)  # type: ignore[arg-type]
-    graph = agent(ScriptedChatModel(responses=[emailing]), middleware, tools=[outbox.tool])
+    graph = agent(ProbedChatModel(responses=[emailing]), middleware, tools=[outbox.tool])
     async with running(chat_app(graph, events="token,tool")) as url, httpx.AsyncClient(timeout=30) as http:
         await http.post(f"{url}/chat", json={"question": "Email Ann", "thread_id": "t"})
         refused = []
@@ -245,7 +245,7 @@ SWITCHED = {"type": "edit", "edited_action": {"name": "weather", "args": {"city"
 async def test_a_client_gone_before_the_body_starts_lets_go_of_its_thread_after_the_send_timeout() -> None:
     """The client leaves while an ``after_request`` hook awaits: the body never starts, and its run, stuck
     on a full buffer, is dropped by the reader's watch (``send_timeout``), which lets go of the thread."""
-    graph = agent(ScriptedChatModel(responses=[words("tok " * 300)]))
+    graph = agent(ProbedChatModel(responses=[words("tok " * 300)]))
     app = chat_app(graph, send_timeout=1.0)
 
     @app.after_request
@@ -276,7 +276,7 @@ async def test_two_agents_with_checkpointers_of_their_own_each_have_a_thread_t()
     outbox = Outbox(delay=0.5)
 
     def emailing_agent() -> Any:
-        return agent(ScriptedChatModel(responses=[emailing]), tools=[outbox.tool])
+        return agent(ProbedChatModel(responses=[emailing]), tools=[outbox.tool])
 
     first, second = emailing_agent(), emailing_agent()
     app = Quart(__name__)
@@ -293,7 +293,7 @@ async def test_an_ai_sdk_rejection_of_a_call_that_cannot_be_rejected_is_a_400() 
     outbox = Outbox()
     only = {"send_email": {"allowed_decisions": ["approve", "edit"]}}
     middleware = HumanInTheLoopMiddleware(interrupt_on=only)  # type: ignore[arg-type]
-    graph = agent(ScriptedChatModel(responses=[emailing]), middleware, tools=[outbox.tool])
+    graph = agent(ProbedChatModel(responses=[emailing]), middleware, tools=[outbox.tool])
     user = {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "Email Ann"}]}
     part = {
         "type": "tool-send_email",
@@ -463,7 +463,7 @@ async def test_ag_ui_a_rejected_call_keeps_its_rejection_and_the_approved_one_it
     """Two calls of one tool, the first rejected, the second approved: each result goes to its own call."""
     outbox = Outbox()
     graph = agent(
-        ScriptedChatModel(responses=[emailing_two]),
+        ProbedChatModel(responses=[emailing_two]),
         HumanInTheLoopMiddleware(interrupt_on={"send_email": True}),
         tools=[outbox.tool],
     )

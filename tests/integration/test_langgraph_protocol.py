@@ -701,7 +701,7 @@ async def test_an_exceptions_text_reaches_no_client_in_any_stream_mode_nor_in_th
     from langchain_core.messages import ToolMessage
     from langchain_core.tools import tool
 
-    from fakes import ScriptedChatModel, agent, calling, words
+    from fakes import ProbedChatModel, agent, calling, words
 
     secret = "db password is hunter2"
 
@@ -717,7 +717,7 @@ async def test_an_exceptions_text_reaches_no_client_in_any_stream_mode_nor_in_th
             raise RuntimeError(secret)
         return calling(("leaky", {"x": "1"}, "call_leak_1"))
 
-    graph = agent(ScriptedChatModel(responses=[reply]), tools=[leaky])
+    graph = agent(ProbedChatModel(responses=[reply]), tools=[leaky])
     app = Quart(__name__)
     app.register_blueprint(create_blueprint(lambda _: graph, name="a", protocol="langgraph", single_user=True))
     texts = []

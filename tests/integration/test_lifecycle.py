@@ -11,7 +11,7 @@ from quart import Quart
 
 from quart_llmstream import ChatRequest, StreamResult, create_blueprint
 
-from fakes import QUESTION_PROMPT, ScriptedChatModel
+from fakes import QUESTION_PROMPT, ProbedChatModel
 from helpers import eventually, leave_after, post_stream
 
 
@@ -29,7 +29,7 @@ class Hooks:
         self.all_ended.set()
 
 
-def app_with(model: ScriptedChatModel, hooks: Hooks, **options: Any) -> Quart:
+def app_with(model: ProbedChatModel, hooks: Hooks, **options: Any) -> Quart:
     app = Quart(__name__)
     app.register_blueprint(
         create_blueprint(lambda _: QUESTION_PROMPT | model, on_start=hooks.on_start, on_end=hooks.on_end, **options)
@@ -40,7 +40,7 @@ def app_with(model: ScriptedChatModel, hooks: Hooks, **options: Any) -> Quart:
 async def test_completed_stream_reports_text_tokens_usage_and_duration(server: Any) -> None:
     hooks = Hooks()
     usage = {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}
-    model = ScriptedChatModel(responses=[["Hello", AIMessageChunk(content=" world", usage_metadata=usage)]])
+    model = ProbedChatModel(responses=[["Hello", AIMessageChunk(content=" world", usage_metadata=usage)]])
     async with server(app_with(model, hooks, events="token,end")) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "hi"})
         await eventually(lambda: hooks.ended)
@@ -59,7 +59,7 @@ async def test_completed_stream_reports_text_tokens_usage_and_duration(server: A
 
 async def test_failed_stream_reports_error_with_the_text_so_far(server: Any) -> None:
     hooks = Hooks()
-    async with server(app_with(ScriptedChatModel(responses=[["a", "b", "c"]], fail_at=2), hooks)) as url:
+    async with server(app_with(ProbedChatModel(responses=[["a", "b", "c"]], fail_at=2), hooks)) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "fail"})
         await eventually(lambda: hooks.ended)
     assert stream.messages[-1] == "[DONE]"
@@ -68,7 +68,7 @@ async def test_failed_stream_reports_error_with_the_text_so_far(server: Any) -> 
 
 async def test_disconnected_stream_reports_cancelled_once(server: Any) -> None:
     hooks = Hooks()
-    model = ScriptedChatModel(responses=[["t"] * 500], delay=0.01)
+    model = ProbedChatModel(responses=[["t"] * 500], delay=0.01)
     async with server(app_with(model, hooks)) as url:
         await leave_after(f"{url}/chat", 3, {"question": "leave"})
         await eventually(lambda: hooks.ended)
@@ -86,7 +86,7 @@ async def test_a_raising_hook_is_logged_and_never_breaks_the_stream(server: Any,
     app = Quart(__name__)
     app.register_blueprint(
         create_blueprint(
-            lambda _: QUESTION_PROMPT | ScriptedChatModel(responses=[["fine"]]), on_start=broken, on_end=broken
+            lambda _: QUESTION_PROMPT | ProbedChatModel(responses=[["fine"]]), on_start=broken, on_end=broken
         )
     )
     async with server(app) as url:
@@ -107,7 +107,7 @@ async def test_on_end_is_called_once_even_when_the_client_leaves_during_on_start
     app = Quart(__name__)
     app.register_blueprint(
         create_blueprint(
-            lambda _: QUESTION_PROMPT | ScriptedChatModel(responses=[["never"]]),
+            lambda _: QUESTION_PROMPT | ProbedChatModel(responses=[["never"]]),
             on_start=slow_start,
             on_end=lambda request, result: ended.append(result),
         )

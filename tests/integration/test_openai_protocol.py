@@ -12,7 +12,7 @@ import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
-from fakes import QUESTION_PROMPT, ScriptedChatModel
+from fakes import QUESTION_PROMPT, ProbedChatModel
 from helpers import chat_app, eventually, running
 from sse_parser import parse
 
@@ -20,11 +20,11 @@ WORDS = ["Hello", " from", " the", " runnable", "."]
 USAGE = AIMessageChunk(content="", usage_metadata={"input_tokens": 7, "output_tokens": 5, "total_tokens": 12})
 
 
-def model(*chunks: Any, **fields: Any) -> ScriptedChatModel:
-    return ScriptedChatModel(responses=[list(chunks or (*WORDS, USAGE))], **fields)
+def model(*chunks: Any, **fields: Any) -> ProbedChatModel:
+    return ProbedChatModel(responses=[list(chunks or (*WORDS, USAGE))], **fields)
 
 
-def openai_app(chat_model: ScriptedChatModel, **options: Any) -> Any:
+def openai_app(chat_model: ProbedChatModel, **options: Any) -> Any:
     return chat_app(QUESTION_PROMPT | chat_model, url_prefix="/v1", protocol="openai", **options)
 
 

@@ -14,15 +14,15 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 
 from quart_llmstream.protocols import PROTOCOLS
 
-from fakes import FINAL, TOOL_CALL, ScriptedChatModel, answering, tool_agent
+from fakes import FINAL, TOOL_CALL, ProbedChatModel, answering, tool_agent
 from helpers import chat_app, eventually, node, post_stream, running
 
 ANSWER = "".join(FINAL)
 TOOL_EVENTS = "token,tool,custom"
 
 
-def agent(**model_fields: Any) -> tuple[Any, ScriptedChatModel]:
-    model = ScriptedChatModel(responses=[TOOL_CALL, FINAL], **model_fields)
+def agent(**model_fields: Any) -> tuple[Any, ProbedChatModel]:
+    model = ProbedChatModel(responses=[TOOL_CALL, FINAL], **model_fields)
     return tool_agent(model), model
 
 
@@ -72,7 +72,7 @@ async def test_ai_sdk_second_turn_reaches_the_runnable_as_history() -> None:
 
 
 async def test_ai_sdk_abort_cancels_the_run_on_the_server() -> None:
-    model = ScriptedChatModel(responses=[["tick "] * 200], delay=0.02)
+    model = ProbedChatModel(responses=[["tick "] * 200], delay=0.02)
     app = chat_app(answering_with(model), protocol="ai-sdk")
     async with running(app) as url:
         result = await node(
@@ -83,7 +83,7 @@ async def test_ai_sdk_abort_cancels_the_run_on_the_server() -> None:
     assert model.probe.chunks_sent < 100
 
 
-def answering_with(model: ScriptedChatModel) -> Any:
+def answering_with(model: ProbedChatModel) -> Any:
     from fakes import QUESTION_PROMPT
 
     return QUESTION_PROMPT | model
@@ -110,7 +110,7 @@ async def test_ag_ui_run_completes_with_tool_call_result_and_answer() -> None:
 
 
 async def test_ag_ui_history_reaches_the_runnable_in_order() -> None:
-    model = ScriptedChatModel(responses=[["ok"]])
+    model = ProbedChatModel(responses=[["ok"]])
     messages = [
         {"id": "s", "role": "system", "content": "Be brief."},
         {"id": "1", "role": "user", "content": "Weather?"},
@@ -139,7 +139,7 @@ async def test_ag_ui_history_reaches_the_runnable_in_order() -> None:
 
 
 async def test_ag_ui_failing_run_ends_with_run_error_not_a_hang() -> None:
-    model = ScriptedChatModel(responses=[["a", "b", "c"]], fail_at=1)
+    model = ProbedChatModel(responses=[["a", "b", "c"]], fail_at=1)
     async with running(chat_app(answering_with(model), protocol="ag-ui")) as url:
         messages = [{"id": "u1", "role": "user", "content": "q"}]
         result = await node("ag_ui.mjs", url=f"{url}/chat", threadId="t", runId="r", messages=messages)
@@ -153,7 +153,7 @@ async def test_ag_ui_failing_run_ends_with_run_error_not_a_hang() -> None:
 
 
 async def test_fetch_event_source_sees_no_empty_message_with_heartbeats_on() -> None:
-    model = ScriptedChatModel(responses=[["a", "b", "c"]], delay=0.25)
+    model = ProbedChatModel(responses=[["a", "b", "c"]], delay=0.25)
     async with running(chat_app(answering_with(model), heartbeat=0.05)) as url:
         result = await node("fetch_event_source.mjs", url=f"{url}/chat", body={"question": "q"})
     assert result["error"] is None
@@ -260,7 +260,7 @@ async def test_a_malformed_part_gets_a_400_naming_where_not_a_500(protocol: str,
 async def test_a_mid_stream_exception_gives_the_protocols_error_frame_and_a_clean_end(
     protocol: str, expose: bool
 ) -> None:
-    model = ScriptedChatModel(responses=[["a", "b", "c"]], fail_at=2)
+    model = ProbedChatModel(responses=[["a", "b", "c"]], fail_at=2)
     body = AI_SDK_OK if protocol == "ai-sdk" else AG_UI_OK
     async with running(chat_app(answering_with(model), protocol=protocol, expose_errors=expose)) as url:
         _, stream = await post_stream(f"{url}/chat", body)

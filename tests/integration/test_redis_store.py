@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from fakes import QUESTION_PROMPT, ScriptedChatModel, answering
+from fakes import QUESTION_PROMPT, ProbedChatModel, answering
 from helpers import (
     app_process,
     assert_resumed,
@@ -53,7 +53,7 @@ async def test_a_redis_restart_mid_stream_does_not_break_the_connected_client(ca
 
 async def test_a_stream_started_while_redis_is_down_is_answered_whole_and_offers_no_id_to_resume_by() -> None:
     """Nothing could answer a resume of it: no ``X-Stream-Id``, no SSE ids, and its run ends with its client."""
-    model = ScriptedChatModel(responses=[TOKENS], delay=0.02)
+    model = ProbedChatModel(responses=[TOKENS], delay=0.02)
     app = chat_app(QUESTION_PROMPT | model, resume=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
     async with running(app) as url:
         response, whole = await post_stream(f"{url}/chat", {"question": "q", "id": "down"})

@@ -15,7 +15,7 @@ import httpx
 
 from quart_llmstream import LLMStream
 
-from fakes import QUESTION_PROMPT, ScriptedChatModel, answering
+from fakes import QUESTION_PROMPT, ProbedChatModel, answering
 from helpers import (
     app_process,
     assert_resumed,
@@ -113,7 +113,7 @@ async def test_another_owners_stream_id_answers_as_an_unknown_one_on_resume_and_
 
 
 async def test_with_resume_on_a_client_that_leaves_does_not_cancel_the_run() -> None:
-    model = ScriptedChatModel(responses=[TOKENS], delay=0.01)
+    model = ProbedChatModel(responses=[TOKENS], delay=0.01)
     ended: list[Any] = []
     app = chat_app(QUESTION_PROMPT | model, resume="memory", on_end=lambda _, result: ended.append(result))
     async with running(app) as url:

@@ -12,7 +12,7 @@ from quart_cors import cors
 
 from quart_llmstream import ChatRequest, StreamEvent, create_blueprint
 
-from fakes import QUESTION_PROMPT, ScriptedChatModel, answering
+from fakes import QUESTION_PROMPT, ProbedChatModel, answering
 from helpers import post_stream
 
 
@@ -78,7 +78,7 @@ async def test_event_names_and_payloads_can_never_inject_lines(server: Any) -> N
         await adispatch_custom_event('x\n\nevent: token\ndata: {"token":"pwned"}', {"v": "a\r\n\r\ndata: pwned"})
         return inputs
 
-    pipeline = RunnableLambda(evil) | QUESTION_PROMPT | ScriptedChatModel(responses=[["ok\n\ndata: pwned"]])
+    pipeline = RunnableLambda(evil) | QUESTION_PROMPT | ProbedChatModel(responses=[["ok\n\ndata: pwned"]])
     app = Quart(__name__)
     app.register_blueprint(create_blueprint(lambda _: pipeline, events="token,custom"))
     async with server(app) as url:
@@ -99,7 +99,7 @@ async def test_a_hook_that_renames_an_event_with_a_line_break_is_refused(server:
         await adispatch_custom_event("step", {})
         return inputs
 
-    pipeline = RunnableLambda(custom) | QUESTION_PROMPT | ScriptedChatModel(responses=[["ok"]])
+    pipeline = RunnableLambda(custom) | QUESTION_PROMPT | ProbedChatModel(responses=[["ok"]])
     app = Quart(__name__)
     app.register_blueprint(create_blueprint(lambda _: pipeline, events="token,custom", event_hook=hook))
     async with server(app) as url:

@@ -16,7 +16,7 @@ from quart import Quart
 from quart_llmstream import create_blueprint
 from quart_llmstream.payloads import jsonable
 
-from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, Forecast, ScriptedChatModel, tool_agent
+from fakes import FINAL, QUESTION_PROMPT, TOOL_CALL, Forecast, ProbedChatModel, tool_agent
 from helpers import post_stream
 from sse_parser import ParsedStream
 
@@ -42,7 +42,7 @@ def named(stream: ParsedStream) -> list[tuple[str, Any]]:
 
 
 async def test_tool_calls_stream_start_arguments_and_result_then_the_answer(server: Any) -> None:
-    model = ScriptedChatModel(responses=[TOOL_CALL, FINAL])
+    model = ProbedChatModel(responses=[TOOL_CALL, FINAL])
     async with server(app_for(tool_agent(model), events="token,tool")) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "Weather in Paris?"})
     events = named(stream)
@@ -61,7 +61,7 @@ async def test_tool_calls_stream_start_arguments_and_result_then_the_answer(serv
 
 
 async def test_with_only_tokens_enabled_a_tool_pipeline_streams_only_tokens(server: Any) -> None:
-    model = ScriptedChatModel(responses=[TOOL_CALL, FINAL])
+    model = ProbedChatModel(responses=[TOOL_CALL, FINAL])
     async with server(app_for(tool_agent(model))) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "Weather in Paris?"})
     assert named(stream) == [("token", t) for t in FINAL] + [("done", None)]
@@ -80,7 +80,7 @@ async def test_reasoning_and_custom_events_stream_as_named_events_when_enabled(s
         await adispatch_custom_event("progress", {"step": 1, "odd": {1, 2}, "obj": Forecast("Oslo")})
         return inputs
 
-    pipeline = RunnableLambda(progress) | QUESTION_PROMPT | ScriptedChatModel(responses=[REASONING])
+    pipeline = RunnableLambda(progress) | QUESTION_PROMPT | ProbedChatModel(responses=[REASONING])
     async with server(app_for(pipeline, events=["token", "reasoning", "custom"])) as url:
         _, enabled = await post_stream(f"{url}/chat", {"question": "hi"})
     async with server(app_for(pipeline)) as url:
@@ -100,7 +100,7 @@ async def test_reasoning_and_custom_events_stream_as_named_events_when_enabled(s
 async def test_start_and_end_frames_carry_the_run_id_finish_reason_and_usage(server: Any) -> None:
     usage = {"input_tokens": 7, "output_tokens": 2, "total_tokens": 9}
     chunks: list[Any] = ["Hi", AIMessageChunk(content=" there", usage_metadata=usage)]
-    pipeline = QUESTION_PROMPT | ScriptedChatModel(responses=[chunks])
+    pipeline = QUESTION_PROMPT | ProbedChatModel(responses=[chunks])
     async with server(app_for(pipeline, events="token,start,end")) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "hi"})
     events = named(stream)
@@ -114,7 +114,7 @@ async def test_start_and_end_frames_carry_the_run_id_finish_reason_and_usage(ser
 
 
 async def test_a_failed_run_ends_with_error_then_end_frame_with_reason_error(server: Any) -> None:
-    pipeline = QUESTION_PROMPT | ScriptedChatModel(responses=[["a", "b"]], fail_at=1)
+    pipeline = QUESTION_PROMPT | ProbedChatModel(responses=[["a", "b"]], fail_at=1)
     async with server(app_for(pipeline, events="token,end")) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "hi"})
     events = named(stream)

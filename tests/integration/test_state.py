@@ -23,7 +23,7 @@ from quart_llmstream import emit_state
 from quart_llmstream.events import StateChanged
 from quart_llmstream.run.mapping.state import StateStream
 
-from fakes import ScriptedChatModel, words
+from fakes import ProbedChatModel, words
 from helpers import chat_app, node, post_stream, running
 
 
@@ -223,7 +223,7 @@ async def test_ai_sdk_one_data_state_part_updated_in_place_ends_as_the_final_sta
 
 
 async def test_no_state_streams_for_a_runnable_that_is_not_a_graph_or_when_no_keys_are_selected() -> None:
-    async with running(chat_app(ScriptedChatModel(responses=[["hi"]]))) as url:
+    async with running(chat_app(ProbedChatModel(responses=[["hi"]]))) as url:
         _, plain = await post_stream(f"{url}/chat", {"question": "q", "state": {"todos": ["pay"]}})
     async with running(chat_app(planning(), state_keys=[])) as url:
         _, off = await post_stream(f"{url}/chat", {"question": "q", "thread_id": "t"})
@@ -273,7 +273,7 @@ class Reviewing(AgentMiddleware[Any, Any]):
 
 
 def todo_agent(*middleware: Any) -> Any:
-    model = ScriptedChatModel(responses=[listing])
+    model = ProbedChatModel(responses=[listing])
     saver = InMemorySaver()
     return create_agent(model, tools=[update_todos], state_schema=Todos, middleware=middleware, checkpointer=saver)
 
@@ -308,7 +308,7 @@ class Stopping(AgentMiddleware[Any, Any]):
 async def test_a_prediction_whose_tool_never_runs_gives_way_to_the_graphs_last_state() -> None:
     """With no checkpointer to ask after the run, the graph's end says what its state is."""
     graph = create_agent(
-        ScriptedChatModel(responses=[listing]), tools=[update_todos], state_schema=Todos, middleware=[Stopping()]
+        ProbedChatModel(responses=[listing]), tools=[update_todos], state_schema=Todos, middleware=[Stopping()]
     )
     async with running(chat_app(graph, predict_state=PREDICT)) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "milk and eggs", "state": {"todos": ["bread"]}})

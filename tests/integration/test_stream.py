@@ -16,7 +16,7 @@ from quart import Quart
 
 from quart_llmstream import create_blueprint
 
-from fakes import ScriptedChatModel, words
+from fakes import ProbedChatModel, words
 from helpers import chat_app, eventually, leave_after, post_stream, read_until, tokens
 from sse_parser import parse
 
@@ -24,13 +24,13 @@ PROMPT = ChatPromptTemplate.from_messages([("human", "{question}")])
 ANSWER = words("The quick brown fox jumps over the lazy dog.")
 
 
-def make_app(model: ScriptedChatModel, *, parser: bool = True, **options: Any) -> Quart:
+def make_app(model: ProbedChatModel, *, parser: bool = True, **options: Any) -> Quart:
     return chat_app(PROMPT | model | StrOutputParser() if parser else PROMPT | model, **options)
 
 
 @pytest.mark.parametrize("parser", [True, False], ids=["prompt|model|parser", "prompt|model"])
 async def test_tokens_arrive_once_in_order_and_end_with_done(server: Any, parser: bool) -> None:
-    app = make_app(ScriptedChatModel(responses=[ANSWER], delay=0.001), parser=parser)
+    app = make_app(ProbedChatModel(responses=[ANSWER], delay=0.001), parser=parser)
     async with server(app) as url:
         response, stream = await post_stream(f"{url}/chat", {"question": "fox?"})
     assert response.status_code == 200
@@ -47,7 +47,7 @@ async def test_content_block_chunks_yield_only_their_text(server: Any) -> None:
         [{"type": "text", "text": ""}],
         [{"type": "text", "text": "!"}],
     ]
-    async with server(make_app(ScriptedChatModel(responses=[chunks]), parser=False)) as url:
+    async with server(make_app(ProbedChatModel(responses=[chunks]), parser=False)) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "hi"})
     assert tokens(stream.messages) == ["Hel", "lo", "!"]
 
@@ -67,14 +67,14 @@ TRICKY = [
 
 
 async def test_tricky_tokens_survive_the_wire(server: Any) -> None:
-    async with server(make_app(ScriptedChatModel(responses=[TRICKY]), parser=False)) as url:
+    async with server(make_app(ProbedChatModel(responses=[TRICKY]), parser=False)) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "hi"})
     assert tokens(stream.messages) == [t for t in TRICKY if t]
     assert [e.event for e in stream.events] == ["message"] * len(stream.events)
 
 
 async def test_a_stream_longer_than_response_timeout_completes(server: Any) -> None:
-    app = make_app(ScriptedChatModel(responses=[["a", "b", "c", "d", "e"]], delay=0.3))
+    app = make_app(ProbedChatModel(responses=[["a", "b", "c", "d", "e"]], delay=0.3))
     app.config["RESPONSE_TIMEOUT"] = 0.5
     async with server(app) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "slow"})
@@ -82,7 +82,7 @@ async def test_a_stream_longer_than_response_timeout_completes(server: Any) -> N
 
 
 async def test_max_duration_ends_with_a_timeout_frame_and_cancels_the_run(server: Any) -> None:
-    model = ScriptedChatModel(responses=[["a"] * 50], delay=0.05)
+    model = ProbedChatModel(responses=[["a"] * 50], delay=0.05)
     async with server(make_app(model, max_duration=0.3)) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "long"})
     assert stream.messages[-1] == "[DONE]"
@@ -92,7 +92,7 @@ async def test_max_duration_ends_with_a_timeout_frame_and_cancels_the_run(server
 
 
 async def test_client_disconnect_after_three_tokens_cancels_the_model_run(server: Any) -> None:
-    model = ScriptedChatModel(responses=[["t"] * 200], delay=0.02)
+    model = ProbedChatModel(responses=[["t"] * 200], delay=0.02)
     async with server(make_app(model)) as url:
         left_at = await leave_after(f"{url}/chat", 3)
         await eventually(lambda: model.probe.cancelled_at is not None, seconds=1.5)
@@ -102,11 +102,11 @@ async def test_client_disconnect_after_three_tokens_cancels_the_model_run(server
 
 
 async def test_mid_stream_exception_ends_cleanly_without_its_message(server: Any, caplog: Any) -> None:
-    failing = ScriptedChatModel(responses=[["a", "b", "c", "d"]], fail_at=2)
+    failing = ProbedChatModel(responses=[["a", "b", "c", "d"]], fail_at=2)
     app = Quart(__name__)
     app.register_blueprint(create_blueprint(lambda r: PROMPT | failing, name="fails"), url_prefix="/fails")
     app.register_blueprint(
-        create_blueprint(lambda r: PROMPT | ScriptedChatModel(responses=[["ok"]]), name="works"), url_prefix="/works"
+        create_blueprint(lambda r: PROMPT | ProbedChatModel(responses=[["ok"]]), name="works"), url_prefix="/works"
     )
     with caplog.at_level(logging.ERROR, logger="quart_llmstream"):
         async with server(app) as url:
@@ -125,7 +125,7 @@ async def test_mid_stream_exception_ends_cleanly_without_its_message(server: Any
 
 
 async def test_expose_errors_sends_the_exception_text(server: Any) -> None:
-    model = ScriptedChatModel(responses=[["a", "b"]], fail_at=1, error="boom 42")
+    model = ProbedChatModel(responses=[["a", "b"]], fail_at=1, error="boom 42")
     async with server(make_app(model, expose_errors=True)) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "q"})
     assert json.loads(stream.messages[-2]) == {"error": "RuntimeError: boom 42", "code": "internal_error"}
@@ -134,7 +134,7 @@ async def test_expose_errors_sends_the_exception_text(server: Any) -> None:
 async def test_frames_are_sent_one_by_one_as_the_model_streams() -> None:
     """Chunk-level: a comment flushes the headers at once, then each token reaches the client as its
     own body chunk, before the next exists."""
-    model = ScriptedChatModel(responses=[["a", "b", "c"]], delay=0.05)
+    model = ProbedChatModel(responses=[["a", "b", "c"]], delay=0.05)
     app = make_app(model)
     async with app.test_app():
         async with app.test_client().request(
@@ -156,8 +156,8 @@ async def test_frames_are_sent_one_by_one_as_the_model_streams() -> None:
 
 
 async def test_heartbeats_while_the_runnable_is_silent_and_none_while_tokens_flow(server: Any) -> None:
-    silent = ScriptedChatModel(responses=[["late"]], delay=1.0)
-    flowing = ScriptedChatModel(responses=[["t"] * 40], delay=0.02)
+    silent = ProbedChatModel(responses=[["late"]], delay=1.0)
+    flowing = ProbedChatModel(responses=[["t"] * 40], delay=0.02)
     async with server(make_app(silent, heartbeat=0.2)) as url:
         _, quiet = await post_stream(f"{url}/chat", {"question": "q"})
     async with server(make_app(flowing, heartbeat=0.2)) as url:
@@ -170,7 +170,7 @@ async def test_heartbeats_while_the_runnable_is_silent_and_none_while_tokens_flo
 
 
 async def test_a_hung_runnable_ends_with_a_timeout_frame_and_a_cancelled_run(server: Any) -> None:
-    hung = ScriptedChatModel(responses=[["never"]], delay=60)
+    hung = ProbedChatModel(responses=[["never"]], delay=60)
     async with server(make_app(hung, idle_timeout=0.3, heartbeat=0.05)) as url:
         _, stream = await post_stream(f"{url}/chat", {"question": "q"})
     assert stream.messages[-1] == "[DONE]"
@@ -181,7 +181,7 @@ async def test_a_hung_runnable_ends_with_a_timeout_frame_and_a_cancelled_run(ser
 
 async def test_a_client_that_never_reads_is_dropped_and_its_run_cancelled(server: Any) -> None:
     big = "x" * 65536
-    model = ScriptedChatModel(responses=[[big] * 400], delay=0.001)
+    model = ProbedChatModel(responses=[[big] * 400], delay=0.001)
     async with server(make_app(model, send_timeout=0.5)) as url:
         host, port = url.removeprefix("http://").split(":")
         _, writer = await asyncio.open_connection(host, int(port))
@@ -203,7 +203,7 @@ async def test_a_client_that_never_reads_is_dropped_and_its_run_cancelled(server
 
 async def test_on_disconnect_continue_finishes_the_run_and_reports_the_whole_text(server: Any) -> None:
     ended: list[Any] = []
-    model = ScriptedChatModel(responses=[["w"] * 30], delay=0.01)
+    model = ProbedChatModel(responses=[["w"] * 30], delay=0.01)
     app = make_app(model, on_disconnect="continue", on_end=lambda request, result: ended.append(result))
     async with server(app) as url:
         await leave_after(f"{url}/chat", 3)
@@ -214,7 +214,7 @@ async def test_on_disconnect_continue_finishes_the_run_and_reports_the_whole_tex
 
 
 async def test_max_streams_refuses_the_next_with_503_and_retry_after(server: Any) -> None:
-    model = ScriptedChatModel(responses=[["a", "b", "c", "d"]], delay=0.2)
+    model = ProbedChatModel(responses=[["a", "b", "c", "d"]], delay=0.2)
     async with server(make_app(model, max_streams=2, retry_after=7)) as url:
         async with httpx.AsyncClient(timeout=10) as client:
             async with (
@@ -237,7 +237,7 @@ async def test_max_streams_holds_when_requests_arrive_together(server: Any) -> N
 
     async def slow_factory(_: Any) -> Any:
         await asyncio.sleep(0.2)  # every request is inside the view at once
-        return PROMPT | ScriptedChatModel(responses=[["a", "b"]], delay=0.2)
+        return PROMPT | ProbedChatModel(responses=[["a", "b"]], delay=0.2)
 
     app = Quart(__name__)
     app.register_blueprint(create_blueprint(slow_factory, max_streams=2))

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from fakes import ScriptedChatModel, agent, words
+from fakes import ProbedChatModel, agent, words
 from helpers import chat_app, running
 from review_app import ROUTES, review_app, thread_messages
 
@@ -204,7 +204,7 @@ async def test_while_a_run_goes_on_its_thread_is_busy_and_names_the_stream_to_re
 
 
 async def test_a_thread_whose_last_run_failed_is_listed_with_status_error() -> None:
-    failing = agent(ScriptedChatModel(responses=[words("never said whole")], fail_at=1))
+    failing = agent(ProbedChatModel(responses=[words("never said whole")], fail_at=1))
     app = chat_app(failing, stream_owner=lambda chat_request: chat_request.headers.get("X-User"))
     async with running(app) as url, httpx.AsyncClient(timeout=30) as http:
         answer = await http.post(f"{url}/chat", json={"question": "hello", "thread_id": "t1"}, headers=ALICE)

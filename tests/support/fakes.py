@@ -35,8 +35,10 @@ class Probe:
 Reply = Sequence[Chunk] | Callable[[list[BaseMessage], list[dict[str, Any]] | None], Sequence[Chunk]]
 
 
-class ScriptedChatModel(PacedChatModel):
-    """Streams each response of ``responses`` (one per call, cycling) chunk by chunk, ``delay`` apart.
+class ProbedChatModel(PacedChatModel):
+    """Streams each response of ``responses`` (one per call, cycling) chunk by chunk, ``delay`` apart, and
+    tells the test what it saw (its :class:`Probe`): the kit's ``ScriptedChatModel`` with eyes for the project's
+    own tests.
 
     A chunk is a string, a list of content blocks, or a whole ``AIMessageChunk`` (tool calls,
     reasoning); a response may also be a function of the messages and tools the model got, which
@@ -76,7 +78,7 @@ QUESTION_PROMPT = ChatPromptTemplate.from_messages([MessagesPlaceholder("chat_hi
 
 def answering(*tokens: str, **model_fields: Any) -> Runnable[Any, Any]:
     """A ``prompt | model`` pipeline that streams ``tokens`` for any question."""
-    return QUESTION_PROMPT | ScriptedChatModel(responses=[list(tokens)], **model_fields)
+    return QUESTION_PROMPT | ProbedChatModel(responses=[list(tokens)], **model_fields)
 
 
 class Forecast:
@@ -104,7 +106,7 @@ TOOL_CALL = [
 FINAL = words("It is sunny in Paris.")
 
 
-def tool_agent(model: ScriptedChatModel) -> Any:
+def tool_agent(model: ProbedChatModel) -> Any:
     """A minimal tool-calling loop: the model asks for a tool, the tool runs, the model answers."""
 
     @chain

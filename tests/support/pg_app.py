@@ -19,7 +19,7 @@ from quart import Quart
 from quart_llmstream import LLMStream, create_blueprint
 from quart_llmstream.run.threads.leases import PostgresHolds
 
-from fakes import ScriptedChatModel, agent, words
+from fakes import ProbedChatModel, agent, words
 
 URL = os.environ["DATABASE_URL"]
 DELAY = float(os.environ.get("DELAY", "0.01"))
@@ -45,7 +45,7 @@ async def open_pool(url: str) -> AsyncConnectionPool[Any]:
 async def connect() -> None:
     global graph
     pool = app.config["POOL"] = await open_pool(URL)
-    graph = agent(ScriptedChatModel(responses=[reply], delay=DELAY), checkpointer=False)
+    graph = agent(ProbedChatModel(responses=[reply], delay=DELAY), checkpointer=False)
     graph.checkpointer = AsyncPostgresSaver(pool)
     extension.thread_store = AsyncPostgresStore(pool)
 

@@ -23,7 +23,7 @@ from quart import Quart
 from quart_llmstream import LLMStream, create_blueprint
 from quart_llmstream.agents import ClientTools
 
-from fakes import ScriptedChatModel, agent, calling, words
+from fakes import ProbedChatModel, agent, calling, words
 
 CLOCK = {"name": "get_local_time", "description": "The time where the user is", "parameters": {"type": "object"}}
 ROUTES = {"native": "/native/chat", "ai-sdk": "/ai/chat", "ag-ui": "/agui/chat", "openai": "/v1/chat/completions"}
@@ -99,7 +99,7 @@ def review_app(resume: Any = "memory", delay: float = 0.0, wrap: Any = None, **o
         }
     )
     graph = agent(
-        ScriptedChatModel(responses=[reply], delay=delay),
+        ProbedChatModel(responses=[reply], delay=delay),
         gate,
         ClientTools(CLOCK),
         tools=[send_note, wire_money, admin_reset],

@@ -17,7 +17,7 @@ from langchain_core.tools import tool
 from langgraph.graph import START, StateGraph
 from langgraph.types import interrupt
 
-from fakes import ScriptedChatModel, agent, calling, words  # tests/support, on the server's PYTHONPATH
+from fakes import ProbedChatModel, agent, calling, words  # tests/support, on the server's PYTHONPATH
 
 
 @tool
@@ -58,7 +58,7 @@ def reply(messages: list[BaseMessage], tools: Any) -> Any:
 
 
 def build(checkpointer: bool, store: Any = None) -> Any:
-    model = ScriptedChatModel(responses=[reply])
+    model = ProbedChatModel(responses=[reply])
     gate = HumanInTheLoopMiddleware(interrupt_on={"send_note": True})
     return agent(model, gate, tools=[send_note, remember, wait_a_while], checkpointer=checkpointer, store=store)
 
