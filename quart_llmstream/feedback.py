@@ -15,7 +15,6 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
 from quart import Response, request
-from werkzeug.datastructures import Headers
 
 from .errors import ConfigError, RequestError, public_message
 from .lifecycle import maybe_await
@@ -83,7 +82,7 @@ def feedback_route(
         rating = validated(_Body, body)
         if not low <= rating.score <= high:
             raise RequestError(400, "invalid_request", f"score: a number from {low:g} to {high:g}")
-        asking = ChatRequest(question="", chat_history=[], body=body, headers=Headers(request.headers))
+        asking = ChatRequest.of_headers(request.headers, body)
         owner = await owner_of(settings.stream_owner, asking)
         kept = await ledger().find(owner, rating.run_id or rating.message_id or "")
         if kept is None:

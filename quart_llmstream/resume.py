@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from quart import Response, request
-from werkzeug.datastructures import Headers
 
 from .errors import RequestError
 from .extension import LLMStream
@@ -79,8 +78,7 @@ def resume_routes(
 
 async def _requester(settings: Settings) -> str | None:
     """The owner a resume or cancel request speaks for: the hook sees its headers, no body."""
-    chat_request = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers))
-    return await owner_of(settings.stream_owner, chat_request)
+    return await owner_of(settings.stream_owner, ChatRequest.of_headers(request.headers))
 
 
 def _last_event_id() -> int | None:

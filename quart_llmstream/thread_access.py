@@ -15,7 +15,6 @@ from typing import Any
 from uuid import uuid4
 
 from quart import request
-from werkzeug.datastructures import Headers
 
 from .errors import RequestError
 from .extension import LLMStream
@@ -42,7 +41,7 @@ class Threads:
     async def owner(self) -> str | None:
         """Who the request speaks for: the ``stream_owner`` hook sees its headers, no body. A request the hook names
         no one for is refused (``403``): threads are each user's, and callers of no name would share theirs."""
-        asking = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers))
+        asking = ChatRequest.of_headers(request.headers)
         owner = await owner_of(self.settings.stream_owner, asking)
         if owner is None and self.settings.stream_owner is not None:
             raise RequestError(403, "forbidden", "threads are each user's: this request names none (stream_owner)")
@@ -57,7 +56,7 @@ class Threads:
 
     async def graph(self, owner: str | None, name: str) -> tuple[Any, dict[str, Any]]:
         """The graph keeping the blueprint's threads, and the config naming the owner's thread ``name``."""
-        asking = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers), thread_id=name)
+        asking = ChatRequest.of_headers(request.headers, thread_id=name)
         graph = await self.preparer.factory.thread_graph(asking)
         if graph is None:
             raise RequestError(404, "not_found", "this blueprint's runnable keeps no threads")
@@ -66,7 +65,7 @@ class Threads:
     async def assistant_graph(self) -> Any:
         """The graph the factory builds for a request that names no thread (what an assistant's drawing and schemas
         show); ``422`` for a runnable that is not a LangGraph graph."""
-        asking = ChatRequest(question="", chat_history=[], body={}, headers=Headers(request.headers))
+        asking = ChatRequest.of_headers(request.headers)
         graph = await self.preparer.factory.graph(asking)
         if graph is None:
             raise RequestError(422, "invalid_request", "this blueprint's runnable is not a LangGraph graph")

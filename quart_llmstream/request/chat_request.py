@@ -82,6 +82,14 @@ class ChatRequest:
     state: dict[str, Any] = field(default_factory=dict)
     multitask_strategy: str | None = None
 
+    @classmethod
+    def of_headers(
+        cls, headers: Headers, body: dict[str, Any] | None = None, thread_id: str | None = None
+    ) -> ChatRequest:
+        """A request that carries no conversation (a thread's route, a resume, feedback) as the app's hooks see it:
+        its headers (and body), no messages."""
+        return cls(question="", chat_history=[], body=body or {}, headers=Headers(headers), thread_id=thread_id)
+
     @property
     def continues(self) -> bool:
         """The conversation ends with tool results: the run goes on from them."""
