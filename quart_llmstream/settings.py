@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, Literal, TypedDict
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from pydantic import (
@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .options import EventKind, EventSource, OnDisconnect, Options, ProtocolName, Strategy, SystemMessages
 
 __all__ = ["CONFIG_PREFIX", "ConfigError", "Options", "Prediction", "Settings", "check_option_names", "load_settings"]
 
@@ -58,7 +59,6 @@ DEFAULT_ATTACHMENT_TYPES = (
     *("image/png", "image/jpeg", "image/gif", "image/webp"),
     *("application/pdf", "text/plain", "audio/wav", "audio/mpeg"),
 )
-EventKind = Literal["token", "reasoning", "tool", "custom", "start", "end"]
 
 
 class Settings(BaseModel):
@@ -137,11 +137,11 @@ class Settings(BaseModel):
     with ``Retry-After``. None: no cap."""
     retry_after: int = Field(default=5, ge=0)
     """Seconds in the ``Retry-After`` header of a 503 or a 429."""
-    on_disconnect: Literal["cancel", "continue"] = "cancel"
+    on_disconnect: OnDisconnect = "cancel"
     """When the client leaves: cancel the run, or let it finish in the background."""
-    event_source: Literal["astream_events", "callbacks"] = "astream_events"
+    event_source: EventSource = "astream_events"
     """Where events come from: ``astream_events`` (sees every step) or the lean ``callbacks`` source."""
-    protocol: Literal["native", "ai-sdk", "ag-ui", "openai", "langgraph"] = "native"
+    protocol: ProtocolName = "native"
     """The wire protocol the route speaks (its request body, frames and headers)."""
     models: Names = None
     """``openai`` protocol: the model ids ``GET /models`` lists; a request for another gets 404. None: one
@@ -157,13 +157,13 @@ class Settings(BaseModel):
     stream_owner: Callable[..., Any] | None = None
     """``stream_owner(chat_request) -> str | None``: who a request speaks for. Threads and streams are each owner's
     own: another owner's id is, to a request, an id that does not exist."""
-    system_messages: Literal["drop", "refuse", "keep"] = "drop"
+    system_messages: SystemMessages = "drop"
     """A client's system and developer messages on a checkpointed thread (which keeps them for every later turn):
     dropped, refused (400), or kept."""
     single_user: bool = False
     """The app serves one user: its threads can be listed, read and deleted without a ``stream_owner`` hook
     (which the thread routes need otherwise: without one, no request can be told from another's)."""
-    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] = "reject"
+    multitask_strategy: Strategy = "reject"
     """A request on a thread a run is on: refused (409), run after it, run after stopping it, or run after stopping
     it and dropping what it wrote (LangGraph's strategies)."""
 
@@ -204,61 +204,6 @@ class Settings(BaseModel):
         if not value.startswith("/"):
             raise ValueError("must start with '/'")
         return value
-
-
-class Options(TypedDict, total=False):
-    """The keyword options of :func:`~quart_llmstream.create_blueprint`, typed for editors and type checkers.
-
-    Each overrides its ``LLMSTREAM_*`` key; :class:`Settings` documents them and validates the values.
-    """
-
-    route: str
-    expose_errors: bool
-    max_duration: float | None
-    max_question_chars: int
-    max_history: int
-    max_parts: int
-    max_tools: int
-    max_attachments: int
-    max_attachment_bytes: int
-    attachment_types: str | Sequence[str]
-    attachment_urls: bool
-    state_keys: str | Sequence[str] | None
-    predict_state: str | Sequence[Mapping[str, str]]
-    events: str | Sequence[EventKind]
-    include_names: str | Sequence[str] | None
-    include_types: str | Sequence[str] | None
-    include_tags: str | Sequence[str] | None
-    exclude_names: str | Sequence[str] | None
-    exclude_types: str | Sequence[str] | None
-    exclude_tags: str | Sequence[str] | None
-    event_hook: Callable[..., Any] | None
-    client_filters: bool
-    max_payload_chars: int
-    callbacks: Sequence[BaseCallbackHandler]
-    run_config: Callable[..., Any] | None
-    langfuse: bool | None
-    on_start: Callable[..., Any] | None
-    on_end: Callable[..., Any] | None
-    on_feedback: Callable[..., Any] | None
-    feedback_range: str | tuple[float, float]
-    heartbeat: float
-    idle_timeout: float | None
-    send_timeout: float | None
-    max_streams: int | None
-    max_streams_per_owner: int | None
-    retry_after: int
-    on_disconnect: Literal["cancel", "continue"]
-    event_source: Literal["astream_events", "callbacks"]
-    protocol: Literal["native", "ai-sdk", "ag-ui", "openai", "langgraph"]
-    models: str | Sequence[str] | None
-    resume: Any
-    resume_ttl: float
-    resume_max_frames: int
-    stream_owner: Callable[..., Any] | None
-    system_messages: Literal["drop", "refuse", "keep"]
-    single_user: bool
-    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"]
 
 
 def check_option_names(options: Mapping[str, Any]) -> None:

@@ -19,6 +19,7 @@ from quart import Response, request
 from werkzeug.datastructures import Headers
 
 from ..errors import RequestError
+from ..options import OnDisconnect, Strategy
 from ..payloads import to_json
 from ..request import ChatRequest, Resume
 from ..request.attachments import Attachments
@@ -68,9 +69,9 @@ class _RunBody(BaseModel):
     metadata: Metadata | None = None
     stream_mode: StreamMode | list[StreamMode] = "values"
     stream_subgraphs: StrictBool = False
-    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] | None = None
+    multitask_strategy: Strategy | None = None
     if_not_exists: Literal["create", "reject"] | None = None
-    on_disconnect: Literal["cancel", "continue"] | None = None
+    on_disconnect: OnDisconnect | None = None
     on_completion: Literal["delete", "keep"] | None = None  # a stateless run's thread: gone with it, or kept
     checkpoint_id: StrictStr | None = None
     checkpoint: dict[str, Any] | None = None  # {checkpoint_id, checkpoint_ns}: useStream's edit and regenerate

@@ -17,14 +17,14 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from typing import Any, get_args
 
 from ...errors import RequestError
+from ...options import Strategy
 
 __all__ = ["STRATEGIES", "Held", "LocalHolds", "Strategy", "ThreadHolds", "busy_error"]
 
-Strategy = Literal["reject", "enqueue", "interrupt", "rollback"]
-STRATEGIES: tuple[Strategy, ...] = ("reject", "enqueue", "interrupt", "rollback")
+STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
 
 def busy_error() -> RequestError:
