@@ -25,7 +25,7 @@ from ..settings import Settings
 from .base import SSE_HEADERS, ThreadAccess
 from .langgraph_encoder import LangGraphEncoder
 from .response import sse_response
-from .sse import encode_comment, encode_event, event_number
+from .sse import OPEN, PING, encode_event, event_number, with_id
 
 __all__ = ["thread_stream_route"]
 
@@ -36,8 +36,6 @@ MODES = frozenset(("run_modes", "lifecycle", "state_update"))
 POLL_SECONDS = 0.2
 """How often the stream looks for a run new on the thread (LangGraph's server looks as often)."""
 
-_OPEN = encode_comment("stream open")
-_PING = encode_comment("ping")
 _BACKLOG = 256  # frames waiting for a slow client before the runs' readers wait too
 
 
@@ -106,7 +104,7 @@ class _Frames:
             self.runs.put_nowait(run)
         follower = asyncio.create_task(self._follow())
         try:
-            yield _OPEN
+            yield OPEN
             quiet_since = loop.time()
             while True:
                 if frames := await self._waiting(POLL_SECONDS):
@@ -114,7 +112,7 @@ class _Frames:
                     yield frames
                 elif self.settings.heartbeat and loop.time() - quiet_since >= self.settings.heartbeat:
                     quiet_since = loop.time()
-                    yield _PING
+                    yield PING
                 if self.threads.draining():  # the server shuts down: the runs' ends, then the stream's
                     if self.following is None and self.runs.empty() and self.frames.empty():
                         break
@@ -182,7 +180,7 @@ class _Frames:
                     if type(event) is RunEnded and (self.every_frame or self.lifecycle):
                         frame += _done(run_id, None)
                     if frame:
-                        await self._put(b"%sid: %s:%d\n\n" % (frame[:-1], run_id.encode(), seq))
+                        await self._put(with_id(frame, b"%s:%d" % (run_id.encode(), seq)))
         except RequestError:  # the thread was deleted
             return
         finally:
@@ -209,4 +207,4 @@ async def _tick(reader: LogReader) -> None:
 def _done(run_id: str, seq: int | None) -> bytes:
     """The frame after a run's end (with its id, when it is the event's last)."""
     frame = encode_event(to_json({"status": "run_done", "run_id": run_id}), event="metadata")
-    return frame if seq is None else b"%sid: %s:%d\n\n" % (frame[:-1], run_id.encode(), seq)
+    return frame if seq is None else with_id(frame, b"%s:%d" % (run_id.encode(), seq))

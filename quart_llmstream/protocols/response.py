@@ -19,14 +19,12 @@ from quart import Response
 from ..events import Event, RunEnded
 from ..logs import LogReader
 from ..settings import Settings
-from .sse import encode_comment
+from .sse import OPEN, PING
 
 __all__ = ["FOLLOWER", "Follower", "RunHandle", "event_stream", "read_to_end", "sse_response"]
 
 log = logging.getLogger("quart_llmstream")
 
-_OPEN = encode_comment("stream open")  # sent at once: flushes headers through proxies
-_PING = encode_comment("ping")
 _TRIMMED = RunEnded.failed("trimmed")  # never a silent gap
 
 
@@ -72,12 +70,12 @@ async def _frames(
     numbered = after is not None
     after, seen, ending = after or 0, 0, b""  # ending: the final frame, when this client had it (or named past it)
     try:
-        yield _OPEN + (b"" if after else opening)
+        yield OPEN + (b"" if after else opening)
         while not reader.ended:
             entries = await reader.read()
             if not entries:  # woken for a heartbeat
                 watch.pinged()
-                yield _PING
+                yield PING
             frames: list[bytes] = []  # one send per read: a replayed backlog goes out in one write, not one per event
             for seq, event in entries:
                 if numbered:
@@ -90,7 +88,7 @@ async def _frames(
                         if seq <= after:
                             ending = frame if type(event) is RunEnded else ending
                             continue
-                        frame = b"%sid: %d\n\n" % (frame[:-1], seq)
+                        frame = b"%sid: %d\n\n" % (frame[:-1], seq)  # sse.with_id, inlined: the per-token path
                     frames.append(frame)
             if frames:
                 yield b"".join(frames)

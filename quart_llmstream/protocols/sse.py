@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["encode_comment", "encode_event", "event_number"]
+__all__ = ["OPEN", "PING", "encode_comment", "encode_event", "event_number", "with_id"]
 
 # The standard's line breaks: CRLF, CR and LF, and nothing else (not str.splitlines()).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -74,3 +74,16 @@ def event_number(value: str) -> int | None:
     """A ``Last-Event-ID`` as the event number it names (this server's ids are 0, 1, 2...), or None for one that is
     not (a number of more than 18 digits included: no stream has as many events)."""
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+OPEN = encode_comment("stream open")
+"""A stream's first bytes, sent at once: they flush the headers through proxies."""
+PING = encode_comment("ping")
+"""The heartbeat after ``heartbeat`` seconds of silence."""
+
+
+def with_id(frame: bytes, id: bytes) -> bytes:
+    """``frame`` (one or more events) with ``id`` on its last event, which a client that had it resumes after.
+
+    ``id`` comes from code (numbers, run ids): it is not checked as :func:`encode_event` checks one."""
+    return b"%sid: %s\n\n" % (frame[:-1], id)

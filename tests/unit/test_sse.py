@@ -11,7 +11,7 @@ from quart_llmstream import create_blueprint
 from quart_llmstream.events import TextDelta
 from quart_llmstream.payloads import to_json
 from quart_llmstream.protocols.native import NativeProtocol
-from quart_llmstream.protocols.sse import encode_comment, encode_event
+from quart_llmstream.protocols.sse import encode_comment, encode_event, with_id
 
 from fakes import answering
 from sse_parser import parse
@@ -106,6 +106,14 @@ def test_rule_10_comments_dispatch_nothing() -> None:
 def test_rule_11_empty_id_resets_the_last_event_id() -> None:
     events = parse(encode_event("a", id="7") + encode_event("b") + encode_event("c", id="")).events
     assert [e.id for e in events] == ["7", "7", ""]
+
+
+def test_rule_12_an_id_put_on_a_batch_of_frames_marks_its_last_event_only() -> None:
+    """``with_id`` numbers what a client has had: a resume after it starts past every event of the batch."""
+    batch = with_id(encode_event("a", event="values") + encode_event("b\nc", event="metadata"), b"run:7")
+    events = parse(batch).events
+    assert [(e.event, e.data, e.id) for e in events] == [("values", "a", ""), ("metadata", "b\nc", "run:7")]
+    assert batch.endswith(b"\n\n") and b"\n\n\n" not in batch
 
 
 def test_rule_13_json_is_compact_one_line_and_survives_a_lone_surrogate() -> None:
