@@ -29,6 +29,7 @@ from .logs.store import StreamStore
 from .payloads import jsonable
 from .protocols import Protocol
 from .protocols.response import FOLLOWER
+from .protocols.threads import ThreadView
 from .request.body import read_json_body
 from .request.validation import validated
 from .run import Preparer
@@ -82,7 +83,7 @@ def thread_routes(
         thread = await _read(name, owner)
         if thread.state.created_at is None:
             raise RequestError(404, "not_found", NO_THREAD)
-        return jsonify(protocol.thread_body(*thread.shown))
+        return jsonify(protocol.thread_body(thread.view))
 
     async def connect() -> Response:
         """The thread as it is (its messages, its state), then the live run's events if one is going (followed
@@ -91,9 +92,9 @@ def thread_routes(
         ids = protocol.connect_ids(await read_json_body(request))
         name = threads.name(ids["thread_id"])
         thread = await _read(name, owner)
-        _, _, messages, shared, _, stream_id = thread.shown
-        first: list[Event] = [RunStarted(ids["run_id"]), MessagesSnapshot(messages), StateChanged(shared)]
-        live = None if stream_id is None or store is None else await store.open(stream_id, owner)
+        view = thread.view
+        first: list[Event] = [RunStarted(ids["run_id"]), MessagesSnapshot(view.messages), StateChanged(view.state)]
+        live = None if view.stream_id is None or store is None else await store.open(view.stream_id, owner)
         if live is None:
             ending = RunEnded("interrupted" if thread.state.interrupts else "completed", "stop")
             first.append(ending)
@@ -120,7 +121,7 @@ def thread_routes(
         shared = {key: jsonable(values[key], settings.max_payload_chars) for key in keys if key in values}
         stream_id = record.stream_id if busy and record is not None else None
         interrupts = interrupts_of(state) if state.created_at is not None else []
-        return _Thread(state, (name, title, messages, shared, interrupts, stream_id))
+        return _Thread(state, ThreadView(name, title, messages, shared, interrupts, stream_id))
 
     async def rename_thread(thread_id: str) -> Response:
         owner, name = await threads.owner(), threads.name(thread_id)
@@ -152,7 +153,7 @@ class _Thread:
     """A thread read: its state, and what :meth:`~.protocols.Protocol.thread_body` shows of it."""
 
     state: Any
-    shown: tuple[str, str, list[dict[str, Any]], dict[str, Any], list[dict[str, Any]], str | None]
+    view: ThreadView
 
 
 def _limit(value: str | None) -> int:

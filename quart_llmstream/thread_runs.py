@@ -26,7 +26,7 @@ __all__ = ["ThreadRuns"]
 
 class ThreadRuns(Threads):
     """The threads of one blueprint, with what LangGraph's server does to them and their runs
-    (:class:`~.protocols.base.ThreadAccess`)."""
+    (:class:`~.protocols.threads.ThreadAccess`)."""
 
     async def update_state(
         self, owner: str | None, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None

@@ -11,7 +11,6 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
-from typing import Protocol as Interface
 
 from quart import Response, jsonify
 from werkzeug.datastructures import Headers
@@ -23,8 +22,9 @@ from ..request import ChatRequest
 from ..request.counted import Budget
 from ..settings import Settings
 from .response import RunHandle, event_stream, sse_response
+from .threads import ThreadAccess, ThreadView
 
-__all__ = ["SSE_HEADERS", "Encoder", "Protocol", "ThreadAccess"]
+__all__ = ["SSE_HEADERS", "Encoder", "Protocol"]
 
 SSE_HEADERS: Mapping[str, str] = {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -67,79 +67,6 @@ class Encoder:
 
     def encode(self, event: Event) -> bytes:
         return self.writers[type(event)](self, event)
-
-
-class ThreadAccess(Interface):
-    """The blueprint's threads as a protocol's own thread routes reach them (:class:`~..thread_runs.ThreadRuns`):
-    each owner's own, every refusal a :class:`RequestError` (``400`` a bad thread id, ``404`` none there)."""
-
-    async def owner(self) -> str | None: ...
-
-    def follower(self, owner: str | None) -> Callable[[], None]: ...
-
-    async def assistant_graph(self) -> Any: ...
-
-    async def state(
-        self,
-        owner: str | None,
-        thread_id: str,
-        checkpoint_id: str | None = None,
-        subgraphs: bool = False,
-        checkpoint_ns: str = "",
-    ) -> Any: ...
-
-    async def history(
-        self,
-        owner: str | None,
-        thread_id: str,
-        limit: int,
-        before: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        checkpoint: tuple[str, str | None] = ("", None),
-    ) -> list[Any]: ...
-
-    async def record(self, owner: str | None, thread_id: str) -> dict[str, Any] | None: ...
-
-    async def create(self, owner: str | None, thread_id: str, metadata: dict[str, Any]) -> dict[str, Any]: ...
-
-    async def search(
-        self,
-        owner: str | None,
-        metadata: dict[str, Any] | None,
-        limit: int,
-        offset: int,
-        status: str | None = None,
-        names: list[str] | None = None,
-        order: tuple[str, bool] | None = None,
-    ) -> list[dict[str, Any]]: ...
-
-    async def delete(self, owner: str | None, thread_id: str) -> None: ...
-
-    async def update(self, owner: str | None, thread_id: str, metadata: dict[str, Any]) -> dict[str, Any]: ...
-
-    async def update_state(
-        self, owner: str | None, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
-    ) -> Any: ...
-
-    async def cancel(
-        self, owner: str | None, thread_id: str, run_id: str | None, wait: bool = False, rollback: bool = False
-    ) -> None: ...
-
-    async def going(self, owner: str | None, pending: bool = False) -> list[tuple[str, str]]: ...
-
-    async def copy(self, owner: str | None, thread_id: str) -> dict[str, Any]: ...
-
-    async def delete_run(self, owner: str | None, thread_id: str, run_id: str) -> None: ...
-
-    async def cut(self, owner: str | None, thread_id: str) -> None: ...
-
-    async def follow(self, owner: str | None, thread_id: str, run_id: str) -> LogReader: ...
-
-    async def runs(self, owner: str | None, thread_id: str) -> list[tuple[str, str, Mapping[str, str]]]: ...
-
-    async def run_ids(self, owner: str | None, thread_id: str) -> tuple[list[str], list[str]]: ...
-
-    def draining(self) -> bool: ...
 
 
 class Protocol(ABC):
@@ -253,25 +180,16 @@ class Protocol(ABC):
         """The ids of a connect request's body (``thread_id`` among them), or a ``400``."""
         raise NotImplementedError
 
-    def thread_body(
-        self,
-        thread_id: str,
-        title: str,
-        messages: list[dict[str, Any]],
-        state: dict[str, Any],
-        interrupts: list[dict[str, Any]],
-        stream_id: str | None,
-    ) -> dict[str, Any]:
-        """A thread read back (``GET <route>/threads/<id>``): ``messages`` (plain, as in
-        :class:`~..events.MessagesSnapshot`) and ``interrupts`` (as in :class:`~..events.Interrupted`) in the shapes
-        this protocol's client takes back (:meth:`thread_messages`, :meth:`thread_interrupts`)."""
+    def thread_body(self, thread: ThreadView) -> dict[str, Any]:
+        """A thread read back (``GET <route>/threads/<id>``), its messages and interrupts in the shapes this
+        protocol's client takes back (:meth:`thread_messages`, :meth:`thread_interrupts`)."""
         return {
-            "thread_id": thread_id,
-            "title": title,
-            "messages": self.thread_messages(messages, interrupts),
-            "state": state,
-            "interrupts": self.thread_interrupts(interrupts),
-            "stream_id": stream_id,
+            "thread_id": thread.thread_id,
+            "title": thread.title,
+            "messages": self.thread_messages(thread.messages, thread.interrupts),
+            "state": thread.state,
+            "interrupts": self.thread_interrupts(thread.interrupts),
+            "stream_id": thread.stream_id,
         }
 
     def thread_messages(self, messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[Any]:

@@ -23,7 +23,7 @@ from ..logs import LogReader
 from ..payloads import to_json
 from ..request import ChatRequest
 from ..settings import Settings
-from .base import Encoder, Protocol, ThreadAccess
+from .base import Encoder, Protocol
 from .langgraph_api import thread_routes
 from .langgraph_assistant import assistant_routes, graph_routes
 from .langgraph_body import STREAM_MODES, read_run
@@ -32,6 +32,7 @@ from .langgraph_runs import run_routes
 from .langgraph_store import store_routes
 from .langgraph_thread_stream import thread_stream_route
 from .response import RunHandle, read_to_end
+from .threads import ThreadAccess
 
 __all__ = ["LangGraphEncoder", "LangGraphProtocol"]
 

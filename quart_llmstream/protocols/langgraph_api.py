@@ -16,9 +16,9 @@ from quart import Response, request
 
 from ..errors import RequestError
 from ..request.validation import validated
-from .base import ThreadAccess
 from .langgraph_body import checked_body, json_response
 from .langgraph_threads_body import CheckpointState, History, NewThread, Patch, Prune, Search, StateUpdate
+from .threads import ThreadAccess
 
 __all__ = ["thread_routes"]
 

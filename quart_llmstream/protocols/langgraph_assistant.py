@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, TypeAdapter, creat
 from quart import Response, request
 
 from ..errors import RequestError
-from .base import ThreadAccess
 from .langgraph_body import checked_body, json_response
+from .threads import ThreadAccess
 
 __all__ = ["assistant_routes", "graph_routes"]
 

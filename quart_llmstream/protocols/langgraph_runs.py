@@ -17,11 +17,11 @@ from ..errors import RequestError
 from ..events import RunEnded
 from ..request.validation import describe_validation_error
 from ..settings import Settings
-from .base import ThreadAccess
 from .langgraph_body import checked_body, json_response
 from .langgraph_encoder import RUN_STATUSES, LangGraphEncoder
 from .response import FOLLOWER
 from .sse import event_number
+from .threads import ThreadAccess
 
 __all__ = ["run_routes"]
 

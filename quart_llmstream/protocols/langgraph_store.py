@@ -19,8 +19,8 @@ from quart import Response, request
 
 from ..errors import RequestError
 from ..owners import LIBRARY_NAMESPACE
-from .base import ThreadAccess
 from .langgraph_body import checked_body, json_response
+from .threads import ThreadAccess
 
 __all__ = ["store_routes"]
 

@@ -22,10 +22,11 @@ from ..events import RunEnded, RunStarted
 from ..logs import LogReader
 from ..payloads import to_json
 from ..settings import Settings
-from .base import SSE_HEADERS, ThreadAccess
+from .base import SSE_HEADERS
 from .langgraph_encoder import LangGraphEncoder
 from .response import sse_response
 from .sse import OPEN, PING, encode_event, event_number, with_id
+from .threads import ThreadAccess
 
 __all__ = ["thread_stream_route"]
 
