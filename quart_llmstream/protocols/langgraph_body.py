@@ -44,10 +44,7 @@ def json_response(value: Any, status: int = 200) -> Response:
 async def checked_body(model: type[BaseModel]) -> Any:
     """The request's JSON body (none: {}) as ``model``, or LangGraph's ``422``."""
     body = await read_json_body(request) if await request.get_data() else {}
-    try:
-        return validated(model, body)
-    except RequestError as error:
-        raise RequestError(422, error.error, error.detail) from None
+    return validated(model, body, status=422)
 
 
 class _Command(BaseModel):
@@ -81,10 +78,7 @@ class _RunBody(BaseModel):
 
 
 def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: dict[str, str]) -> ChatRequest:
-    try:
-        parsed = validated(_RunBody, body)
-    except RequestError as error:
-        raise RequestError(422, error.error, error.detail) from None
+    parsed = validated(_RunBody, body, status=422)
     inputs = dict(parsed.input or {})
     given = inputs.pop("messages", None) or []
     given = given if isinstance(given, list) else [given]  # one message, as the graph's add_messages takes it

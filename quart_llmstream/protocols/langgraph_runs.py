@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from quart import Response, request
 
 from ..errors import RequestError
 from ..events import RunEnded
-from ..request.validation import describe_validation_error
+from ..request.validation import validated
 from ..settings import Settings
 from .langgraph_body import checked_body, json_response
 from .langgraph_encoder import RUN_STATUSES, LangGraphEncoder
@@ -35,10 +35,7 @@ def run_routes(
 
     async def list_runs(thread_id: str) -> Response:
         """The thread's runs, newest first: ``limit`` of them (10) from ``offset``, with ``status`` when named."""
-        try:
-            asked = _RunList.model_validate(request.args.to_dict())
-        except ValidationError as error:
-            raise RequestError(422, "invalid_request", describe_validation_error(error)) from None
+        asked = validated(_RunList, request.args.to_dict(), status=422)
         found = [
             _run(run_id, thread_id, name, status, ids)
             for run_id, status, ids in await threads.runs(await threads.owner(), thread_id)

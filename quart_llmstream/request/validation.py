@@ -26,13 +26,14 @@ def check_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
 Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
 
 
-def validated(model: type[Model], data: Any, where: str = "") -> Model:
-    """``data`` as ``model``, or a ``400`` naming each wrong field's path (under ``where``, when given)."""
+def validated(model: type[Model], data: Any, where: str = "", status: int = 400) -> Model:
+    """``data`` as ``model``, or a ``400`` (``status``: LangGraph's server answers ``422``) naming each wrong
+    field's path (under ``where``, when given)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         detail = describe_validation_error(exc)
-        raise RequestError(400, "invalid_request", f"{where}: {detail}" if where else detail) from None
+        raise RequestError(status, "invalid_request", f"{where}: {detail}" if where else detail) from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:
