@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn
 
-from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
+from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
 from pydantic_core import to_jsonable_python
 from quart import Response, request
@@ -24,7 +24,7 @@ from ..payloads import to_json
 from ..request import ChatRequest, Resume
 from ..request.attachments import Attachments
 from ..request.body import read_json_body
-from ..request.content_blocks import KINDS, checked_content
+from ..request.content_blocks import checked_content, client_messages
 from ..request.validation import Metadata, validated
 from ..settings import Settings
 
@@ -82,12 +82,7 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     inputs = dict(parsed.input or {})
     given = inputs.pop("messages", None) or []
     given = given if isinstance(given, list) else [given]  # one message, as the graph's add_messages takes it
-    try:
-        messages: list[BaseMessage] = convert_to_messages(given)
-    except (ValueError, TypeError, NotImplementedError) as error:
-        raise RequestError(422, "invalid_request", f"input.messages: {error}") from None
-    if unknown := [message.type for message in messages if not isinstance(message, KINDS)]:
-        raise RequestError(422, "invalid_request", f"input.messages: a {unknown[0]} message is not taken")
+    messages = client_messages(given, "input.messages", status=422)
     if len(messages) > settings.max_history + 1:
         raise RequestError(400, "invalid_request", f"input.messages: at most {settings.max_history + 1} messages")
     found = Attachments(settings)

@@ -15,17 +15,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    convert_to_messages,
+)
 
 from ..errors import RequestError
 from .attachments import AUDIO_FORMATS, Attachments
 
-__all__ = ["KINDS", "checked_content"]
+__all__ = ["KINDS", "checked_content", "client_messages"]
 
 KINDS = (HumanMessage, AIMessage, ToolMessage, SystemMessage)
 """The messages a client may send (not LangChain's ``function``, nor ``remove``, which would wipe a thread)."""
 
 _MEDIA = ("image", "audio", "video", "file")
+
+
+def client_messages(raw: list[Any], where: str, status: int = 400) -> list[BaseMessage]:
+    """The LangChain messages a client sent (at ``where`` in the body, in any shape LangChain reads), built; a
+    ``status`` for one it cannot read or of a kind a client may not send (:data:`KINDS`)."""
+    try:
+        messages = convert_to_messages(raw)
+    except (ValueError, TypeError, NotImplementedError) as error:
+        raise RequestError(status, "invalid_request", f"{where}: {error}") from None
+    if unknown := [message.type for message in messages if not isinstance(message, KINDS)]:
+        raise RequestError(status, "invalid_request", f"{where}: a {unknown[0]} message is not taken")
+    return messages
 
 
 def checked_content(

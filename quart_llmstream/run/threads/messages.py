@@ -28,12 +28,11 @@ from langchain_core.messages import (
     HumanMessage,
     SystemMessage,
     ToolMessage,
-    convert_to_messages,
 )
 
 from ...errors import RequestError
 from ...request import ChatRequest
-from ...request.content_blocks import KINDS
+from ...request.content_blocks import client_messages
 from ...settings import Settings
 from .tools import graph_tools
 
@@ -91,13 +90,7 @@ def checked_write(values: Any, state: Any, graph: Any, shared: Collection[str], 
         return values
     raw = values["messages"] if isinstance(values["messages"], list) else [values["messages"]]
     _within_limits(raw, settings)
-    try:
-        written = convert_to_messages(raw)
-    except (ValueError, TypeError, NotImplementedError) as exc:
-        raise RequestError(400, "invalid_request", f"values.messages: {exc}") from None
-    if unknown := [message.type for message in written if not isinstance(message, KINDS)]:
-        raise RequestError(400, "invalid_request", f"values.messages: a {unknown[0]} message is not taken")
-    written = _without_system(written, settings.system_messages, "values.messages: ")
+    written = _without_system(client_messages(raw, "values.messages"), settings.system_messages, "values.messages: ")
     thread = (state.values.get("messages") if isinstance(state.values, Mapping) else None) or []
     held = {message.id for message in thread if message.id and not isinstance(message, HumanMessage)}
     server = graph_tools(graph).server
