@@ -172,9 +172,14 @@ class Threads:
         """A record as listed (with its ``metadata``); ``busy`` only while a run holds the thread (a process
         killed mid-run left it so)."""
         listed = record.listed() | ({"metadata": record.metadata} if metadata else {})
-        if record.status == "busy" and not await self.extension.holds.busy(stored_name(record.thread_id, owner)):
+        if record.status == "busy" and not await self.run_going(record, owner):
             listed["status"] = "idle"
         return listed
+
+    async def run_going(self, record: Record, owner: str | None) -> bool:
+        """Whether a run is on the thread: its record says so, and a hold on it is held (a process killed mid-run
+        leaves the record saying so)."""
+        return record.status == "busy" and await self.extension.holds.busy(stored_name(record.thread_id, owner))
 
     @asynccontextmanager
     async def _held(self, saver: Any, stored: str, purpose: str, strategy: Strategy = "reject") -> AsyncIterator[None]:

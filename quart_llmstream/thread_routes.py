@@ -33,7 +33,7 @@ from .protocols.threads import ThreadView
 from .request.body import read_json_body
 from .request.validation import validated
 from .run import Preparer
-from .run.threads import stored_name
+from .run.threads import shared_keys
 from .run.threads.records import MAX_TITLE_CHARS, title_of
 from .run.threads.state import interrupts_of, plain_messages
 from .settings import Settings
@@ -115,11 +115,10 @@ def thread_routes(
         messages = plain_messages(state) if state.created_at is not None else []
         first = next((message["content"] for message in messages if message["role"] == "user"), "")
         title = record.title if record is not None else title_of(first)
-        busy = record is not None and record.status == "busy" and await extension.holds.busy(stored_name(name, owner))
         values = state.values if isinstance(state.values, dict) else {}
-        keys = preparer.state_keys(graph)
+        keys = shared_keys(graph, settings.state_keys)
         shared = {key: jsonable(values[key], settings.max_payload_chars) for key in keys if key in values}
-        stream_id = record.stream_id if busy and record is not None else None
+        stream_id = record.stream_id if record is not None and await threads.run_going(record, owner) else None
         interrupts = interrupts_of(state) if state.created_at is not None else []
         return _Thread(state, ThreadView(name, title, messages, shared, interrupts, stream_id))
 

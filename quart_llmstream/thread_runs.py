@@ -16,7 +16,7 @@ from .logs import LogReader
 from .logs.streams import ending
 from .request.attachments import Attachments
 from .request.content_blocks import checked_content
-from .run.threads import checked_write, status_of, stored_name
+from .run.threads import checked_write, shared_keys, status_of, stored_name
 from .run.threads.copies import copy_checkpoints, drop_runs
 from .run.threads.state import forks_past_decisions, unanswered_calls
 from .thread_access import Threads
@@ -47,7 +47,7 @@ class ThreadRuns(Threads):
             if checkpoint_id is not None and forks_past_decisions(state, await graph.aget_state(at_head)):  # a fork
                 detail = "checkpoint: its tool calls ran or were decided since; write from before the model's call"
                 raise RequestError(422, "invalid_request", detail)
-            checked = checked_write(values, state, graph, self.preparer.state_keys(graph), self.settings)
+            checked = checked_write(values, state, graph, shared_keys(graph, self.settings.state_keys), self.settings)
             if isinstance(checked, dict) and "messages" in checked:  # their attachments, as a run's input's
                 found = Attachments(self.settings)
                 checked["messages"] = checked_content(checked["messages"], found, "values.messages")

@@ -164,7 +164,7 @@ class Preparer:
             thread_id=name,
             opening=inputs.opening,
             graph=graph is not None,
-            state_keys=self.state_keys(graph),
+            state_keys=shared_keys(graph, self._settings.state_keys),
         )
 
     async def _waits_apart(self, turn: Turn) -> Recorded | None:
@@ -184,7 +184,7 @@ class Preparer:
             turn.graph, turn.config, self._runs.holds, turn.strategy, turn.recorded, turn.ephemeral, turn.existing
         )
         try:
-            keys, system_messages = self.state_keys(turn.graph), self._settings.system_messages
+            keys, system_messages = shared_keys(turn.graph, self._settings.state_keys), self._settings.system_messages
             inputs = await runnable_input(turn.chat_request, turn.graph, thread, keys, system_messages)
         except BaseException:
             if thread is not None:
@@ -279,9 +279,3 @@ class Preparer:
             if prepared.thread is not None:
                 await prepared.thread.release()
             raise
-
-    def state_keys(self, graph: Any) -> tuple[str, ...]:
-        """The keys of a graph's state shared with the client: ``state_keys``, or by default those it shows."""
-        if graph is None:
-            return ()
-        return tuple(shared_keys(graph)) if self._settings.state_keys is None else self._settings.state_keys

@@ -70,11 +70,15 @@ def hides_a_thread(runnable: Runnable[Any, Any], depth: int = 8) -> bool:
     return any(isinstance(part, Runnable) and hides_a_thread(part, depth - 1) for part in parts)
 
 
-def shared_keys(graph: Any) -> list[str]:
-    """The keys of a graph's state it shows (its output schema's), but ``messages``: what is shared with the
-    client by default."""
+def shared_keys(graph: Any, configured: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The keys of a graph's state shared with the client: ``configured`` (the ``state_keys`` option), or by
+    default those its output schema shows but ``messages``; none without a graph."""
+    if graph is None:
+        return ()
+    if configured is not None:
+        return tuple(configured)
     channels = graph.output_channels
-    return [key for key in ([channels] if isinstance(channels, str) else channels) if key != "messages"]
+    return tuple(key for key in ([channels] if isinstance(channels, str) else channels) if key != "messages")
 
 
 def checkpointed(graph: Any) -> Any:
