@@ -89,7 +89,17 @@ def create_blueprint(
         ledger = extension.ledger if rated else None
         if ledger is not None:
             routes.append(feedback_route(settings, protocol.feedback_route(settings), ledger, tracing))
-        preparer = Preparer(runnable_factory, settings, extension, tracing, store, records, protocol, metrics, ledger)
+        preparer = Preparer(
+            runnable_factory,
+            settings,
+            extension,
+            tracing=tracing,
+            store=store,
+            records=records,
+            streams=protocol,
+            metrics=metrics,
+            ledger=ledger,
+        )
         if records is not None:
             routes += thread_routes(protocol, name, settings, extension, preparer, store)
         chat, batch = _chat_view(protocol, settings, extension, preparer, name)

@@ -59,15 +59,20 @@ log = logging.getLogger("quart_llmstream")
 
 
 class Preparer:
-    """What one blueprint prepares and starts: built once, at registration."""
+    """What one blueprint prepares and starts: built once, at registration, from the app's runnable ``factory``,
+    the blueprint's ``settings`` and the app's open ``runs``; and, where the app has them, its ``tracing``
+    (Langfuse), the stream ``store`` (resume), the threads' ``records`` (where runs write them: the threads are
+    listed), the protocol's ``streams`` (its event source, runs that wait apart), ``metrics``, and the ``ledger``
+    of runs kept to be rated (feedback)."""
 
     def __init__(
         self,
         factory: RunnableFactory,
         settings: Settings,
         runs: Runs,
-        tracing: LangfuseTracing | None,
-        store: StreamStore | None,
+        *,
+        tracing: LangfuseTracing | None = None,
+        store: StreamStore | None = None,
         records: Callable[[], ThreadRecords] | None = None,
         streams: Streams | None = None,
         metrics: BlueprintMetrics | None = None,
@@ -76,9 +81,7 @@ class Preparer:
         self._settings, self._runs, self._tracing, self._store = settings, runs, tracing, store
         self.factory = Factory(factory, settings.expose_errors)
         """The app's runnable factory, and the graph it builds (what a blueprint's thread routes read)."""
-        self._metrics, self._ledger, self._streams = metrics, ledger, streams  # ledger: runs kept for feedback
-        self.records = records
-        """The threads' records, where runs write them (None: threads are not listed)."""
+        self._metrics, self._ledger, self._streams, self.records = metrics, ledger, streams, records
         self.mapper = Mapper(
             settings.events,
             event_hook=settings.event_hook,
@@ -118,8 +121,8 @@ class Preparer:
             if self.records is not None and name is not None and not ephemeral:
                 recorded = Recorded(self.records(), owner, name, self._store)
             strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
-            existing = chat_request.ids.get("if_not_exists") == "reject"
-            turn = Turn(chat_request, mapper, graph, config, strategy, recorded, ephemeral, existing)
+            must_exist = chat_request.ids.get("if_not_exists") == "reject"
+            turn = Turn(chat_request, mapper, graph, config, strategy, recorded, ephemeral, must_exist)
             queued = await self._waits_apart(turn)
             if queued is None:
                 thread, config, inputs = await self._take_thread(turn)
@@ -127,7 +130,7 @@ class Preparer:
             meta = StreamMeta(owner, tuple(sorted(mapper.events)), dict(chat_request.ids))
             stream = await open_stream(self._store, str(run_id), chat_request.ids.get("stream_id"), meta)
             if queued is not None:
-                await queued.queued(chat_request.question, str(run_id), make=not turn.existing)  # none: deleted
+                await queued.queued(chat_request.question, str(run_id), make=not turn.must_exist)  # none: deleted
             elif thread is not None:
                 await thread.begin(chat_request.question, stream.id if stream.resumable else None)
         except BaseException as exc:
@@ -181,7 +184,7 @@ class Preparer:
         """The run's thread, held (waiting its turn when ``turn.strategy`` says so), and its input, checked against
         what the thread holds; the config it runs with (after a rollback: from where the stopped run began)."""
         thread = await open_thread(
-            turn.graph, turn.config, self._runs.holds, turn.strategy, turn.recorded, turn.ephemeral, turn.existing
+            turn.graph, turn.config, self._runs.holds, turn.strategy, turn.recorded, turn.ephemeral, turn.must_exist
         )
         try:
             keys, system_messages = shared_keys(turn.graph, self._settings.state_keys), self._settings.system_messages

@@ -57,7 +57,7 @@ class Turn:
     strategy: Strategy
     recorded: Recorded | None
     ephemeral: bool
-    existing: bool
+    must_exist: bool
 
 
 @dataclass(slots=True)

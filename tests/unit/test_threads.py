@@ -244,13 +244,13 @@ async def test_a_run_names_a_checkpoint_the_thread_has_and_a_thread_that_must_ex
     from quart_llmstream.run.threads import ThreadRecords
 
     graph, empty = Graph("c1", c1=at("c1", HumanMessage("hi"))), Graph("x", x=None)
-    await (await on(graph, "c1")).found(existing=True)
+    await (await on(graph, "c1")).found(must_exist=True)
     assert "checkpoint" in await refused_async(lambda: _found(on(graph, "c9"), False), 404)
-    await (await on(empty)).found(existing=False)  # a run may make its thread
+    await (await on(empty)).found(must_exist=False)  # a run may make its thread
     assert "no such thread" in await refused_async(lambda: _found(on(empty), True), 404)
     records = ThreadRecords(InMemoryStore())
     await records.create("alice", "t", {})  # made before its first run (POST /threads)
-    await (await on(empty, records=records)).found(existing=True)
+    await (await on(empty, records=records)).found(must_exist=True)
 
 
 async def _found(thread: Any, existing: bool) -> None:

@@ -130,21 +130,25 @@ class RunThread:
             self._start = await self.graph.aget_state(self.config)
         return self._start
 
+    def go_from(self, config: RunnableConfig) -> None:
+        """The run starts from ``config``'s checkpoint instead (a rollback's: before what the runs it stopped wrote)."""
+        self.config, self._start = config, None
+
     async def head(self) -> Any:
         """The thread's latest state, wherever the run started (from an earlier checkpoint: its branch's end)."""
         configurable = {k: v for k, v in self.config.get("configurable", {}).items() if k != "checkpoint_id"}
         return await self.graph.aget_state({**self.config, "configurable": configurable})
 
-    async def found(self, existing: bool) -> None:
-        """``404`` for a checkpoint the thread never had (a run from it would start the thread over), and when the
-        run must find its thread ``existing`` (LangGraph's ``if_not_exists: "reject"``) for a thread with neither
-        a checkpoint nor a record (one made before its first run)."""
+    async def found(self, must_exist: bool) -> None:
+        """``404`` for a checkpoint the thread never had (a run from it would start the thread over), and, when the
+        thread ``must_exist`` (LangGraph's ``if_not_exists: "reject"``), for a thread with neither a checkpoint nor
+        a record (one made before its first run)."""
         if (await self.state()).created_at is not None:
             return
         if "checkpoint_id" in self.config.get("configurable", {}):
             raise RequestError(404, "not_found", "checkpoint: no such checkpoint on this thread")
         recorded = self.recorded
-        if existing and (recorded is None or await recorded.records.get(recorded.owner, recorded.name) is None):
+        if must_exist and (recorded is None or await recorded.records.get(recorded.owner, recorded.name) is None):
             raise RequestError(404, "not_found", "no such thread: make it first, or run with if_not_exists create")
 
     async def goes_on(self) -> None:
@@ -218,13 +222,13 @@ async def open_thread(
     strategy: Strategy = "reject",
     recorded: Recorded | None = None,
     ephemeral: bool = False,
-    existing: bool = False,
+    must_exist: bool = False,
 ) -> RunThread | None:
     """The thread the run's config names, held (what ``strategy`` says while another run is on it); None when the
     runnable keeps no thread (no checkpointer of its own, or no thread id). After a ``rollback`` the run goes on
     from where the run it stopped started (``interrupt`` and ``rollback`` stop the runs waiting their turn in the
-    background too); an ``ephemeral`` thread (a stateless run's) is deleted as it ends; an ``existing`` one must
-    be there already (:meth:`RunThread.found`); one deleted while the run waited for it is a ``404``."""
+    background too); an ``ephemeral`` thread (a stateless run's) is deleted as it ends; one that ``must_exist``
+    must be there already (:meth:`RunThread.found`); one deleted while the run waited for it is a ``404``."""
     saved = checkpointed(graph)
     thread_id = config.get("configurable", {}).get("thread_id")
     if saved is None or thread_id is None:
@@ -238,9 +242,9 @@ async def open_thread(
     try:
         if waits is not None and made is not None and held.waited and await waits.made() != made:
             raise RequestError(404, "not_found", "the thread was deleted while this run waited its turn")
-        await thread.found(existing)
+        await thread.found(must_exist)
         if strategy == "rollback" and held.stopped_runs:
-            thread.config, thread._start = await _before(saved, config, held.stopped_runs), None
+            thread.go_from(await _before(saved, config, held.stopped_runs))
     except BaseException:
         await held.release()
         raise
