@@ -81,7 +81,7 @@ class Preparer:
         self._settings, self._runs, self._tracing, self._store = settings, runs, tracing, store
         self.factory = Factory(factory, settings.expose_errors)
         """The app's runnable factory, and the graph it builds (what a blueprint's thread routes read)."""
-        self._metrics, self._ledger, self._streams, self.records = metrics, ledger, streams, records
+        self._metrics, self._ledger, self._streams, self._records = metrics, ledger, streams, records
         self.mapper = Mapper(
             settings.events,
             event_hook=settings.event_hook,
@@ -118,8 +118,8 @@ class Preparer:
                 config["configurable"]["checkpoint_id"] = checkpoint  # the run goes on from there: a branch
             ephemeral = "ephemeral" in chat_request.ids  # a thread of the run's own, gone with it (stateless)
             recorded = None
-            if self.records is not None and name is not None and not ephemeral:
-                recorded = Recorded(self.records(), owner, name, self._store)
+            if self._records is not None and name is not None and not ephemeral:
+                recorded = Recorded(self._records(), owner, name, self._store)
             strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
             must_exist = chat_request.ids.get("if_not_exists") == "reject"
             turn = Turn(chat_request, mapper, graph, config, strategy, recorded, ephemeral, must_exist)
