@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ValidationError
 
 from ..errors import RequestError
 
-__all__ = ["MAX_METADATA", "Metadata", "check_metadata", "describe_validation_error", "validated"]
+__all__ = ["MAX_METADATA", "Metadata", "check_metadata", "validated"]
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -28,18 +28,13 @@ Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
 
 def validated(model: type[Model], data: Any, where: str = "", status: int = 400) -> Model:
     """``data`` as ``model``, or a ``400`` (``status``: LangGraph's server answers ``422``) naming each wrong
-    field's path (under ``where``, when given)."""
+    field's path, under ``where`` when given: ``where: field.path: message; ...`` (a rule of the whole of
+    ``data``: ``where: message``, or ``the body: message``)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        detail = describe_validation_error(exc)
-        raise RequestError(status, "invalid_request", f"{where}: {detail}" if where else detail) from None
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """A pydantic error as one readable line: ``field.path: message; ...`` (a rule of the whole body: ``the
-    body: message``)."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'the body'}: {error['msg'].removeprefix('Value error, ')}"
-        for error in exc.errors()
-    )
+        problems = []
+        for error in exc.errors():
+            at = [part for part in (where, ".".join(map(str, error["loc"]))) if part] or ["the body"]
+            problems.append(": ".join([*at, error["msg"].removeprefix("Value error, ")]))
+        raise RequestError(status, "invalid_request", "; ".join(problems)) from None

@@ -278,12 +278,19 @@ async def test_a_mid_stream_exception_gives_the_protocols_error_frame_and_a_clea
 
 
 def test_no_module_outside_protocols_has_a_branch_per_protocol() -> None:
-    """The request side, the run, the logs, the views and the response know no protocol by name (the settings
-    list the names the ``protocol`` option takes; the test kit's ``testing/`` is a client of each protocol, its
-    one wire per protocol named in one table)."""
+    """The request side, the run, the logs, the views and the response know no protocol by name (``options.py``
+    lists the names the ``protocol`` option takes, those of ``PROTOCOLS``, and ``settings.py`` its default; the
+    test kit's ``testing/`` is a client of each protocol, its one wire per protocol named in one table)."""
+    from typing import get_args
+
+    from quart_llmstream.options import ProtocolName
+
+    namers = ("options.py", "settings.py")
+
+    assert set(get_args(ProtocolName)) == set(PROTOCOLS)
     package = Path(__file__).parents[2] / "quart_llmstream"
     apart = {"protocols", "testing"}
-    modules = [path for path in package.rglob("*.py") if not apart & set(path.parts) and path.name != "settings.py"]
+    modules = [path for path in package.rglob("*.py") if not apart & set(path.parts) and path.name not in namers]
     assert len(modules) > 30
     for module in modules:
         source = module.read_text()

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, StrictStr
+
 from ...errors import RequestError
+from ...request.validation import validated
 from ...settings import Settings
 
 __all__ = ["FILTER_NAMES", "narrow", "server_filters"]
@@ -23,20 +26,25 @@ def server_filters(settings: Settings) -> dict[str, list[str]]:
     return {name: list(value) for name in FILTER_NAMES if (value := getattr(settings, name)) is not None}
 
 
+class _Narrowing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[StrictStr] | None = None
+    include_names: list[StrictStr] | None = None
+    include_types: list[StrictStr] | None = None
+    include_tags: list[StrictStr] | None = None
+    exclude_names: list[StrictStr] | None = None
+    exclude_types: list[StrictStr] | None = None
+    exclude_tags: list[StrictStr] | None = None
+
+
 def narrow(
     body: Mapping[str, Any], events: frozenset[str], filters: dict[str, list[str]]
 ) -> tuple[frozenset[str], dict[str, list[str]]]:
     """Apply a request's ``"stream"`` narrowing, or raise :class:`RequestError` if it would widen."""
-    asked = body.get("stream")
-    if asked is None:
+    if body.get("stream") is None:
         return events, filters
-    if not isinstance(asked, dict) or set(asked) - {"events", *FILTER_NAMES}:
-        raise RequestError(
-            400, "invalid_request", f"stream: an object with keys among events, {', '.join(FILTER_NAMES)}"
-        )
-    for key, value in asked.items():
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise RequestError(400, "invalid_request", f"stream.{key}: must be a list of strings")
+    asked = validated(_Narrowing, body["stream"], "stream").model_dump(exclude_none=True)
     narrowed = dict(filters)
     for name in FILTER_NAMES:
         if name not in asked:
