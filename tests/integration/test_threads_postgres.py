@@ -163,8 +163,9 @@ async def test_a_holder_killed_with_sigkill_frees_the_thread_within_its_lease() 
 
 async def test_runs_of_a_process_killed_with_sigkill_are_listed_as_errors_and_deleted_with_their_thread() -> None:
     """A run going on and one waiting its turn, on a process that dies: listed as ``error`` once their leases run out
-    (not ``running`` and ``pending`` for the hour their logs are kept); a thread deleted at once leaves nothing of its
-    run in Redis (its log is deleted once the dead run's lease has run out)."""
+    (not ``running`` and ``pending`` for the hour their logs are kept), and a thread's stream joined from its start
+    ends each with its ``run_done`` (it does not wait on them for ever); a thread deleted at once leaves nothing of
+    its run in Redis (its log is deleted once the dead run's lease has run out)."""
     from langgraph_sdk import get_client
     from redis.asyncio import Redis
 
@@ -186,10 +187,21 @@ async def test_runs_of_a_process_killed_with_sigkill_are_listed_as_errors_and_de
             if "running" not in statuses and "pending" not in statuses:
                 break
             await asyncio.sleep(0.2)
+        done: list[str] = []
+
+        async def join_the_thread() -> None:  # its runs from their starts: each dead one ends with its run_done
+            async for part in await there.threads.join_stream(thread, last_event_id="-1"):
+                if part.event == "metadata" and part.data.get("status") == "run_done":
+                    done.append(part.data["run_id"])
+                    if len(done) == 2:
+                        return
+
+        await asyncio.wait_for(join_the_thread(), 15)
         redis = Redis.from_url(redis_url)
         left = [key async for key in redis.scan_iter("*") if gone["run_id"].encode() in key]
         await redis.aclose()
     assert statuses == ["error", "error"], (going["run_id"], waiting["run_id"])
+    assert done == [going["run_id"], waiting["run_id"]], "a thread's stream gets past runs whose process died"
     assert left == [], "the dead run's log was deleted with its thread"
 
 
