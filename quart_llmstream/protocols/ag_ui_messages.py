@@ -19,7 +19,7 @@ from werkzeug.datastructures import Headers
 
 from ..errors import RequestError
 from ..logs.streams import is_stream_id
-from ..request import Answer, ChatRequest, Resume, Verdict, conversation
+from ..request import Answer, ChatRequest, Resume, RunOptions, Verdict, conversation
 from ..request.attachments import Attachments
 from ..request.chat_request import ToolCallIn
 from ..request.client_tools import client_tools
@@ -93,7 +93,7 @@ def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -
     parsed = validated(_RunAgentInput, body)
     messages = [_to_message(message, found, f"messages.{i}") for i, message in enumerate(parsed.messages)]
     run_id = _run_id(parsed.runId)
-    ids = {"thread_id": parsed.threadId, "run_id": run_id, "stream_id": run_id}
+    ids = {"thread_id": parsed.threadId, "run_id": run_id}
     tools = client_tools(parsed.tools, settings)
     resume = _resume(parsed)
     thread_id = parsed.threadId
@@ -108,6 +108,7 @@ def read_run_input(body: dict[str, Any], headers: Headers, settings: Settings) -
         resume=resume,
         attachments=found,
         state=body.get("state"),
+        run_options=RunOptions(stream_id=run_id),
     )
 
 

@@ -21,7 +21,7 @@ from werkzeug.datastructures import Headers
 
 from ..errors import RequestError
 from ..payloads import to_json
-from ..request import ChatRequest, Resume, Verdict, conversation
+from ..request import ChatRequest, Resume, RunOptions, Verdict, conversation
 from ..request.attachments import Attachments, data_url
 from ..request.validation import validated
 from ..settings import Settings
@@ -85,7 +85,7 @@ def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> Cha
     last = parsed.messages[-1] if parsed.messages else None
     continued = last is not None and last.role == "assistant"
     reply = (parsed.messageId or last.id) if continued and last is not None else f"msg-{secrets.token_urlsafe(12)}"
-    ids = {"chat_id": parsed.id, "stream_id": parsed.id} if parsed.id else {}
+    ids = {"chat_id": parsed.id} if parsed.id else {}
     ids["message_id"] = reply
     verdicts = _verdicts(last, f"messages.{len(parsed.messages) - 1}") if continued and last is not None else {}
     resume = Resume(verdicts=verdicts, value=body.get("resume"), has_value="resume" in body)
@@ -98,6 +98,7 @@ def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> Cha
         thread_id=parsed.id or None,
         resume=resume if verdicts or resume.has_value else None,
         attachments=found,
+        run_options=RunOptions(stream_id=parsed.id or None),
         state=body.get("state"),
     )
 

@@ -21,7 +21,7 @@ from werkzeug.datastructures import Headers
 from ..errors import RequestError
 from ..options import OnDisconnect, Strategy
 from ..payloads import to_json
-from ..request import ChatRequest, Resume
+from ..request import ChatRequest, Resume, RunOptions
 from ..request.attachments import Attachments
 from ..request.body import read_json_body
 from ..request.content_blocks import checked_content, client_messages
@@ -107,20 +107,15 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": assistant}
     kept = "thread_id" not in path and parsed.on_completion == "keep"  # stateless, its thread kept: a new thread
     thread_id = str(uuid.uuid4()) if kept else path.get("thread_id")
-    ids |= {"thread_id": thread_id} if thread_id else {"ephemeral": "yes"}  # stateless: a thread of its own
-    if thread_id:
-        ids["if_not_exists"] = "create" if kept else parsed.if_not_exists or "reject"  # LangGraph's default
-    ids |= {"on_disconnect": parsed.on_disconnect} if parsed.on_disconnect else {}
+    ids |= {"thread_id": thread_id} if thread_id else {}  # none: stateless, a thread of its own
+    must_exist = bool(thread_id) and not kept and (parsed.if_not_exists or "reject") == "reject"  # LangGraph's default
     ids |= {"created_at": datetime.now(UTC).isoformat()}  # the run as it is described: kept with its stream
     ids |= {"multitask_strategy": parsed.multitask_strategy or settings.multitask_strategy}
     ids |= {"run_metadata": to_json(parsed.metadata)} if parsed.metadata else {}
     checkpoint = parsed.checkpoint_id or (parsed.checkpoint or {}).get("checkpoint_id")
-    if checkpoint is not None:
-        if not isinstance(checkpoint, str) or "thread_id" not in path:
-            raise RequestError(422, "invalid_request", "checkpoint: a checkpoint id of the run's thread")
-        ids["checkpoint_id"] = checkpoint
+    if checkpoint is not None and (not isinstance(checkpoint, str) or "thread_id" not in path):
+        raise RequestError(422, "invalid_request", "checkpoint: a checkpoint id of the run's thread")
     ids |= {"subgraphs": "yes"} if parsed.stream_subgraphs else {}
-    ids |= {"goes_on": "yes"} if goes_on else {}
     for key in ("interrupt_before", "interrupt_after"):
         if (nodes := getattr(parsed, key)) is not None:
             ids[key] = to_json(nodes)
@@ -136,6 +131,13 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         state=inputs,
         multitask_strategy=parsed.multitask_strategy,
         attachments=found.found,
+        run_options=RunOptions(
+            on_disconnect=parsed.on_disconnect,
+            checkpoint_id=checkpoint,
+            goes_on=goes_on,
+            must_exist=must_exist,
+            ephemeral=not thread_id,
+        ),
     )
 
 

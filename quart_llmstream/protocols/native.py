@@ -25,7 +25,7 @@ from werkzeug.datastructures import Headers
 from .. import events
 from ..errors import RequestError
 from ..payloads import to_json
-from ..request import ChatRequest, Resume, conversation
+from ..request import ChatRequest, Resume, RunOptions, conversation
 from ..request.attachments import Attachments, data_url
 from ..request.client_tools import client_tools
 from ..request.validation import validated
@@ -122,18 +122,17 @@ class NativeProtocol(Protocol):
         elif resume is None and not (messages and isinstance(messages[-1], ToolMessage)):
             detail = "question: required unless the history ends with tool results, or the body resumes"
             raise RequestError(400, "invalid_request", detail)
-        ids = {"stream_id": parsed.id} if parsed.id is not None else {}
         return conversation(
             messages,
             body,
             headers,
             settings,
-            ids=ids,
             thread_id=parsed.thread_id,
             tools=client_tools(parsed.tools, settings),
             resume=resume,
             attachments=found,
             state=body.get("state"),
+            run_options=RunOptions(stream_id=parsed.id),
             what="chat_history",
         )
 

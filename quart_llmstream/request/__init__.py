@@ -5,7 +5,7 @@ shape and hands the conversation to :func:`conversation`, its attachments to :mo
 :mod:`.client_tools` and its decisions as a :class:`Resume`. Nothing here knows a protocol or a run.
 """
 
-from .chat_request import ChatRequest, conversation
+from .chat_request import ChatRequest, RunOptions, conversation
 from .decisions import Answer, Resume, Verdict
 
-__all__ = ["Answer", "ChatRequest", "Resume", "Verdict", "conversation"]
+__all__ = ["Answer", "ChatRequest", "Resume", "RunOptions", "Verdict", "conversation"]

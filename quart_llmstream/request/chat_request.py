@@ -21,11 +21,12 @@ from pydantic import BaseModel, ConfigDict, StrictStr
 from werkzeug.datastructures import Headers
 
 from ..errors import RequestError
+from ..options import OnDisconnect
 from ..settings import Settings
 from .attachments import Attachment, Attachments
 from .decisions import Resume
 
-__all__ = ["ChatRequest", "ToolCallIn", "conversation"]
+__all__ = ["ChatRequest", "RunOptions", "ToolCallIn", "conversation"]
 
 
 class _Function(BaseModel):
@@ -53,6 +54,24 @@ class ToolCallIn(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What a request asks of its run besides its conversation, where its protocol carries it."""
+
+    stream_id: str | None = None
+    """The id the client resumes the run's stream by (the AI SDK's chat id, AG-UI's run id...); None: the run's."""
+    on_disconnect: OnDisconnect | None = None
+    """What the run does when its client leaves (LangGraph's); None: as the ``on_disconnect`` option says."""
+    checkpoint_id: str | None = None
+    """The checkpoint of its thread the run goes on from: a branch (useStream's edit and regenerate)."""
+    goes_on: bool = False
+    """No input: the run goes on from where its thread stopped, or from ``checkpoint_id``."""
+    must_exist: bool = False
+    """Its thread must be there already (LangGraph's ``if_not_exists: "reject"``)."""
+    ephemeral: bool = False
+    """Its thread is its own, deleted as it ends (a stateless LangGraph run)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     """What the runnable factory sees: the validated conversation, the raw body, the headers.
 
@@ -63,9 +82,9 @@ class ChatRequest:
     ``state`` is the client's shared state (AG-UI's ``state``, a native or AI SDK body's ``state``).
     ``thread_id`` names the conversation (LangGraph's thread), ``multitask_strategy`` what to do while another
     run is on it, where a protocol carries it (LangGraph's; else the blueprint's option), ``tools`` are the tools
-    the client declared (OpenAI function-tool dicts, for ``bind_tools``), and ``ids`` the protocol's own
-    identifiers (the AI SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, LangGraph's ``checkpoint_id`` a run
-    goes on from and ``on_disconnect``, ...). ``resume`` answers the
+    the client declared (OpenAI function-tool dicts, for ``bind_tools``), ``ids`` the protocol's own
+    identifiers (the AI SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...: what its frames name, kept with
+    the stream), and ``run_options`` what it asks of the run besides (:class:`RunOptions`). ``resume`` answers the
     interrupts the thread waits on: the run goes on from them instead of from a new message.
     """
 
@@ -81,6 +100,7 @@ class ChatRequest:
     attachments: list[Attachment] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     multitask_strategy: str | None = None
+    run_options: RunOptions = field(default_factory=RunOptions)
 
     @classmethod
     def of_headers(
@@ -108,6 +128,7 @@ def conversation(
     resume: Resume | None = None,
     attachments: Attachments | None = None,
     state: Any = None,
+    run_options: RunOptions | None = None,
     what: str = "messages",
 ) -> ChatRequest:
     """The chat request of a whole conversation, checked: it ends with the user's question, or with the
@@ -150,6 +171,7 @@ def conversation(
         resume=resume,
         attachments=attachments.found if attachments is not None else [],
         state=state or {},
+        run_options=run_options or RunOptions(),
     )
 
 

@@ -53,7 +53,7 @@ async def runnable_input(
 
         values, opening = await thread.resumed(chat_request.resume)
         return RunInput(Command(resume=values), opening)
-    if "goes_on" in chat_request.ids:  # no input: the graph goes on from where its thread stopped, or a checkpoint
+    if chat_request.run_options.goes_on:  # no input: the graph goes on from where its thread stopped, or a checkpoint
         if thread is None:
             raise RequestError(400, "invalid_request", "a run without input goes on from a thread: name one")
         await thread.goes_on()

@@ -114,21 +114,20 @@ class Preparer:
             callbacks = (*settings.callbacks, *traced)
             thread_id = None if name is None else stored_name(name, owner)
             config = await build_run_config(chat_request, run_id, callbacks, settings.run_config, thread_id)
-            if thread_id is not None and (checkpoint := chat_request.ids.get("checkpoint_id")):
+            asks = chat_request.run_options
+            if thread_id is not None and (checkpoint := asks.checkpoint_id):
                 config["configurable"]["checkpoint_id"] = checkpoint  # the run goes on from there: a branch
-            ephemeral = "ephemeral" in chat_request.ids  # a thread of the run's own, gone with it (stateless)
             recorded = None
-            if self._records is not None and name is not None and not ephemeral:
+            if self._records is not None and name is not None and not asks.ephemeral:
                 recorded = Recorded(self._records(), owner, name, self._store)
             strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
-            must_exist = chat_request.ids.get("if_not_exists") == "reject"
-            turn = Turn(chat_request, mapper, graph, config, strategy, recorded, ephemeral, must_exist)
+            turn = Turn(chat_request, mapper, graph, config, strategy, recorded, asks.ephemeral, asks.must_exist)
             queued = await self._waits_apart(turn)
             if queued is None:
                 thread, config, inputs = await self._take_thread(turn)
             self._runs.admit(settings, owner, per_owner=True)
             meta = StreamMeta(owner, tuple(sorted(mapper.events)), dict(chat_request.ids))
-            stream = await open_stream(self._store, str(run_id), chat_request.ids.get("stream_id"), meta)
+            stream = await open_stream(self._store, str(run_id), asks.stream_id, meta)
             if queued is not None:
                 await queued.queued(chat_request.question, str(run_id), make=not turn.must_exist)  # none: deleted
             elif thread is not None:
@@ -205,7 +204,7 @@ class Preparer:
             recorded, run_id = prepared.turn.recorded, prepared.mapping.run_id
             assert recorded is not None  # a queued run's thread is recorded: its record lists it
             turn, unqueued = partial(self._turn_comes, prepared), partial(recorded.unqueued, run_id)
-            cancels = prepared.chat_request.ids.get("on_disconnect") == "cancel"  # else it outlives its client
+            cancels = prepared.chat_request.run_options.on_disconnect == "cancel"  # else it outlives its client
             started = Queued(
                 turn, prepared.stream.log, prepared.mapping, self._settings.expose_errors, unqueued, cancels
             )
@@ -240,7 +239,7 @@ class Preparer:
             self._settings,
             prepared.chat_request,
             outlives_client=prepared.stream.resumable,  # its client may come back for the rest
-            on_disconnect=prepared.chat_request.ids.get("on_disconnect"),  # unless the request says (LangGraph's)
+            on_disconnect=prepared.chat_request.run_options.on_disconnect,  # unless the request says (LangGraph's)
             on_close=self._on_close(prepared),
             metrics=self._metrics,
         )
