@@ -61,3 +61,23 @@ async def test_a_waiter_that_leaves_passes_the_thread_on_and_keeps_nothing() -> 
     assert leaving.cancelled()
     await third.release()
     assert not await holds.busy("t") and (await holds.take(saver, "t", "r4")) is not None
+
+
+async def test_redis_holds_close_the_client_they_made_and_leave_an_apps_own_open() -> None:
+    """The app's client may serve it (and the stream store) after the holds let go, at its shutdown."""
+    import redis.asyncio
+
+    from quart_llmstream import RedisHolds
+
+    closed: list[str] = []
+
+    class Client(redis.asyncio.Redis):
+        async def aclose(self, close_connection_pool: bool | None = None) -> None:
+            closed.append(self.connection_pool.connection_kwargs["host"])
+
+    apps = Client(host="apps")
+    await RedisHolds(apps).close()
+    made = RedisHolds("redis://made:6379")
+    made._redis.__class__ = Client  # the client it made from the URL, watched
+    await made.close()
+    assert closed == ["made"]

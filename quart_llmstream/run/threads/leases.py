@@ -215,10 +215,12 @@ return holder"""
 
 class RedisHolds(LeaseHolds):
     """Leases as keys ``llmstream:hold:{<thread>}`` in Redis at ``client`` (a ``redis://`` URL or a
-    ``redis.asyncio`` client, a cluster's included; extra ``[redis]``)."""
+    ``redis.asyncio`` client, a cluster's included; extra ``[redis]``). A client the app passes stays the app's to
+    close; one made from a URL is closed at the app's end."""
 
     def __init__(self, client: Any, *, lease: float = 5.0, poll: float = 0.05) -> None:
         super().__init__(lease=lease, poll=poll)
+        self._owns_client = isinstance(client, str)
         if isinstance(client, str):
             import redis.asyncio
 
@@ -255,4 +257,5 @@ class RedisHolds(LeaseHolds):
         return bool(await self._redis.exists(self._keys(thread_id)[0]))
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        if self._owns_client:
+            await self._redis.aclose()
