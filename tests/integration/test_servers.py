@@ -16,7 +16,16 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from helpers import SUPPORT, eventually, free_port, listening, read_until, redis_server, subprocess_env
+from helpers import (
+    SUPPORT,
+    eventually,
+    free_port,
+    langfuse_collector,
+    listening,
+    read_until,
+    redis_server,
+    subprocess_env,
+)
 from sse_parser import parse
 
 SERVERS = {
@@ -93,3 +102,20 @@ async def test_a_hypercorn_worker_ends_on_sigterm_only_once_its_streams_ends_are
     assert json.loads(parse(seen).messages[-2])["code"] == "shutdown"
     assert not [key for key in keys if key.endswith(":lease")], "its lease let go: the id is free again"
     assert '"shutdown"' in last, "the stream's end is in Redis, for a follower on another process"
+
+
+async def test_a_hypercorn_worker_ended_by_sigterm_sends_its_runs_traces_to_langfuse_first() -> None:
+    """The traces of the runs a worker ends at SIGTERM are exported before the process goes (Langfuse's exporter
+    sends in batches, seconds apart: a worker that just ended would lose the last)."""
+    async with langfuse_collector() as (collector, received):
+        async with serving("hypercorn", SERVER_APP_LANGFUSE=collector) as (base, process, _):
+            async with httpx.AsyncClient(timeout=20) as client:
+                async with client.stream("POST", f"{base}/chat", json={"question": "traced at the end"}) as response:
+                    body = response.aiter_raw()
+                    await read_until(body, 3)
+                    os.killpg(process.pid, signal.SIGTERM)
+                    seen = b"".join([chunk async for chunk in body])
+            await asyncio.to_thread(process.wait, 10)
+    traces = b"".join(body for path, body in received if path.endswith("otel/v1/traces"))
+    assert b'"shutdown"' in seen
+    assert b"traced at the end" in traces, "the ended run's trace reached Langfuse before the worker went"
