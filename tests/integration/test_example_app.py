@@ -35,7 +35,7 @@ async def test_the_readme_run_command_serves_the_demo_without_keys_or_network() 
     port = free_port()
     args = [re.sub(r":5000$", f":{port}", arg) for arg in command[1:]]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGFUSE_"))}
-    server = subprocess.Popen([sys.executable, "-m", "hypercorn", *args], cwd=ROOT, env=env)
+    server = subprocess.Popen([sys.executable, "-m", "hypercorn", *args], cwd=ROOT, env=env, stderr=subprocess.PIPE)
     try:
         await listening(port, seconds=20)
         async with httpx.AsyncClient(timeout=20) as client:
@@ -48,7 +48,10 @@ async def test_the_readme_run_command_serves_the_demo_without_keys_or_network() 
         assert text.startswith("(demo model) You asked: hello")
     finally:
         server.terminate()
-        server.wait(10)
+        _, logged = server.communicate(timeout=10)
+    # the app sets up logging as docs/operating.md says: the library's INFO lines, with time, level, logger, process
+    pattern = r"^\d{4}-\d\d-\d\d [\d:,]+ INFO quart_llmstream \[\d+\] Langfuse tracing is off"  # a worker's pid
+    assert re.search(pattern, logged.decode(), re.MULTILINE), logged.decode()[-2000:]
 
 
 async def test_the_demo_model_streams_at_a_pace_and_answers_from_the_question(server: Any) -> None:
