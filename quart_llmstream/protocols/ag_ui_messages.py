@@ -123,7 +123,7 @@ def connect_ids(body: dict[str, Any]) -> dict[str, str]:
     """The ids of a ``connect`` request (a ``RunAgentInput``, of which only the thread and run matter)."""
     parsed = validated(_Connect, body)
     run_id = _run_id(parsed.runId) if parsed.runId else secrets.token_hex(16)  # none: one of its own
-    return {"thread_id": parsed.threadId, "run_id": run_id, "stream_id": run_id}
+    return {"thread_id": parsed.threadId, "run_id": run_id}
 
 
 def _run_id(run_id: str) -> str:
