@@ -202,8 +202,10 @@ class ToolCallDecided(Event):
 
 @dataclass(frozen=True, slots=True)
 class MessagesSnapshot(Event):
-    """The thread's messages, as plain data (``{"id", "role", "content", "tool_calls"?, "tool_call_id"?}``):
-    a resumed run starts with them, for clients that must know every call it goes on with."""
+    """The thread's messages, as plain data (``{"id", "role", "content", "tool_calls"?, "tool_call_id"?}``, a tool
+    result's ``"status": "error"`` when it failed or was rejected, and its ``"decision"`` when a person's decision
+    stood in for the tool: ``"reject"``, ``"respond"``): a resumed run starts with them, for clients that must know
+    every call it goes on with."""
 
     kind = "messages"
     messages: list[dict[str, Any]]

@@ -181,8 +181,9 @@ def _content(value: Any) -> str:
 def to_ui_messages(messages: list[dict[str, Any]], interrupts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A thread's messages (plain: :class:`~quart_llmstream.events.MessagesSnapshot`) as ``useChat`` holds them:
     the model's replies up to the next user message are one assistant message, a step each, every tool call a
-    part in its final state — its output once the thread has its result, ``approval-requested`` while a person's
-    decision is pending, else ``input-available`` (the client's to run)."""
+    part in its final state, as the stream left it — its output once the thread has its result (``output-denied``
+    when a person rejected it, ``output-error`` when it failed), ``approval-requested`` while a person's decision is
+    pending, else ``input-available`` (the client's to run)."""
     awaiting = {
         action["tool_call_id"]
         for interrupt in interrupts
@@ -224,7 +225,13 @@ def _text_part(text: str) -> dict[str, Any]:
 
 
 def _tool_part(call: dict[str, Any], result: dict[str, Any] | None, awaiting: bool) -> dict[str, Any]:
+    """A call as the stream left it: denied (a person rejected it), failed, answered, awaiting approval, or the
+    client's to run."""
     part: dict[str, Any] = {"type": f"tool-{call['name']}", "toolCallId": call["id"], "input": call["args"]}
+    if result is not None and result.get("decision") == "reject":
+        return part | {"state": "output-denied", "approval": {"id": approval_id(call["id"]), "approved": False}}
+    if result is not None and result.get("status") == "error":
+        return part | {"state": "output-error", "errorText": result["content"]}
     if result is not None:
         return part | {"state": "output-available", "output": result["content"]}
     if awaiting:

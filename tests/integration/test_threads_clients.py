@@ -68,6 +68,29 @@ async def test_a_pending_approval_read_back_is_answered_by_the_ai_sdks_chat_and_
     assert "Done: note sent to ann" in "".join(part.get("text", "") for part in last["parts"])
 
 
+async def test_a_rejected_call_reads_back_denied_as_the_stream_left_it_and_the_ai_sdks_chat_goes_on() -> None:
+    """After a reload the page shows what it showed live: the call a person rejected is ``output-denied`` (not an
+    output), and the chat made with the messages read back validates them and goes on."""
+    review = review_app()
+    async with running(review.app) as url:
+        api = f"{url}/ai/chat"
+        live = await node(
+            "ai_chat.mjs", api=api, chatId="t1", turns=["please note"], approvals={"send_note": False}, headers=ALICE
+        )
+        thread = await read(url, "/ai/chat")
+        after = await node("ai_chat.mjs", api=api, chatId="t1", turns=["thanks"], headers=ALICE, **thread)
+
+    def call_parts(messages: list[dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
+        parts = [part for message in messages for part in message["parts"] if part["type"] == "tool-send_note"]
+        return [(part["state"], part["approval"]["id"], part["approval"].get("approved")) for part in parts]
+
+    assert live["error"] is None and after["error"] is None, after["error"]
+    assert call_parts(live["messages"]) == call_parts(thread["messages"])
+    assert [state for state, _, _ in call_parts(thread["messages"])] == ["output-denied"]
+    assert review.audit.ran("send_note") == []
+    assert after["validated"] == len(thread["messages"]) and after["messages"][-1]["role"] == "assistant"
+
+
 async def test_ag_uis_http_agent_made_with_the_messages_and_state_read_back_goes_on() -> None:
     review = review_app()
     async with running(review.app) as url:

@@ -325,3 +325,27 @@ async def test_a_run_that_waited_its_turn_while_its_thread_was_deleted_is_a_404(
         thread = await waiting
         assert thread is not None and thread.held.waited
         await thread.release()
+
+
+def test_a_tool_result_read_back_says_whether_it_failed_or_a_person_decided_it_and_the_ai_sdk_shows_it_so() -> None:
+    """The middleware's result for a rejection is denied, a tool's failure an error, a person's answer an output."""
+    from langchain.agents.middleware.human_in_the_loop import _answer_message
+
+    from quart_llmstream.protocols.ai_sdk_messages import to_ui_messages
+
+    calls = [{**CALL, "id": f"call_{n}"} for n in range(3)]
+    rejected = _answer_message(calls[0], {"type": "reject", "message": "Not now."})  # type: ignore[arg-type,typeddict-item]
+    answered = _answer_message(calls[1], {"type": "respond", "message": "It is sunny."})  # type: ignore[arg-type]
+    failed = ToolMessage("Error: the service is down", tool_call_id="call_2", status="error")
+    plain = plain_messages(
+        state(HumanMessage("hi", id="u1"), AIMessage("", tool_calls=calls, id="a1"), rejected, answered, failed)
+    )
+    assert [(m.get("status"), m.get("decision")) for m in plain[2:]] == [
+        ("error", "reject"),
+        (None, "respond"),
+        ("error", None),
+    ]
+    parts = [part for part in to_ui_messages(plain, [])[1]["parts"] if part["type"] == "tool-weather"]
+    assert [part["state"] for part in parts] == ["output-denied", "output-available", "output-error"]
+    assert parts[0]["approval"] == {"id": "approval-call_0", "approved": False}
+    assert parts[1]["output"] == "It is sunny." and parts[2]["errorText"] == "Error: the service is down"

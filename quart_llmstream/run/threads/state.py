@@ -27,6 +27,7 @@ __all__ = [
     *("settled", "shared_keys", "status_of", "unanswered_calls"),
 ]
 
+_DECIDED = "hitl_interrupt_decision"  # the mark of the result HumanInTheLoopMiddleware writes for a decision
 _MAX_VALUE_CHARS = 1 << 16  # an interrupt's value is what a person decides on: keep it whole, within reason
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
@@ -186,6 +187,9 @@ def _plain(message: BaseMessage) -> dict[str, Any]:
         plain["tool_calls"] = [{"id": c["id"], "name": c["name"], "args": c["args"]} for c in message.tool_calls]
     if isinstance(message, ToolMessage):
         plain["tool_call_id"] = message.tool_call_id
+        plain |= {"status": "error"} if message.status == "error" else {}
+        if message.additional_kwargs.get("lc_source") == _DECIDED:  # a person's decision stood in for the tool
+            plain |= {"decision": str((message.additional_kwargs.get("lc_data") or {}).get("decision"))}
     if isinstance(message, HumanMessage) and isinstance(message.content, list):
         attachments = [found for block in message.content if (found := attached(block)) is not None]
         plain |= {"attachments": attachments} if attachments else {}
