@@ -94,3 +94,18 @@ def test_the_configuration_reference_lists_every_setting_with_its_default() -> N
     assert set(rows) == {name.upper() for name in Settings.model_fields}
     for name, field in Settings.model_fields.items():
         assert rows[name.upper()] == repr(field.default).replace("'", '"'), name
+
+
+@pytest.mark.parametrize("protocol", ["langgraph", "ai-sdk"])
+def test_a_blueprint_without_owners_says_it_serves_no_thread_routes(protocol: str, caplog: Any) -> None:
+    """Its clients' ``/threads`` answer 404: the log says why, once, as the blueprint is registered."""
+    caplog.set_level("INFO", logger="quart_llmstream")
+    apps = {how: Quart(how) for how in ("alone", "owned", "one user")}
+    options: dict[str, dict[str, Any]] = {"alone": {}, "owned": {"stream_owner": lambda _: "u"}, "one user": {}}
+    apps["one user"].config["LLMSTREAM_SINGLE_USER"] = True
+    for how, app in apps.items():
+        app.register_blueprint(create_blueprint(lambda _: answering("x"), protocol=protocol, **options[how]))
+    said = [r.getMessage() for r in caplog.records if "serves no thread routes" in r.getMessage()]
+    lists = ("/threads", "/threads/search")  # where a protocol's clients list their threads
+    rules = {how: {r.rule for r in app.url_map.iter_rules() if r.rule.endswith(lists)} for how, app in apps.items()}
+    assert len(said) == 1 and not rules["alone"] and rules["owned"] and rules["one user"]
