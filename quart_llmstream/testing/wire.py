@@ -223,7 +223,8 @@ class OpenAIWire(Wire):
             if "error" in chunk:
                 reply.error = {"code": chunk["error"].get("code"), "message": chunk["error"].get("message")}
                 continue
-            reply.message_id = chunk.get("id", reply.message_id)
+            reply.message_id = chunk.get("id", reply.message_id)  # chatcmpl-<the run's id>
+            reply.run_id = (reply.message_id or "").removeprefix("chatcmpl-") or None
             for choice in chunk.get("choices", ()):
                 delta = choice.get("delta") or {}
                 reply.text += delta.get("content") or ""

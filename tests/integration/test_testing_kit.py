@@ -160,6 +160,21 @@ async def test_the_openai_client_finds_the_route_of_a_blueprint_at_the_root_by_d
     assert answered.status_code == 200 and answered.text == "Hello."
 
 
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui", "openai", "langgraph"])
+async def test_a_replys_run_id_rates_the_answer_in_every_protocol(protocol: str) -> None:
+    """What feedback names (the native protocol's with ``end`` among its events, as here)."""
+    rated: list[str] = []
+    app = Quart(__name__)
+    app.config["LLMSTREAM_ON_FEEDBACK"] = lambda _, feedback: rated.append(feedback.run_id)
+    graph = create_agent(ScriptedChatModel(replies=["Hello."]), tools=[], checkpointer=InMemorySaver())
+    app.register_blueprint(create_blueprint(lambda _: graph, protocol=protocol, events="token,end"), url_prefix="/x")
+    route = "/x" if protocol in ("openai", "langgraph") else "/x/chat"
+    answered = await ChatClient(app, route, protocol=protocol).send("hi")
+    feedback = "/x/feedback" if protocol in ("openai", "langgraph") else "/x/chat/feedback"
+    response = await app.test_client().post(feedback, json={"run_id": answered.run_id, "score": 1})
+    assert answered.text == "Hello." and response.status_code == 204 and rated == [answered.run_id]
+
+
 async def test_the_example_of_the_testing_guide_runs() -> None:
     [example] = re.findall(r"```python\n(.*?)```", (DOCS / "testing.md").read_text(), re.DOTALL)[:1]
     namespace: dict[str, Any] = {"__name__": "testing_guide"}
