@@ -60,3 +60,13 @@ def test_the_operating_guide_lists_every_metric_as_the_code_names_it() -> None:
         total = "_total" if spec.kind == "counter" else ""
         assert (prometheus, kind.strip(), unit) == (prometheus_name(spec) + total, kinds[spec.kind], spec.unit)
         assert re.findall(r"`([\w.]+)`", attributes) == list(spec.attributes[2:]), spec.name
+
+
+def test_the_readme_names_every_extra_a_user_installs() -> None:
+    """Each optional dependency an app may want (not the project's own ``test`` and ``example``) is in the README."""
+    import tomllib
+
+    root = Path(__file__).parents[2]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    readme = (root / "README.md").read_text()
+    assert [extra for extra in extras if extra not in ("test", "example") and f"`[{extra}]`" not in readme] == []
