@@ -121,7 +121,7 @@ class ScriptedChatModel(PacedChatModel):
     >>> model = ScriptedChatModel(replies=[ToolCall("get_weather", {"city": "Paris"}), "It is sunny in Paris."])
     """
 
-    replies: Sequence[Script | Callable[[list[BaseMessage], list[dict[str, Any]] | None], Script]]
+    replies: Sequence[Script | Callable[[list[BaseMessage], list[dict[str, Any]] | None], Script]] = Field(min_length=1)
     model_name: str = "scripted"
     usage: bool = True
     seen: list[list[BaseMessage]] = Field(default_factory=list)

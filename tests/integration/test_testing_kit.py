@@ -183,3 +183,9 @@ async def test_the_example_of_the_testing_guide_runs() -> None:
     assert tests
     for test in tests:
         await test()
+
+
+def test_a_scripted_model_with_no_reply_is_refused_as_it_is_made() -> None:
+    """Not a ZeroDivisionError at its first call, redacted to the client as an internal error."""
+    with pytest.raises(ValueError, match="replies"):
+        ScriptedChatModel(replies=[])
