@@ -6,19 +6,26 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from ..errors import RequestError, public_message
 from ..lifecycle import maybe_await
 from ..request import ChatRequest
-from .threads import checkpointed, graph_of, hides_a_thread
+from .threads import checkpointed, graph_of, hides_a_thread, innermost
 
-__all__ = ["Factory", "RunnableFactory"]
+__all__ = ["Factory", "RunnableFactory", "takes_messages"]
 
 log = logging.getLogger("quart_llmstream")
 
 RunnableFactory = Callable[[ChatRequest], "Runnable[Any, Any] | Awaitable[Runnable[Any, Any]]"]
 """Builds the runnable for one request; may be sync or async."""
+
+
+def takes_messages(runnable: Runnable[Any, Any]) -> bool:
+    """A chat model served alone (through ``bind_tools``, ``with_config``...): its input is the conversation's
+    messages, not the ``{"question", "chat_history", "messages"}`` a prompt or a graph takes."""
+    return isinstance(innermost(runnable), BaseChatModel)
 
 
 class Factory:

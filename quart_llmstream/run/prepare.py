@@ -30,7 +30,7 @@ from ..request import ChatRequest
 from ..settings import Settings
 from ..tracing import LangfuseTracing
 from .config import build_run_config
-from .factory import Factory, RunnableFactory
+from .factory import Factory, RunnableFactory, takes_messages
 from .inputs import RunInput, runnable_input
 from .ledger import RunLedger
 from .mapping import Mapper, StreamMapper
@@ -125,6 +125,8 @@ class Preparer:
             queued = await self._waits_apart(turn)
             if queued is None:
                 thread, config, inputs = await self._take_thread(turn)
+            if takes_messages(runnable):  # a chat model alone: the conversation is its input
+                inputs = RunInput(list(chat_request.messages))
             self._runs.admit(settings, owner, per_owner=True)
             meta = StreamMeta(owner, tuple(sorted(mapper.events)), dict(chat_request.ids))
             stream = await open_stream(self._store, str(run_id), asks.stream_id, meta)

@@ -108,3 +108,19 @@ async def test_a_failing_factory_is_a_500_json_error_not_a_stream() -> None:
     answer = await response.get_json()
     assert answer["error"] == "internal_error"
     assert "sk-123" not in answer["detail"]
+
+
+async def test_a_chat_model_served_alone_takes_the_conversation_as_its_input(server: Any) -> None:
+    """``create_blueprint(lambda _: ChatOpenAI())``, with no prompt before it: the model gets the messages, its
+    history included (through ``bind`` and the like too), and streams."""
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    model = ProbedChatModel(responses=[["Hello", " again"]])
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: model.with_config(tags=["alone"])))
+    body = {"question": "and now?", "chat_history": [{"role": "user", "content": "hi"}, ["assistant", "hello"]]}
+    async with server(app) as url:
+        _, stream = await post_stream(f"{url}/chat", body)
+    assert tokens(stream.messages) == ["Hello", " again"] and stream.messages[-1] == "[DONE]"
+    [sent] = model.probe.calls
+    assert [(type(m), m.text) for m in sent] == [(HumanMessage, "hi"), (AIMessage, "hello"), (HumanMessage, "and now?")]

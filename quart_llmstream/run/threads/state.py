@@ -23,7 +23,7 @@ from ...request.attachments import attached
 
 __all__ = [
     *("ThreadState", "checkpointed", "describe", "graph_of", "hides_a_thread", "interrupts_of", "is_interrupt"),
-    *("forks_past_decisions", "plain_messages"),
+    *("forks_past_decisions", "innermost", "plain_messages"),
     *("settled", "shared_keys", "status_of", "unanswered_calls"),
 ]
 
@@ -41,18 +41,23 @@ class ThreadState:
     messages: list[dict[str, Any]]
 
 
-def graph_of(runnable: Runnable[Any, Any]) -> Any:
-    """The LangGraph graph ``runnable`` is — through ``with_config``, ``with_retry``, ``bind`` and the like, and a
-    ``with_fallbacks``' first runnable — or None. A graph can only be one when langgraph was imported, so
-    nothing is imported to find out."""
-    pregel = sys.modules.get("langgraph.pregel")
+def innermost(runnable: Runnable[Any, Any]) -> Runnable[Any, Any]:
+    """What ``runnable`` runs, through ``with_config``, ``with_retry``, ``bind`` (``bind_tools``) and the like, and a
+    ``with_fallbacks``' first runnable."""
     while True:
         if isinstance(runnable, RunnableBindingBase):
             runnable = runnable.bound
         elif isinstance(runnable, RunnableWithFallbacks):
             runnable = runnable.runnable
         else:
-            break
+            return runnable
+
+
+def graph_of(runnable: Runnable[Any, Any]) -> Any:
+    """The LangGraph graph ``runnable`` is (:func:`innermost`), or None. A graph can only be one when langgraph was
+    imported, so nothing is imported to find out."""
+    pregel = sys.modules.get("langgraph.pregel")
+    runnable = innermost(runnable)
     return runnable if pregel is not None and isinstance(runnable, pregel.Pregel) else None
 
 
