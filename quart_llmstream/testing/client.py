@@ -46,7 +46,7 @@ class ChatClient:
     ) -> None:
         if protocol not in WIRES:
             raise ValueError(f"protocol: one of {', '.join(WIRES)}")
-        route = route if route is not None else WIRES[protocol].route
+        route = (route if route is not None else WIRES[protocol].route).rstrip("/")  # "/lg/" is "/lg"
         self.target, self.route, self.protocol = target, route, protocol
         self.headers = dict(headers or {})
         self._wire = WIRES[protocol]

@@ -189,3 +189,11 @@ def test_a_scripted_model_with_no_reply_is_refused_as_it_is_made() -> None:
     """Not a ZeroDivisionError at its first call, redacted to the client as an internal error."""
     with pytest.raises(ValueError, match="replies"):
         ScriptedChatModel(replies=[])
+
+
+async def test_a_route_named_with_a_trailing_slash_is_the_route() -> None:
+    graph = create_agent(ScriptedChatModel(replies=["Hello."]), tools=[], checkpointer=InMemorySaver())
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: graph, protocol="langgraph"), url_prefix="/lg")
+    answered = await ChatClient(app, "/lg/", protocol="langgraph").send("hi")
+    assert answered.status_code == 200 and answered.text == "Hello."
