@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, model_validator
 from quart import Response, request
 
 from .errors import ConfigError, RequestError, public_message
@@ -57,7 +57,7 @@ class _Body(BaseModel):
 
     run_id: StrictStr | None = Field(default=None, min_length=1, max_length=200)
     message_id: StrictStr | None = Field(default=None, min_length=1, max_length=200)
-    score: StrictInt | StrictFloat
+    score: StrictFloat  # an int too (thumbs: 1, 0), not a bool nor a string
     comment: StrictStr | None = Field(default=None, max_length=_MAX_COMMENT)
 
     @model_validator(mode="after")
