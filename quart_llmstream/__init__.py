@@ -6,7 +6,7 @@ from .events import StreamEvent
 from .extension import LLMStream, drain
 from .feedback import Feedback
 from .lifecycle import StreamResult
-from .request import ChatRequest
+from .request import ChatRequest, RunOptions
 from .run.mapping import emit_state
 from .run.threads import LocalHolds, ThreadHolds
 from .run.threads.leases import PostgresHolds, RedisHolds
@@ -22,6 +22,7 @@ __all__ = [
     "PostgresHolds",
     "RedisHolds",
     "RequestError",
+    "RunOptions",
     "RunnableFactory",
     "Settings",
     "StreamEvent",
