@@ -328,14 +328,17 @@ async def test_a_run_that_waited_its_turn_while_its_thread_was_deleted_is_a_404(
 
 
 def test_a_tool_result_read_back_says_whether_it_failed_or_a_person_decided_it_and_the_ai_sdk_shows_it_so() -> None:
-    """The middleware's result for a rejection is denied, a tool's failure an error, a person's answer an output."""
-    from langchain.agents.middleware.human_in_the_loop import _answer_message
-
+    """The middleware's result for a rejection is denied, a tool's failure an error, a person's answer an output
+    (marked as ``HumanInTheLoopMiddleware`` marks them; test_threads_clients.py runs the middleware itself)."""
     from quart_llmstream.protocols.ai_sdk_messages import to_ui_messages
 
+    def decided(decision: str, text: str, call_id: str, status: Any) -> ToolMessage:
+        marks = {"lc_source": "hitl_interrupt_decision", "lc_data": {"decision": decision}}
+        return ToolMessage(text, tool_call_id=call_id, status=status, additional_kwargs=marks)
+
     calls = [{**CALL, "id": f"call_{n}"} for n in range(3)]
-    rejected = _answer_message(calls[0], {"type": "reject", "message": "Not now."})  # type: ignore[arg-type,typeddict-item]
-    answered = _answer_message(calls[1], {"type": "respond", "message": "It is sunny."})  # type: ignore[arg-type]
+    rejected = decided("reject", "User rejected the tool call for `weather` with reason: Not now.", "call_0", "error")
+    answered = decided("respond", "It is sunny.", "call_1", "success")
     failed = ToolMessage("Error: the service is down", tool_call_id="call_2", status="error")
     plain = plain_messages(
         state(HumanMessage("hi", id="u1"), AIMessage("", tool_calls=calls, id="a1"), rejected, answered, failed)
