@@ -1,8 +1,10 @@
 """Server-Sent Events encoding, by the rules of the WHATWG HTML standard.
 
-Every frame this library sends goes through :func:`encode_event` or :func:`encode_comment`,
-so the rules are kept in one place: LF line ends, one ``data: `` line per line of the
-payload, a blank line after every event, and fields that can never inject a line.
+The rules are kept here: LF line ends, one ``data: `` line per line of the payload, a blank line after every
+event, and fields that can never inject a line. Frames are made by :func:`encode_event` and
+:func:`encode_comment`, and an id put on a frame by :func:`with_id`; two per-token paths write the same bytes
+inline, each where it says so (the resumable stream's id, ``response.py``; the OpenAI encoder's chunks, whose JSON
+holds no line break).
 """
 
 from __future__ import annotations
