@@ -39,10 +39,13 @@ async def runnable_input(
     thread: RunThread | None = None,
     state_keys: Collection[str] = (),
     system_messages: str = "drop",
+    *,
+    messages_only: bool = False,
 ) -> RunInput:
     """The input of the request's run, of ``graph`` when the runnable is a LangGraph graph, on ``thread`` when
     it keeps one; the client's state is taken for ``state_keys``, those that stream, and its system messages on
-    a thread as ``system_messages`` says."""
+    a thread as ``system_messages`` says. A runnable that takes ``messages_only`` (a chat model served alone) gets
+    the conversation's messages."""
     if chat_request.resume is not None:
         if thread is None and checkpointed(graph) is None:
             raise RequestError(400, "invalid_request", "resume: the runnable has no checkpointer, so no thread waits")
@@ -58,6 +61,8 @@ async def runnable_input(
             raise RequestError(400, "invalid_request", "a run without input goes on from a thread: name one")
         await thread.goes_on()
         return RunInput(None)
+    if messages_only:
+        return RunInput(list(chat_request.messages))
     messages = chat_request.messages if thread is None else await thread.lacking(chat_request, system_messages)
     inputs = {"question": chat_request.question, "chat_history": chat_request.chat_history, "messages": messages}
     if state_keys and chat_request.state:  # the client's state, for the keys shared with it

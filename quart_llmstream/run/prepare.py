@@ -121,12 +121,11 @@ class Preparer:
             if self._records is not None and name is not None and not asks.ephemeral:
                 recorded = Recorded(self._records(), owner, name, self._store)
             strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
-            turn = Turn(chat_request, mapper, graph, config, strategy, recorded, asks.ephemeral, asks.must_exist)
+            alone = takes_messages(runnable)
+            turn = Turn(chat_request, mapper, graph, config, strategy, recorded, asks.ephemeral, asks.must_exist, alone)
             queued = await self._waits_apart(turn)
             if queued is None:
                 thread, config, inputs = await self._take_thread(turn)
-            if takes_messages(runnable):  # a chat model alone: the conversation is its input
-                inputs = RunInput(list(chat_request.messages))
             self._runs.admit(settings, owner, per_owner=True)
             meta = StreamMeta(owner, tuple(sorted(mapper.events)), dict(chat_request.ids))
             stream = await open_stream(self._store, str(run_id), asks.stream_id, meta)
@@ -189,7 +188,9 @@ class Preparer:
         )
         try:
             keys, system_messages = shared_keys(turn.graph, self._settings.state_keys), self._settings.system_messages
-            inputs = await runnable_input(turn.chat_request, turn.graph, thread, keys, system_messages)
+            inputs = await runnable_input(
+                turn.chat_request, turn.graph, thread, keys, system_messages, messages_only=turn.messages_only
+            )
         except BaseException:
             if thread is not None:
                 await thread.release()

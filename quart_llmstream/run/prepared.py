@@ -48,7 +48,8 @@ class Runs(Protocol):
 @dataclass(frozen=True, slots=True)
 class Turn:
     """What a run takes its thread with: the request, the graph and config, what to do while another run holds
-    the thread, the thread's record, and whether the thread is the run's own (stateless) or must exist."""
+    the thread, the thread's record, whether the thread is the run's own (stateless) or must exist, and whether
+    the runnable takes the messages alone (a chat model)."""
 
     chat_request: ChatRequest
     mapper: Mapper
@@ -58,6 +59,7 @@ class Turn:
     recorded: Recorded | None
     ephemeral: bool
     must_exist: bool
+    messages_only: bool = False  # a chat model served alone: its input is the conversation's messages
 
 
 @dataclass(slots=True)
