@@ -23,7 +23,7 @@ from .owners import owner_of
 from .request import ChatRequest
 from .request.validation import check_metadata
 from .run import Preparer
-from .run.threads import LATEST_FIRST, Record, Recorded, Strategy, checked_name, stored_name
+from .run.threads import LATEST_FIRST, Record, Recorded, Strategy, checked_name, stored_name, thread_config
 from .settings import Settings
 
 __all__ = ["NO_THREAD", "Threads"]
@@ -60,7 +60,7 @@ class Threads:
         graph = await self.preparer.factory.thread_graph(asking)
         if graph is None:
             raise RequestError(404, "not_found", "this blueprint's runnable keeps no threads")
-        return graph, {"configurable": {"thread_id": stored_name(name, owner)}}
+        return graph, thread_config(name, owner)
 
     async def assistant_graph(self) -> Any:
         """The graph the factory builds for a request that names no thread (what an assistant's drawing and schemas

@@ -16,7 +16,7 @@ from .logs import LogReader
 from .logs.streams import ending
 from .request.attachments import Attachments
 from .request.content_blocks import checked_content
-from .run.threads import checked_write, shared_keys, status_of, stored_name
+from .run.threads import checked_write, shared_keys, status_of, stored_name, thread_config
 from .run.threads.copies import copy_checkpoints, drop_runs
 from .run.threads.state import forks_past_decisions, unanswered_calls
 from .thread_access import Threads
@@ -43,7 +43,7 @@ class ThreadRuns(Threads):
             state = await graph.aget_state(config)
             if checkpoint_id is not None and state.created_at is None:
                 raise RequestError(404, "not_found", "checkpoint: no such checkpoint on this thread")
-            at_head = {"configurable": {"thread_id": stored_name(name, owner)}}
+            at_head = thread_config(name, owner)
             if checkpoint_id is not None and forks_past_decisions(state, await graph.aget_state(at_head)):  # a fork
                 detail = "checkpoint: its tool calls ran or were decided since; write from before the model's call"
                 raise RequestError(422, "invalid_request", detail)
@@ -163,11 +163,11 @@ class ThreadRuns(Threads):
         graph, record = await self._existing(owner, name)
         copied, stored = str(uuid4()), stored_name(name, owner)
         async with self._held(graph.checkpointer, stored, "copy"):
-            if unanswered_calls(await graph.aget_state({"configurable": {"thread_id": stored}})):  # both would run them
+            if unanswered_calls(await graph.aget_state(thread_config(name, owner))):  # both would run them
                 raise RequestError(409, "conflict", "the thread has tool calls open; a run answers them, then copy it")
             await copy_checkpoints(graph.checkpointer, stored, stored_name(copied, owner))
         metadata, title = ({}, "") if record is None else (record.metadata, record.title)
-        status = status_of(await graph.aget_state({"configurable": {"thread_id": stored_name(copied, owner)}}))
+        status = status_of(await graph.aget_state(thread_config(copied, owner)))
         return await self.listed(await self.extension.records().create(owner, copied, metadata, title, status), owner)
 
     async def delete_run(self, owner: str | None, thread_id: str, run_id: str) -> None:
@@ -189,7 +189,7 @@ class ThreadRuns(Threads):
             if not dropped and run_id not in streams:
                 raise RequestError(404, "not_found", f"Run {run_id} not found")
             last = not streams or streams[-1] == run_id  # the thread is as that run found it
-            status = status_of(await graph.aget_state({"configurable": {"thread_id": stored}})) if last else None
+            status = status_of(await graph.aget_state(thread_config(name, owner))) if last else None
             await self.extension.records().forget_stream(owner, name, run_id, status)
             if run_id in streams:  # this thread's own run (a copy's checkpoints name its original's runs)
                 await self._forget(owner, run_id)

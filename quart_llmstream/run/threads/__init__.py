@@ -23,7 +23,7 @@ from ...request import ChatRequest, Resume
 from .copies import drop_runs
 from .decisions import resume_value
 from .hold import STRATEGIES, Held, LocalHolds, Strategy, ThreadHolds
-from .ids import checked_name, new_name, stored_name
+from .ids import checked_name, new_name, stored_name, thread_config
 from .messages import checked_write, unseen
 from .records import LATEST_FIRST, Record, ThreadRecords
 from .state import (
@@ -65,6 +65,7 @@ __all__ = [
     "shared_keys",
     "status_of",
     "stored_name",
+    "thread_config",
 ]
 
 

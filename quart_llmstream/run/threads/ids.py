@@ -9,12 +9,13 @@ A request that names none, to a graph that keeps threads, gets a new conversatio
 from __future__ import annotations
 
 import re
+from typing import Any
 from uuid import uuid4
 
 from ...errors import RequestError
 from ...owners import scoped
 
-__all__ = ["checked_name", "new_name", "stored_name"]
+__all__ = ["checked_name", "new_name", "stored_name", "thread_config"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
 
@@ -34,3 +35,8 @@ def new_name() -> str:
 def stored_name(name: str, owner: str | None) -> str:
     """The checkpointer's name for ``owner``'s thread ``name``: another owner naming it gets another thread."""
     return scoped(name, owner)
+
+
+def thread_config(name: str, owner: str | None) -> dict[str, Any]:
+    """The config that names ``owner``'s thread ``name`` to its graph (at its latest checkpoint)."""
+    return {"configurable": {"thread_id": stored_name(name, owner)}}
