@@ -13,10 +13,29 @@ from ..payloads import to_json
 from .base import Encoder
 from .sse import encode_event
 
-__all__ = ["RUN_STATUSES", "LangGraphEncoder"]
+__all__ = ["RUN_STATUSES", "LangGraphEncoder", "run_json"]
 
 RUN_STATUSES = {"completed": "success", "interrupted": "success", "cancelled": "interrupted"}
 """A stream's end as a run's status (an interrupt of the graph is a run that did its part); else its own name."""
+
+
+def run_json(
+    run_id: str, thread_id: str | None, assistant_id: str | None, status: str, ids: Mapping[str, str]
+) -> dict[str, Any]:
+    """A run as LangGraph's server describes it, ``status`` a stream's (:data:`RUN_STATUSES`), and when it was made,
+    its metadata and multitask strategy as its request's ``ids`` keep them (with its stream)."""
+    made = ids.get("created_at") or datetime.now(UTC).isoformat()
+    return {
+        "run_id": run_id,
+        "thread_id": thread_id,
+        "assistant_id": assistant_id,
+        "created_at": made,
+        "updated_at": made,
+        "status": RUN_STATUSES.get(status, status),
+        "metadata": json.loads(ids.get("run_metadata", "{}")),
+        "multitask_strategy": ids.get("multitask_strategy", "reject"),
+        "kwargs": {},
+    }
 
 
 def _frame(name: str, data: Any) -> bytes:
@@ -41,20 +60,8 @@ class LangGraphEncoder(Encoder):
         self.status: str | None = None  # how the run ended, once it has
 
     def run_json(self, status: str) -> dict[str, Any]:
-        """The run as LangGraph's server describes it: when it was made, its metadata and multitask strategy, as its
-        request's ``ids`` keep them (with its stream)."""
-        made = self.ids.get("created_at") or datetime.now(UTC).isoformat()
-        return {
-            "run_id": self.run_id,
-            "thread_id": self.thread_id,
-            "assistant_id": self.assistant_id,
-            "created_at": made,
-            "updated_at": made,
-            "status": status,
-            "metadata": json.loads(self.ids.get("run_metadata", "{}")),
-            "multitask_strategy": self.ids.get("multitask_strategy", "reject"),
-            "kwargs": {},
-        }
+        """This run as LangGraph's server describes it (:func:`run_json`)."""
+        return run_json(self.run_id, self.thread_id, self.assistant_id, status, self.ids)
 
     def on_run_started(self, event: events.RunStarted) -> bytes:
         return _frame("metadata", {"run_id": self.run_id, "attempt": 1})

@@ -7,7 +7,7 @@ waiting its turn (``pending``: :mod:`~quart_llmstream.run.queued`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -18,7 +18,7 @@ from ..events import RunEnded
 from ..request.validation import validated
 from ..settings import Settings
 from .langgraph_body import checked_body, json_response
-from .langgraph_encoder import RUN_STATUSES, LangGraphEncoder
+from .langgraph_encoder import LangGraphEncoder, run_json
 from .response import FOLLOWER
 from .sse import event_number
 from .threads import ThreadAccess
@@ -37,7 +37,7 @@ def run_routes(
         """The thread's runs, newest first: ``limit`` of them (10) from ``offset``, with ``status`` when named."""
         asked = validated(_RunList, request.args.to_dict(), status=422)
         found = [
-            _run(run_id, thread_id, name, status, ids)
+            run_json(run_id, thread_id, name, status, ids)
             for run_id, status, ids in await threads.runs(await threads.owner(), thread_id)
         ]
         found = [run for run in found if asked.status in (None, run["status"])]
@@ -47,7 +47,7 @@ def run_routes(
         found = {run: (status, ids) for run, status, ids in await threads.runs(await threads.owner(), thread_id)}
         if run_id not in found:
             raise RequestError(404, "not_found", f"Run {run_id} not found")
-        return json_response(_run(run_id, thread_id, name, *found[run_id]))
+        return json_response(run_json(run_id, thread_id, name, *found[run_id]))
 
     async def join_stream(thread_id: str, run_id: str) -> Response:
         """The run's frames from its start (after ``Last-Event-ID``, when named), then as they come."""
@@ -145,8 +145,3 @@ class _Cancel(BaseModel):
     thread_id: StrictStr | None = None
     run_ids: list[StrictStr] | None = None
     status: StrictStr | None = None
-
-
-def _run(run_id: str, thread_id: str, assistant_id: str, status: str, ids: Mapping[str, str]) -> dict[str, Any]:
-    run = LangGraphEncoder(run_id, thread_id=thread_id, assistant_id=assistant_id, ids=ids)
-    return run.run_json(status if status == "running" else RUN_STATUSES.get(status, status))
