@@ -41,6 +41,12 @@ class RequestError(Exception):
         self.retry_after = retry_after
         self.allow = allow  # a 405's methods
 
+    @classmethod
+    def internal(cls, exc: BaseException, expose_errors: bool = False) -> RequestError:
+        """The ``500`` of a failure before streaming (the app's factory or hook, a store): its text only when
+        ``expose_errors`` is set. The caller logs it, with its traceback."""
+        return cls(500, "internal_error", public_message("internal_error", exc, expose_errors))
+
 
 def public_message(code: str, exc: BaseException | None = None, expose_errors: bool = False) -> str:
     """The exception's text when ``expose_errors`` is set, else the fixed message of ``code``."""

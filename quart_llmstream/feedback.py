@@ -16,7 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, model_validator
 from quart import Response, request
 
-from .errors import ConfigError, RequestError, public_message
+from .errors import ConfigError, RequestError
 from .lifecycle import maybe_await
 from .owners import owner_of
 from .request import ChatRequest
@@ -93,8 +93,7 @@ def feedback_route(
                 await maybe_await(settings.on_feedback(replace(asking, thread_id=kept.thread_id), given))
             except Exception as exc:
                 log.exception("the on_feedback hook failed")
-                detail = public_message("internal_error", exc, settings.expose_errors)
-                raise RequestError(500, "internal_error", detail) from exc
+                raise RequestError.internal(exc, settings.expose_errors) from exc
         if tracing is not None:  # one score per run and rater: a vote changed replaces the first
             score_id = uuid5(NAMESPACE_URL, f"{given.run_id}:{owner}").hex
             tracing.score(given.trace_id, SCORE_NAME, given.score, given.comment, score_id)

@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
-from ..errors import RequestError, public_message
+from ..errors import RequestError
 from ..lifecycle import maybe_await
 from ..request import ChatRequest
 from .threads import checkpointed, graph_of, hides_a_thread, innermost
@@ -55,8 +55,7 @@ class Factory:
             raise
         except Exception as exc:
             log.exception("the runnable factory failed")
-            detail = public_message("internal_error", exc, self._expose_errors)
-            raise RequestError(500, "internal_error", detail) from None
+            raise RequestError.internal(exc, self._expose_errors) from None
 
     async def thread_graph(self, chat_request: ChatRequest) -> Any:
         """The graph that keeps the threads of the factory's runnable (built for ``chat_request``), or None."""

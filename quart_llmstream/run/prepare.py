@@ -20,7 +20,7 @@ from uuid import uuid4
 
 from langchain_core.runnables import RunnableConfig
 
-from ..errors import RequestError, public_message
+from ..errors import RequestError
 from ..events import RunEnded
 from ..logs import open_stream
 from ..logs.store import StreamMeta, StreamStore
@@ -139,8 +139,7 @@ class Preparer:
             if isinstance(exc, RequestError) or not isinstance(exc, Exception):
                 raise
             log.exception("preparing the run failed (runnable factory, a hook, or reading the thread)")
-            detail = public_message("internal_error", exc, settings.expose_errors)
-            raise RequestError(500, "internal_error", detail) from None
+            raise RequestError.internal(exc, settings.expose_errors) from None
         prepared = Prepared(
             chat_request=chat_request,
             owner=owner,
