@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..owners import LIBRARY_NAMESPACE
-from .threads.records import owner_label
+from ..owners import library_namespace
 
 __all__ = ["KeptRun", "RunLedger"]
 
@@ -34,7 +33,7 @@ class RunLedger:
 
     @staticmethod
     def namespace(owner: str | None) -> tuple[str, ...]:
-        return (LIBRARY_NAMESPACE, "runs", owner_label(owner))
+        return library_namespace("runs", owner)
 
     async def keep(self, owner: str | None, run_id: str, thread_id: str | None, answer_ids: Sequence[str]) -> None:
         """Keep the run, found by its id and by each of ``answer_ids``, in one batch."""

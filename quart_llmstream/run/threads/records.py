@@ -15,12 +15,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
-from ...owners import LIBRARY_NAMESPACE, scoped
+from ...owners import library_namespace, scoped
 from .hold import LocalHolds, ThreadHolds
 
-__all__ = ["LATEST_FIRST", "MAX_TITLE_CHARS", "Record", "ThreadRecords", "owner_label", "title_of"]
+__all__ = ["LATEST_FIRST", "MAX_TITLE_CHARS", "Record", "ThreadRecords", "title_of"]
 
 LATEST_FIRST = ("updated_at", True)
 """Threads listed by their latest activity, newest first: the order a store gives them in."""
@@ -47,11 +46,6 @@ class Record:
         return {key: getattr(self, key) for key in ("thread_id", "title", "created_at", "updated_at", "status")}
 
 
-def owner_label(owner: str | None) -> str:
-    """An owner in a store's namespace: quoted (a store joins labels with ``.``); ``-`` for the single user."""
-    return "-" if owner is None else "u" + quote(owner, safe="").replace(".", "%2E")
-
-
 def title_of(question: str) -> str:
     """A thread's title by default: the start of its first question, on one line."""
     text = " ".join("".join(ch for ch in question[:1000] if ch.isprintable() or ch.isspace()).split())
@@ -69,7 +63,7 @@ class ThreadRecords:
 
     @staticmethod
     def namespace(owner: str | None) -> tuple[str, ...]:
-        return (LIBRARY_NAMESPACE, "threads", owner_label(owner))
+        return library_namespace("threads", owner)
 
     async def get(self, owner: str | None, name: str) -> Record | None:
         item = await self.store.aget(self.namespace(owner), name)
