@@ -129,10 +129,10 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         thread_id=thread_id,
         resume=resume,
         state=inputs,
-        multitask_strategy=parsed.multitask_strategy,
         attachments=found.found,
         run_options=RunOptions(
             on_disconnect=parsed.on_disconnect,
+            multitask_strategy=parsed.multitask_strategy,
             checkpoint_id=checkpoint,
             goes_on=goes_on,
             must_exist=must_exist,

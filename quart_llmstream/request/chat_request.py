@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, StrictStr
 from werkzeug.datastructures import Headers
 
 from ..errors import RequestError
-from ..options import OnDisconnect
+from ..options import OnDisconnect, Strategy
 from ..settings import Settings
 from .attachments import Attachment, Attachments
 from .decisions import Resume
@@ -61,6 +61,9 @@ class RunOptions:
     """The id the client resumes the run's stream by (the AI SDK's chat id, AG-UI's run id...); None: the run's."""
     on_disconnect: OnDisconnect | None = None
     """What the run does when its client leaves (LangGraph's); None: as the ``on_disconnect`` option says."""
+    multitask_strategy: Strategy | None = None
+    """What the run does while another is on its thread (LangGraph's); None: as the ``multitask_strategy`` option
+    says."""
     checkpoint_id: str | None = None
     """The checkpoint of its thread the run goes on from: a branch (useStream's edit and regenerate)."""
     goes_on: bool = False
@@ -80,8 +83,7 @@ class ChatRequest:
     ``question`` is the text of the last user message and ``chat_history`` the messages before it.
     ``attachments`` lists what the messages' attachments became (their content blocks are in the messages);
     ``state`` is the client's shared state (AG-UI's ``state``, a native or AI SDK body's ``state``).
-    ``thread_id`` names the conversation (LangGraph's thread), ``multitask_strategy`` what to do while another
-    run is on it, where a protocol carries it (LangGraph's; else the blueprint's option), ``tools`` are the tools
+    ``thread_id`` names the conversation (LangGraph's thread), ``tools`` are the tools
     the client declared (OpenAI function-tool dicts, for ``bind_tools``), ``ids`` the protocol's own
     identifiers (the AI SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...: what its frames name, kept with
     the stream), and ``run_options`` what it asks of the run besides (:class:`RunOptions`). ``resume`` answers the
@@ -99,7 +101,6 @@ class ChatRequest:
     resume: Resume | None = None
     attachments: list[Attachment] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
-    multitask_strategy: str | None = None
     run_options: RunOptions = field(default_factory=RunOptions)
 
     @classmethod

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, cast
+from typing import Any
 from uuid import uuid4
 
 from langchain_core.runnables import RunnableConfig
@@ -42,7 +42,6 @@ from .sources.filters import narrow, server_filters
 from .threads import (
     Recorded,
     RunThread,
-    Strategy,
     ThreadRecords,
     ThreadState,
     checked_name,
@@ -120,7 +119,7 @@ class Preparer:
             recorded = None
             if self._records is not None and name is not None and not asks.ephemeral:
                 recorded = Recorded(self._records(), owner, name, self._store)
-            strategy = cast(Strategy, chat_request.multitask_strategy or settings.multitask_strategy)
+            strategy = asks.multitask_strategy or settings.multitask_strategy
             alone = takes_messages(runnable)
             turn = Turn(chat_request, mapper, graph, config, strategy, recorded, asks.ephemeral, asks.must_exist, alone)
             queued = await self._waits_apart(turn)
