@@ -82,11 +82,8 @@ class Protocol(ABC):
         :class:`~quart_llmstream.errors.RequestError`."""
 
     source: ClassVar[str | None] = None
-    """The event source its runs need, when not the ``event_source`` option's (LangGraph's stream modes)."""
-
-    def source_options(self, chat_request: ChatRequest) -> dict[str, Any]:
-        """What the source takes of a request (LangGraph's ``stream_mode``); nothing by default."""
-        return {}
+    """The event source its runs need, when not the ``event_source`` option's (LangGraph's stream modes: what it
+    takes of a request is in :attr:`~..request.RunOptions.source`)."""
 
     def answer_ids(self, stream_id: str, ids: Mapping[str, str]) -> tuple[str, ...]:
         """The ids its client knows a run's answer by, besides the run's id, to rate it with: none by default."""

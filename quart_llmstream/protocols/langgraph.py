@@ -11,7 +11,6 @@ and history: :mod:`.langgraph_api`; the graph's store: :mod:`.langgraph_store`) 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,7 +25,7 @@ from ..settings import Settings
 from .base import Encoder, Protocol
 from .langgraph_api import thread_routes
 from .langgraph_assistant import assistant_routes, graph_routes
-from .langgraph_body import STREAM_MODES, read_run
+from .langgraph_body import read_run
 from .langgraph_encoder import LangGraphEncoder
 from .langgraph_runs import run_routes
 from .langgraph_store import store_routes
@@ -46,15 +45,6 @@ class LangGraphProtocol(Protocol):
         self, body: dict[str, Any], headers: Headers, settings: Settings, path: Mapping[str, str] | None = None
     ) -> ChatRequest:
         return read_run(body, headers, settings, dict(path or {}))
-
-    def source_options(self, chat_request: ChatRequest) -> dict[str, Any]:
-        modes = chat_request.ids["modes"].split(",")
-        graph_modes = tuple(dict.fromkeys(STREAM_MODES.get(mode, mode) for mode in modes))
-        ids = chat_request.ids
-        options = {"stream_mode": graph_modes, "subgraphs": "subgraphs" in ids, "graph_id": ids["assistant_id"]}
-        options["whole_messages"] = "messages" in modes and "messages-tuple" not in modes  # the older mode, alone
-        breakpoints = {key: json.loads(ids[key]) for key in ("interrupt_before", "interrupt_after") if key in ids}
-        return options | breakpoints
 
     def waits_apart(self, chat_request: ChatRequest) -> bool:
         return True  # a pending run, whether its response is the run itself (runs.create) or follows it

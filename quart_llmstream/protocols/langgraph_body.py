@@ -104,7 +104,7 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
         raise RequestError(422, "invalid_request", detail)
     modes = parsed.stream_mode if isinstance(parsed.stream_mode, list) else [parsed.stream_mode]
     kind = path.get("kind", "create")  # POST /runs, /threads/{id}/runs: in the background
-    ids = {"kind": kind, "modes": ",".join(dict.fromkeys(modes)), "assistant_id": assistant}
+    ids = {"kind": kind, "assistant_id": assistant}
     kept = "thread_id" not in path and parsed.on_completion == "keep"  # stateless, its thread kept: a new thread
     thread_id = str(uuid.uuid4()) if kept else path.get("thread_id")
     ids |= {"thread_id": thread_id} if thread_id else {}  # none: stateless, a thread of its own
@@ -115,10 +115,13 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     checkpoint = parsed.checkpoint_id or (parsed.checkpoint or {}).get("checkpoint_id")
     if checkpoint is not None and (not isinstance(checkpoint, str) or "thread_id" not in path):
         raise RequestError(422, "invalid_request", "checkpoint: a checkpoint id of the run's thread")
-    ids |= {"subgraphs": "yes"} if parsed.stream_subgraphs else {}
-    for key in ("interrupt_before", "interrupt_after"):
-        if (nodes := getattr(parsed, key)) is not None:
-            ids[key] = to_json(nodes)
+    source = {
+        "stream_mode": tuple(dict.fromkeys(STREAM_MODES.get(mode, mode) for mode in modes)),
+        "subgraphs": parsed.stream_subgraphs,
+        "graph_id": assistant,
+        "whole_messages": "messages" in modes and "messages-tuple" not in modes,  # the older mode, alone
+    }
+    source |= {key: nodes for key in ("interrupt_before", "interrupt_after") if (nodes := getattr(parsed, key))}
     return ChatRequest(
         question=question,
         chat_history=messages[:-1],
@@ -137,6 +140,7 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
             goes_on=goes_on,
             must_exist=must_exist,
             ephemeral=not thread_id,
+            source=source,
         ),
     )
 

@@ -72,6 +72,8 @@ class RunOptions:
     """Its thread must be there already (LangGraph's ``if_not_exists: "reject"``)."""
     ephemeral: bool = False
     """Its thread is its own, deleted as it ends (a stateless LangGraph run)."""
+    source: Mapping[str, Any] = field(default_factory=dict)
+    """What the event source takes besides the filters (LangGraph's stream modes, subgraphs and breakpoints)."""
 
 
 @dataclass(frozen=True, slots=True)

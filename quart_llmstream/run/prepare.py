@@ -91,7 +91,6 @@ class Preparer:
         )
         self._filters = server_filters(settings)
         self._source = EVENT_SOURCES[(streams and streams.source) or settings.event_source]
-        self._source_options = streams.source_options if streams is not None and streams.source else None
 
     async def prepare(self, chat_request: ChatRequest) -> Prepared:
         """Everything before the run streams (see the module), or :class:`RequestError`."""
@@ -100,8 +99,7 @@ class Preparer:
         if settings.client_filters:
             kinds, filters = narrow(chat_request.body, mapper.events, filters)
             mapper = mapper if kinds == mapper.events else mapper.narrowed(kinds)
-        if self._source_options is not None:
-            filters = {**filters, **self._source_options(chat_request)}
+        filters = {**filters, **chat_request.run_options.source}  # a protocol's own source takes its request's
         name = checked_name(chat_request.thread_id)
         thread, inputs = None, RunInput(None)
         try:

@@ -22,12 +22,11 @@ __all__ = ["Prepared", "Runs", "Streams", "Turn"]
 
 
 class Streams(Protocol):
-    """What of the wire's protocol a run needs: the event source it asks for, and what it takes of a request."""
+    """What of the wire's protocol a run needs: the event source it asks for, the ids its answers are known by, and
+    whether its queued runs wait apart."""
 
     @property
     def source(self) -> str | None: ...
-
-    def source_options(self, chat_request: ChatRequest) -> dict[str, Any]: ...
 
     def answer_ids(self, stream_id: str, ids: Mapping[str, str]) -> tuple[str, ...]: ...
 
