@@ -26,7 +26,6 @@ from .events import Event, MessagesSnapshot, RunEnded, RunStarted, StateChanged
 from .extension import LLMStream
 from .logs.prefaced import Prefaced
 from .logs.store import StreamStore
-from .payloads import jsonable
 from .protocols import Protocol
 from .protocols.response import FOLLOWER
 from .protocols.threads import ThreadView
@@ -35,7 +34,7 @@ from .request.validation import validated
 from .run import Preparer
 from .run.threads import shared_keys
 from .run.threads.records import MAX_TITLE_CHARS, title_of
-from .run.threads.state import interrupts_of, plain_messages
+from .run.threads.state import interrupts_of, plain_messages, shared_state
 from .settings import Settings
 from .thread_access import NO_THREAD
 from .thread_runs import ThreadRuns
@@ -117,7 +116,7 @@ def thread_routes(
         title = record.title if record is not None else title_of(first)
         values = state.values if isinstance(state.values, dict) else {}
         keys = shared_keys(graph, settings.state_keys)
-        shared = {key: jsonable(values[key], settings.max_payload_chars) for key in keys if key in values}
+        shared = shared_state(values, keys) or {}
         stream_id = record.stream_id if record is not None and await threads.run_going(record, owner) else None
         interrupts = interrupts_of(state) if state.created_at is not None else []
         return _Thread(state, ThreadView(name, title, messages, shared, interrupts, stream_id))

@@ -352,3 +352,11 @@ def test_a_tool_result_read_back_says_whether_it_failed_or_a_person_decided_it_a
     assert [part["state"] for part in parts] == ["output-denied", "output-available", "output-error"]
     assert parts[0]["approval"] == {"id": "approval-call_0", "approved": False}
     assert parts[1]["output"] == "It is sunny." and parts[2]["errorText"] == "Error: the service is down"
+
+
+def test_the_shared_state_is_sent_whole_up_to_its_cap_in_a_stream_and_a_thread_read_back_alike() -> None:
+    from quart_llmstream.run.threads.state import MAX_STATE_CHARS, shared_state
+
+    notes = "n" * 20_000  # over a tool payload's cap (8 KB): a state key is not one
+    assert shared_state({"notes": notes, "secret": 1, "messages": []}, ("notes",)) == {"notes": notes}
+    assert shared_state({"notes": "n" * MAX_STATE_CHARS}, ("notes",)) is None

@@ -22,13 +22,12 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.utils.json import parse_partial_json
 
 from ...events import Event, StateChanged, StatePredicted
-from ...payloads import jsonable
+from ..threads.state import shared_state
 
 __all__ = ["STATE_EVENT", "StateStream", "emit_state"]
 
 STATE_EVENT = "quart_llmstream.state"
 """The custom event :func:`emit_state` dispatches."""
-_MAX_STATE_CHARS = 1 << 20
 
 
 async def emit_state(values: Mapping[str, Any], config: RunnableConfig | None = None) -> None:
@@ -118,8 +117,8 @@ class StateStream:
         return {key: value for key, value in values.items() if key in self._keys}
 
     def _changed(self) -> tuple[Event, ...]:
-        current = jsonable(self._values, _MAX_STATE_CHARS)
-        if current == self._sent or not isinstance(current, dict) or (self._sent is None and not current):
+        current = shared_state(self._values, self._keys)
+        if current is None or current == self._sent or (self._sent is None and not current):
             return ()  # unchanged, or nothing to show yet
         patch = None if self._sent is None else jsonpatch.make_patch(self._sent, current).patch
         self._sent = current

@@ -9,7 +9,7 @@ without it pays nothing.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +24,12 @@ from ...request.attachments import attached
 __all__ = [
     *("ThreadState", "checkpointed", "describe", "graph_of", "hides_a_thread", "interrupts_of", "is_interrupt"),
     *("forks_past_decisions", "innermost", "plain_messages"),
-    *("settled", "shared_keys", "status_of", "unanswered_calls"),
+    *("MAX_STATE_CHARS", "settled", "shared_keys", "shared_state", "status_of", "unanswered_calls"),
 ]
 
 _DECIDED = "hitl_interrupt_decision"  # the mark of the result HumanInTheLoopMiddleware writes for a decision
+MAX_STATE_CHARS = 1 << 20
+"""The most JSON of a thread's shared state a client is sent at once."""
 _MAX_VALUE_CHARS = 1 << 16  # an interrupt's value is what a person decides on: keep it whole, within reason
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
@@ -90,6 +92,13 @@ def shared_keys(graph: Any, configured: Sequence[str] | None = None) -> tuple[st
 def checkpointed(graph: Any) -> Any:
     """``graph`` (:func:`graph_of`'s) if it has a checkpointer of its own, so its threads last; else None."""
     return graph if graph is not None and graph.checkpointer not in (None, True, False) else None
+
+
+def shared_state(values: Mapping[str, Any], keys: Collection[str]) -> dict[str, Any] | None:
+    """The state shared with the client (``keys`` of ``values``) as it is sent — in a stream's state events, in a
+    thread read back: JSON-ready, or None past :data:`MAX_STATE_CHARS` of JSON (then none is sent)."""
+    shared = jsonable({key: values[key] for key in keys if key in values}, MAX_STATE_CHARS)
+    return shared if isinstance(shared, dict) else None
 
 
 def settled(state: Any) -> ThreadState:
