@@ -99,6 +99,14 @@ class Recorded:
         record = await self.records.get(self.owner, self.name)
         return None if record is None else record.created_at
 
+    async def ended(self, status: str, run_id: str) -> bool:
+        """The run ended, leaving the thread ``status`` (:meth:`.records.ThreadRecords.ended`): whether a rollback
+        of it was asked meanwhile."""
+        return await self.records.ended(self.owner, self.name, status, run_id)
+
+    async def forget_stream(self, stream_id: str, status: str | None) -> None:
+        await self.records.forget_stream(self.owner, self.name, stream_id, status)
+
     async def cancel_queued(self) -> None:
         """Stop the runs waiting their turn on the thread (wherever they wait: their streams carry the stop)."""
         record = await self.records.get(self.owner, self.name)
@@ -151,7 +159,7 @@ class RunThread:
         if "checkpoint_id" in self.config.get("configurable", {}):
             raise RequestError(404, "not_found", "checkpoint: no such checkpoint on this thread")
         recorded = self.recorded
-        if must_exist and (recorded is None or await recorded.records.get(recorded.owner, recorded.name) is None):
+        if must_exist and (recorded is None or await recorded.made() is None):
             raise RequestError(404, "not_found", "no such thread: make it first, or run with if_not_exists create")
 
     async def goes_on(self) -> None:
@@ -210,10 +218,10 @@ class RunThread:
                 status = "error" if ended == "error" else self.status
                 if status is None:  # it stopped before its end (cancelled): nodes still to run, as at a breakpoint
                     status = status_of(await self.head())
-                if await recorded.records.ended(recorded.owner, recorded.name, status, run_id):
+                if await recorded.ended(status, run_id):
                     await drop_runs(self.graph.checkpointer, self.config["configurable"]["thread_id"], {run_id})
                     status = status_of(await self.head())
-                    await recorded.records.forget_stream(recorded.owner, recorded.name, run_id, status)
+                    await recorded.forget_stream(run_id, status)
         finally:
             await self.held.release()
 
