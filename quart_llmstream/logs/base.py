@@ -67,10 +67,10 @@ class StreamLog(ABC):
         """A reader of the events after position ``after``."""
 
     @abstractmethod
-    def request_stop(self, reason: str) -> None:
-        """Ask the run that writes this log to stop, for ``reason`` (a :class:`~quart_llmstream.run.StopReason`'s
-        label); asked before the run attached, it reaches the run when it does."""
+    def request_cancel(self) -> None:
+        """Ask the run that writes this log to stop: a client cancelled it (wherever the cancel came in); asked
+        before the run attached, it reaches the run when it does."""
 
     @abstractmethod
-    def attach(self, on_stop: Callable[[str], None]) -> None:
-        """The run that writes this log: how a stop request reaches it."""
+    def attach(self, on_cancel: Callable[[], None]) -> None:
+        """The run that writes this log: how a cancel reaches it."""

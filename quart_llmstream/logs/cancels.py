@@ -20,26 +20,26 @@ _SUBSCRIBE_WAIT = 1.0  # how long the first stream waits for the subscription
 _RETRY_SECONDS = 0.05  # the first wait before subscribing again; it doubles up to a second
 
 
-class Stoppable(Protocol):
-    def request_stop(self, reason: str) -> None: ...
+class Cancellable(Protocol):
+    def request_cancel(self) -> None: ...
 
 
 class Asked:
     """A stream being created here: a cancel that comes before its log exists waits for it."""
 
-    __slots__ = ("reason",)
+    __slots__ = ("cancelled",)
 
     def __init__(self) -> None:
-        self.reason: str | None = None
+        self.cancelled = False
 
-    def request_stop(self, reason: str) -> None:
-        self.reason = reason
+    def request_cancel(self) -> None:
+        self.cancelled = True
 
 
 class CancelListener:
     """One subscription per process, for the streams in ``producing``; ``flag_key`` names a stream's flag."""
 
-    def __init__(self, redis: Any, producing: Mapping[str, Stoppable], flag_key: Callable[[str], str]) -> None:
+    def __init__(self, redis: Any, producing: Mapping[str, Cancellable], flag_key: Callable[[str], str]) -> None:
         self._redis, self._producing, self._flag_key = redis, producing, flag_key
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -92,4 +92,4 @@ class CancelListener:
     def _stop(self, key: str) -> None:
         known = self._producing.get(key)
         if known is not None:
-            known.request_stop("cancel")
+            known.request_cancel()

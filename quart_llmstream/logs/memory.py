@@ -27,8 +27,8 @@ class MemoryLog(StreamLog):
         self._readers: list[_MemoryReader] = []
         self._space: asyncio.Future[None] | None = None  # the run, waiting for a slow reader
         self.closed = False
-        self._on_stop: Callable[[str], None] | None = None
-        self._stop_asked: str | None = None  # before the run attached
+        self._on_cancel: Callable[[], None] | None = None
+        self._cancel_asked = False  # before the run attached
         self.on_close: Callable[[], object] | None = None
         self.on_idle: Callable[[], object] | None = None  # called when its last reader leaves
 
@@ -72,18 +72,18 @@ class MemoryLog(StreamLog):
         assert not self._events, "only an empty log may skip"
         self._first, self._last = position + 1, position
 
-    def request_stop(self, reason: str) -> None:
+    def request_cancel(self) -> None:
         if self.closed:
             return
-        if self._on_stop is None:
-            self._stop_asked = self._stop_asked or reason
+        if self._on_cancel is None:
+            self._cancel_asked = True
         else:
-            self._on_stop(reason)
+            self._on_cancel()
 
-    def attach(self, on_stop: Callable[[str], None]) -> None:
-        self._on_stop = on_stop
-        if self._stop_asked is not None:
-            self.request_stop(self._stop_asked)
+    def attach(self, on_cancel: Callable[[], None]) -> None:
+        self._on_cancel = on_cancel
+        if self._cancel_asked:
+            self.request_cancel()
 
     def _slowest(self) -> int:
         readers = self._readers

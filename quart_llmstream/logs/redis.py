@@ -96,8 +96,8 @@ class RedisStore(StreamStore):
             raise StoreDown(stream_id) from exc  # not resumable, but the client gets its answer
         self.recovered()
         stream_log = self._producing[key] = _MirroredLog(self, key, bound)
-        if asked.reason is not None:
-            stream_log.request_stop(asked.reason)
+        if asked.cancelled:
+            stream_log.request_cancel()
         return stream_log
 
     async def open(self, stream_id: str, owner: str | None) -> tuple[StreamMeta, LogReader] | None:
@@ -250,7 +250,7 @@ class _MirroredLog(MemoryLog):
             self._written = last
         store.recovered()
         if replies[-1]:
-            self.request_stop("cancel")
+            self.request_cancel()
 
 
 class _Tail:

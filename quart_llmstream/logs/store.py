@@ -92,7 +92,7 @@ class MemoryStore(StreamStore):
         known = self._streams.get(scoped(stream_id, owner))
         if known is None or known[1].closed or known[0].owner != owner:
             return False
-        known[1].request_stop("cancel")
+        known[1].request_cancel()
         return True
 
     async def running(self, stream_id: str, owner: str | None) -> bool:

@@ -49,10 +49,6 @@ class StopReason(enum.Enum):
         self.status: Status = status
         self.code = code
 
-    @classmethod
-    def labelled(cls, label: str) -> StopReason:
-        return next(reason for reason in cls if reason.label == label)
-
 
 class Run:
     """One stream's run: a producer task, the watch over its limits, and its end."""
@@ -92,7 +88,7 @@ class Run:
         self._task = loop.create_task(self._produce())
         self.done: asyncio.Future[None] = self._task
         self._watchdog = _Watchdog(self, settings, loop)
-        stream_log.attach(lambda label: self.stop(StopReason.labelled(label)))
+        stream_log.attach(lambda: self.stop(StopReason.CANCEL))
 
     def stop(self, reason: StopReason) -> None:
         """End the run now; readers get the error frame of ``reason`` (if any) and the final frame."""

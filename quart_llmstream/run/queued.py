@@ -43,7 +43,7 @@ class Queued:
         self._stop_reason: StopReason | None = None
         self._task = asyncio.get_running_loop().create_task(self._wait())
         self.done: asyncio.Future[None] = self._task
-        stream_log.attach(lambda label: self.stop(StopReason.labelled(label)))  # the run attaches itself once made
+        stream_log.attach(lambda: self.stop(StopReason.CANCEL))  # the run attaches itself once made
 
     def stop(self, reason: StopReason) -> None:
         if self._run is not None:

@@ -47,7 +47,7 @@ async def test_a_stop_before_the_run_started_ends_it_with_its_error_frame() -> N
 
 async def test_a_cancel_asked_of_the_log_before_its_run_attached_reaches_the_run() -> None:
     stream_log, ended = MemoryLog(), []
-    stream_log.request_stop("cancel")  # a store heard of the cancel while it made the log
+    stream_log.request_cancel()  # a store heard of the cancel while it made the log
     run = new_run(stream_log, ended)
     last = await final_event(stream_log)
     assert isinstance(last, RunEnded) and last.error == "cancelled"
