@@ -203,9 +203,14 @@ class Preparer:
             recorded, run_id = prepared.turn.recorded, prepared.mapping.run_id
             assert recorded is not None  # a queued run's thread is recorded: its record lists it
             turn, unqueued = partial(self._turn_comes, prepared), partial(recorded.unqueued, run_id)
-            cancels = prepared.chat_request.run_options.on_disconnect == "cancel"  # else it outlives its client
+            outlives = prepared.outlives_client(self._settings.on_disconnect)
             started = Queued(
-                turn, prepared.stream.log, prepared.mapping, self._settings.expose_errors, unqueued, cancels
+                turn,
+                prepared.stream.log,
+                prepared.mapping,
+                self._settings.expose_errors,
+                unqueued,
+                leaves_with_client=not outlives,
             )
         self._runs.add(started, prepared.owner)
         return started
@@ -237,8 +242,7 @@ class Preparer:
             prepared.stream.log,
             self._settings,
             prepared.chat_request,
-            outlives_client=prepared.stream.resumable,  # its client may come back for the rest
-            on_disconnect=prepared.chat_request.run_options.on_disconnect,  # unless the request says (LangGraph's)
+            outlives_client=prepared.outlives_client(self._settings.on_disconnect),
             on_close=self._on_close(prepared),
             metrics=self._metrics,
         )

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from ..logs import LogReader, Stream
+from ..options import OnDisconnect
 from ..request import ChatRequest
 from ..settings import Settings
 from .inputs import RunInput
@@ -79,6 +80,17 @@ class Prepared:
     reader: LogReader
     turn: Turn | None = None
     """A run that waits its turn in the background: what it takes its thread with when the turn comes."""
+
+    def outlives_client(self, on_disconnect: OnDisconnect) -> bool:
+        """Whether the run goes on when its client leaves: as the request says (LangGraph's ``on_disconnect``), else
+        while its client may come back for the rest (a resumable stream), else as ``on_disconnect`` (the blueprint's
+        option) says. A run that waits its turn in the background goes on unless its request says ``cancel``."""
+        asked = self.chat_request.run_options.on_disconnect
+        if self.turn is not None:
+            return asked != "cancel"
+        if asked is not None:
+            return asked == "continue"
+        return self.stream.resumable or on_disconnect == "continue"
 
     @property
     def headers(self) -> dict[str, str]:

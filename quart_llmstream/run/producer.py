@@ -63,15 +63,12 @@ class Run:
         *,
         outlives_client: bool = False,
         on_close: Callable[[str], Awaitable[None]] | None = None,
-        on_disconnect: str | None = None,
         metrics: BlueprintMetrics | None = None,
     ) -> None:
         self._source = source
         self._metrics = metrics
         self._on_close = on_close  # with how the run ended, just before the log's end: a reader sees its effect
-        self._outlives_client = (
-            on_disconnect == "continue" if on_disconnect else outlives_client or settings.on_disconnect == "continue"
-        )
+        self._outlives_client = outlives_client
         self._mapper = mapper
         self._map = mapper.map
         self.log = stream_log
