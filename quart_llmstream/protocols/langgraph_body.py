@@ -83,8 +83,6 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     given = inputs.pop("messages", None) or []
     given = given if isinstance(given, list) else [given]  # one message, as the graph's add_messages takes it
     messages = client_messages(given, "input.messages", status=422)
-    if len(messages) > settings.max_history + 1:
-        raise RequestError(400, "invalid_request", f"input.messages: at most {settings.max_history + 1} messages")
     found = Attachments(settings)
     messages = checked_content(messages, found)
     question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")

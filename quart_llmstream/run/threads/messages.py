@@ -33,6 +33,7 @@ from langchain_core.messages import (
 from ...errors import RequestError
 from ...request import ChatRequest
 from ...request.content_blocks import client_messages
+from ...request.counted import Budget, check_counts
 from ...settings import Settings
 from .tools import graph_tools
 
@@ -122,17 +123,8 @@ def _without_system(messages: list[BaseMessage], rule: str, where: str) -> list[
 def _within_limits(raw: list[Any], settings: Settings) -> None:
     """A write's messages held to what a run's input may hold, counted before any is built: ``max_history`` (and
     the last), ``max_parts`` in all, ``max_question_chars`` of text in each."""
-    if len(raw) > settings.max_history + 1:
-        raise RequestError(400, "invalid_request", f"values.messages: at most {settings.max_history + 1} messages")
-    parts = [
-        value
-        for m in raw
-        if isinstance(m, Mapping)
-        for k in ("content", "tool_calls")
-        if isinstance(value := m.get(k), list)
-    ]
-    if sum(map(len, parts)) > settings.max_parts:
-        raise RequestError(400, "invalid_request", f"values.messages: at most {settings.max_parts} parts in all")
+    budget = Budget("values.messages", settings.max_history + 1, ("content", "tool_calls"), settings.max_parts)
+    check_counts({"values": {"messages": raw}}, budget)  # as a run's input is counted
     texts = [m.get("content") if isinstance(m, Mapping) else m for m in raw]
     if any(isinstance(text, str) and len(text) > settings.max_question_chars for text in texts):
         detail = f"values.messages: at most {settings.max_question_chars} characters of text in a message"
