@@ -134,6 +134,15 @@ class RunThread:
     ephemeral: bool = False
     _start: Any = field(default=None, repr=False)
 
+    @property
+    def stored_id(self) -> str:
+        """The checkpointer's name for the thread (within its owner's)."""
+        return str(self.config["configurable"]["thread_id"])
+
+    @property
+    def run_id(self) -> str:
+        return str(self.config.get("run_id"))
+
     async def state(self) -> Any:
         """The state the run starts from: the thread's latest, or the checkpoint the run goes on from (read once:
         while the thread is held, nothing else writes it)."""
@@ -194,7 +203,7 @@ class RunThread:
         """The run starts: the thread's record says so (made, titled by the question, on its first run), and the
         checkpoints it writes carry the thread's metadata (as LangGraph's server's do)."""
         if self.recorded is not None:
-            metadata = await self.recorded.started(question, stream_id, str(self.config.get("run_id")))
+            metadata = await self.recorded.started(question, stream_id, self.run_id)
             if metadata:
                 self.config["metadata"] = {**metadata, **self.config.get("metadata", {})}
 
@@ -212,14 +221,14 @@ class RunThread:
         the checkpoints it wrote, so the thread is as the run found it when the next one starts."""
         try:
             if self.ephemeral:
-                await self.graph.checkpointer.adelete_thread(self.config["configurable"]["thread_id"])
+                await self.graph.checkpointer.adelete_thread(self.stored_id)
             elif self.recorded is not None:
-                recorded, run_id = self.recorded, str(self.config.get("run_id"))
+                recorded, run_id = self.recorded, self.run_id
                 status = "error" if ended == "error" else self.status
                 if status is None:  # it stopped before its end (cancelled): nodes still to run, as at a breakpoint
                     status = status_of(await self.head())
                 if await recorded.ended(status, run_id):
-                    await drop_runs(self.graph.checkpointer, self.config["configurable"]["thread_id"], {run_id})
+                    await drop_runs(self.graph.checkpointer, self.stored_id, {run_id})
                     status = status_of(await self.head())
                     await recorded.forget_stream(run_id, status)
         finally:
