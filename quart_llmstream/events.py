@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, NamedTuple
 
 from .errors import public_message
+from .lifecycle import Status
 
 __all__ = [
     *("BLOCK_BOUNDARIES", "EVENT_TYPES", "Custom", "Event", "Interrupted", "MessagesSnapshot", "ReasoningDelta"),
@@ -256,12 +257,11 @@ class Custom(Event):
 class RunEnded(Event):
     """The last event of every stream: how the run ended, and what a client learns of it.
 
-    ``status`` is ``completed``, ``interrupted``, ``error``, ``timeout`` or ``cancelled``; ``error`` is the code
-    of the error frame a protocol sends first (None when completed) and ``message`` its public text.
-    """
+    ``status`` is how it ended (:data:`~.lifecycle.Status`); ``error`` is the code of the error frame a protocol
+    sends first (None when completed) and ``message`` its public text."""
 
     kind = "end"
-    status: str
+    status: Status
     finish_reason: str
     usage: dict[str, int] | None = None
     error: str | None = None

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from ..errors import RequestError, public_message
+from ..lifecycle import Status
 from ..logs import StreamLog
 from .mapping import StreamMapper
 from .producer import Run, StopReason
@@ -82,7 +83,7 @@ class Queued:
             return
         await asyncio.wait([self._run.done])
 
-    async def _end(self, status: str, code: str, message: str) -> None:
+    async def _end(self, status: Status, code: str, message: str) -> None:
         """Its stream ends: at once when a client stopped it (it never started: LangGraph's server sends no frame
         of it), else as a run's that ended at once would, started then ended so; its record lists it no more as
         waiting."""

@@ -41,10 +41,11 @@ from ...events import (
     ToolFailed,
     ToolStarted,
 )
+from ...lifecycle import Status
 from ...payloads import jsonable, tool_result
 from ..threads.state import ThreadState, is_interrupt
 from .base import NOTHING, Events, Handler, V2Event
-from .endings import final_events
+from .endings import Ending, final_events
 from .graphs import INTERRUPT_HANDLERS, STATE_HANDLERS, custom_event, graph_chunk, predicting
 from .hook import EventHook, hooked
 from .reasoning import reasoning_texts
@@ -195,12 +196,12 @@ class StreamMapper:
                 self._messages_end = (MessagesSnapshot(thread.messages),)
         return bool(self.tally.interrupts)
 
-    def end(self, status: str, error: str | None = None, message: str | None = None) -> Events:
+    def end(self, status: Status, error: str | None = None, message: str | None = None) -> Events:
         """The events that close a stream ended with ``status``: a closing boundary, what the run leaves
         waiting (:mod:`.endings`), then :class:`RunEnded`."""
         closing: Events = ((_CLOSES[self._open](),) if self._open is not None else ()) + self._state_end
         self._open = None
-        ended = (status, error, message)
+        ended = Ending(status, error, message)
         ending = final_events(self.tally, ended, self._client_tools, self._thread_id, self.payload, self.run_id)
         return (*closing, *ending[:-1], *self._messages_end, ending[-1])  # the thread's messages come last
 
