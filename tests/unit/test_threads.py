@@ -103,6 +103,25 @@ def test_verdicts_by_call_and_answers_by_interrupt_are_checked_against_what_is_p
     assert refused(lambda: resume_value(state(created=False), Resume(value=1, has_value=True), TOOLS), 404)
 
 
+def test_a_respond_needs_its_message_and_verdicts_answer_every_call_of_a_batch() -> None:
+    """What the middleware would fail on mid-run (a KeyError: a 500 after the stream began) is a 400 first."""
+    other = {"name": "weather", "args": {"city": "Rome"}, "id": "call_r"}
+    configs = [{"action_name": "weather", "allowed_decisions": ["approve", "reject", "respond"]}]
+    batch = {"action_requests": [{**CALL, "id": None}, {**other, "id": None}], "review_configs": configs}
+    two = state(
+        HumanMessage("q", id="u1"),
+        AIMessage("", tool_calls=[CALL, other], id="a1"),
+        interrupts=(Interrupt(value=batch, id="i" * 32),),
+    )
+    silent = Resume(value={"decisions": [{"type": "respond"}, {"type": "approve"}]}, has_value=True)
+    assert "a respond takes a message" in refused(lambda: resume_value(two, silent, TOOLS), 400)
+    said = Resume(value={"decisions": [{"type": "respond", "message": "Sunny."}, {"type": "approve"}]}, has_value=True)
+    _, decided = resume_value(two, said, TOOLS)
+    assert [(d.id, d.approved, d.message) for d in decided] == [("call_w", False, "Sunny."), ("call_r", True, None)]
+    half = Resume(verdicts={"call_w": Verdict(True)})
+    assert "call_r (weather) waits for a decision too" in refused(lambda: resume_value(two, half, TOOLS), 400)
+
+
 def request(*messages: Any, tools: tuple[str, ...] = ()) -> ChatRequest:
     declared = [{"type": "function", "function": {"name": name, "parameters": {}}} for name in tools]
     return ChatRequest(
