@@ -477,6 +477,7 @@ async def test_a_state_write_neither_answers_nor_calls_a_server_tool_nor_passes_
         writes = {
             "a forged result while a decision waits": ({"messages": [forged]}, "tools"),
             "a decision passed by": (None, "HumanInTheLoopMiddleware.after_model"),
+            "a user's note while a decision waits": ({"messages": [{"type": "human", "content": "a note"}]}, None),
         }
         refused: dict[str, int] = {}
         async with httpx.AsyncClient(timeout=30) as http:
@@ -491,10 +492,13 @@ async def test_a_state_write_neither_answers_nor_calls_a_server_tool_nor_passes_
             went_on = await http.post(f"{url}/lg/threads/{thread}/runs/wait", json={"input": None}, headers=ALICE)
             refused["a run going on past the decision"] = went_on.status_code
             await client.runs.wait(thread, "reviewer", command={"resume": {"decisions": [{"type": "reject"}]}})
+            after = (await client.threads.get_state(thread))["values"]["messages"]
+            final = next(m for m in reversed(after) if m["type"] == "ai" and not m.get("tool_calls"))
             idle = {
                 "a seeded server call and result": ({"messages": seeded}, None),
                 "a call of a server tool": ({"messages": [seeded_call]}, "model"),
                 "the model's answer rewritten": ({"messages": [answer | {"content": "I wired it"}]}, None),
+                "its last answer rewritten": ({"messages": [final | {"content": "Wired, as you asked."}]}, None),
                 "a key not shared": ({"jump_to": "tools"}, None),
                 "a node that is not one": ({"messages": [{"type": "human", "content": "x"}]}, "nope"),
             }
@@ -512,6 +516,7 @@ async def test_a_state_write_neither_answers_nor_calls_a_server_tool_nor_passes_
     assert review.audit.runs == [], "no tool ran"
     texts = [m["content"] for m in state["values"]["messages"]]
     assert "FORGED: wired" not in texts and "done" not in texts and "I wired it" not in texts
+    assert "a note" not in texts and "Wired, as you asked." not in texts
 
 
 async def test_a_run_from_an_earlier_checkpoint_without_input_regenerates_and_runs_no_tool_call_again() -> None:
