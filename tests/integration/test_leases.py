@@ -96,6 +96,38 @@ async def test_a_holder_that_stops_renewing_frees_the_thread_within_its_lease(st
 
 
 @pytest.mark.parametrize("store", STORES)
+async def test_a_holder_cut_off_longer_than_its_lease_is_stopped_and_its_release_frees_nothing(store: str) -> None:
+    """A store away from one process for longer than the lease: another takes the thread; the first run, back,
+    hears its lease is lost and stops, and its release leaves the new holder's lease alone — never two runs."""
+    async with two_processes(store) as (one, two):
+        held = await one.take(None, "alice:t1", "run-1")
+        stopped = asyncio.Event()
+        held.on_stop(stopped.set)
+        renew = one._renew
+
+        async def away(*_: Any) -> Any:
+            raise ConnectionError("the store is away")
+
+        one._renew = away  # type: ignore[method-assign]
+        gone = time.monotonic()
+        while True:
+            try:
+                taken = await two.take(None, "alice:t1", "run-2")
+                break
+            except RequestError:
+                assert time.monotonic() - gone < 3.0
+                await asyncio.sleep(0.05)
+        one._renew = renew  # type: ignore[method-assign]  # back: its next renewal finds the lease another's
+        await asyncio.wait_for(stopped.wait(), 2)
+        await held.release()
+        assert await one.busy("alice:t1"), "the first run's release left the new holder's lease alone"
+        with pytest.raises(RequestError):
+            await one.take(None, "alice:t1", "run-3")
+        await taken.release()
+        assert not await one.busy("alice:t1")
+
+
+@pytest.mark.parametrize("store", STORES)
 async def test_a_run_that_takes_the_thread_while_an_interrupt_waits_is_stopped_too(store: str) -> None:
     async with two_processes(store) as (one, two):
         two.poll = 0.3  # the waiter asks seldom: a run elsewhere takes the thread between its asks
