@@ -84,7 +84,8 @@ async def test_a_queued_run_cancelled_before_its_turn_never_runs() -> None:
 async def test_a_queued_run_whose_input_no_longer_fits_ends_with_an_error_and_the_thread_deleted_takes_its_queue() -> (
     None
 ):
-    app, review = langgraph_app(delay=0.05)
+    ran: list[str] = []  # the questions of the runs that started (on_end: a run that never started has no end)
+    app, review = langgraph_app(delay=0.05, on_end=lambda chat_request, _: ran.append(chat_request.question))
     async with running(app) as url:
         client = get_client(url=f"{url}/lg", headers=ALICE)
         thread, _ = await busy_thread(client)
@@ -99,7 +100,7 @@ async def test_a_queued_run_whose_input_no_longer_fits_ends_with_an_error_and_th
     assert refused["status"] == "error"
     assert frames[-1][0] == "error" and frames[-1][1]["error"] == "conflict"
     left = review.graph.checkpointer.storage.get(f"alice:{other}", {})
-    assert not any(left.values()), "the queued run of the deleted thread never started"
+    assert not any(left.values()) and "never" not in ran, "the queued run of the deleted thread never started"
 
 
 async def test_an_interrupt_stops_the_runs_waiting_too_and_a_waiting_run_is_cancelled_kept_or_deleted() -> None:
