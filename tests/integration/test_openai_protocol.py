@@ -172,6 +172,16 @@ async def test_errors_before_streaming_take_openais_shape(body: Any, status: int
     assert needle in error["message"]
 
 
+async def test_a_body_over_the_apps_limit_is_a_413_in_openais_shape() -> None:
+    app = openai_app(model())
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    body = {"model": "m", "messages": [{"role": "user", "content": "x" * 2000}]}
+    async with running(app) as url, httpx.AsyncClient() as client:
+        response = await client.post(f"{url}/v1/chat/completions", json=body)
+    error = response.json()["error"]
+    assert response.status_code == 413 and error["type"] == "invalid_request_error" and error["code"]
+
+
 async def test_the_stream_keeps_the_sse_rules_for_openai_clients() -> None:
     slow = model(*WORDS, delay=0.15)
     async with running(openai_app(slow, heartbeat=0.05)) as url, httpx.AsyncClient() as client:
