@@ -84,3 +84,39 @@ async def test_a_quiet_stream_gets_heartbeats() -> None:
     await anext(frames)
     assert await asyncio.wait_for(anext(frames), 2) == b": ping\n"
     await frames.aclose()
+
+
+async def test_only_a_reader_that_holds_up_the_run_is_dropped_at_the_send_timeout() -> None:
+    """A caught-up reader of a quiet run waits as long as the run is quiet; one that reads nothing while the log
+    fills to its bound (the run waits for it) is dropped."""
+    settings = Settings(heartbeat=0, send_timeout=0.1)
+
+    def stream(log: MemoryLog, watched: Watched) -> Any:
+        return event_stream(log.reader(), encode, b"", settings, left=watched.client_left, drop=watched.drop)
+
+    quiet, patient = MemoryLog(), Watched()
+    frames = stream(quiet, patient)
+    await anext(frames)  # the opening
+    waiting = asyncio.ensure_future(anext(frames))
+    await asyncio.sleep(0.5)
+    assert patient.dropped == 0 and not waiting.done()
+    await quiet.append(TextDelta("late"))
+    assert parse(await asyncio.wait_for(waiting, 2)).messages == ["late"]
+    await frames.aclose()
+
+    full, stuck = MemoryLog(bound=2), Watched()
+
+    async def client() -> None:  # the response's body: it reads the opening, then nothing
+        frames = stream(full, stuck)
+        await anext(frames)
+        await asyncio.sleep(10)
+        await frames.aclose()
+
+    async def writes() -> None:
+        for text in "abc":
+            await full.append(TextDelta(text))
+
+    body, writer = asyncio.ensure_future(client()), asyncio.ensure_future(writes())
+    await asyncio.sleep(0.5)
+    assert stuck.dropped == 1 and body.cancelled()
+    writer.cancel()
