@@ -65,6 +65,7 @@ BAD = [
     ("a surrogate in a key", '"hi"', '"n": {"\\udfff": 1}', "n: a lone UTF-16 surrogate is not text"),
     ("a NUL character", '"hi \\u0000"', "", "a NUL character (U+0000) is not text PostgreSQL keeps"),
     ("a NUL in a key", '"hi"', '"n": {"a\\u0000": 1}', "n: a NUL character"),
+    ("nested 65 deep", '"hi"', '"n": ' + "[" * 64 + "]" * 64, "nested deeper than 64 levels"),  # 64 pass
     ("nested 100 deep", '"hi"', f'"n": {DEEP}', "nested deeper than 64 levels"),
     ("nested past the parser", '"hi"', '"n": ' + "[" * 100_000 + "]" * 100_000, "nests deeper than 64 levels"),
 ]
@@ -100,7 +101,7 @@ async def test_the_state_and_its_path_are_named(protocol: str) -> None:
 
 async def test_what_the_checks_let_pass_still_streams() -> None:
     """The edges: 64 levels, the largest integers msgpack holds, a surrogate pair (one emoji), text with accents."""
-    nested = "[" * 62 + "]" * 62  # the body and its key are two levels
+    nested = "[" * 63 + "]" * 63  # with the body, 64 levels of containers
     extra = (
         f'"n": {nested}, "big": [18446744073709551615, -9223372036854775808, 1e308], "e": "\\ud83d\\ude00 café 한국어"'
     )
@@ -225,3 +226,14 @@ async def test_a_batch_is_an_array_of_bodies_each_held_to_what_one_body_is(raw: 
     assert await _bodies(b'[{"input": {}}, {"input": {"n": 1}}]') == [{"input": {}}, {"input": {"n": 1}}]
     with pytest.raises(RequestError, match="at most 100 in one request"):
         await _bodies(json.dumps([{"input": {}}] * 101).encode())
+
+
+def test_metadata_holds_64_kib_of_json_and_not_a_character_more() -> None:
+    from quart_llmstream.request.validation import MAX_METADATA, check_metadata
+
+    def metadata(chars: int) -> dict[str, str]:
+        return {"k": "x" * (chars - len('{"k": ""}'))}  # as json.dumps writes it
+
+    assert check_metadata(metadata(MAX_METADATA)) == metadata(MAX_METADATA)
+    with pytest.raises(ValueError, match=f"at most {MAX_METADATA} characters"):
+        check_metadata(metadata(MAX_METADATA + 1))
