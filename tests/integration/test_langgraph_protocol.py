@@ -762,3 +762,14 @@ async def test_callers_the_owner_hook_names_no_one_for_have_no_threads_to_share(
     assert made.status_code == found.status_code == 403 and "names none" in made.json()["detail"]
     assert listed.status_code == 403 and listed.json()["error"] == "forbidden"
     assert alices.status_code == 200
+
+
+async def test_a_thread_made_before_its_first_run_is_there_empty_but_has_no_checkpoint_to_name() -> None:
+    app, _ = langgraph_app()
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        thread = (await client.threads.create())["thread_id"]
+        empty = await client.threads.get_state(thread)
+        with pytest.raises(NotFoundError):
+            await client.threads.get_state(thread, checkpoint_id=str(uuid.uuid4()))
+    assert (empty["values"], empty["next"], empty["checkpoint"], empty["created_at"]) == ({}, [], None, None)
