@@ -379,3 +379,19 @@ def test_the_shared_state_is_sent_whole_up_to_its_cap_in_a_stream_and_a_thread_r
     notes = "n" * 20_000  # over a tool payload's cap (8 KB): a state key is not one
     assert shared_state({"notes": notes, "secret": 1, "messages": []}, ("notes",)) == {"notes": notes}
     assert shared_state({"notes": "n" * MAX_STATE_CHARS}, ("notes",)) is None
+
+
+def test_a_state_write_answers_a_client_call_only_once_the_run_that_made_it_has_finished() -> None:
+    """With nodes still to run after the model's call (a breakpoint, a stop), the call is not yet the client's."""
+    from quart_llmstream import Settings
+    from quart_llmstream.run.threads import checked_write
+
+    clock = {"name": "local_time", "args": {}, "id": "call_c"}
+    thread = (HumanMessage("q", id="u1"), AIMessage("", tool_calls=[clock], id="a1"))
+    result = {"messages": [{"type": "tool", "tool_call_id": "call_c", "content": "12:00"}]}
+    finished = checked_write(result, state(*thread), agent_graph(), (), Settings())
+    assert [type(m) for m in finished["messages"]] == [ToolMessage]
+    stopped = state(*thread, next=("tools",))
+    assert "the thread's last run has not finished" in refused(
+        lambda: checked_write(result, stopped, agent_graph(), (), Settings()), 409
+    )
