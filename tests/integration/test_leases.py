@@ -50,6 +50,17 @@ async def two_processes(store: str) -> AsyncIterator[tuple[LeaseHolds, LeaseHold
 STORES = ["redis", "redis-cluster", "postgres"]
 
 
+async def taken_once_free(holds: LeaseHolds, thread: str, run: str, within: float) -> Any:
+    """The thread taken by ``run`` as soon as it is free, which it must be ``within`` seconds."""
+    asked = time.monotonic()
+    while True:
+        try:
+            return await holds.take(None, thread, run)
+        except RequestError:
+            assert time.monotonic() - asked < within
+            await asyncio.sleep(0.05)
+
+
 @pytest.mark.parametrize("store", STORES)
 async def test_a_second_run_elsewhere_is_refused_waits_or_stops_the_first(store: str) -> None:
     async with two_processes(store) as (one, two):
@@ -84,13 +95,7 @@ async def test_a_holder_that_stops_renewing_frees_the_thread_within_its_lease(st
         held: Any = await one.take(None, "alice:t1", "run-1")
         held._renewing.cancel()  # the process is gone: nothing renews, nothing frees
         gone = time.monotonic()
-        while True:
-            try:
-                taken = await two.take(None, "alice:t1", "run-2")
-                break
-            except RequestError:
-                assert time.monotonic() - gone < 2.0
-                await asyncio.sleep(0.05)
+        taken = await taken_once_free(two, "alice:t1", "run-2", within=2.0)
         assert 0.5 < time.monotonic() - gone <= 1.5
         await taken.release()
 
@@ -109,14 +114,7 @@ async def test_a_holder_cut_off_longer_than_its_lease_is_stopped_and_its_release
             raise ConnectionError("the store is away")
 
         one._renew = away  # type: ignore[method-assign]
-        gone = time.monotonic()
-        while True:
-            try:
-                taken = await two.take(None, "alice:t1", "run-2")
-                break
-            except RequestError:
-                assert time.monotonic() - gone < 3.0
-                await asyncio.sleep(0.05)
+        taken = await taken_once_free(two, "alice:t1", "run-2", within=3.0)
         one._renew = renew  # type: ignore[method-assign]  # back: its next renewal finds the lease another's
         await asyncio.wait_for(stopped.wait(), 2)
         await held.release()
