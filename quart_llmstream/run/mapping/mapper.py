@@ -80,8 +80,6 @@ class Mapper:
         self.max_payload_chars = max_payload_chars
         self.expose_errors = expose_errors
         self.predict_state = tuple(predict_state)
-        self._options: dict[str, Any] = {"event_hook": event_hook, "max_payload_chars": max_payload_chars}
-        self._options |= {"expose_errors": expose_errors, "predict_state": self.predict_state, "timed": timed}
         chunk_kinds = self.events & {"token", "reasoning", "tool"}
         handlers: dict[str, Handler] = {"on_chat_model_end": StreamMapper._model_end, "on_graph_chunk": graph_chunk}
         if chunk_kinds == {"token"}:
@@ -111,7 +109,14 @@ class Mapper:
 
     def narrowed(self, events: Collection[str]) -> Mapper:
         """The same mapper with fewer kinds of event (a client's choice, when allowed)."""
-        return Mapper(self.events & set(events), **self._options)
+        return Mapper(
+            self.events & set(events),
+            event_hook=self.event_hook,
+            max_payload_chars=self.max_payload_chars,
+            expose_errors=self.expose_errors,
+            predict_state=self.predict_state,
+            timed=self.tally is TimedTally,
+        )
 
     def __call__(
         self,
