@@ -84,7 +84,7 @@ def create_blueprint(
             raise ConfigError(f"resume: clients of the {protocol.name} protocol cannot resume")
         kept = extension.keeps_records()  # False: no LangGraph, so no threads, nor runs kept to rate
         records = extension.records if settings.threads_listed and kept else None
-        if kept and not settings.threads_listed:
+        if records is None and kept:  # LangGraph keeps threads, but nothing tells their users apart
             log.info("blueprint %s serves no thread routes: no stream_owner hook tells users apart", state.name)
         tracing = extension.tracing(settings.langfuse)
         rated = settings.on_feedback is not None or (tracing is not None and kept)  # a hook without one: ConfigError
