@@ -25,6 +25,7 @@ from ..request import ChatRequest, Resume, RunOptions
 from ..request.attachments import Attachments
 from ..request.body import read_json_body
 from ..request.content_blocks import checked_content, client_messages
+from ..request.counted import check_text
 from ..request.validation import Metadata, validated
 from ..settings import Settings
 
@@ -86,8 +87,7 @@ def read_run(body: dict[str, Any], headers: Headers, settings: Settings, path: d
     found = Attachments(settings)
     messages = checked_content(messages, found)
     question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-    if len(question) > settings.max_question_chars:
-        raise RequestError(400, "invalid_request", f"the question: at most {settings.max_question_chars} characters")
+    check_text("the question", question, settings.max_question_chars)
     assistant = path.get("blueprint", "")
     if parsed.assistant_id not in (None, assistant):  # the blueprint is one assistant, named as its graph
         _unknown(parsed.assistant_id, assistant)

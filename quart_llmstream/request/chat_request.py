@@ -24,6 +24,7 @@ from ..errors import RequestError
 from ..options import OnDisconnect, Strategy
 from ..settings import Settings
 from .attachments import Attachment, Attachments
+from .counted import check_text
 from .decisions import Resume
 
 __all__ = ["ChatRequest", "RunOptions", "ToolCallIn", "conversation"]
@@ -157,9 +158,7 @@ def conversation(
     question = _typed(messages, asked, attachments)
     if isinstance(last, HumanMessage) and not question.strip():
         raise RequestError(400, "invalid_request", f"{what}: the last user message has no text")
-    if len(question) > settings.max_question_chars:
-        detail = f"the question must be at most {settings.max_question_chars} characters, got {len(question)}"
-        raise RequestError(400, "invalid_request", detail)
+    check_text("the question", question, settings.max_question_chars)
     if state is not None and not isinstance(state, dict):
         raise RequestError(400, "invalid_request", "state: must be an object")
     return ChatRequest(

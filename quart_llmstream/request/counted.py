@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import RequestError
 
-__all__ = ["Budget", "check_counts", "parse_counting"]
+__all__ = ["Budget", "check_counts", "check_text", "parse_counting"]
 
 Parse = Callable[[str, int], tuple[Any, int]]
 
@@ -37,6 +37,12 @@ class Budget:
     def too_many_parts(self) -> RequestError:
         detail = f"{self.key}: at most {self.parts} parts in all ({', '.join(self.part_keys)}), got more"
         return RequestError(400, "invalid_request", detail)
+
+
+def check_text(where: str, text: str, limit: int) -> None:
+    """A message's text within ``limit`` characters (``max_question_chars``), or a 400 naming where it was."""
+    if len(text) > limit:
+        raise RequestError(400, "invalid_request", f"{where}: at most {limit} characters, got {len(text)}")
 
 
 def check_counts(body: dict[str, Any], budget: Budget) -> None:

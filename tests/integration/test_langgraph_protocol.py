@@ -693,6 +693,8 @@ async def test_a_state_write_is_held_to_a_runs_limits_and_its_system_messages_ru
                     [{"type": "human", "content": "a" * 51}],
                 )
             ]
+            long_question = {"input": {"messages": [{"type": "human", "content": "a" * 51}]}}
+            asked = await http.post(f"/threads/{thread}/runs/wait", json=long_question)
         if rule == "drop":
             assert system.status_code == 200 and stored == ["human"], "the client's system message left out"
         else:
@@ -700,6 +702,7 @@ async def test_a_state_write_is_held_to_a_runs_limits_and_its_system_messages_ru
         assert [r.status_code for r in refused] == [400] * 3, [r.text for r in refused]
         details = [r.json()["detail"] for r in refused]
         assert "at most 4 messages" in details[0] and "4 parts" in details[1] and "50 characters" in details[2]
+        assert asked.status_code == 400 and asked.json() == {"detail": "the question: at most 50 characters, got 51"}
 
 
 async def test_an_exceptions_text_reaches_no_client_in_any_stream_mode_nor_in_the_threads_state() -> None:

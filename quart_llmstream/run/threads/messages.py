@@ -33,7 +33,7 @@ from langchain_core.messages import (
 from ...errors import RequestError
 from ...request import ChatRequest
 from ...request.content_blocks import client_messages
-from ...request.counted import Budget, check_counts
+from ...request.counted import Budget, check_counts, check_text
 from ...settings import Settings
 from .tools import graph_tools
 
@@ -125,10 +125,9 @@ def _within_limits(raw: list[Any], settings: Settings) -> None:
     the last), ``max_parts`` in all, ``max_question_chars`` of text in each."""
     budget = Budget("values.messages", settings.max_history + 1, ("content", "tool_calls"), settings.max_parts)
     check_counts({"values": {"messages": raw}}, budget)  # as a run's input is counted
-    texts = [m.get("content") if isinstance(m, Mapping) else m for m in raw]
-    if any(isinstance(text, str) and len(text) > settings.max_question_chars for text in texts):
-        detail = f"values.messages: at most {settings.max_question_chars} characters of text in a message"
-        raise RequestError(400, "invalid_request", detail)
+    for text in (m.get("content") if isinstance(m, Mapping) else m for m in raw):
+        if isinstance(text, str):
+            check_text("values.messages: a message's text", text, settings.max_question_chars)
 
 
 def _lacking(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:
