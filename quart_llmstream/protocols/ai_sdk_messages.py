@@ -229,7 +229,10 @@ def _tool_part(call: dict[str, Any], result: dict[str, Any] | None, awaiting: bo
     client's to run."""
     part: dict[str, Any] = {"type": f"tool-{call['name']}", "toolCallId": call["id"], "input": call["args"]}
     if result is not None and result.get("decision") == "reject":
-        return part | {"state": "output-denied", "approval": {"id": approval_id(call["id"]), "approved": False}}
+        approval = {"id": approval_id(call["id"]), "approved": False}
+        if reason := _reason(call["name"], result["content"]):
+            approval["reason"] = reason
+        return part | {"state": "output-denied", "approval": approval}
     if result is not None and result.get("status") == "error":
         return part | {"state": "output-error", "errorText": result["content"]}
     if result is not None:
@@ -237,3 +240,10 @@ def _tool_part(call: dict[str, Any], result: dict[str, Any] | None, awaiting: bo
     if awaiting:
         return part | {"state": "approval-requested", "approval": {"id": approval_id(call["id"])}}
     return part | {"state": "input-available"}
+
+
+def _reason(tool: str, result: str) -> str | None:
+    """The reason a person gave with a rejection (``addToolApprovalResponse``'s ``reason``), read back from the
+    result ``HumanInTheLoopMiddleware`` wrote in the tool's place: its text says it after a set opening."""
+    opening = f"User rejected the tool call for `{tool}` with reason: "
+    return result.removeprefix(opening) if result.startswith(opening) else None

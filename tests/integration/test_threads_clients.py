@@ -70,7 +70,7 @@ async def test_a_pending_approval_read_back_is_answered_by_the_ai_sdks_chat_and_
 
 async def test_a_rejected_call_reads_back_denied_as_the_stream_left_it_and_the_ai_sdks_chat_goes_on() -> None:
     """After a reload the page shows what it showed live: the call a person rejected is ``output-denied`` (not an
-    output), and the chat made with the messages read back validates them and goes on."""
+    output) with the reason they gave, and the chat made with the messages read back validates them and goes on."""
     review = review_app()
     async with running(review.app) as url:
         api = f"{url}/ai/chat"
@@ -80,13 +80,15 @@ async def test_a_rejected_call_reads_back_denied_as_the_stream_left_it_and_the_a
         thread = await read(url, "/ai/chat")
         after = await node("ai_chat.mjs", api=api, chatId="t1", turns=["thanks"], headers=ALICE, **thread)
 
-    def call_parts(messages: list[dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
+    def call_parts(messages: list[dict[str, Any]]) -> list[tuple[str, str, bool | None, str | None]]:
         parts = [part for message in messages for part in message["parts"] if part["type"] == "tool-send_note"]
-        return [(part["state"], part["approval"]["id"], part["approval"].get("approved")) for part in parts]
+        return [(part["state"], *map(part["approval"].get, ("id", "approved", "reason"))) for part in parts]
 
     assert live["error"] is None and after["error"] is None, after["error"]
     assert call_parts(live["messages"]) == call_parts(thread["messages"])
-    assert [state for state, _, _ in call_parts(thread["messages"])] == ["output-denied"]
+    assert [(state, reason) for state, _, _, reason in call_parts(thread["messages"])] == [
+        ("output-denied", "Not now.")
+    ]
     assert review.audit.ran("send_note") == []
     assert after["validated"] == len(thread["messages"]) and after["messages"][-1]["role"] == "assistant"
 

@@ -369,7 +369,7 @@ def test_a_tool_result_read_back_says_whether_it_failed_or_a_person_decided_it_a
     ]
     parts = [part for part in to_ui_messages(plain, [])[1]["parts"] if part["type"] == "tool-weather"]
     assert [part["state"] for part in parts] == ["output-denied", "output-available", "output-error"]
-    assert parts[0]["approval"] == {"id": "approval-call_0", "approved": False}
+    assert parts[0]["approval"] == {"id": "approval-call_0", "approved": False, "reason": "Not now."}
     assert parts[1]["output"] == "It is sunny." and parts[2]["errorText"] == "Error: the service is down"
 
 
