@@ -11,14 +11,16 @@ import json
 import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from quart import Quart
 
 from .langgraph_wire import LangGraphWire
 from .wire import AgUiWire, AiSdkWire, NativeWire, OpenAIWire, Reply, Wire
 
-__all__ = ["WIRES", "ChatClient", "parse_sse"]
+__all__ = ["WIRES", "Answer", "ChatClient", "parse_sse"]
 
 WIRES: dict[str, Wire] = {
     "native": NativeWire(),
@@ -28,6 +30,15 @@ WIRES: dict[str, Wire] = {
     "langgraph": LangGraphWire(),
 }
 """Each protocol as the client speaks it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The answer of one of the blueprint's JSON routes (its threads, feedback): its status, and its JSON (None
+    when it has none: a ``204``)."""
+
+    status_code: int
+    json: Any
 
 
 class ChatClient:
@@ -103,14 +114,47 @@ class ChatClient:
         self._wire.read(reply.frames, reply)
         return reply
 
+    async def threads(self, *, limit: int | None = None, cursor: str | None = None) -> Answer:
+        """The caller's threads, most recent first, a page at a time (``next_cursor`` is the next's ``cursor``)."""
+        query = {key: str(value) for key, value in (("limit", limit), ("cursor", cursor)) if value is not None}
+        return await self._json("GET", "", query=query)
+
+    async def thread(self, thread_id: str) -> Answer:
+        """A thread read back in the protocol's own shapes: its title, messages, state, interrupts, stream id."""
+        return await self._json("GET", f"/{thread_id}")
+
+    async def rename(self, thread_id: str, title: str) -> Answer:
+        return await self._json("PATCH", f"/{thread_id}", {"title": title})
+
+    async def delete(self, thread_id: str) -> Answer:
+        """Delete a thread (a ``204``): a run on it is stopped first."""
+        return await self._json("DELETE", f"/{thread_id}")
+
+    async def rate(self, reply: Reply, score: float, comment: str | None = None) -> Answer:
+        """Rate the answer ``reply`` holds (by its ``run_id``): 1 or 0 for thumbs, or a number in the app's range."""
+        body = {"run_id": reply.run_id, "score": score} | ({"comment": comment} if comment is not None else {})
+        status, _, raw = await self._request("POST", f"{self.route}/feedback", body, self.headers)
+        return Answer(status, _data(raw.decode()) if raw else None)
+
+    async def _json(self, method: str, path: str, body: Any = None, query: Mapping[str, str] | None = None) -> Answer:
+        if not self._wire.has_thread_routes:
+            raise NotImplementedError("LangGraph's threads are its server's API: use langgraph_sdk's get_client(url)")
+        path = f"{self.route}/threads{path}" + (f"?{urlencode(query)}" if query else "")
+        status, _, raw = await self._request(method, path, body, self.headers)
+        return Answer(status, _data(raw.decode()) if raw else None)
+
     async def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any, bytes]:
+        return await self._request("POST", path, body, headers)
+
+    async def _request(self, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any, bytes]:
+        json_body = {} if body is None else {"json": body}
         if isinstance(self.target, str):
             import httpx
 
             async with httpx.AsyncClient(base_url=self.target, timeout=60) as client:
-                response = await client.post(path, json=body, headers=headers)
+                response = await client.request(method, path, headers=headers, **json_body)
                 return response.status_code, response.headers, response.content
-        test_response = await self.target.test_client().post(path, json=body, headers=headers)
+        test_response = await self.target.test_client().open(path, method=method, headers=headers, **json_body)
         return test_response.status_code, test_response.headers, await test_response.get_data(as_text=False)
 
 

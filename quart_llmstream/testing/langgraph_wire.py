@@ -15,6 +15,7 @@ _MODES = ["values", "messages-tuple"]
 
 class LangGraphWire(Wire):
     route = ""  # the blueprint's prefix: its routes are LangGraph's under it
+    has_thread_routes = False
 
     def path(self, route: str, thread_id: str | None) -> str:
         return f"{route}/threads/{thread_id}/runs/stream" if thread_id else f"{route}/runs/stream"

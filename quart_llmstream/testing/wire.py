@@ -58,6 +58,8 @@ class Wire:
     """Where its blueprint's chat route is by default (under the blueprint's prefix)."""
     decides = True
     """Whether a decision can be carried back (OpenAI's cannot)."""
+    has_thread_routes = True
+    """Whether its threads are the blueprint's thread routes (LangGraph's are its server's API)."""
 
     def path(self, route: str, thread_id: str | None) -> str:
         return route

@@ -4,6 +4,7 @@ example of docs/testing.md runs as it is written."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -169,10 +170,47 @@ async def test_a_replys_run_id_rates_the_answer_in_every_protocol(protocol: str)
     graph = create_agent(ScriptedChatModel(replies=["Hello."]), tools=[], checkpointer=InMemorySaver())
     app.register_blueprint(create_blueprint(lambda _: graph, protocol=protocol, events="token,end"), url_prefix="/x")
     route = "/x" if protocol in ("openai", "langgraph") else "/x/chat"
-    answered = await ChatClient(app, route, protocol=protocol).send("hi")
-    feedback = "/x/feedback" if protocol in ("openai", "langgraph") else "/x/chat/feedback"
-    response = await app.test_client().post(feedback, json={"run_id": answered.run_id, "score": 1})
-    assert answered.text == "Hello." and response.status_code == 204 and rated == [answered.run_id]
+    chat = ChatClient(app, route, protocol=protocol)
+    answered = await chat.send("hi")
+    rating = await chat.rate(answered, 1)
+    assert answered.text == "Hello." and rating.status_code == 204 and rated == [answered.run_id]
+    assert "score: a number from 0 to 1" in str((await chat.rate(answered, 7)).json), "in the protocol's error shape"
+
+
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui", "openai"])
+@pytest.mark.parametrize("served", [True, False], ids=["hypercorn", "test-client"])
+async def test_a_test_lists_reads_renames_and_deletes_threads_in_the_protocols_shapes(
+    protocol: str, served: bool
+) -> None:
+    app = Quart(__name__)
+    app.config["LLMSTREAM_SINGLE_USER"] = True
+    graph = create_agent(ScriptedChatModel(replies=["Hello."]), tools=[], checkpointer=InMemorySaver())
+    app.register_blueprint(create_blueprint(lambda _: graph, protocol=protocol), url_prefix="/x")
+    route = "/x" if protocol == "openai" else "/x/chat"
+    async with contextlib.AsyncExitStack() as stack:
+        chat = (
+            await stack.enter_async_context(ChatClient.serving(app, route, protocol=protocol))
+            if served
+            else ChatClient(app, route, protocol=protocol)
+        )
+        for thread_id in ("t1", "t2"):
+            assert (await chat.send(f"hi from {thread_id}", thread_id=thread_id)).text == "Hello."
+        listed = await chat.threads(limit=1)
+        rest = await chat.threads(cursor=listed.json["next_cursor"])
+        renamed = await chat.rename("t1", "Greetings")
+        read = await chat.thread("t1")
+        deleted = await chat.delete("t1")
+        gone = await chat.thread("t1")
+    assert [t["thread_id"] for t in listed.json["threads"] + rest.json["threads"]] == ["t2", "t1"]
+    assert renamed.status_code == 200 and renamed.json["title"] == "Greetings"
+    assert read.json["title"] == "Greetings" and len(read.json["messages"]) == 2, read.json
+    assert (deleted.status_code, deleted.json, gone.status_code) == (204, None, 404)
+
+
+async def test_langgraphs_threads_are_its_servers_api_not_the_kits() -> None:
+    chat = ChatClient(Quart(__name__), protocol="langgraph")
+    with pytest.raises(NotImplementedError, match="get_client"):
+        await chat.threads()
 
 
 async def test_the_example_of_the_testing_guide_runs() -> None:
