@@ -26,9 +26,16 @@ from .run import Preparer
 from .run.threads import LATEST_FIRST, Record, Recorded, Strategy, checked_name, stored_name, thread_config
 from .settings import Settings
 
-__all__ = ["NO_THREAD", "Threads"]
+__all__ = ["NO_THREAD", "Threads", "found"]
 
 NO_THREAD = "no such thread"
+
+
+def found(state: Any, record: Record | None) -> None:
+    """The one rule of whether a thread is there: it has a checkpoint, or a record (made before its first run, or
+    by a run stopped before its first checkpoint); ``404`` when it has neither."""
+    if state.created_at is None and record is None:
+        raise RequestError(404, "not_found", NO_THREAD)
 
 
 class Threads:
@@ -91,9 +98,8 @@ class Threads:
             state = await graph.aget_state(config, subgraphs=subgraphs)
         except ValueError as error:  # a namespace naming no subgraph of the graph
             raise RequestError(404, "not_found", f"checkpoint_ns: {error}") from None
-        made = checkpoint_id is None and await self.extension.records().get(owner, name) is not None
-        if state.created_at is None and not made:  # a thread made before its first run is there, empty
-            raise RequestError(404, "not_found", NO_THREAD)
+        named = checkpoint_id is not None or state.created_at is not None  # a checkpoint named: it must be there
+        found(state, None if named else await self.extension.records().get(owner, name))
         return state
 
     async def history(
@@ -194,8 +200,7 @@ class Threads:
         """The graph keeping the owner's thread ``name``, and its record; ``404`` when it has neither."""
         graph, config = await self.graph(owner, name)
         record = await self.extension.records().get(owner, name)
-        if record is None and (await graph.aget_state(config)).created_at is None:
-            raise RequestError(404, "not_found", NO_THREAD)
+        found(await graph.aget_state(config), record)
         return graph, record
 
     async def delete(self, owner: str | None, thread_id: str) -> None:

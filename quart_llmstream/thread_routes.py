@@ -33,10 +33,10 @@ from .request.body import read_json_body
 from .request.validation import validated
 from .run import Preparer
 from .run.threads import shared_keys
-from .run.threads.records import MAX_TITLE_CHARS, title_of
+from .run.threads.records import MAX_TITLE_CHARS, Record, title_of
 from .run.threads.state import interrupts_of, plain_messages, shared_state
 from .settings import Settings
-from .thread_access import NO_THREAD
+from .thread_access import NO_THREAD, found
 from .thread_runs import ThreadRuns
 
 __all__ = ["thread_routes"]
@@ -80,8 +80,7 @@ def thread_routes(
     async def read_thread(thread_id: str) -> Response:
         owner, name = await threads.owner(), threads.name(thread_id)
         thread = await _read(name, owner)
-        if thread.state.created_at is None:
-            raise RequestError(404, "not_found", NO_THREAD)
+        found(thread.state, thread.record)
         return jsonify(protocol.thread_body(thread.view))
 
     async def connect() -> Response:
@@ -119,7 +118,7 @@ def thread_routes(
         shared = shared_state(values, keys) or {}
         stream_id = record.stream_id if record is not None and await threads.run_going(record, owner) else None
         interrupts = interrupts_of(state) if state.created_at is not None else []
-        return _Thread(state, ThreadView(name, title, messages, shared, interrupts, stream_id))
+        return _Thread(state, record, ThreadView(name, title, messages, shared, interrupts, stream_id))
 
     async def rename_thread(thread_id: str) -> Response:
         owner, name = await threads.owner(), threads.name(thread_id)
@@ -148,9 +147,10 @@ def thread_routes(
 
 @dataclass(frozen=True, slots=True)
 class _Thread:
-    """A thread read: its state, and what :meth:`~.protocols.Protocol.thread_body` shows of it."""
+    """A thread read: its state and record, and what :meth:`~.protocols.Protocol.thread_body` shows of it."""
 
     state: Any
+    record: Record | None
     view: ThreadView
 
 

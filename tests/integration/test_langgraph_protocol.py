@@ -776,3 +776,19 @@ async def test_a_thread_made_before_its_first_run_is_there_empty_but_has_no_chec
         with pytest.raises(NotFoundError):
             await client.threads.get_state(thread, checkpoint_id=str(uuid.uuid4()))
     assert (empty["values"], empty["next"], empty["checkpoint"], empty["created_at"]) == ({}, [], None, None)
+
+
+async def test_a_thread_made_before_its_first_run_is_there_for_every_protocols_thread_routes() -> None:
+    """One rule says whether a thread is there (a checkpoint, or a record): a thread LangGraph's client made and
+    never ran is listed, read back empty, renamed and deleted through the other protocols' routes too."""
+    app, _ = langgraph_app()
+    async with running(app) as url, httpx.AsyncClient(base_url=url, headers=ALICE) as http:
+        await http.post("/lg/threads", json={"thread_id": "t9"})
+        listed = (await http.get("/native/chat/threads")).json()["threads"]
+        read = await http.get("/native/chat/threads/t9")
+        renamed = await http.patch("/ai/chat/threads/t9", json={"title": "Later"})
+        deleted = await http.delete("/agui/chat/threads/t9")
+        gone = await http.get("/lg/threads/t9")
+    assert [thread["thread_id"] for thread in listed] == ["t9"]
+    assert read.status_code == 200 and read.json()["messages"] == [] and read.json()["interrupts"] == [], read.text
+    assert renamed.json()["title"] == "Later" and deleted.status_code == 204 and gone.status_code == 404
