@@ -1,5 +1,5 @@
 """The LangGraph server's thread routes, in its shapes: threads made, read, searched by metadata, deleted, with
-their state and history (:class:`~.base.ThreadAccess` reaches them). The assistant's are
+their state and history (:class:`~.threads.ThreadAccess` reaches them). The assistant's are
 :mod:`.langgraph_assistant`.
 
 The store's are :mod:`.langgraph_store`. Not served (``docs/langgraph.md``): crons, webhooks.

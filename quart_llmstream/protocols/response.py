@@ -1,8 +1,8 @@
 """The response: read a stream's log from a position, encode each event through the protocol, send it.
 
 The response owns what limits the reader: heartbeats while nothing is sent, and the send timeout for a
-client that stopped reading. It ends after the final event, or when its client leaves; either way it
-tells the caller through ``left`` (the run decides whether to go on). A response that is not the run
+client that stopped reading. It ends after the final event, or when its client leaves: then it tells the
+caller through ``left`` (the run decides whether to go on). A response that is not the run
 can follow a run that started elsewhere, from any position.
 """
 

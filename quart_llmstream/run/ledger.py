@@ -1,4 +1,4 @@
-"""Which runs each owner has had: what a rating of an answer (:mod:`...feedback`) needs to find its run.
+"""Which runs each owner has had: what a rating of an answer (:mod:`..feedback`) needs to find its run.
 
 Kept, when the blueprint takes feedback, in the store of the threads' records (a LangGraph ``BaseStore``), one
 namespace per owner, so another owner's run is not there for a request, as for a thread. A run is found by its
