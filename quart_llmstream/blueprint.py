@@ -87,7 +87,8 @@ def create_blueprint(
         if records is None and kept:  # LangGraph keeps threads, but nothing tells their users apart
             log.info("blueprint %s serves no thread routes: no stream_owner hook tells users apart", state.name)
         tracing = extension.tracing(settings.langfuse)
-        rated = settings.on_feedback is not None or (tracing is not None and kept)  # the hook without LangGraph: ConfigError
+        # the on_feedback hook without LangGraph to keep runs in: feedback_route's ConfigError
+        rated = settings.on_feedback is not None or (tracing is not None and kept)
         ledger = extension.ledger if rated else None
         if ledger is not None:
             routes.append(feedback_route(settings, protocol.feedback_route(settings), ledger, tracing))
