@@ -2,15 +2,15 @@
 (:class:`ScriptedChatModel`), and a client that speaks each protocol and returns what a test asserts on
 (:class:`ChatClient`, whose answers are :class:`Reply`)."""
 
-from .client import Answer, ChatClient, parse_sse
+from .client import ChatClient, JSONReply, parse_sse
 from .model import Chunk, PacedChatModel, Script, ScriptedChatModel, ToolCall, words
 from .wire import Approval, Reply
 
 __all__ = [
-    "Answer",
     "Approval",
     "ChatClient",
     "Chunk",
+    "JSONReply",
     "PacedChatModel",
     "Reply",
     "Script",

@@ -20,7 +20,7 @@ from quart import Quart
 from .langgraph_wire import LangGraphWire
 from .wire import AgUiWire, AiSdkWire, NativeWire, OpenAIWire, Reply, Wire
 
-__all__ = ["WIRES", "Answer", "ChatClient", "parse_sse"]
+__all__ = ["WIRES", "ChatClient", "JSONReply", "parse_sse"]
 
 WIRES: dict[str, Wire] = {
     "native": NativeWire(),
@@ -33,7 +33,7 @@ WIRES: dict[str, Wire] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Answer:
+class JSONReply:
     """The answer of one of the blueprint's JSON routes (its threads, feedback): its status, and its JSON (None
     when it has none: a ``204``)."""
 
@@ -114,34 +114,36 @@ class ChatClient:
         self._wire.read(reply.frames, reply)
         return reply
 
-    async def threads(self, *, limit: int | None = None, cursor: str | None = None) -> Answer:
+    async def threads(self, *, limit: int | None = None, cursor: str | None = None) -> JSONReply:
         """The caller's threads, most recent first, a page at a time (``next_cursor`` is the next's ``cursor``)."""
         query = {key: str(value) for key, value in (("limit", limit), ("cursor", cursor)) if value is not None}
         return await self._json("GET", "", query=query)
 
-    async def thread(self, thread_id: str) -> Answer:
+    async def thread(self, thread_id: str) -> JSONReply:
         """A thread read back in the protocol's own shapes: its title, messages, state, interrupts, stream id."""
         return await self._json("GET", f"/{thread_id}")
 
-    async def rename(self, thread_id: str, title: str) -> Answer:
+    async def rename(self, thread_id: str, title: str) -> JSONReply:
         return await self._json("PATCH", f"/{thread_id}", {"title": title})
 
-    async def delete(self, thread_id: str) -> Answer:
+    async def delete(self, thread_id: str) -> JSONReply:
         """Delete a thread (a ``204``): a run on it is stopped first."""
         return await self._json("DELETE", f"/{thread_id}")
 
-    async def rate(self, reply: Reply, score: float, comment: str | None = None) -> Answer:
+    async def rate(self, reply: Reply, score: float, comment: str | None = None) -> JSONReply:
         """Rate the answer ``reply`` holds (by its ``run_id``): 1 or 0 for thumbs, or a number in the app's range."""
         body = {"run_id": reply.run_id, "score": score} | ({"comment": comment} if comment is not None else {})
         status, _, raw = await self._request("POST", f"{self.route}/feedback", body, self.headers)
-        return Answer(status, _data(raw.decode()) if raw else None)
+        return JSONReply(status, _data(raw.decode()) if raw else None)
 
-    async def _json(self, method: str, path: str, body: Any = None, query: Mapping[str, str] | None = None) -> Answer:
+    async def _json(
+        self, method: str, path: str, body: Any = None, query: Mapping[str, str] | None = None
+    ) -> JSONReply:
         if not self._wire.has_thread_routes:
             raise NotImplementedError("LangGraph's threads are its server's API: use langgraph_sdk's get_client(url)")
         path = f"{self.route}/threads{path}" + (f"?{urlencode(query)}" if query else "")
         status, _, raw = await self._request(method, path, body, self.headers)
-        return Answer(status, _data(raw.decode()) if raw else None)
+        return JSONReply(status, _data(raw.decode()) if raw else None)
 
     async def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any, bytes]:
         return await self._request("POST", path, body, headers)
