@@ -114,8 +114,9 @@ class Threads:
         """The thread's states, newest first: those whose metadata holds ``metadata``'s pairs, before the checkpoint
         ``before``, from the checkpoint ``(namespace, id)`` (a subgraph's, in its namespace); ``404`` when there is
         no thread."""
-        await self.state(owner, thread_id)  # 404 unless it is there
-        graph, config = await self.graph(owner, self.name(thread_id))
+        name = self.name(thread_id)
+        graph, _ = await self._existing(owner, name)
+        config = thread_config(name, owner)
         namespace, checkpoint_id = checkpoint
         config["configurable"] |= {"checkpoint_ns": namespace} if namespace else {}
         config["configurable"] |= {"checkpoint_id": checkpoint_id} if checkpoint_id else {}
@@ -197,7 +198,8 @@ class Threads:
             await held.release()
 
     async def _existing(self, owner: str | None, name: str) -> tuple[Any, Record | None]:
-        """The graph keeping the owner's thread ``name``, and its record; ``404`` when it has neither."""
+        """The graph keeping the owner's thread ``name`` (the factory asked once), and its record; ``404`` when the
+        thread is not there (:func:`found`)."""
         graph, config = await self.graph(owner, name)
         record = await self.extension.records().get(owner, name)
         found(await graph.aget_state(config), record)

@@ -35,8 +35,8 @@ class ThreadRuns(Threads):
         is on it (``409``) and as a run's input may (:func:`~.run.threads.messages.checked_write`); a fork at an earlier
         checkpoint whose tool calls are open is refused (``422``): they ran or were decided since."""
         name = self.name(thread_id)
-        graph, config = await self.graph(owner, name)
-        await self.state(owner, thread_id)  # 404 unless it is there
+        graph, _ = await self._existing(owner, name)
+        config = thread_config(name, owner)
         if checkpoint_id is not None:  # a fork from there
             config["configurable"] |= {"checkpoint_id": checkpoint_id, "checkpoint_ns": ""}
         async with self._held(graph.checkpointer, stored_name(name, owner), "state"):

@@ -792,3 +792,25 @@ async def test_a_thread_made_before_its_first_run_is_there_for_every_protocols_t
     assert [thread["thread_id"] for thread in listed] == ["t9"]
     assert read.status_code == 200 and read.json()["messages"] == [] and read.json()["interrupts"] == [], read.text
     assert renamed.json()["title"] == "Later" and deleted.status_code == 204 and gone.status_code == 404
+
+
+async def test_a_thread_route_asks_the_factory_for_the_graph_once() -> None:
+    """An app's factory may cost (a graph compiled, a model made): reading a thread's history or writing its state
+    builds the graph once per request."""
+    review = review_app()
+    built: list[str | None] = []
+
+    def factory(chat_request: Any) -> Any:
+        built.append(chat_request.thread_id)
+        return review.graph
+
+    owner = lambda chat_request: chat_request.headers.get("X-User")  # noqa: E731
+    app = review.app
+    app.register_blueprint(create_blueprint(factory, protocol="langgraph", stream_owner=owner), url_prefix="/lg")
+    async with running(app) as url, httpx.AsyncClient(base_url=f"{url}/lg", headers=ALICE) as http:
+        await http.post("/threads/t1/runs/wait", json={"input": ask("hi"), "if_not_exists": "create"})
+        built.clear()
+        history = await http.post("/threads/t1/history", json={"limit": 2})
+        written = await http.post("/threads/t1/state", json={"values": {"messages": []}})
+    assert history.status_code == 200 and written.status_code == 200, written.text
+    assert built == ["t1", "t1"]
