@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from quart import Quart
 
 from .errors import ConfigError, RequestError, public_message
+from .logs import LogReader
 from .logs.store import MemoryStore, StreamStore
 from .metrics import Metrics
 from .metrics.base import BlueprintMetrics
@@ -130,11 +131,16 @@ class LLMStream:
             detail = f"at most {limit} open streams per user: wait for one to end"
             raise RequestError(429, "too_many_streams", detail, retry_after=settings.retry_after)
 
-    def follower(self, settings: Settings, owner: str | None) -> Callable[[], None]:
+    def follower(self, settings: Settings, owner: str | None, reader: LogReader | None = None) -> Callable[[], None]:
         """One more follower of ``owner``'s runs, admitted (``429`` past ``max_streams_per_owner``) and counted as a
         stream is, with no await between: followers asking at once are counted one by one; the function returned
-        counts it out (once)."""
-        self.admit_owner(settings, owner)
+        counts it out (once). Refused, the ``reader`` it would have read is closed."""
+        try:
+            self.admit_owner(settings, owner)
+        except RequestError:
+            if reader is not None:
+                reader.close()
+            raise
         return self.count(owner)
 
     def count(self, owner: str | None) -> Callable[[], None]:

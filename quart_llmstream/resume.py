@@ -52,11 +52,7 @@ def resume_routes(
         if opened is None:
             return Response(status=204)
         meta, reader = opened
-        try:  # a follower holds a connection as a stream does
-            let_go = extension.follower(settings, owner)
-        except RequestError:
-            reader.close()
-            raise
+        let_go = extension.follower(settings, owner, reader)  # a follower holds a connection as a stream does
         encoder = protocol.encoder(stream_id, frozenset(meta.events), meta.ids)
         if metrics is not None:
             metrics.resumed()

@@ -18,6 +18,7 @@ from quart import request
 
 from .errors import RequestError
 from .extension import LLMStream
+from .logs import LogReader
 from .logs.store import StreamStore
 from .owners import owner_of
 from .request import ChatRequest
@@ -126,10 +127,10 @@ class Threads:
         states = graph.aget_state_history(config, filter=metadata or None, limit=limit, before=before_config)
         return [state async for state in states]
 
-    def follower(self, owner: str | None) -> Callable[[], None]:
+    def follower(self, owner: str | None, reader: LogReader | None = None) -> Callable[[], None]:
         """One more follower of ``owner``'s runs, counted as a stream is (``429`` past ``max_streams_per_owner``, as
-        a resume's); the function returned counts it out (once)."""
-        return self.extension.follower(self.settings, owner)
+        a resume's; refused, ``reader`` is closed); the function returned counts it out (once)."""
+        return self.extension.follower(self.settings, owner, reader)
 
     async def record(self, owner: str | None, thread_id: str) -> dict[str, Any] | None:
         """The thread as a list shows it, with its metadata; None when it has no record."""

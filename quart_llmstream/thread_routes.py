@@ -96,12 +96,7 @@ def thread_routes(
         if live is None:
             ending = RunEnded("interrupted" if thread.state.interrupts else "completed", "stop")
             first.append(ending)
-        try:
-            let_go = threads.follower(owner)  # a follower holds a connection as a stream does
-        except RequestError:
-            if live is not None:
-                live[1].close()
-            raise
+        let_go = threads.follower(owner, None if live is None else live[1])  # held as a stream holds a connection
         reader = Prefaced(first, None if live is None else live[1])
         encoder = protocol.encoder(ids["run_id"], frozenset(), ids)
         return await protocol.respond(reader, encoder, FOLLOWER, settings, closed=let_go)

@@ -58,11 +58,7 @@ def run_routes(
             raise RequestError(422, "invalid_request", "Last-Event-ID: an event number (or -1: from the start)")
         owner = await threads.owner()
         reader = await threads.follow(owner, thread_id, run_id)
-        try:
-            let_go = threads.follower(owner)
-        except RequestError:
-            reader.close()
-            raise
+        let_go = threads.follower(owner, reader)
         encoder = LangGraphEncoder(run_id, thread_id=thread_id)
         return await respond(reader, encoder, FOLLOWER, settings, number, closed=let_go)
 
