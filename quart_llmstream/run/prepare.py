@@ -118,16 +118,18 @@ class Preparer:
             if self._records is not None and name is not None and not asks.ephemeral:
                 recorded = Recorded(self._records(), owner, name, self._store)
             strategy = asks.multitask_strategy or settings.multitask_strategy
-            alone = takes_messages(runnable)
-            turn = Turn(chat_request, mapper, graph, config, strategy, recorded, asks.ephemeral, asks.must_exist, alone)
-            queued = await self._waits_apart(turn)
-            if queued is None:
+            messages_only = takes_messages(runnable)
+            turn = Turn(
+                chat_request, mapper, graph, config, strategy, recorded, asks.ephemeral, asks.must_exist, messages_only
+            )
+            waiting = await self._waits_apart(turn)
+            if waiting is None:
                 thread, config, inputs = await self._take_thread(turn)
             self._runs.admit(settings, owner, per_owner=True)
             meta = StreamMeta(owner, tuple(sorted(mapper.events)), dict(chat_request.ids))
             stream = await open_stream(self._store, str(run_id), asks.stream_id, meta)
-            if queued is not None:
-                await queued.queued(chat_request.question, str(run_id), make=not turn.must_exist)  # none: deleted
+            if waiting is not None:
+                await waiting.queued(chat_request.question, str(run_id), make=not turn.must_exist)  # none: deleted
             elif thread is not None:
                 await thread.begin(chat_request.question, stream.id if stream.resumable else None)
         except BaseException as exc:
@@ -149,7 +151,7 @@ class Preparer:
             mapping=self._mapping(mapper, str(run_id), chat_request, name, graph, inputs),
             stream=stream,
             reader=stream.log.reader(),
-            turn=None if queued is None else turn,
+            queued=None if waiting is None else turn,
         )
         await self._admitted(prepared)
         return prepared
@@ -197,10 +199,10 @@ class Preparer:
         """Start the prepared run in a task of its own (a queued one once its turn comes: :mod:`.queued`); the
         app's registry counts it until it ends."""
         started: Run | Queued
-        if prepared.turn is None:
+        if prepared.queued is None:
             started = self._run(prepared)
         else:
-            recorded, run_id = prepared.turn.recorded, prepared.mapping.run_id
+            recorded, run_id = prepared.queued.recorded, prepared.mapping.run_id
             assert recorded is not None  # a queued run's thread is recorded: its record lists it
             turn, unqueued = partial(self._turn_comes, prepared), partial(recorded.unqueued, run_id)
             outlives = prepared.outlives_client(self._settings.on_disconnect)
@@ -218,7 +220,7 @@ class Preparer:
     async def _turn_comes(self, prepared: Prepared) -> Run:
         """A queued run's turn: it takes its thread (its input checked against what the thread holds now) and
         starts."""
-        turn = prepared.turn
+        turn = prepared.queued
         assert turn is not None
         thread, prepared.config, prepared.inputs = await self._take_thread(turn)
         try:

@@ -78,15 +78,15 @@ class Prepared:
     mapping: StreamMapper
     stream: Stream
     reader: LogReader
-    turn: Turn | None = None
-    """A run that waits its turn in the background: what it takes its thread with when the turn comes."""
+    queued: Turn | None = None
+    """Set for a run that waits its turn in the background: what it takes its thread with when the turn comes."""
 
     def outlives_client(self, on_disconnect: OnDisconnect) -> bool:
         """Whether the run goes on when its client leaves: as the request says (LangGraph's ``on_disconnect``), else
         while its client may come back for the rest (a resumable stream), else as ``on_disconnect`` (the blueprint's
         option) says. A run that waits its turn in the background goes on unless its request says ``cancel``."""
         asked = self.chat_request.run_options.on_disconnect
-        if self.turn is not None:
+        if self.queued is not None:
             return asked != "cancel"
         if asked is not None:
             return asked == "continue"
