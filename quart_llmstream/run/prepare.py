@@ -125,7 +125,7 @@ class Preparer:
             waiting = await self._waits_apart(turn)
             if waiting is None:
                 thread, config, inputs = await self._take_thread(turn)
-            self._runs.admit(settings, owner, per_owner=True)
+            self._runs.admit(settings, owner, per_owner=True)  # before its stream is made: refused, it leaves no log
             meta = StreamMeta(owner, tuple(sorted(mapper.events)), dict(chat_request.ids))
             stream = await open_stream(self._store, str(run_id), asks.stream_id, meta)
             if waiting is not None:
