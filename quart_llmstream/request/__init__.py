@@ -1,7 +1,8 @@
 """The request side: a body becomes the :class:`ChatRequest` the runnable factory sees.
 
 ``body`` reads and checks the JSON body; each protocol's reader (in :mod:`..protocols`) validates its own
-shape and hands the conversation to :func:`conversation`, its attachments to :mod:`.attachments`, its tools to
+shape and hands the conversation to :func:`conversation` (but LangGraph's, whose input is whatever the graph
+takes, not a conversation that ends with a question), its attachments to :mod:`.attachments`, its tools to
 :mod:`.client_tools` and its decisions as a :class:`Resume`. Nothing here knows a protocol or a run.
 """
 
