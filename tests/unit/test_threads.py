@@ -289,7 +289,7 @@ async def test_a_rollback_goes_back_to_before_every_run_it_stopped() -> None:
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.graph import START, MessagesState, StateGraph
 
-    from quart_llmstream.run.threads import _before
+    from quart_llmstream.run.threads.run_thread import _before
 
     builder = StateGraph(MessagesState)
     builder.add_node("echo", lambda state: {"messages": [AIMessage(f"re: {state['messages'][-1].text}")]})
