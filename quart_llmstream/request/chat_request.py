@@ -87,9 +87,10 @@ class ChatRequest:
     ``attachments`` lists what the messages' attachments became (their content blocks are in the messages);
     ``state`` is the client's shared state (AG-UI's ``state``, a native or AI SDK body's ``state``).
     ``thread_id`` names the conversation (LangGraph's thread), ``tools`` are the tools
-    the client declared (OpenAI function-tool dicts, for ``bind_tools``), ``ids`` the protocol's own
-    identifiers (the AI SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...: what its frames name, kept with
-    the stream), and ``run_options`` what it asks of the run besides (:class:`RunOptions`). ``resume`` answers the
+    the client declared (OpenAI function-tool dicts, for ``bind_tools``), ``ids`` what the protocol's frames need
+    of the request — its own identifiers (the AI SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...) and
+    how to frame (OpenAI's ``stream`` and usage, LangGraph's run kind) — kept with the stream, so that a resume
+    on another process frames alike, and ``run_options`` what it asks of the run besides (:class:`RunOptions`). ``resume`` answers the
     interrupts the thread waits on: the run goes on from them instead of from a new message.
     """
 
