@@ -31,8 +31,8 @@ from ..events import Event, RunEnded
 from ..owners import scoped
 from .base import LogReader, StreamLog
 from .cancels import CHANNEL, Asked, CancelListener
+from .codec import from_record, to_record
 from .memory import MemoryLog
-from .records import from_record, to_record
 from .store import StoreDown, StreamConflict, StreamMeta, StreamStore
 
 __all__ = ["RedisStore"]

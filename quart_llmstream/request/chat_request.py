@@ -90,8 +90,8 @@ class ChatRequest:
     the client declared (OpenAI function-tool dicts, for ``bind_tools``), ``ids`` what the protocol's frames need
     of the request — its own identifiers (the AI SDK's chat ``id``, AG-UI's ``threadId`` and ``runId``, ...) and
     how to frame (OpenAI's ``stream`` and usage, LangGraph's run kind) — kept with the stream, so that a resume
-    on another process frames alike, and ``run_options`` what it asks of the run besides (:class:`RunOptions`). ``resume`` answers the
-    interrupts the thread waits on: the run goes on from them instead of from a new message.
+    on another process frames alike, and ``run_options`` what it asks of the run besides (:class:`RunOptions`).
+    ``resume`` answers the interrupts the thread waits on: the run goes on from them instead of from a new message.
     """
 
     question: str
