@@ -188,14 +188,28 @@ def _typed(messages: list[BaseMessage], asked: int | None, attachments: Attachme
     return messages[asked].text
 
 
+_PLACED = "user-"
+"""The opening of an id made for a user message the client sent without one (:func:`placed`)."""
+
+
+def placed(message_id: str | None) -> bool:
+    """Whether a user message's id was made by :func:`place_id`, the client having sent none."""
+    return message_id is not None and message_id.startswith(_PLACED)
+
+
+def place_id(place: int, text: str) -> str:
+    """The id of a user message the client sent without one, made from its text and its ``place`` among the user
+    messages (1: the first): the same conversation sent again names the same messages."""
+    return _PLACED + hashlib.sha256(f"{place}\0{text}".encode()).hexdigest()[:24]
+
+
 def _named(messages: list[BaseMessage]) -> list[BaseMessage]:
     named, asked = [], 0
     for message in messages:
         if isinstance(message, HumanMessage):
             asked += 1
             if not message.id:
-                digest = hashlib.sha256(f"{asked}\0{message.text}".encode()).hexdigest()[:24]
-                message = message.model_copy(update={"id": f"user-{digest}"})
+                message = message.model_copy(update={"id": place_id(asked, message.text)})
         named.append(message)
     return named
 

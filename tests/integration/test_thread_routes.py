@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+from openai import AsyncOpenAI, ConflictError
 
 from fakes import ProbedChatModel, agent, words
 from helpers import chat_app, running
@@ -252,3 +253,34 @@ async def test_a_stream_a_threads_record_no_longer_remembers_has_its_log_deleted
         after = [(await http.get(f"{url}/native/chat/{s}/stream", headers=ALICE)).status_code for s in streams]
     assert replays == [204, 200, 200], "the oldest, which the record forgot, is gone; the others replay"
     assert after == [204, 204, 204]
+
+
+@pytest.mark.parametrize("protocol", ["native", "openai"])
+async def test_a_question_sent_alone_each_turn_is_kept_each_time_though_asked_before(protocol: str) -> None:
+    """A client whose thread keeps the conversation sends its question alone; "hi" asked again a turn later is a
+    new question, not the first one sent again."""
+    review = review_app()
+    async with running(review.app) as url, httpx.AsyncClient(timeout=30) as http:
+        for question in ("hi", "thanks", "hi"):
+            await ask(http, url, protocol, "t1", question, [])
+        read = (await http.get(f"{url}{THREADS[protocol]}/t1", headers=ALICE)).json()
+    said = [(message["role"], message["content"]) for message in read["messages"] if message["role"] != "tool"]
+    assert [text for role, text in said if role == "user"] == ["hi", "thanks", "hi"]
+    assert [role for role, _ in said] == ["user", "assistant"] * 3, "each question answered once"
+
+
+async def test_the_openai_sdks_retry_of_an_interrupted_answer_leaves_the_decision_waiting() -> None:
+    """The SDK retries a 409: the retry is the turn that stopped at the approval sent again, not a decision, and
+    not a new question — the call still waits, it never ran, and the thread holds the question once."""
+    review = review_app()
+    async with running(review.app) as url:
+        client = AsyncOpenAI(base_url=f"{url}/v1", api_key="none", default_headers={"X-Thread-Id": "t1", **ALICE})
+        with pytest.raises(ConflictError) as refused:
+            await client.chat.completions.create(model="agent", messages=[{"role": "user", "content": "please note"}])
+        async with httpx.AsyncClient(timeout=30) as http:
+            read = (await http.get(f"{url}/v1/threads/t1", headers=ALICE)).json()
+    assert refused.value.code == "interrupted", "not retried: the SDK raises the interrupt"
+    assert review.audit.ran("send_note") == [] and [i["actions"][0]["name"] for i in read["interrupts"]] == [
+        "send_note"
+    ]
+    assert [m["content"] for m in read["messages"] if m["role"] == "user"] == ["please note"]

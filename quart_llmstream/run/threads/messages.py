@@ -14,7 +14,8 @@ A run stopped after its model called tools (a cancel, a breakpoint) leaves those
 refuses a conversation with a call nothing answers. So a turn that goes on from such a thread with new input
 closes them first, with the server's own results: the tool's, when it finished before the stop, or that the call
 was cancelled (a client's result for one is not taken: Agent Chat UI sends "Successfully handled tool call." for
-each, which would tell the model a tool ran that never did).
+each, which would tell the model a tool ran that never did). A new question while calls wait for a person's
+decision closes them alike (not run); the same turn sent again then (a retry) adds nothing, and is a ``409``.
 """
 
 from __future__ import annotations
@@ -32,20 +33,23 @@ from langchain_core.messages import (
 
 from ...errors import RequestError
 from ...request import ChatRequest
+from ...request.chat_request import place_id, placed
 from ...request.content_blocks import client_messages
 from ...request.counted import Budget, check_counts, check_text
 from ...settings import Settings
 from .tools import graph_tools
 
-__all__ = ["CANCELLED", "checked_write", "unseen"]
+__all__ = ["CANCELLED", "NOT_DECIDED", "checked_write", "unseen"]
 
 
 def unseen(chat_request: ChatRequest, state: Any, graph: Any, system_messages: str = "drop") -> list[BaseMessage]:
     """What of the client's conversation the thread in ``state`` lacks, checked before it is stored."""
     thread = (state.values.get("messages") if isinstance(state.values, Mapping) else None) or []
     new = _without_system(_lacking(chat_request.messages, thread), system_messages, "")
-    closed = _cancelled_calls(thread, state)
-    if closed:
+    if state.interrupts and not new:  # the turn that stopped there, sent again: not a decision
+        raise RequestError(409, "conflict", "the thread waits for a decision: answer it, or ask something new")
+    closed = _closed_calls(thread, state, asks=any(isinstance(message, HumanMessage) for message in new))
+    if closed and not state.interrupts:  # a stopped run's calls: the client's results for them are not taken
         ids = {message.tool_call_id for message in closed}
         new = [message for message in new if not (isinstance(message, ToolMessage) and message.tool_call_id in ids)]
     if any(isinstance(message, ToolMessage) for message in new):
@@ -54,20 +58,23 @@ def unseen(chat_request: ChatRequest, state: Any, graph: Any, system_messages: s
 
 
 CANCELLED = "Cancelled: the run that made this call was stopped before the call finished."
+NOT_DECIDED = "Not run: the user sent a new message instead of deciding on this call."
 
 
-def _cancelled_calls(thread: list[BaseMessage], state: Any) -> list[ToolMessage]:
-    """The results that close the calls a stopped run left open (nodes still to run, no decision pending): those
-    its tools wrote before the stop, sent again (the thread shows them, but a run with input drops what its step
-    had not committed; ``add_messages`` merges one already stored), then the server's "cancelled" for the rest."""
-    if not thread or state.interrupts or not state.next:
+def _closed_calls(thread: list[BaseMessage], state: Any, asks: bool) -> list[ToolMessage]:
+    """The results that close the calls a run left open (nodes still to run): a stopped run's, or, when the turn
+    ``asks`` a new question, those waiting for a decision. The results its tools wrote before the stop are sent
+    again (the thread shows them, but a run with input drops what its step had not committed; ``add_messages``
+    merges one already stored), then the server's own for the rest: "cancelled", or "not run" (not decided)."""
+    if not thread or not state.next or (state.interrupts and not asks):
         return []
     asked = next((message for message in reversed(thread) if isinstance(message, AIMessage)), None)
     calls = {str(call["id"]): call["name"] for call in (asked.tool_calls if asked else ())}
     results = [message for message in thread if isinstance(message, ToolMessage) and message.tool_call_id in calls]
     answered = {message.tool_call_id for message in results}
+    text = NOT_DECIDED if state.interrupts else CANCELLED
     return results + [
-        ToolMessage(CANCELLED, tool_call_id=call_id, name=name, status="error")
+        ToolMessage(text, tool_call_id=call_id, name=name, status="error")
         for call_id, name in calls.items()
         if call_id not in answered
     ]
@@ -131,11 +138,13 @@ def _within_limits(raw: list[Any], settings: Settings) -> None:
 
 
 def _lacking(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:
-    """The messages after the last one ``thread`` holds (by id, or a tool result by the call it answers), but for
-    the model's answers — all, on a new thread — and the results the thread lacks of the calls its last answer
+    """The messages after the last one ``thread`` holds (by id — a question sent alone, under an id made from its
+    place, only as the thread's last question — or a tool result by the call it answers), but for the model's
+    answers — all, on a new thread — and the results the thread lacks of the calls its last answer
     left open, wherever the client put them (in the order of the calls, before a result the thread holds)."""
     if not thread:
         return conversation
+    conversation = _placed_after(conversation, thread)
     ids = {message.id for message in thread if message.id}
     answered = {message.tool_call_id for message in thread if isinstance(message, ToolMessage)}
 
@@ -152,6 +161,21 @@ def _lacking(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list
         if isinstance(message, ToolMessage) and message.tool_call_id in open_calls and not held(message)
     ]
     return earlier + [message for message in conversation[last + 1 :] if not isinstance(message, AIMessage)]
+
+
+def _placed_after(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:
+    """The conversation with a question sent alone (a client whose thread keeps the rest), named by its place in
+    the request (the first), named by its place after the thread's questions instead, as a client sending the whole
+    conversation names it: "hi" asked again later is a new message, and the thread's last question sent again (a
+    retry) is that one."""
+    users = [index for index, message in enumerate(conversation) if isinstance(message, HumanMessage)]
+    if len(users) != 1 or not placed(conversation[users[0]].id):
+        return conversation
+    asked = [message for message in thread if isinstance(message, HumanMessage)]
+    question = conversation[users[0]]
+    again = asked and asked[-1].id == place_id(len(asked), question.text)
+    renamed = question.model_copy(update={"id": place_id(len(asked) + (0 if again else 1), question.text)})
+    return [*conversation[: users[0]], renamed, *conversation[users[0] + 1 :]]
 
 
 def _check_results(
