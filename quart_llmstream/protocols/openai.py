@@ -36,7 +36,6 @@ __all__ = ["OpenAIProtocol"]
 
 _DONE = encode_event("[DONE]")
 _FINISH_REASONS = {"length": "length", "content_filter": "content_filter"}  # anything else ends as "stop"
-_ERROR_TYPES = {400: "invalid_request_error", 404: "invalid_request_error", 413: "invalid_request_error"}
 _ERROR_STATUSES = {"timeout": 504, "interrupted": 409}  # of a whole answer that failed; anything else: 500
 
 
@@ -89,10 +88,12 @@ class OpenAIProtocol(Protocol):
         status, completion = encoder.completion()
         response = jsonify(completion)
         response.status_code = status
+        if status == _ERROR_STATUSES["interrupted"]:  # the SDKs retry a 409: the same turn again decides nothing
+            response.headers["x-should-retry"] = "false"
         return response
 
     def error_body(self, exc: RequestError) -> dict[str, Any]:
-        error_type = _ERROR_TYPES.get(exc.status, "server_error")
+        error_type = "invalid_request_error" if exc.status < 500 else "server_error"  # the client's, or the server's
         return {"error": {"message": exc.detail, "type": error_type, "param": None, "code": exc.error}}
 
 

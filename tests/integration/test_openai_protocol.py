@@ -172,6 +172,12 @@ async def test_errors_before_streaming_take_openais_shape(body: Any, status: int
     assert needle in error["message"]
 
 
+async def test_a_refusal_of_what_the_client_sent_is_an_invalid_request_error_whatever_its_status() -> None:
+    async with running(openai_app(model())) as url, httpx.AsyncClient() as client:
+        as_text = await client.post(f"{url}/v1/chat/completions", content=b"{}", headers={"Content-Type": "text/plain"})
+    assert as_text.status_code == 415 and as_text.json()["error"]["type"] == "invalid_request_error"
+
+
 async def test_a_body_over_the_apps_limit_is_a_413_in_openais_shape() -> None:
     app = openai_app(model())
     app.config["MAX_CONTENT_LENGTH"] = 1000
