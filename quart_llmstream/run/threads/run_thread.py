@@ -141,7 +141,7 @@ class RunThread:
         state = await self.state()
         if "__start__" in state.next:  # before a run's input: nothing to go on with
             raise RequestError(422, "invalid_request", "checkpoint: it is before a run's input; send one from it")
-        if "checkpoint_id" in self.config.get("configurable", {}) and forks_past_decisions(state, await self.head()):
+        if await self._forks_past_decisions(state):
             detail = (
                 "checkpoint: going on from it would run again tool calls the thread has run or decided; "
                 "a run from it takes an input (an edit), or name a checkpoint before the model's call"
@@ -158,8 +158,17 @@ class RunThread:
         """The value per pending interrupt that resumes the thread, checked (:mod:`.decisions`), and the events
         a resumed stream starts with: the thread's messages, then what each decision does to its call."""
         state = await self.state()
+        if await self._forks_past_decisions(state):  # a decision the thread left behind (a new question since)
+            detail = "checkpoint: the thread has gone on past what waited there; resume it where it waits now"
+            raise RequestError(422, "invalid_request", detail)
         values, decided = resume_value(state, resume, graph_tools(self.graph))
         return values, (MessagesSnapshot(plain_messages(state)), *decided)
+
+    async def _forks_past_decisions(self, state: Any) -> bool:
+        """Whether the run, from an earlier checkpoint named (``state``), would go on through tool calls the thread
+        has run or decided since, or that waited there for a decision it left behind."""
+        named = "checkpoint_id" in self.config.get("configurable", {})
+        return named and forks_past_decisions(state, await self.head())
 
     async def begin(self, question: str, stream_id: str | None) -> None:
         """The run starts: the thread's record says so (made, titled by the question, on its first run), and the
