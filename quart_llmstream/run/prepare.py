@@ -263,6 +263,7 @@ class Preparer:
             try:
                 stream, ids = prepared.stream.id, prepared.chat_request.ids
                 answer_ids = self._streams.answer_ids(stream, ids) if self._streams is not None else ()
+                answer_ids = (*answer_ids, *(thread.answers if thread is not None else ()))  # as read back
                 await ledger().keep(prepared.owner, prepared.mapping.run_id, prepared.thread_name, answer_ids)
             finally:
                 if thread is not None:

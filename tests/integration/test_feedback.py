@@ -224,3 +224,27 @@ async def test_a_hook_that_fails_makes_the_rating_a_500_the_client_can_retry() -
         run_id = json.loads(stream.events[-2].data)["run_id"]
         failed = await rate(f"{url}/chat/feedback", {"run_id": run_id, "score": 1})
     assert failed.status_code == 500 and "ratings table" not in failed.text  # redacted
+
+
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui", "openai"])
+async def test_an_answer_read_back_from_its_thread_is_rated_by_the_id_it_is_read_back_with(protocol: str) -> None:
+    """After a reload the page has the thread's messages, not the stream's ids: the answer's id as read back names
+    its run."""
+    from langchain.agents import create_agent
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from quart_llmstream.testing import ChatClient, ScriptedChatModel
+
+    rated: list[str] = []
+    app = Quart(__name__)
+    app.config |= {"LLMSTREAM_SINGLE_USER": True, "LLMSTREAM_ON_FEEDBACK": lambda _, given: rated.append(given.run_id)}
+    graph = create_agent(ScriptedChatModel(replies=["Hello.", "Bye."]), tools=[], checkpointer=InMemorySaver())
+    app.register_blueprint(create_blueprint(lambda _: graph, protocol=protocol, events="token,end"), url_prefix="/x")
+    route = "/x" if protocol == "openai" else "/x/chat"
+    chat = ChatClient(app, route, protocol=protocol)
+    first, second = await chat.send("hi", thread_id="t1"), await chat.send("bye", thread_id="t1")
+    answers = [m for m in (await chat.thread("t1")).json["messages"] if m["role"] == "assistant"]
+    for answer in answers:
+        rating = await app.test_client().post(f"{route}/feedback", json={"message_id": answer["id"], "score": 1})
+        assert rating.status_code == 204, await rating.get_data(as_text=True)
+    assert rated == [first.run_id, second.run_id] and None not in rated

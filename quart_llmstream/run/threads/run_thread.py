@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 
 from ...errors import RequestError
@@ -94,6 +94,9 @@ class RunThread:
     recorded: Recorded | None = None
     status: str | None = None
     ephemeral: bool = False
+    answers: tuple[str, ...] = ()
+    """The ids of the model's messages the run added to the thread, once it has ended: a thread read back names
+    them so (feedback finds the run by them)."""
     _start: Any = field(default=None, repr=False)
 
     @property
@@ -184,6 +187,9 @@ class RunThread:
         state = await self.head()
         settled_state = settled(state)
         self.status = status_of(state)
+        before = {message.id for message in _messages(await self.state())}
+        added = (m for m in _messages(state) if isinstance(m, AIMessage) and m.id and m.id not in before)
+        self.answers = tuple(str(message.id) for message in added)
         return settled_state
 
     async def release(self, ended: str | None = None) -> None:
@@ -256,3 +262,8 @@ async def _before(graph: Any, config: RunnableConfig, run_ids: tuple[str, ...]) 
         return config
     checkpoint_id = snapshot.config["configurable"]["checkpoint_id"]
     return {**config, "configurable": {**config.get("configurable", {}), "checkpoint_id": checkpoint_id}}
+
+
+def _messages(state: Any) -> list[BaseMessage]:
+    values = state.values if isinstance(state.values, dict) else {}
+    return list(values.get("messages") or ())
