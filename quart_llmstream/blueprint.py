@@ -85,7 +85,8 @@ def create_blueprint(
         kept = extension.keeps_records()  # False: no LangGraph, so no threads, nor runs kept to rate
         records = extension.records if settings.threads_listed and kept else None
         if records is None and kept:  # LangGraph keeps threads, but nothing tells their users apart
-            log.info("blueprint %s serves no thread routes: no stream_owner hook tells users apart", state.name)
+            detail = "no stream_owner hook tells users apart (LLMSTREAM_SINGLE_USER: an app of one user)"
+            log.info("blueprint %s serves no thread routes: %s", state.name, detail)
         tracing = extension.tracing(settings.langfuse)
         # the on_feedback hook without LangGraph to keep runs in: feedback_route's ConfigError
         rated = settings.on_feedback is not None or (tracing is not None and kept)

@@ -30,6 +30,7 @@ class LangGraphWire(Wire):
 
     def read(self, frames: list[tuple[str, Any]], reply: Reply) -> None:
         values: dict[str, Any] | None = None
+        before: set[str] | None = None  # the ids of the messages the thread held as the run began: its first values
         interrupts: dict[str, Any] = {}  # by id: parallel interrupts (per_call mode's) come a chunk each
         for event, data in frames:
             kind = event.partition("|")[0]
@@ -41,12 +42,15 @@ class LangGraphWire(Wire):
                     reply.text += _text(chunk.get("content"))
             elif kind == "values" and event == kind:
                 values = data
+                if before is None:
+                    before = {str(message.get("id")) for message in data.get("messages", ())}
                 interrupts |= {str(i.get("id")): i for i in data.get("__interrupt__", ()) if isinstance(i, dict)}
             elif kind == "error":
                 reply.error = {"code": data.get("error"), "message": data.get("message")}
         if values is None:
             return
-        reply.final, turn = values, _this_turn(values.get("messages", []))
+        reply.final, held = values, before or set()
+        turn = [message for message in values.get("messages", []) if str(message.get("id")) not in held]
         reply.state = {key: value for key, value in values.items() if key not in ("messages", "__interrupt__")}
         calls = [call for message in turn if message.get("type") == "ai" for call in message.get("tool_calls", ())]
         reply.tool_calls = [{"id": call["id"], "name": call["name"], "args": call["args"]} for call in calls]
@@ -64,12 +68,6 @@ class LangGraphWire(Wire):
                 call_id = call["id"] if call else ""
                 reply.approvals.append(Approval(interrupt["id"], call_id, request["name"], request["args"]))
         reply.finish_reason = "interrupt" if reply.interrupts else "error" if reply.error else "stop"
-
-
-def _this_turn(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The messages after the last question."""
-    last = max((i for i, message in enumerate(messages) if message.get("type") == "human"), default=-1)
-    return messages[last + 1 :]
 
 
 def _text(content: Any) -> str:

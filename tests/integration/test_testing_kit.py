@@ -60,7 +60,7 @@ async def test_an_agent_calls_a_tool_pauses_for_approval_and_answers(protocol: s
     assert [(call["name"], call["args"]) for call in asked.tool_calls] == [("send_note", NOTE.args)]
     assert [(a.name, a.args) for a in asked.approvals] == [("send_note", NOTE.args)]
     assert asked.text == "" and asked.tool_results == {} and asked.thread_id == "t1"
-    assert done.text == "Done: the note is sent." and done.error is None
+    assert done.text == "Done: the note is sent." and done.error is None and done.tool_calls == [], "this run's"
     assert list(done.tool_results.values()) in (["sent to Ann: hello"], [{"content": "sent to Ann: hello"}])
     assert list(done.tool_results) == [asked.approvals[0].tool_call_id], "by call id, in every protocol"
     assert done.run_id and done.run_id != asked.run_id

@@ -108,4 +108,5 @@ def test_a_blueprint_without_owners_says_it_serves_no_thread_routes(protocol: st
     said = [r.getMessage() for r in caplog.records if "serves no thread routes" in r.getMessage()]
     lists = ("/threads", "/threads/search")  # where a protocol's clients list their threads
     rules = {how: {r.rule for r in app.url_map.iter_rules() if r.rule.endswith(lists)} for how, app in apps.items()}
-    assert len(said) == 1 and not rules["alone"] and rules["owned"] and rules["one user"]
+    assert len(said) == 1 and "LLMSTREAM_SINGLE_USER" in said[0], "and what turns them on for an app of one user"
+    assert not rules["alone"] and rules["owned"] and rules["one user"]
