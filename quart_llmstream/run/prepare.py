@@ -264,7 +264,8 @@ class Preparer:
                 stream, ids = prepared.stream.id, prepared.chat_request.ids
                 answer_ids = self._streams.answer_ids(stream, ids) if self._streams is not None else ()
                 answer_ids = (*answer_ids, *(thread.answers if thread is not None else ()))  # as read back
-                await ledger().keep(prepared.owner, prepared.mapping.run_id, prepared.thread_name, answer_ids)
+                kept_on = None if thread is not None and thread.ephemeral else prepared.thread_name  # gone with it
+                await ledger().keep(prepared.owner, prepared.mapping.run_id, kept_on, answer_ids)
             finally:
                 if thread is not None:
                     await thread.release(status)

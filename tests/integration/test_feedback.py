@@ -248,3 +248,20 @@ async def test_an_answer_read_back_from_its_thread_is_rated_by_the_id_it_is_read
         rating = await app.test_client().post(f"{route}/feedback", json={"message_id": answer["id"], "score": 1})
         assert rating.status_code == 204, await rating.get_data(as_text=True)
     assert rated == [first.run_id, second.run_id] and None not in rated
+
+
+async def test_a_stateless_runs_answer_is_rated_with_no_thread_its_thread_being_gone() -> None:
+    from langchain.agents import create_agent
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from quart_llmstream.testing import ChatClient, ScriptedChatModel
+
+    rated: list[Any] = []
+    app = Quart(__name__)
+    app.config |= {"LLMSTREAM_SINGLE_USER": True, "LLMSTREAM_ON_FEEDBACK": lambda asking, _: rated.append(asking)}
+    graph = create_agent(ScriptedChatModel(replies=["Hello."]), tools=[], checkpointer=InMemorySaver())
+    app.register_blueprint(create_blueprint(lambda _: graph, protocol="langgraph"), url_prefix="/lg")
+    chat = ChatClient(app, "/lg", protocol="langgraph")
+    answered = await chat.send("hi")  # no thread: a stateless run, its thread deleted as it ends
+    assert (await chat.rate(answered, 1)).status_code == 204
+    assert [asking.thread_id for asking in rated] == [None]
