@@ -420,8 +420,8 @@ async def followed(url: str) -> dict[str, Any]:
     await client.runs.wait(thread, "agent", input=ask("hello there"))
     run = await client.runs.create(thread, "agent", input=ask("the weather please"), stream_mode=["updates", "values"])
     await client.runs.join(thread, run["run_id"])
-    for _ in range(50):  # the last frame, at the pace each server looks for them
-        if got["lifecycle"].count(("metadata", {"status": "run_done"})) == 2:
+    for _ in range(50):  # the last frame of each follower, at the pace each server looks for them
+        if all(frames.count(("metadata", {"status": "run_done"})) == 2 for frames in got.values()):
             break
         await asyncio.sleep(0.1)
     for follower in followers:
