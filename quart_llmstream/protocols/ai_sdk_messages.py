@@ -98,7 +98,7 @@ def read_chat(body: dict[str, Any], headers: Headers, settings: Settings) -> Cha
         thread_id=parsed.id or None,
         resume=resume if verdicts or resume.has_value else None,
         attachments=found,
-        run_options=RunOptions(stream_id=parsed.id or None),
+        run_options=RunOptions(stream_id=parsed.id or None, answer_again=parsed.trigger == "regenerate-message"),
         state=body.get("state"),
     )
 

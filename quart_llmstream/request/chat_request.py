@@ -73,6 +73,8 @@ class RunOptions:
     """Its thread must be there already (LangGraph's ``if_not_exists: "reject"``)."""
     ephemeral: bool = False
     """Its thread is its own, deleted as it ends (a stateless LangGraph run)."""
+    answer_again: bool = False
+    """Answer the thread's last question again, in place of its answer (the AI SDK's ``regenerate()``)."""
     source: Mapping[str, Any] = field(default_factory=dict)
     """What the event source takes besides the filters (LangGraph's stream modes, subgraphs and breakpoints)."""
 

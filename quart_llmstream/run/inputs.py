@@ -56,6 +56,9 @@ async def runnable_input(
 
         values, opening = await thread.resumed(chat_request.resume)
         return RunInput(Command(resume=values), opening)
+    if chat_request.run_options.answer_again and thread is not None and await thread.answer_again(chat_request):
+        await thread.goes_on()  # from the checkpoint where the question had just been added: a branch
+        return RunInput(None)
     if chat_request.run_options.goes_on:  # no input: the graph goes on from where its thread stopped, or a checkpoint
         if thread is None:
             raise RequestError(400, "invalid_request", "a run without input goes on from a thread: name one")

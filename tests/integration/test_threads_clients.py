@@ -230,3 +230,32 @@ async def test_attachments_come_back_to_openai_and_native_clients_which_go_on_wi
     assert native_thread["messages"][0]["attachments"] == sent
     assert again.status_code == 200 and '"token":" second"' in again.text
     await held_once(review, "t4", [image, {k: v for k, v in document.items() if k != "filename"}])
+
+
+async def test_the_ai_sdks_regenerate_answers_the_last_question_again_in_place_of_its_answer() -> None:
+    """``regenerate()`` drops the answer on the page and asks for another: the thread goes on from where the
+    question had just been added (a branch), so the model does not see the answer it replaces, and the thread read
+    back after a reload is what the page shows."""
+    from langchain.agents import create_agent
+    from langgraph.checkpoint.memory import InMemorySaver
+    from quart import Quart
+
+    from quart_llmstream import create_blueprint
+    from quart_llmstream.testing import ScriptedChatModel
+
+    model = ScriptedChatModel(replies=["Hello.", "Hi there!"])
+    app = Quart(__name__)
+    app.config["LLMSTREAM_SINGLE_USER"] = True
+    graph = create_agent(model, tools=[], checkpointer=InMemorySaver())
+    app.register_blueprint(create_blueprint(lambda _: graph, protocol="ai-sdk"), url_prefix="/ai")
+    async with running(app) as url:
+        page = await node("ai_chat.mjs", api=f"{url}/ai/chat", chatId="t1", turns=["hi"], regenerate=True)
+        thread = await read(url, "/ai/chat")
+
+    def said(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return [(m["role"], "".join(p.get("text", "") for p in m["parts"])) for m in messages]
+
+    assert page["error"] is None and [r.get("trigger") for r in page["requests"]][-1] == "regenerate-message"
+    assert said(page["messages"]) == [("user", "hi"), ("assistant", "Hi there!")]
+    assert said(thread["messages"]) == said(page["messages"])
+    assert [m.text for m in model.seen[1]] == ["hi"], "asked again as first asked: not shown the answer it replaces"

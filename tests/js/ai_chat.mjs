@@ -3,7 +3,8 @@
 //   {"api", "chatId", "turns": [text | {text, files: [FileUIPart]}, ...], "clientTools"?: {toolName: output},
 //    "approvals"?: {toolName: bool},
 //    "body"?, "headers"?, "messages"?: UIMessage[] to start from (a thread read back: checked first with
-//    validateUIMessages; approvals it awaits are answered as `approvals` says)}
+//    validateUIMessages; approvals it awaits are answered as `approvals` says), "regenerate"?: true (after the
+//    turns, `regenerate()` the last answer)}
 // Client tools have no `execute`: `onToolCall` answers them with `addToolOutput`. A call that awaits
 // approval is answered with `addToolApprovalResponse` as `approvals` says. `sendAutomaticallyWhen` (the tool
 // calls complete, or every approval answered) sends the continuation, as an app does.
@@ -122,6 +123,10 @@ try {
   }
   for (const turn of args.turns) {
     await chat.sendMessage(typeof turn === "string" ? { text: turn } : turn);
+    await idle();
+  }
+  if (args.regenerate) {
+    await chat.regenerate();
     await idle();
   }
 } catch (error) {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
 from ...errors import RequestError
@@ -152,6 +152,24 @@ class RunThread:
             raise RequestError(422, "invalid_request", detail)
         if state.interrupts:  # going on would ask again; a decision is the answer
             raise RequestError(409, "conflict", "the thread waits for a decision: a resume answers it")
+
+    async def answer_again(self, chat_request: ChatRequest) -> bool:
+        """Whether the run answers the thread's last question again, in place of its answer (a client's
+        regenerate): when the request's last message is that question, the run goes on from the checkpoint where
+        it had just been added — a branch, the answer left in the thread's history. False otherwise (the
+        question is not the thread's: it is added as any)."""
+        head = await self.head()
+        asked = next((m.id for m in reversed(_messages(head)) if isinstance(m, HumanMessage)), None)
+        if asked is None or not chat_request.messages or chat_request.messages[-1].id != asked:
+            return False
+        snapshot = head
+        while not (_messages(snapshot) and _messages(snapshot)[-1].id == asked and snapshot.next):
+            if snapshot.parent_config is None:
+                return False
+            snapshot = await self.graph.aget_state(snapshot.parent_config)
+        checkpoint_id = snapshot.config["configurable"]["checkpoint_id"]
+        self.go_from({**self.config, "configurable": {**self.config["configurable"], "checkpoint_id": checkpoint_id}})
+        return True
 
     async def lacking(self, chat_request: ChatRequest, system_messages: str) -> list[BaseMessage]:
         """What of the request's conversation the thread lacks, checked (:func:`.messages.unseen`)."""
