@@ -104,8 +104,8 @@ async def idle_memory(app: str, count: int) -> float:
         await load.streams(port, 5, 10, 0.0)
         await asyncio.sleep(0.5)
         before = resident_kib(pid)
-        runs = [load.StreamRun() for _ in range(count)]
-        opened = [asyncio.create_task(load.stream(port, 2, 3600.0, run=run)) for run in runs]
+        runs = [load.StreamRun() for _ in range(count)]  # a token at once, then silence: idle, mid-answer
+        opened = [asyncio.create_task(load.stream(port, 2, 3600.0, run=run, first_delay=0.0)) for run in runs]
         for _ in range(600):  # until every stream has its first token
             await asyncio.sleep(0.05)
             if all(run.arrivals for run in runs):

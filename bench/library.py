@@ -53,12 +53,14 @@ class BenchChatModel(PacedChatModel):
             CANCELLED.append(time.monotonic())
 
 
-def pipeline(tokens: int, delay: float) -> Runnable[Any, Any]:
-    return PROMPT | BenchChatModel(tokens=tokens, delay=delay) | StrOutputParser()
+def pipeline(tokens: int, delay: float, first_delay: float | None = None) -> Runnable[Any, Any]:
+    paced = {"first_delay": first_delay} if first_delay is not None else {}  # an older test kit has none
+    return PROMPT | BenchChatModel(tokens=tokens, delay=delay, **paced) | StrOutputParser()
 
 
-def _plan(body: dict[str, Any]) -> tuple[int, float]:
-    return int(body.get("tokens", 200)), float(body.get("delay", 0.0))
+def _plan(body: dict[str, Any]) -> tuple[int, float, float | None]:
+    first = body.get("first_delay")
+    return int(body.get("tokens", 200)), float(body.get("delay", 0.0)), None if first is None else float(first)
 
 
 def library_app(source: str, protocol: str = "native", resume: str | None = None, app: Quart | None = None) -> Quart:
@@ -144,7 +146,7 @@ def steps_graph(tokens: int, delay: float) -> Runnable[Any, Any]:
 def graph_app(state: bool) -> Quart:
     """The ``STEPS``-step graph on the default source, its state streaming (every key but messages) or not."""
     app = Quart(__name__)
-    factory = lambda chat_request: steps_graph(*_plan(chat_request.body))  # noqa: E731
+    factory = lambda chat_request: steps_graph(*_plan(chat_request.body)[:2])  # noqa: E731
     app.register_blueprint(create_blueprint(factory, state_keys=None if state else []))
     _add_probe(app)
     return app
@@ -165,7 +167,7 @@ def answer_graph(tokens: int, delay: float) -> Runnable[Any, Any]:
 def answer_graph_app(protocol: str) -> Quart:
     """The one-node graph in ``protocol``: the LangGraph protocol's cost against the native one's, same graph."""
     app = Quart(__name__)
-    factory = lambda chat_request: answer_graph(*_plan(chat_request.body))  # noqa: E731
+    factory = lambda chat_request: answer_graph(*_plan(chat_request.body)[:2])  # noqa: E731
     app.register_blueprint(create_blueprint(factory, protocol=protocol))  # type: ignore[arg-type]
     return app
 

@@ -29,11 +29,14 @@ Chunk = str | list[Any] | AIMessageChunk  # text, content blocks, or a whole chu
 
 
 class PacedChatModel(BaseChatModel):
-    """Streams ``script(messages, tools)`` chunk by chunk; chunk *i* is due ``(i + 1) * delay`` seconds
+    """Streams ``script(messages, tools)`` chunk by chunk; chunk *i* is due ``first_delay + i * delay`` seconds
     after the start, so a late tick does not slow the chunks after it. Subclasses write the script, and
     may watch each chunk (``on_chunk``, which may raise) and the end of each run (``on_end``)."""
 
     delay: float = 0.0
+    first_delay: float | None = None
+    """When the first chunk is due (the model's time to first token, thinking); None: after ``delay``, as the
+    others."""
 
     @property
     def _llm_type(self) -> str:
@@ -64,12 +67,13 @@ class PacedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         script, delay = self.script(messages, kwargs.get("tools")), self.delay
+        first = delay if self.first_delay is None else self.first_delay
         loop = asyncio.get_running_loop()
         start = loop.time()
         try:
             for index, chunk in enumerate(script):
-                if delay:
-                    await asyncio.sleep(max(0.0, start + (index + 1) * delay - loop.time()))
+                if delay or first:
+                    await asyncio.sleep(max(0.0, start + first + index * delay - loop.time()))
                 self.on_chunk(index)
                 message = chunk if isinstance(chunk, AIMessageChunk) else AIMessageChunk(content=chunk)
                 yield ChatGenerationChunk(message=message)
