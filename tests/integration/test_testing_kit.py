@@ -4,6 +4,7 @@ example of docs/testing.md runs as it is written."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from pathlib import Path
@@ -235,3 +236,16 @@ async def test_a_route_named_with_a_trailing_slash_is_the_route() -> None:
     app.register_blueprint(create_blueprint(lambda _: graph, protocol="langgraph"), url_prefix="/lg")
     answered = await ChatClient(app, "/lg/", protocol="langgraph").send("hi")
     assert answered.status_code == 200 and answered.text == "Hello."
+
+
+async def test_a_scripted_models_first_chunk_is_due_after_first_delay_and_the_rest_delay_apart() -> None:
+    """A model that thinks before it answers (a time to first token of its own), then streams at its pace."""
+    loop = asyncio.get_running_loop()
+    arrivals: dict[str, list[float]] = {}
+    for name, first_delay in (("thinking", 0.3), ("at once", 0.0), ("as the rest", None)):
+        start, arrivals[name] = loop.time(), []
+        async for chunk in ScriptedChatModel(replies=["one two"], delay=0.1, first_delay=first_delay).astream("hi"):
+            if chunk.content:  # the words, not the usage after them
+                arrivals[name].append(loop.time() - start)
+    assert arrivals["thinking"][0] >= 0.3 and arrivals["at once"][0] < 0.09 <= arrivals["as the rest"][0]
+    assert all(second - first >= 0.09 for first, second in arrivals.values())
