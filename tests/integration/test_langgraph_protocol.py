@@ -612,6 +612,28 @@ async def test_the_store_api_serves_each_owner_their_own_namespaces_of_the_graph
     assert any(ns[0] == "llmstream" for ns in await store.alist_namespaces()), "the records are in that store"
 
 
+async def test_an_app_of_one_user_has_the_whole_store_but_the_librarys_own_namespaces() -> None:
+    """Serving one user, no namespace is another's: the threads' records and runs kept for feedback (in the same
+    store here) are still never read, written nor listed."""
+    review = review_app()
+    app = review.app
+    app.register_blueprint(
+        create_blueprint(lambda _: review.graph, name="reviewer", protocol="langgraph", single_user=True),
+        url_prefix="/lg",
+    )
+    async with running(app) as url, httpx.AsyncClient(base_url=f"{url}/lg", timeout=30) as http:
+        await http.post("/runs/wait", json={"input": ask("hello"), "on_completion": "keep"})  # a record kept
+        await http.put("/store/items", json={"namespace": ["notes"], "key": "n1", "value": {"text": "tea"}})
+        library = {"namespace": ["llmstream", "threads", "-"], "key": "x", "value": {"title": "mine now"}}
+        written = await http.put("/store/items", json=library)
+        read = await http.get("/store/items", params={"namespace": "llmstream.threads.-", "key": "x"})
+        listed = (await http.post("/store/namespaces", json={})).json()["namespaces"]
+        empty_label = await http.get("/store/items", params={"namespace": "notes..n", "key": "n1"})
+    assert (written.status_code, read.status_code, empty_label.status_code) == (403, 403, 422)
+    assert listed == [["notes"]]
+    assert any(ns[0] == "llmstream" for ns in await review.graph.store.alist_namespaces()), "the records are there"
+
+
 async def test_joining_a_run_that_failed_answers_its_redacted_error_as_waiting_for_it_does() -> None:
     """``runs.join`` tells a failure from an answer (it answered the thread's values, as if the run had done it)."""
     from langgraph.checkpoint.memory import InMemorySaver
