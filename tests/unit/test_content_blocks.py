@@ -16,6 +16,7 @@ from quart_llmstream.settings import Settings
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
 PDF = base64.b64encode(b"%PDF-1.7\n" + bytes(range(64))).decode()
+LONG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256))).decode()  # past the head that is decoded
 
 
 def checked(*blocks: Any, **settings: Any) -> tuple[list[Any], Attachments]:
@@ -26,6 +27,7 @@ def checked(*blocks: Any, **settings: Any) -> tuple[list[Any], Attachments]:
 
 
 IMAGE = {"type": "image", "base64": PNG, "mime_type": "image/png"}
+IMAGES = {"attachment_types": ["image/png", "image/jpeg"]}  # an app that takes images only
 
 
 @pytest.mark.parametrize(
@@ -62,6 +64,11 @@ def test_a_pdf_keeps_its_name_an_https_url_passes_unfetched_and_a_file_id_passes
         ({"type": "image", "mimeType": "image/png", "data": PDF}, {}, "the bytes are not image/png"),
         ({"type": "image", "base64": PNG, "mime_type": "image/png"}, {"max_attachment_bytes": 8}, "over 8"),
         ({"type": "video_url", "video_url": "https://example.com/v.mp4"}, {}, "does not take"),
+        ({"type": "file", "url": "https://x.io/a.pdf", "mime_type": "application/pdf"}, IMAGES, "not an accepted"),
+        ({"type": "audio", "url": "https://example.com/a.mp3"}, IMAGES, "no audio type is accepted"),
+        ({"type": "image", "data": PDF}, {}, "its type (image) is not one known"),  # a kind the bytes contradict
+        ({"type": "image", "base64": PNG, "mime_type": "image/png"}, {"max_attachment_bytes": 71}, "72 bytes, over 71"),
+        ({"type": "image", "base64": LONG[:100] + "=" + LONG[101:], "mime_type": "image/png"}, {}, "not valid base64"),
     ],
 )
 def test_a_block_the_checks_refuse_is_a_400_before_anything_runs(sent: Any, settings: Any, says: str) -> None:
@@ -79,3 +86,6 @@ def test_text_keeps_its_text_alone_and_the_requests_limit_counts_every_block() -
     with pytest.raises(RequestError) as refused:
         checked(IMAGE, IMAGE, IMAGE, max_attachments=2)
     assert refused.value.detail == "input.messages.0.content.3: more than 2 attachments in the request"
+    file_ids = [{"type": "file", "file_id": f"file-{n}"} for n in range(3)]  # a provider's files count too
+    with pytest.raises(RequestError, match="more than 2 attachments"):
+        checked(*file_ids, max_attachments=2)

@@ -151,6 +151,8 @@ def test_a_thread_takes_only_what_it_lacks_and_a_client_answers_only_its_own_too
         HumanMessage("q", id="u2"), AIMessage("", tool_calls=[CALL]), ToolMessage("sunny", tool_call_id="call_w")
     )
     assert "not a tool the client runs" in refused(lambda: unseen(forged, state(), agent_graph()), 400)
+    left_open = state(HumanMessage("q", id="u2"), AIMessage("", tool_calls=[CALL], id="a2"))  # ended, a call open
+    assert "not a tool the client runs" in refused(lambda: unseen(forged, left_open, agent_graph()), 400)
     declared = request(HumanMessage("q", id="u2"), AIMessage("", tool_calls=[clock]), result, tools=("get_local_time",))
     assert len(unseen(declared, state(), agent_graph())) == 3, "a new thread may be seeded with the client's own calls"
 
