@@ -62,6 +62,7 @@ BAD = [
     ("NaN", '"hi"', '"n": NaN', "NaN is not a JSON number"),
     ("Infinity", '"hi"', '"n": -Infinity', "-Infinity is not a JSON number"),
     ("an integer beyond 64 bits", '"hi"', '"n": 18446744073709551616', "n: an integer beyond 64 bits"),
+    ("an integer below 64 bits", '"hi"', '"n": -9223372036854775809', "n: an integer beyond 64 bits"),  # -2**63 - 1
     ("a number past a double", '"hi"', '"n": [1, -1e400]', "n.1: a number beyond a double's range"),
     ("a surrogate in a key", '"hi"', '"n": {"\\udfff": 1}', "n: a lone UTF-16 surrogate is not text"),
     ("a NUL character", '"hi \\u0000"', "", "a NUL character (U+0000) is not text PostgreSQL keeps"),

@@ -102,6 +102,13 @@ BAD_BODIES = [
         "tools.0: the name must be 1 to 64",
     ),
     (
+        "a tool name of 65 characters",
+        json.dumps({"question": "q", "tools": [{"name": "t" * 65}]}).encode(),
+        400,
+        "invalid_request",
+        "tools.0: the name must be 1 to 64",
+    ),
+    (
         "a tool whose parameters are no object schema",
         b'{"question": "q", "tools": [{"name": "clock", "parameters": {"type": "string"}}]}',
         400,

@@ -72,6 +72,29 @@ async def test_threads_are_listed_in_the_order_asked_each_owner_only_their_own()
     assert [r.thread_id for r in by_status[0]] == ["t-a"] and by_status[1] is True
 
 
+async def test_a_full_page_says_nothing_follows_it_in_either_order() -> None:
+    """A next page is promised only when there is one: a page exactly full is the last."""
+    records = ThreadRecords(InMemoryStore())
+    for name in ("t1", "t2", "t3"):
+        await records.create("alice", name, {})
+    latest, by_id = await records.page("alice", 3, 0), await records.page("alice", 3, 0, order=("thread_id", False))
+    assert [(len(page), more) for page, more in (latest, by_id)] == [(3, False), (3, False)]
+
+
+async def test_a_run_that_ends_or_is_forgotten_leaves_no_trace_of_itself_going_or_waiting() -> None:
+    records = ThreadRecords(InMemoryStore())
+    await records.started("alice", "t1", "hello", "s0", "s0")
+    going = await records.get("alice", "t1")
+    await records.ended("alice", "t1", "idle", "s0")
+    ended = await records.get("alice", "t1")
+    await records.queued("alice", "t1", "next", "q1")
+    await records.forget_stream("alice", "t1", "q1", None)  # deleted, or rolled back, before its turn came
+    forgotten = await records.get("alice", "t1")
+    assert going is not None and (going.run_id, going.stream_id) == ("s0", "s0")
+    assert ended is not None and (ended.run_id, ended.stream_id, ended.status) == (None, None, "idle")
+    assert forgotten is not None and forgotten.queued == () and "q1" not in forgotten.streams
+
+
 class _SlowWrites(InMemoryStore):
     """A store whose writes take a while: a change has read the record and not yet written it."""
 
