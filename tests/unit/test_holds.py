@@ -63,6 +63,20 @@ async def test_a_waiter_that_leaves_passes_the_thread_on_and_keeps_nothing() -> 
     assert not await holds.busy("t") and (await holds.take(saver, "t", "r4")) is not None
 
 
+async def test_a_hold_let_go_twice_never_frees_the_next_runs() -> None:
+    """A run's release may come twice (its end, and a cleanup after a failure): the second is nothing, whoever
+    holds the thread by then."""
+    holds, saver = LocalHolds(), object()
+    first = await holds.take(saver, "t", "r1")
+    await first.release()
+    second = await holds.take(saver, "t", "r2")
+    await first.release()
+    with pytest.raises(RequestError):
+        await holds.take(saver, "t", "r3", "reject")
+    await second.release()
+    assert not await holds.busy("t")
+
+
 async def test_redis_holds_close_the_client_they_made_and_leave_an_apps_own_open() -> None:
     """The app's client may serve it (and the stream store) after the holds let go, at its shutdown."""
     import redis.asyncio
