@@ -44,6 +44,8 @@ class Reply:
     final: Any = None
     """The final frame, parsed (the native ``end``, AI SDK ``finish``, AG-UI ``RUN_FINISHED``, ...)."""
     finish_reason: str | None = None
+    """``interrupt`` when the run paused for a decision, in every protocol; else as the protocol says why it ended
+    (``stop``, ...)."""
     run_id: str | None = None
     thread_id: str | None = None
     message_id: str | None = None
@@ -160,6 +162,8 @@ class AiSdkWire(Wire):
             elif kind == "finish":
                 reply.final, reply.finish_reason = part, part.get("finishReason")
         reply.tool_calls = list(calls.values())
+        if reply.interrupts:  # paused for a decision: "tool-calls" (an approval) or "other" on the wire
+            reply.finish_reason = "interrupt"
 
 
 class AgUiWire(Wire):

@@ -69,6 +69,17 @@ async def test_an_agent_calls_a_tool_pauses_for_approval_and_answers(protocol: s
 
 
 @pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui", "langgraph"])
+async def test_a_rejection_carries_its_message_to_the_model_and_the_pause_says_interrupt(protocol: str) -> None:
+    model = ScriptedChatModel(replies=[NOTE, "Fine, I will not."])
+    chat = ChatClient(noting_app(model, protocol), f"/{protocol}" if protocol == "langgraph" else f"/{protocol}/chat",
+                      protocol=protocol)  # fmt: skip
+    asked = await chat.send("Send Ann a note saying hello", thread_id="t1")
+    done = await chat.decide(asked, approve=False, message="Not to Ann.")
+    assert asked.finish_reason == "interrupt" and done.text == "Fine, I will not."
+    assert "Not to Ann." in model.seen[1][-1].text, "the person's reason, as the model reads it"
+
+
+@pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui", "langgraph"])
 async def test_decide_answers_two_calls_of_a_per_call_gate_each_by_its_interrupt(protocol: str) -> None:
     """``HumanInTheLoopMiddleware(interrupt_mode="per_call")``: an interrupt per call, each decided in its own."""
     second = ToolCall("send_note", {"to": "Bob", "text": "hi"})
