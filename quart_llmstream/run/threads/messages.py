@@ -15,7 +15,7 @@ refuses a conversation with a call nothing answers. So a turn that goes on from 
 closes them first, with the server's own results: the tool's, when it finished before the stop, or that the call
 was cancelled (a client's result for one is not taken: Agent Chat UI sends "Successfully handled tool call." for
 each, which would tell the model a tool ran that never did). A new question while calls wait for a person's
-decision closes them alike (not run); the same turn sent again then (a retry) adds nothing, and is a ``409``.
+decision closes them alike (not run); the same conversation sent again then (a retry) adds nothing: a ``409``.
 """
 
 from __future__ import annotations
@@ -138,10 +138,10 @@ def _within_limits(raw: list[Any], settings: Settings) -> None:
 
 
 def _lacking(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:
-    """The messages after the last one ``thread`` holds (by id — a question sent alone, under an id made from its
-    place, only as the thread's last question — or a tool result by the call it answers), but for the model's
-    answers — all, on a new thread — and the results the thread lacks of the calls its last answer
-    left open, wherever the client put them (in the order of the calls, before a result the thread holds)."""
+    """The messages after the last one ``thread`` holds (by id — but a question sent alone, under an id made from
+    its place, is new — or a tool result by the call it answers), but for the model's answers — all, on a new
+    thread — and the results the thread lacks of the calls its last answer left open, wherever the client put them
+    (in the order of the calls, before a result the thread holds)."""
     if not thread:
         return conversation
     conversation = _placed_after(conversation, thread)
@@ -166,15 +166,14 @@ def _lacking(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list
 def _placed_after(conversation: list[BaseMessage], thread: list[BaseMessage]) -> list[BaseMessage]:
     """The conversation with a question sent alone (a client whose thread keeps the rest), named by its place in
     the request (the first), named by its place after the thread's questions instead, as a client sending the whole
-    conversation names it: "hi" asked again later is a new message, and the thread's last question sent again (a
-    retry) is that one."""
+    conversation names it: always a new message. ("yes" asked again after "Are you sure?" is an answer, and looks
+    just like a retry of the "yes" before it: taken for one, it would be lost, and the question asked again.)"""
     users = [index for index, message in enumerate(conversation) if isinstance(message, HumanMessage)]
     if len(users) != 1 or not placed(conversation[users[0]].id):
         return conversation
-    asked = [message for message in thread if isinstance(message, HumanMessage)]
+    asked = sum(isinstance(message, HumanMessage) for message in thread)
     question = conversation[users[0]]
-    again = asked and asked[-1].id == place_id(len(asked), question.text)
-    renamed = question.model_copy(update={"id": place_id(len(asked) + (0 if again else 1), question.text)})
+    renamed = question.model_copy(update={"id": place_id(asked + 1, question.text)})
     return [*conversation[: users[0]], renamed, *conversation[users[0] + 1 :]]
 
 
