@@ -143,3 +143,10 @@ def test_the_import_paths_of_0_2_still_give_the_public_names() -> None:
         quart_llmstream.emit_state,
     )
     assert RunnableFactory is quart_llmstream.RunnableFactory and Run and StopReason
+
+
+def test_no_two_test_modules_share_a_name() -> None:
+    """pytest imports a test module by its name: a second of the same name in another folder stops the run."""
+    tests = PACKAGE.parent / "tests"
+    names = [path.name for path in tests.rglob("test_*.py") if "node_modules" not in path.parts]
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []
