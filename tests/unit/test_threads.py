@@ -196,6 +196,11 @@ def test_a_question_sent_alone_is_always_new_though_asked_before() -> None:
     assert again.text == "hi" and again.id != first.id, "a message of its own: add_messages merges one of an id"
     [twice] = unseen(sent(HumanMessage("thanks")), thread, agent_graph())
     assert twice.text == "thanks" and twice.id not in {m.id for m in thread.values["messages"]}
+    clock = {"name": "get_local_time", "args": {}, "id": "call_t"}  # the page's own tool, left to it
+    asked = state(*sent(HumanMessage("time?")).messages, AIMessage("", tool_calls=[clock], id="a1"))
+    result = ToolMessage("10:42", tool_call_id="call_t")
+    continued = sent(HumanMessage("time?"), AIMessage("", tool_calls=[clock]), result)  # its question, sent again
+    assert unseen(continued, asked, agent_graph()) == [result], "a continuation: the question is the thread's"
     whole = sent(HumanMessage("hi"), AIMessage("Hello!"), HumanMessage("thanks"))  # a client that sends it all
     held = state(*whole.messages, AIMessage("You're welcome.", id="a2"))
     assert unseen(whole, held, agent_graph()) == [], "the whole conversation sent again: each message once"

@@ -169,7 +169,7 @@ def _placed_after(conversation: list[BaseMessage], thread: list[BaseMessage]) ->
     conversation names it: always a new message. ("yes" asked again after "Are you sure?" is an answer, and looks
     just like a retry of the "yes" before it: taken for one, it would be lost, and the question asked again.)"""
     users = [index for index, message in enumerate(conversation) if isinstance(message, HumanMessage)]
-    if len(users) != 1 or not placed(conversation[users[0]].id):
+    if users != [len(conversation) - 1] or not placed(conversation[-1].id):  # a continuation keeps its question's
         return conversation
     asked = sum(isinstance(message, HumanMessage) for message in thread)
     question = conversation[users[0]]
