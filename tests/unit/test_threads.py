@@ -121,6 +121,8 @@ def test_a_respond_needs_its_message_and_verdicts_answer_every_call_of_a_batch()
     assert [(d.id, d.approved, d.message) for d in decided] == [("call_w", False, "Sunny."), ("call_r", True, None)]
     half = Resume(verdicts={"call_w": Verdict(True)})
     assert "call_r (weather) waits for a decision too" in refused(lambda: resume_value(two, half, TOOLS), 400)
+    extra = Resume(value={"decisions": [{"type": "approve"}] * 3}, has_value=True)  # three for two calls
+    refused(lambda: resume_value(two, extra, TOOLS), 400)
 
 
 def request(*messages: Any, tools: tuple[str, ...] = ()) -> ChatRequest:
