@@ -133,15 +133,18 @@ class ChatClient:
     async def rate(self, reply: Reply, score: float, comment: str | None = None) -> JSONReply:
         """Rate the answer ``reply`` holds (by its ``run_id``): 1 or 0 for thumbs, or a number in the app's range."""
         body = {"run_id": reply.run_id, "score": score} | ({"comment": comment} if comment is not None else {})
-        status, _, raw = await self._request("POST", f"{self.route}/feedback", body, self.headers)
-        return JSONReply(status, _data(raw.decode()) if raw else None)
+        return await self._json_reply("POST", f"{self.route}/feedback", body)
 
     async def _json(
         self, method: str, path: str, body: Any = None, query: Mapping[str, str] | None = None
     ) -> JSONReply:
         if not self._wire.has_thread_routes:
             raise NotImplementedError("LangGraph's threads are its server's API: use langgraph_sdk's get_client(url)")
-        path = f"{self.route}/threads{path}" + (f"?{urlencode(query)}" if query else "")
+        return await self._json_reply(
+            method, f"{self.route}/threads{path}" + (f"?{urlencode(query)}" if query else ""), body
+        )
+
+    async def _json_reply(self, method: str, path: str, body: Any = None) -> JSONReply:
         status, _, raw = await self._request(method, path, body, self.headers)
         return JSONReply(status, _data(raw.decode()) if raw else None)
 

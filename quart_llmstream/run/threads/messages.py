@@ -168,13 +168,14 @@ def _placed_after(conversation: list[BaseMessage], thread: list[BaseMessage]) ->
     the request (the first), named by its place after the thread's questions instead, as a client sending the whole
     conversation names it: always a new message. ("yes" asked again after "Are you sure?" is an answer, and looks
     just like a retry of the "yes" before it: taken for one, it would be lost, and the question asked again.)"""
-    users = [index for index, message in enumerate(conversation) if isinstance(message, HumanMessage)]
-    if users != [len(conversation) - 1] or not placed(conversation[-1].id):  # a continuation keeps its question's
+    if not conversation:
+        return conversation
+    *before, question = conversation
+    alone = isinstance(question, HumanMessage) and not any(isinstance(message, HumanMessage) for message in before)
+    if not alone or not placed(question.id):  # a continuation (ending with tool results) keeps its question's
         return conversation
     asked = sum(isinstance(message, HumanMessage) for message in thread)
-    question = conversation[users[0]]
-    renamed = question.model_copy(update={"id": place_id(asked + 1, question.text)})
-    return [*conversation[: users[0]], renamed, *conversation[users[0] + 1 :]]
+    return [*before, question.model_copy(update={"id": place_id(asked + 1, question.text)})]
 
 
 def _check_results(
