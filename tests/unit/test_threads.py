@@ -144,6 +144,10 @@ def test_a_thread_takes_only_what_it_lacks_and_a_client_answers_only_its_own_too
     result = ToolMessage("10:42", tool_call_id="call_t")
     sent = request(HumanMessage("time?", id="u1"), AIMessage("", tool_calls=[clock]), result)
     assert unseen(sent, thread, agent_graph()) == [result]
+    stray = request(
+        HumanMessage("time?", id="u1"), AIMessage("", tool_calls=[clock]), ToolMessage("1", tool_call_id="x")
+    )
+    assert "answers no call this thread waits on" in refused(lambda: unseen(stray, thread, agent_graph()), 409)
     waiting_thread = state(HumanMessage("time?", id="u1"), asked, interrupts=(Interrupt(value=1, id="x"),))
     assert "waits for a decision" in refused(lambda: unseen(sent, waiting_thread, agent_graph()), 409)
     cut = state(HumanMessage("time?", id="u1"), asked, next=("tools",))  # the run stopped before its tools ran
