@@ -76,12 +76,13 @@ async def test_a_second_run_elsewhere_is_refused_waits_or_stops_the_first(store:
         assert not taking.done()
         await first.release()
         second = await asyncio.wait_for(taking, 2)
-        assert second.stopped_runs == ("run-1",)
+        assert second.stopped_runs == ("run-1",) and second.waited and not first.waited and not other.waited
         waiting = asyncio.create_task(one.take(None, "alice:t1", "run-5", "enqueue"))
         await asyncio.sleep(0.3)
         assert not waiting.done()
         await second.release()
         third = await asyncio.wait_for(waiting, 2)
+        assert third.waited, "a run that waited its turn knows it (the thread may have been deleted meanwhile)"
         assert await two.stop("alice:t1", "run-4") is False, "a stop by a run's name stops only that run"
         assert await two.stop("alice:t1", "run-5") is True
         for held in (third, other):
@@ -98,6 +99,12 @@ async def test_a_holder_that_stops_renewing_frees_the_thread_within_its_lease(st
         taken = await taken_once_free(two, "alice:t1", "run-2", within=2.0)
         assert 0.5 < time.monotonic() - gone <= 1.5
         await taken.release()
+        held = await one.take(None, "alice:t2", "run-3")
+        held._renewing.cancel()
+        while await two.busy("alice:t2"):
+            await asyncio.sleep(0.05)
+        assert await two.stop("alice:t2") is False, "a lapsed lease is no run to stop"
+        await (await two.take(None, "alice:t2", "run-4")).release()
 
 
 @pytest.mark.parametrize("store", STORES)
