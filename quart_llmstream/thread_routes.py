@@ -71,61 +71,62 @@ def thread_routes(
     threads = ThreadRuns(settings, extension, preparer, store)
 
     async def list_threads() -> Response:
-        owner = await threads.owner()
+        mine = await threads.for_request()
         limit, offset = _limit(request.args.get("limit")), _offset(request.args.get("cursor"))
-        records, more = await extension.records().page(owner, limit, offset)
-        listed = [await threads.listed(record, owner, metadata=False) for record in records]
+        records, more = await extension.records().page(mine.owner, limit, offset)
+        listed = [await mine.listed(record, metadata=False) for record in records]
         return jsonify(threads=listed, next_cursor=_cursor(offset + limit) if more else None)
 
     async def read_thread(thread_id: str) -> Response:
-        owner, name = await threads.owner(), threads.name(thread_id)
-        thread = await _read(name, owner)
+        mine, name = await threads.for_request(), threads.name(thread_id)
+        thread = await _read(mine, name)
         found(thread.state, thread.record)
         return jsonify(protocol.thread_body(thread.view))
 
     async def connect() -> Response:
         """The thread as it is (its messages, its state), then the live run's events if one is going (followed
         from its start in the stream store); a new thread connects empty."""
-        owner = await threads.owner()
+        mine = await threads.for_request()
         ids = protocol.connect_ids(await read_json_body(request))
         name = threads.name(ids["thread_id"])
-        thread = await _read(name, owner)
+        thread = await _read(mine, name)
         view = thread.view
         first: list[Event] = [RunStarted(ids["run_id"]), MessagesSnapshot(view.messages), StateChanged(view.state)]
-        live = None if view.stream_id is None or store is None else await store.open(view.stream_id, owner)
+        live = None if view.stream_id is None or store is None else await store.open(view.stream_id, mine.owner)
         if live is None:
             ending = RunEnded("interrupted" if thread.state.interrupts else "completed", "stop")
             first.append(ending)
-        let_go = threads.follower(owner, None if live is None else live[1])  # held as a stream holds a connection
+        let_go = mine.follower(None if live is None else live[1])  # held as a stream holds a connection
         reader = Prefaced(first, None if live is None else live[1])
         encoder = protocol.encoder(ids["run_id"], frozenset(), ids)
         return await protocol.respond(reader, encoder, FOLLOWER, settings, closed=let_go)
 
-    async def _read(name: str, owner: str | None) -> _Thread:
-        graph, config = await threads.graph(owner, name)
+    async def _read(mine: ThreadRuns, name: str) -> _Thread:
+        graph, config = await mine.graph(name)
         state = await graph.aget_state(config)
-        record = await extension.records().get(owner, name)
+        record = await extension.records().get(mine.owner, name)
         messages = plain_messages(state) if state.created_at is not None else []
         first = next((message["content"] for message in messages if message["role"] == "user"), "")
         title = record.title if record is not None else title_of(first)
         values = state.values if isinstance(state.values, dict) else {}
         keys = shared_keys(graph, settings.state_keys)
         shared = shared_state(values, keys) or {}
-        stream_id = record.stream_id if record is not None and await threads.run_going(record, owner) else None
+        stream_id = record.stream_id if record is not None and await mine.run_going(record) else None
         interrupts = interrupts_of(state) if state.created_at is not None else []
         return _Thread(state, record, ThreadView(name, title, messages, shared, interrupts, stream_id))
 
     async def rename_thread(thread_id: str) -> Response:
-        owner, name = await threads.owner(), threads.name(thread_id)
+        mine, name = await threads.for_request(), threads.name(thread_id)
         body = await read_json_body(request)
-        renamed = await extension.records().rename(owner, name, validated(_Rename, body).title)
+        renamed = await extension.records().rename(mine.owner, name, validated(_Rename, body).title)
         if renamed is None:
             raise RequestError(404, "not_found", NO_THREAD)
-        return jsonify(await threads.listed(renamed, owner, metadata=False))
+        return jsonify(await mine.listed(renamed, metadata=False))
 
     async def delete_thread(thread_id: str) -> Response:
         """A run on it is stopped first (the hold taken as ``interrupt`` does), then all of it goes."""
-        await threads.delete(await threads.owner(), thread_id)
+        mine = await threads.for_request()
+        await mine.delete(thread_id)
         return Response(status=204)
 
     if not protocol.serves_thread_routes:

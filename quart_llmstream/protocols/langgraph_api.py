@@ -48,61 +48,63 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         }
 
     async def create_thread() -> Response:
-        body, owner = await checked_body(NewThread), await threads.owner()
+        body, mine = await checked_body(NewThread), await threads.for_request()
         thread_id = body.thread_id or str(uuid4())
-        if body.if_exists == "do_nothing" and (found := await threads.record(owner, thread_id)) is not None:
-            return json_response(thread(found, await threads.state(owner, thread_id)))
-        return json_response(thread(await threads.create(owner, thread_id, body.metadata)))
+        if body.if_exists == "do_nothing" and (found := await mine.record(thread_id)) is not None:
+            return json_response(thread(found, await mine.state(thread_id)))
+        return json_response(thread(await mine.create(thread_id, body.metadata)))
 
     async def get_thread(thread_id: str) -> Response:
-        owner = await threads.owner()
-        record = await threads.record(owner, thread_id)
-        state = await threads.state(owner, thread_id)
+        mine = await threads.for_request()
+        record = await mine.record(thread_id)
+        state = await mine.state(thread_id)
         if record is None:
             now = datetime.now(UTC).isoformat()
             record = {"thread_id": thread_id, "created_at": now, "updated_at": now, "status": "idle", "metadata": {}}
         return json_response(thread(record, state))
 
     async def patch_thread(thread_id: str) -> Response:
-        body, owner = await checked_body(Patch), await threads.owner()
-        updated = await threads.update(owner, thread_id, body.metadata)
-        return json_response(thread(updated, await threads.state(owner, thread_id)))
+        body, mine = await checked_body(Patch), await threads.for_request()
+        updated = await mine.update(thread_id, body.metadata)
+        return json_response(thread(updated, await mine.state(thread_id)))
 
-    async def found(body: Search, limit: int, offset: int) -> list[dict[str, Any]]:
+    async def found(mine: ThreadAccess, body: Search, limit: int, offset: int) -> list[dict[str, Any]]:
         """The caller's threads whose metadata holds the body's pairs: every thread here is this assistant's, so
         ``graph_id`` and ``assistant_id`` pairs (Agent Chat UI's search) match all of them, or none."""
         pairs = dict(body.metadata or {})
         for key in ("graph_id", "assistant_id"):
             if key in pairs and pairs.pop(key) != name:
                 return []
-        owner = await threads.owner()
-        return await threads.search(owner, pairs or None, limit, offset, body.status, body.ids, body.order)
+        return await mine.search(pairs or None, limit, offset, body.status, body.ids, body.order)
 
     async def count_threads() -> Response:
-        return json_response(len(await found(await checked_body(Search), 10_000, 0)))
+        body = await checked_body(Search)
+        return json_response(len(await found(await threads.for_request(), body, 10_000, 0)))
 
     async def update_state(thread_id: str) -> Response:
-        body, owner = await checked_body(StateUpdate), await threads.owner()
+        body, mine = await checked_body(StateUpdate), await threads.for_request()
         at = body.checkpoint_id or (body.checkpoint.checkpoint_id if body.checkpoint else None)
-        config = await threads.update_state(owner, thread_id, body.values, body.as_node, at)
+        config = await mine.update_state(thread_id, body.values, body.as_node, at)
         return json_response({"checkpoint": _checkpoint(config, thread_id)})
 
     async def delete_thread(thread_id: str) -> Response:
-        await threads.delete(await threads.owner(), thread_id)
+        mine = await threads.for_request()
+        await mine.delete(thread_id)
         return Response(status=204)
 
     async def copy_thread(thread_id: str) -> Response:
-        made = await threads.copy(await threads.owner(), thread_id)
+        mine = await threads.for_request()
+        made = await mine.copy(thread_id)
         copied = thread(made) | {"config": {}}
         del copied["values"], copied["interrupts"], copied["error"]  # as LangGraph's server answers a copy
         return json_response(copied)
 
     async def prune_threads() -> Response:
         """Delete threads, or cut them to their latest checkpoint; another owner's are left out as ones not there."""
-        body, owner, pruned = await checked_body(Prune), await threads.owner(), 0
+        body, mine, pruned = await checked_body(Prune), await threads.for_request(), 0
         for thread_id in dict.fromkeys(body.thread_ids):
             try:
-                await (threads.cut if body.strategy == "keep_latest" else threads.delete)(owner, thread_id)
+                await (mine.cut if body.strategy == "keep_latest" else mine.delete)(thread_id)
             except RequestError as error:
                 if error.status not in (400, 404):  # 400, 404: not there (any more)
                     raise
@@ -112,27 +114,27 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
 
     async def search_threads() -> Response:
         """The threads with their values and interrupts (a sidebar's labels: Agent Chat UI's, the first message)."""
-        body, owner = await checked_body(Search), await threads.owner()
-        page = await found(body, body.limit, body.offset)
+        body, mine = await checked_body(Search), await threads.for_request()
+        page = await found(mine, body, body.limit, body.offset)
         if body.select is None:
-            return json_response([thread(record, await threads.state(owner, record["thread_id"])) for record in page])
+            return json_response([thread(record, await mine.state(record["thread_id"])) for record in page])
         read = {"values", "interrupts", "status"} & set(body.select)  # what the threads' states tell
-        listed = [thread(record, await threads.state(owner, record["thread_id"]) if read else None) for record in page]
+        listed = [thread(record, await mine.state(record["thread_id"]) if read else None) for record in page]
         return json_response([{key: value for key, value in each.items() if key in body.select} for each in listed])
 
     async def thread_state(thread_id: str, checkpoint_id: str | None = None) -> Response:
-        owner, subgraphs = await threads.owner(), request.args.get("subgraphs", "").lower() == "true"
-        return json_response(_state(await threads.state(owner, thread_id, checkpoint_id, subgraphs), thread_id))
+        mine, subgraphs = await threads.for_request(), request.args.get("subgraphs", "").lower() == "true"
+        return json_response(_state(await mine.state(thread_id, checkpoint_id, subgraphs), thread_id))
 
     async def checkpoint_state(thread_id: str) -> Response:
         """The state at a checkpoint the client names as an object (``{checkpoint_id, checkpoint_ns}``)."""
-        body, owner = await checked_body(CheckpointState), await threads.owner()
+        body, mine = await checked_body(CheckpointState), await threads.for_request()
         at, subgraphs = body.checkpoint, bool(body.subgraphs)
-        state = await threads.state(owner, thread_id, at.checkpoint_id, subgraphs, at.checkpoint_ns)
+        state = await mine.state(thread_id, at.checkpoint_id, subgraphs, at.checkpoint_ns)
         return json_response(_state(state, thread_id))
 
     async def thread_history(thread_id: str) -> Response:
-        owner = await threads.owner()
+        mine = await threads.for_request()
         if request.method == "GET":
             limit = request.args.get("limit", "10")
             body = validated(History, {"limit": int(limit) if limit.isdigit() else limit, **_before(request.args)})
@@ -144,7 +146,7 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
         if before is not None and not isinstance(before, str):  # a config whose configurable is not one, say
             raise RequestError(422, "invalid_request", "before: a checkpoint id, or a config naming one")
         at = ("", None) if body.checkpoint is None else (body.checkpoint.checkpoint_ns, body.checkpoint.checkpoint_id)
-        states = await threads.history(owner, thread_id, body.limit, before, body.metadata, at)
+        states = await mine.history(thread_id, body.limit, before, body.metadata, at)
         return json_response([_state(state, thread_id) for state in states])
 
     return [

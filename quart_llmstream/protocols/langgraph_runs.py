@@ -35,16 +35,14 @@ def run_routes(
 
     async def list_runs(thread_id: str) -> Response:
         """The thread's runs, newest first: ``limit`` of them (10) from ``offset``, with ``status`` when named."""
-        asked = validated(_RunList, request.args.to_dict(), status=422)
-        found = [
-            run_json(run_id, thread_id, name, status, ids)
-            for run_id, status, ids in await threads.runs(await threads.owner(), thread_id)
-        ]
+        asked, mine = validated(_RunList, request.args.to_dict(), status=422), await threads.for_request()
+        found = [run_json(run_id, thread_id, name, status, ids) for run_id, status, ids in await mine.runs(thread_id)]
         found = [run for run in found if asked.status in (None, run["status"])]
         return json_response(found[asked.offset : asked.offset + asked.limit])
 
     async def get_run(thread_id: str, run_id: str) -> Response:
-        found = {run: (status, ids) for run, status, ids in await threads.runs(await threads.owner(), thread_id)}
+        mine = await threads.for_request()
+        found = {run: (status, ids) for run, status, ids in await mine.runs(thread_id)}
         if run_id not in found:
             raise RequestError(404, "not_found", f"Run {run_id} not found")
         return json_response(run_json(run_id, thread_id, name, *found[run_id]))
@@ -56,17 +54,17 @@ def run_routes(
             after = "0"
         if (number := event_number(after)) is None:
             raise RequestError(422, "invalid_request", "Last-Event-ID: an event number (or -1: from the start)")
-        owner = await threads.owner()
-        reader = await threads.follow(owner, thread_id, run_id)
-        let_go = threads.follower(owner, reader)
+        mine = await threads.for_request()
+        reader = await mine.follow(thread_id, run_id)
+        let_go = mine.follower(reader)
         encoder = LangGraphEncoder(run_id, thread_id=thread_id)
         return await respond(reader, encoder, FOLLOWER, settings, number, closed=let_go)
 
     async def join_run(thread_id: str, run_id: str) -> Response:
         """Wait for the run to end; the thread's values then, or the run's error (``__error__``, as ``runs.wait``
         answers it: the SDKs raise it), unless a client stopped it."""
-        owner = await threads.owner()
-        reader = await threads.follow(owner, thread_id, run_id)
+        mine = await threads.for_request()
+        reader = await mine.follow(thread_id, run_id)
         ended: RunEnded | None = None
         try:
             while not reader.ended:
@@ -75,27 +73,28 @@ def run_routes(
             reader.close()
         if ended is not None and ended.error not in (None, "cancelled"):
             return json_response({"__error__": {"error": ended.error, "message": ended.message}})
-        return json_response((await threads.state(owner, thread_id)).values)
+        return json_response((await mine.state(thread_id)).values)
 
     async def cancel_run(thread_id: str, run_id: str) -> Response:
         """Stop the run (``action=rollback``: and delete it); ``202`` at once, or with ``wait``, once it has ended,
         ``{}`` as LangGraph's server answers (no values come after a cancel); ``404`` when it is not going on."""
         wait = request.args.get("wait", "").lower() in ("1", "true", "yes")
         rollback = request.args.get("action") == "rollback"
-        await threads.cancel(await threads.owner(), thread_id, run_id, wait, rollback)
+        mine = await threads.for_request()
+        await mine.cancel(thread_id, run_id, wait, rollback)
         return json_response({}) if wait else Response(status=202)
 
     async def cancel_runs() -> Response:
         """Stop runs: a thread's, named by their ids, or all the caller's going on (``status``)."""
-        body, owner = await checked_body(_Cancel), await threads.owner()
+        body, mine = await checked_body(_Cancel), await threads.for_request()
         rollback = request.args.get("action") == "rollback"
         if body.status is not None:
             status = body.status.lower()
             if status not in ("pending", "running", "all") or body.thread_id or body.run_ids:
                 detail = "status: pending, running or all, without thread_id and run_ids"
                 raise RequestError(422, "invalid_request", detail)
-            going = [] if status == "pending" else await threads.going(owner)
-            going += [] if status == "running" else await threads.going(owner, pending=True)  # waiting their turn
+            going = [] if status == "pending" else await mine.going()
+            going += [] if status == "running" else await mine.going(pending=True)  # waiting their turn
         elif body.thread_id is None or body.run_ids is None:
             raise RequestError(422, "invalid_request", "thread_id and run_ids, or a status")
         else:
@@ -103,7 +102,7 @@ def run_routes(
         cancelled = 0
         for thread_id, run_id in going:
             try:
-                await threads.cancel(owner, thread_id, run_id, rollback=rollback)
+                await mine.cancel(thread_id, run_id, rollback=rollback)
                 cancelled += 1
             except RequestError:  # not going on (any more)
                 continue
@@ -113,7 +112,8 @@ def run_routes(
 
     async def delete_run(thread_id: str, run_id: str) -> Response:
         """Delete a run the thread has had, and the checkpoints it wrote (``409`` while a run is on it)."""
-        await threads.delete_run(await threads.owner(), thread_id, run_id)
+        mine = await threads.for_request()
+        await mine.delete_run(thread_id, run_id)
         return Response(status=204)
 
     return [

@@ -72,7 +72,7 @@ def store_routes(threads: ThreadAccess, name: str, one_user: bool) -> list[tuple
 
     async def scoped() -> tuple[Any, str | None]:
         """The graph's store (``404`` when it keeps none), and the caller, whose namespaces it serves."""
-        owner = await threads.owner()
+        owner = (await threads.for_request()).owner
         if owner is None and not one_user:
             raise RequestError(403, "forbidden", "the store: a caller with no owner id has no part of it")
         store = getattr(await threads.assistant_graph(), "store", None)

@@ -45,13 +45,13 @@ def thread_stream_route(threads: ThreadAccess, settings: Settings) -> tuple[str,
 
     async def join_thread(thread_id: str) -> Response:
         modes = _modes(request.args.getlist("stream_modes") or request.args.getlist("stream_mode"))
-        owner = await threads.owner()
-        made, going = await threads.run_ids(owner, thread_id)  # 404 unless the owner's, with its runs kept
+        mine = await threads.for_request()
+        made, going = await mine.run_ids(thread_id)  # 404 unless the owner's, with its runs kept
         start = _after(request.headers.get("Last-Event-ID") or "", made)
         if start is None:  # from now: the runs going on or waiting their turn (from their starts), then those made
             start = dict.fromkeys(going, 0)
-        let_go = threads.follower(owner)  # counted as a stream is, until its body ends (or is let go unrun)
-        frames = _Frames(threads, owner, thread_id, settings, modes)
+        let_go = mine.follower()  # counted as a stream is, until its body ends (or is let go unrun)
+        frames = _Frames(mine, thread_id, settings, modes)
         body = stream_with_context(frames.run)(start, set(made), let_go)
         weakref.finalize(body, let_go)
         return sse_response(body, SSE_HEADERS)
@@ -89,10 +89,8 @@ class _Frames:
     """One client's thread stream: its runs followed one after another, in the order they were made (one at a time
     runs on a thread), their frames queued for the client; new runs looked for meanwhile."""
 
-    def __init__(
-        self, threads: ThreadAccess, owner: str | None, thread_id: str, settings: Settings, modes: frozenset[str]
-    ) -> None:
-        self.threads, self.owner, self.thread_id, self.settings = threads, owner, thread_id, settings
+    def __init__(self, threads: ThreadAccess, thread_id: str, settings: Settings, modes: frozenset[str]) -> None:
+        self.threads, self.thread_id, self.settings = threads, thread_id, settings
         self.every_frame, self.lifecycle = "run_modes" in modes, "lifecycle" in modes
         self.frames: asyncio.Queue[bytes] = asyncio.Queue(_BACKLOG)
         self.runs: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
@@ -119,7 +117,7 @@ class _Frames:
                         break
                     continue
                 try:
-                    made, _ = await self.threads.run_ids(self.owner, self.thread_id)
+                    made, _ = await self.threads.run_ids(self.thread_id)
                 except RequestError:  # the thread was deleted
                     break
                 for run_id in made:
@@ -153,7 +151,7 @@ class _Frames:
         """A run's frames after ``after``, each event's last with its id, then its ``run_done``; a run whose process
         died (nothing comes, and it is not going on) just its ``run_done``."""
         try:
-            reader = await self.threads.follow(self.owner, self.thread_id, run_id)
+            reader = await self.threads.follow(self.thread_id, run_id)
         except RequestError:  # no longer kept
             return
         encoder, seen, quiet = LangGraphEncoder(run_id, thread_id=self.thread_id), 0, 0
@@ -165,7 +163,7 @@ class _Frames:
                     if quiet > 1:
                         await self._put(_done(run_id, None))
                         return
-                    if run_id in (await self.threads.run_ids(self.owner, self.thread_id))[1]:
+                    if run_id in (await self.threads.run_ids(self.thread_id))[1]:
                         quiet = 0
                     continue
                 quiet = 0
