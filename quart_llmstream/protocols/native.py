@@ -174,7 +174,7 @@ class NativeEncoder(Encoder):
         return encode_event(to_json(event.data), event=event.kind)
 
     on_text_start = on_text_end = on_reasoning_start = on_reasoning_end = Encoder.otherwise  # no frame
-    on_tool_call_decided = on_messages_snapshot = on_state_predicted = Encoder.otherwise
+    on_messages_snapshot = on_state_predicted = Encoder.otherwise
 
     def on_text_delta(self, event: events.TextDelta) -> bytes:
         """A token: the unnamed message the hand-written pattern sends."""
@@ -191,6 +191,11 @@ class NativeEncoder(Encoder):
         return self.otherwise(events.ToolCallStarted(index, event.id, event.name)) + self.otherwise(
             events.ToolCallArgs(index, event.id, to_json(event.args))
         )
+
+    def on_tool_call_decided(self, event: events.ToolCallDecided) -> bytes:
+        """A resumed run starts with what became of each call that waited, as the interrupt was sent: whatever
+        ``events`` selects (a rejected call never runs: no ``tool_end`` would settle it on the client's page)."""
+        return self.otherwise(event)
 
     def on_run_started(self, event: events.RunStarted) -> bytes:
         return self.otherwise(event) if self._start else b""

@@ -102,6 +102,8 @@ class NativeWire(Wire):
                 calls[data["id"] or data["index"]]["args"] += data["delta"]
             elif event == "tool_end":
                 reply.tool_results[data.get("call_id") or data["run_id"]] = data.get("output")
+            elif event == "tool_decided" and not data["approved"]:  # rejected, or answered by a person
+                reply.tool_results[data["id"]] = data["message"]
             elif event == "interrupt":
                 reply.interrupts = data["interrupts"]
                 reply.approvals = _approvals(data["interrupts"])

@@ -112,6 +112,25 @@ async def test_native_an_interrupt_ends_the_stream_and_a_resume_with_the_thread_
     assert ended[0].interrupts == frame["interrupts"]
 
 
+@pytest.mark.parametrize("decision", [{"type": "approve"}, {"type": "reject", "message": "not now"}])
+async def test_native_a_resumed_stream_says_what_became_of_each_call_that_waited(decision: dict[str, Any]) -> None:
+    """As the interrupt was sent, whatever ``events`` selects: a rejected call never runs, so no ``tool_end``
+    would settle the call the client's page shows as waiting; an approved one's result follows."""
+    outbox, resume = Outbox(), {"thread_id": "t", "resume": {"decisions": [decision]}}
+    async with running(chat_app(approving_agent(outbox))) as url:  # tokens only
+        await post_stream(f"{url}/chat", {"question": "Email Ann", "thread_id": "t"})
+        _, resumed = await post_stream(f"{url}/chat", resume)
+    events = named(resumed)
+    decided = {"id": "call_e1", "name": "send_email", "approved": decision["type"] == "approve"}
+    if decided["approved"]:
+        assert events == [("tool_decided", decided | {"message": None}), ("tool_end", ANY)]
+        assert events[1][1]["output"] == "sent to ann@example.com" and outbox.sent == ["ann@example.com"]
+    else:
+        rejection = "User rejected the tool call for `send_email` with reason: not now"
+        assert events == [("tool_decided", decided | {"message": rejection})] and outbox.sent == []
+    assert token_texts(resumed)[0].startswith("Done:") and resumed.messages[-1] == "[DONE]"
+
+
 async def test_native_two_parallel_interrupts_come_in_one_frame_and_are_resumed_by_id() -> None:
     graph = asking("city", "day")
     async with running(chat_app(graph)) as url, httpx.AsyncClient(timeout=30) as http:

@@ -77,6 +77,9 @@ async def test_a_rejection_carries_its_message_to_the_model_and_the_pause_says_i
     done = await chat.decide(asked, approve=False, message="Not to Ann.")
     assert asked.finish_reason == "interrupt" and done.text == "Fine, I will not."
     assert "Not to Ann." in model.seen[1][-1].text, "the person's reason, as the model reads it"
+    [call] = asked.approvals
+    rejection = done.tool_results.get(call.tool_call_id)
+    assert rejection is None if protocol == "ai-sdk" else "Not to Ann." in str(rejection), "where the wire sends it"
 
 
 @pytest.mark.parametrize("protocol", ["native", "ai-sdk", "ag-ui", "langgraph"])
