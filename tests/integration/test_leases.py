@@ -133,6 +133,26 @@ async def test_a_holder_cut_off_longer_than_its_lease_is_stopped_and_its_release
 
 
 @pytest.mark.parametrize("store", STORES)
+async def test_a_holder_whose_store_stalls_is_stopped_before_another_can_take_the_thread(store: str) -> None:
+    """A store that answers nothing (a hung connection, not a refused one): the run stops as its lease runs out,
+    without waiting for the store to answer, so it never runs beside the next holder."""
+    async with two_processes(store) as (one, two):
+        held = await one.take(None, "alice:t1", "run-1")
+        stopped_at: list[float] = []
+        held.on_stop(lambda: stopped_at.append(time.monotonic()))
+
+        async def stalled(*_: Any) -> Any:
+            await asyncio.sleep(3600)
+
+        one._renew = stalled  # type: ignore[method-assign]
+        taken = await taken_once_free(two, "alice:t1", "run-2", within=3.0)
+        taken_at = time.monotonic()
+        assert stopped_at and stopped_at[0] <= taken_at, "stopped before the thread was free for another"
+        await taken.release()
+        await held.release()
+
+
+@pytest.mark.parametrize("store", STORES)
 async def test_a_run_that_takes_the_thread_while_an_interrupt_waits_is_stopped_too(store: str) -> None:
     async with two_processes(store) as (one, two):
         two.poll = 0.3  # the waiter asks seldom: a run elsewhere takes the thread between its asks

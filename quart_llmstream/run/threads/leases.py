@@ -4,7 +4,8 @@ A run takes its thread's lease (``lease`` seconds) and renews it every fifth of 
 process killed mid-run renews nothing, so its threads are free again within ``lease`` seconds. A request that
 stops the holder (``interrupt``, ``rollback``) marks the lease at each ask (a run that took the thread meanwhile
 is stopped too): the holder sees the mark at its next renewal, wherever it runs, and stops its run, which lets
-go. Waiting requests (``enqueue`` and those) ask again every ``poll`` seconds.
+go; a holder whose store is away stops its run as its lease runs out. Waiting requests (``enqueue`` and those)
+ask again every ``poll`` seconds.
 
 :class:`PostgresHolds` keeps leases in a table of the app's PostgreSQL (the checkpointer's database will do);
 :class:`RedisHolds` in Redis (one key per held thread, hash-tagged for a cluster).
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
@@ -98,16 +100,24 @@ class _Lease(Held):
         self._stop = stop
 
     async def _renew(self) -> None:
+        """Renew every fifth of the lease; a store away (or stalled) for the whole lease stops the run as the
+        lease runs out, before another process can take the thread, not when the store is back."""
         holds, stopping = self._holds, False
+        held_until = time.monotonic() + holds.lease
         while True:
             await asyncio.sleep(holds.lease / 5)
+            asked = time.monotonic()
             try:
-                renewal = await holds._renew(self._thread_id, self._run_id)
+                renewal = await asyncio.wait_for(holds._renew(self._thread_id, self._run_id), holds.lease / 5)
             except Exception:  # the store is away: try again, the lease lasts a while
                 log.warning("renewing the lease on a thread failed", exc_info=True)
-                continue
+                if time.monotonic() + holds.lease / 5 < held_until:
+                    continue
+                renewal = "lost"
             if renewal == "lost":
                 log.warning("a run lost its thread's lease (the store was away for longer than it): stopping it")
+            else:
+                held_until = asked + holds.lease
             if renewal != "held" and not stopping and self._stop is not None:
                 stopping = True
                 self._stop()
