@@ -36,7 +36,8 @@ _LOWEST, _HIGHEST = -(1 << 63), (1 << 64) - 1  # the integers msgpack holds
 _INFINITE = (math.inf, -math.inf)
 _BIG = 1 << 20  # bytes: a body past this is parsed a value at a time, its conversation counted as it is
 _NUL = "a NUL character (U+0000) is not text PostgreSQL keeps"
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes and all
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)  # a JSON string: one left open runs to the end
+# (were the closing quote required, each escaped quote of a string left open would scan to the end again)
 _SPACES = re.compile(r"\s+")
 
 

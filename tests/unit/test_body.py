@@ -224,6 +224,15 @@ def test_commas_in_a_bodys_strings_are_not_values() -> None:
     assert parse_json_body(json.dumps({"messages": [], "notes": [text, "b, c"]}))["notes"][1] == "b, c"
 
 
+@pytest.mark.timeout(20)  # counted as it was, this body took minutes of one worker's CPU (each escape a rescan)
+def test_a_string_left_open_full_of_escaped_quotes_is_counted_in_one_pass() -> None:
+    raw = '{"question":"' + '\\"' * 8000 + "," * 1_100_000
+    with pytest.raises(RequestError, match="not valid JSON"):
+        parse_json_body(raw)
+    closed = '{"messages": [], "notes": ["' + '\\"' * 8000 + '", "' + "," * 1_100_000 + '"]}'
+    assert len(parse_json_body(closed)["notes"]) == 2, "the commas of a string closed after escapes are no values"
+
+
 async def _bodies(raw: bytes) -> list[dict[str, Any]]:
     app = Quart(__name__)
     async with app.test_request_context("/", method="POST", data=raw, headers={"Content-Type": "application/json"}):
