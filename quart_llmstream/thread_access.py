@@ -25,7 +25,7 @@ from .owners import owner_of
 from .request import ChatRequest
 from .request.validation import check_metadata
 from .run import Preparer
-from .run.threads import LATEST_FIRST, Record, Recorded, Strategy, checked_name, stored_name, thread_config
+from .run.threads import LATEST_FIRST, Record, Recorded, Strategy, checked_name, owned, stored_name, thread_config
 from .settings import Settings
 
 __all__ = ["NO_THREAD", "Threads", "found"]
@@ -54,9 +54,7 @@ class Threads:
         request the hook names no one for is refused (``403``): threads are each user's, and callers of no name
         would share theirs."""
         asking = ChatRequest.of_headers(request.headers)
-        owner = await owner_of(self.settings.stream_owner, asking)
-        if owner is None and self.settings.stream_owner is not None:
-            raise RequestError(403, "forbidden", "threads are each user's: this request names none (stream_owner)")
+        owner = owned(await owner_of(self.settings.stream_owner, asking), self.settings.stream_owner is not None)
         mine = copy.copy(self)
         mine._owner, mine._asked = owner, True
         return mine

@@ -48,6 +48,7 @@ from .threads import (
     checkpointed,
     new_name,
     open_thread,
+    owned,
     shared_keys,
     stored_name,
 )
@@ -105,7 +106,9 @@ class Preparer:
         try:
             owner = await owner_of(settings.stream_owner, chat_request)
             runnable, graph = await self.factory.runnable(chat_request)
-            if name is None and chat_request.resume is None and checkpointed(graph) is not None:
+            keeps_threads = checkpointed(graph) is not None
+            owned(owner, settings.stream_owner is not None, reaches_thread=keeps_threads and name is not None)
+            if name is None and chat_request.resume is None and keeps_threads:
                 name = new_name()  # a conversation of its own
             traced = (self._tracing.handler(run_id.hex),) if self._tracing else ()  # its trace's id: the run's
             callbacks = (*settings.callbacks, *traced)

@@ -542,3 +542,30 @@ async def test_the_conversation_never_comes_in_through_the_shared_state() -> Non
         stored = await thread_messages(review.graph, "s1", "alice")
     assert answer.status_code == 200
     assert [type(m).__name__ for m in stored] == ["HumanMessage", "AIMessage"]
+
+
+# A later review: callers the owner hook names no one for (guests) shared one set of threads on the chat routes.
+
+
+async def test_a_guest_names_no_thread_but_may_chat_in_a_conversation_of_its_own() -> None:
+    """With a ``stream_owner`` hook, a request it names no one for reaches no thread: one guest's thread ``help``
+    was every guest's, its pending approval too (another guest approved it, and saw the call's arguments)."""
+    review = review_app()
+    ask = {"question": "please note: hi to Ann", "thread_id": "help"}
+    ai_sdk = {"id": "chat-1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hello"}]}]}
+    async with running(review.app) as url, httpx.AsyncClient(timeout=30) as http:
+        named = await http.post(f"{url}/native/chat", json=ask)
+        resumed = await http.post(f"{url}/native/chat", json={"thread_id": "help", "resume": {"decisions": []}})
+        by_id = await http.post(f"{url}/ai/chat", json=ai_sdk)
+        openai = await http.post(
+            f"{url}/v1/chat/completions",
+            json={"model": "agent", "messages": [{"role": "user", "content": "hello"}]},
+            headers={"X-Thread-Id": "help"},
+        )
+        unnamed = await http.post(f"{url}/native/chat", json={"question": "hello"})
+        alices = await http.post(f"{url}/native/chat", json=ask, headers=ALICE)
+    for refused in (named, resumed, by_id, openai):
+        assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/json")
+        assert "names none" in refused.text, refused.text
+    assert unnamed.status_code == 200 and token_texts(parse(unnamed.content)), "a conversation of its own"
+    assert alices.status_code == 200 and review.audit.ran("send_note") == []

@@ -9,7 +9,7 @@ what it waits on (:mod:`.decisions`), and the tools of its graph that a client m
 """
 
 from .hold import STRATEGIES, Held, LocalHolds, Strategy, ThreadHolds
-from .ids import checked_name, new_name, stored_name, thread_config
+from .ids import checked_name, new_name, owned, stored_name, thread_config
 from .messages import checked_write
 from .records import LATEST_FIRST, Record, ThreadRecords
 from .run_thread import Recorded, RunThread, open_thread
@@ -45,6 +45,7 @@ __all__ = [
     "is_interrupt",
     "new_name",
     "open_thread",
+    "owned",
     "shared_keys",
     "status_of",
     "stored_name",
