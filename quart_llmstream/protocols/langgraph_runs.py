@@ -61,8 +61,8 @@ def run_routes(
         return await respond(reader, encoder, FOLLOWER, settings, number, closed=let_go)
 
     async def join_run(thread_id: str, run_id: str) -> Response:
-        """Wait for the run to end; the thread's values then, or the run's error (``__error__``, as ``runs.wait``
-        answers it: the SDKs raise it), unless a client stopped it."""
+        """Wait for the run to end; the thread's values then (with what it waits on, ``__interrupt__``), or the
+        run's error (``__error__``, as ``runs.wait`` answers it: the SDKs raise it), unless a client stopped it."""
         mine = await threads.for_request()
         reader = await mine.follow(thread_id, run_id)
         ended: RunEnded | None = None
@@ -73,7 +73,9 @@ def run_routes(
             reader.close()
         if ended is not None and ended.error not in (None, "cancelled"):
             return json_response({"__error__": {"error": ended.error, "message": ended.message}})
-        return json_response((await mine.state(thread_id)).values)
+        state = await mine.state(thread_id)
+        waits = {"__interrupt__": list(state.interrupts)} if state.interrupts else {}  # as runs.wait answers
+        return json_response({**state.values, **waits} if isinstance(state.values, dict) else state.values)
 
     async def cancel_run(thread_id: str, run_id: str) -> Response:
         """Stop the run (``action=rollback``: and delete it); ``202`` at once, or with ``wait``, once it has ended,

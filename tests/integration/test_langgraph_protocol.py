@@ -281,6 +281,21 @@ async def test_a_background_run_is_joined_a_second_is_refused_or_queued_and_a_ca
     assert cancelled["status"] == "interrupted"
 
 
+async def test_joining_a_run_that_paused_answers_what_its_thread_waits_on_as_waiting_for_it_does() -> None:
+    app, _ = langgraph_app()
+    note = {"messages": [{"role": "user", "content": "please note: hi to Ann"}]}
+    async with running(app) as url:
+        client = get_client(url=f"{url}/lg", headers=ALICE)
+        first, second = [(await client.threads.create())["thread_id"] for _ in range(2)]
+        run = await client.runs.create(first, "reviewer", input=note)
+        joined = await client.runs.join(first, run["run_id"])
+        waited = await client.runs.wait(second, "reviewer", input=note)
+    assert isinstance(joined, dict) and isinstance(waited, dict)
+    assert [i["value"] for i in joined["__interrupt__"]] == [i["value"] for i in waited["__interrupt__"]]
+    assert joined["__interrupt__"][0]["value"]["action_requests"][0]["name"] == "send_note"
+    assert joined["messages"][-1]["tool_calls"][0]["name"] == "send_note"
+
+
 PAGES: list[dict[str, Any]] = [{"limit": 1}, {"offset": 1}, {"status": "success"}, {}]  # newest first
 
 
