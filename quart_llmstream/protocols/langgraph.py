@@ -76,7 +76,7 @@ class LangGraphProtocol(Protocol):
             + graph_routes(threads, name)
             + run_routes(threads, name, self.respond, settings)
             + [thread_stream_route(threads, settings)]
-            + store_routes(threads, name, one_user=settings.stream_owner is None)
+            + store_routes(threads, name)
         )
 
     async def respond(

@@ -66,15 +66,13 @@ class _Namespaces(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
-def store_routes(threads: ThreadAccess, name: str, one_user: bool) -> list[tuple[str, str, Callable[..., Any]]]:
-    """The store's routes, on the graph the blueprint's factory builds; ``one_user``: the blueprint serves one
-    user, who has the whole store (else the ``stream_owner`` hook names each caller, and one it names not, none)."""
+def store_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Callable[..., Any]]]:
+    """The store's routes, on the graph the blueprint's factory builds: each caller has their part of it (a caller
+    the ``stream_owner`` hook names no one for, none: ``403``); without the hook the one user has all of it."""
 
     async def scoped() -> tuple[Any, str | None]:
         """The graph's store (``404`` when it keeps none), and the caller, whose namespaces it serves."""
         owner = (await threads.for_request()).owner
-        if owner is None and not one_user:
-            raise RequestError(403, "forbidden", "the store: a caller with no owner id has no part of it")
         store = getattr(await threads.assistant_graph(), "store", None)
         if store is None:
             raise RequestError(404, "not_found", f"the graph of assistant {name} keeps no store")
