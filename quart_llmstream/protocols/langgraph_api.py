@@ -71,6 +71,8 @@ def thread_routes(threads: ThreadAccess, name: str) -> list[tuple[str, str, Call
     async def found(mine: ThreadAccess, body: Search, limit: int, offset: int) -> list[dict[str, Any]]:
         """The caller's threads whose metadata holds the body's pairs: every thread here is this assistant's, so
         ``graph_id`` and ``assistant_id`` pairs (Agent Chat UI's search) match all of them, or none."""
+        if body.values:  # its threads' states would be read, each, to filter a page
+            raise RequestError(422, "invalid_request", "values: a search by a thread's values is not served")
         pairs = dict(body.metadata or {})
         for key in ("graph_id", "assistant_id"):
             if key in pairs and pairs.pop(key) != name:

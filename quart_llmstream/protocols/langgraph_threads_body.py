@@ -31,6 +31,7 @@ class Search(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None  # not served: refused, rather than a search that ignores it
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
     ids: list[StrictStr] | None = Field(default=None, max_length=1000)
     limit: int = Field(default=10, ge=1, le=1000)

@@ -296,6 +296,18 @@ async def test_joining_a_run_that_paused_answers_what_its_thread_waits_on_as_wai
     assert joined["messages"][-1]["tool_calls"][0]["name"] == "send_note"
 
 
+async def test_a_thread_search_pages_by_offset_and_refuses_a_filter_it_would_ignore() -> None:
+    app, _ = langgraph_app()
+    async with running(app) as url, httpx.AsyncClient(base_url=f"{url}/lg", headers=ALICE) as http:
+        made = [(await http.post("/threads", json={"metadata": {"n": n}})).json()["thread_id"] for n in range(3)]
+        pages = [(await http.post("/threads/search", json={"limit": 1, "offset": n})).json() for n in range(4)]
+        by_values = await http.post("/threads/search", json={"values": {"topic": "x"}})
+        by_assistant = await http.post("/threads/search", json={"metadata": {"assistant_id": "reviewer"}})
+    assert [[t["thread_id"] for t in page] for page in pages] == [[made[2]], [made[1]], [made[0]], []]
+    assert by_values.status_code == 422 and "values" in by_values.json()["detail"]
+    assert {t["thread_id"] for t in by_assistant.json()} == set(made), "every thread here is this assistant's"
+
+
 PAGES: list[dict[str, Any]] = [{"limit": 1}, {"offset": 1}, {"status": "success"}, {}]  # newest first
 
 
