@@ -259,3 +259,23 @@ async def test_the_ai_sdks_regenerate_answers_the_last_question_again_in_place_o
     assert said(page["messages"]) == [("user", "hi"), ("assistant", "Hi there!")]
     assert said(thread["messages"]) == said(page["messages"])
     assert [m.text for m in model.seen[1]] == ["hi"], "asked again as first asked: not shown the answer it replaces"
+
+
+async def test_the_ai_sdks_regenerate_on_a_runnable_that_keeps_no_thread_answers_the_conversation_as_sent() -> None:
+    """Without a thread there is no answer to branch from: the conversation the page sends is answered again."""
+    from quart import Quart
+
+    from quart_llmstream import create_blueprint
+    from quart_llmstream.testing import ScriptedChatModel
+
+    model = ScriptedChatModel(replies=["Hello.", "Hi there!"])
+    app = Quart(__name__)
+    app.register_blueprint(create_blueprint(lambda _: model, protocol="ai-sdk"), url_prefix="/ai")
+    question = {"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}]}
+    body = {"id": "c1", "messages": [question], "trigger": "regenerate-message", "messageId": "a1"}
+    async with running(app) as url, httpx.AsyncClient(timeout=30) as http:
+        first = await http.post(f"{url}/ai/chat", json={**body, "trigger": "submit-message"})
+        again = await http.post(f"{url}/ai/chat", json=body)
+    assert first.status_code == again.status_code == 200
+    assert '"delta":"Hi"' in again.text and '"type":"finish"' in again.text
+    assert [m.text for m in model.seen[1]] == ["hi"]
