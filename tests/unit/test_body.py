@@ -233,10 +233,10 @@ def test_a_string_left_open_full_of_escaped_quotes_is_counted_in_one_pass() -> N
     assert len(parse_json_body(closed)["notes"]) == 2, "the commas of a string closed after escapes are no values"
 
 
-async def _bodies(raw: bytes) -> list[dict[str, Any]]:
+async def _bodies(raw: bytes, budget: Budget | None = None) -> list[dict[str, Any]]:
     app = Quart(__name__)
     async with app.test_request_context("/", method="POST", data=raw, headers={"Content-Type": "application/json"}):
-        return await read_json_bodies(request)
+        return await read_json_bodies(request, budget)
 
 
 @pytest.mark.parametrize(
@@ -255,6 +255,10 @@ async def test_a_batch_is_an_array_of_bodies_each_held_to_what_one_body_is(raw: 
     assert await _bodies(b'[{"input": {}}, {"input": {"n": 1}}]') == [{"input": {}}, {"input": {"n": 1}}]
     with pytest.raises(RequestError, match="at most 100 in one request"):
         await _bodies(json.dumps([{"input": {}}] * 101).encode())
+    assert len(await _bodies(json.dumps([{"input": {}}] * 100).encode())) == 100
+    runs = [{"input": {"messages": [{"content": "hi"}] * n}} for n in (2, 3)]
+    with pytest.raises(RequestError, match=r"input\.messages: at most 2 messages"):
+        await _bodies(json.dumps(runs).encode(), Budget("input.messages", 2))
 
 
 def test_metadata_holds_64_kib_of_json_and_not_a_character_more() -> None:
